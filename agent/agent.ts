@@ -1,0 +1,279 @@
+import type Docker from 'dockerode';
+import { Backoff, delay } from '../src/backoff.js';
+import { mapConcurrent } from '../src/concurrency.js';
+import { describeError } from '../src/errors.js';
+import { Keys } from '../src/keyspace.js';
+import type { Logger } from '../src/log.js';
+import { encodeEndpoint, type Endpoint } from '../src/model/endpoint.js';
+import { encodeHost, type HostRecord } from '../src/model/host.js';
+import { isStopSignal } from './container.js';
+import { desiredOutcome, type HostContext, type Outcome } from './desired.js';
+import { DockerEventStream, type DockerEvent } from './docker-events.js';
+import { DockerSource } from './docker-source.js';
+import type { AgentMetrics } from './metrics.js';
+import { isEmptyPlan, planWrites, type StoredKey } from './plan.js';
+import type { HostRegistry } from './registry.js';
+
+export type AgentState = 'idle' | 'running' | 'stopping' | 'stopped';
+
+export interface AgentOptions {
+  context: HostContext;
+  agentVersion: string;
+  resyncIntervalMs: number;
+}
+
+export interface Rejection {
+  container: string;
+  name: string;
+  reason: string;
+}
+
+/** Container events that can change what a container should look like in etcd. */
+const RELEVANT_ACTIONS = new Set(['start', 'restart', 'kill', 'stop', 'die', 'destroy', 'pause', 'unpause', 'rename', 'update']);
+
+/**
+ * The host agent: Docker is the truth, etcd is made to match it.
+ *
+ * Events only mark containers dirty; one loop turns dirty containers (or, on
+ * start, reconnect and every resync interval, all of them) into desired keys,
+ * diffs them against what etcd holds for this host, and writes the difference
+ * in batched transactions. Failures keep the work pending and retry with backoff.
+ */
+export class Agent {
+  private currentState: AgentState = 'idle';
+  private readonly outcomes = new Map<string, Outcome>();
+  /** Containers told to stop (kill event), with the signal, until they die or start again. */
+  private readonly stopping = new Map<string, string | undefined>();
+  private readonly dirty = new Map<string, number>();
+  private fullSyncWanted = false; // the event stream's first `connected` asks for it
+  private storedKnown = false;
+  private stored = new Map<string, StoredKey>();
+  private wake: (() => void) | undefined;
+  private loopDone: Promise<void> | undefined;
+  private readonly backoff = new Backoff(100, 5_000);
+  private readonly started = new Date().toISOString();
+  private lastError: { at: string; message: string } | undefined;
+  private lastSync: { at: string; puts: number; deletes: number } | undefined;
+  private lastWriteOk = false;
+  private lastFullSyncAt = 0;
+
+  constructor(
+    private readonly source: DockerSource,
+    private readonly events: DockerEventStream,
+    private readonly registry: HostRegistry,
+    private readonly options: AgentOptions,
+    private readonly metrics: AgentMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  static create(docker: Docker, registry: HostRegistry, options: AgentOptions, metrics: AgentMetrics, logger: Logger): Agent {
+    return new Agent(new DockerSource(docker), new DockerEventStream(docker, logger), registry, options, metrics, logger);
+  }
+
+  get state(): AgentState {
+    return this.currentState;
+  }
+
+  start(): void {
+    if (this.currentState !== 'idle') throw new Error(`Agent.start() in state ${this.currentState}`);
+    this.currentState = 'running';
+    this.events.on('event', (event) => this.onDockerEvent(event));
+    this.events.on('connected', () => {
+      this.logger.info('Docker event stream connected');
+      this.requestFullSync();
+    });
+    this.events.on('disconnected', (reason) => this.logger.warn({ reason }, 'Docker event stream lost; reconnecting'));
+    this.registry.on('lost', () => {
+      this.storedKnown = false;
+      this.requestFullSync();
+    });
+    // Subscribe first, then list (the first `connected` asks for the full sync),
+    // so nothing that happens in between is missed.
+    this.events.start();
+    this.loopDone = this.loop().catch((err) => this.logger.fatal({ err: describeError(err) }, 'agent loop crashed'));
+  }
+
+  async stop(revokeLease: boolean): Promise<void> {
+    if (this.currentState !== 'running') return;
+    this.currentState = 'stopping';
+    this.events.close();
+    this.wake?.();
+    await this.loopDone;
+    await this.registry.close(revokeLease);
+    this.currentState = 'stopped';
+  }
+
+  requestFullSync(): void {
+    this.fullSyncWanted = true;
+    this.wake?.();
+  }
+
+  private onDockerEvent(event: DockerEvent): void {
+    const action = event.Action.split(':')[0]!.trim();
+    this.metrics.events.inc({ type: event.Type, action });
+    const id = event.Type === 'network' ? event.Actor.Attributes?.container : event.Actor.ID;
+    if (!id) return;
+    if (event.Type === 'container') {
+      if (!RELEVANT_ACTIONS.has(action) && action !== 'health_status') return;
+      if (action === 'kill') this.stopping.set(id, event.Actor.Attributes?.signal);
+      if (action === 'start' || action === 'restart' || action === 'unpause') this.stopping.delete(id);
+    }
+    if (!this.dirty.has(id)) this.dirty.set(id, eventTime(event));
+    this.wake?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.currentState === 'running') {
+      if (!this.fullSyncWanted && this.dirty.size === 0) await this.waitForWork();
+      if (this.currentState !== 'running') break;
+      try {
+        await this.syncOnce();
+        this.backoff.reset();
+      } catch (err) {
+        this.lastWriteOk = false;
+        this.lastError = { at: new Date().toISOString(), message: describeError(err) };
+        this.metrics.errors.inc();
+        const wait = this.backoff.next();
+        this.logger.warn({ err: describeError(err), retryInMs: wait }, 'sync failed');
+        await delay(wait);
+      }
+    }
+  }
+
+  /** Sleeps until an event, a stop, or the next periodic resync is due. */
+  private async waitForWork(): Promise<void> {
+    const due = this.lastFullSyncAt + this.options.resyncIntervalMs - Date.now();
+    if (due > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        timer = setTimeout(resolve, due);
+      });
+      clearTimeout(timer);
+      this.wake = undefined;
+    }
+    if (Date.now() >= this.lastFullSyncAt + this.options.resyncIntervalMs) this.fullSyncWanted = true;
+  }
+
+  /** One pass: refresh what changed, diff against etcd, write the difference. */
+  private async syncOnce(): Promise<void> {
+    const full = this.fullSyncWanted;
+    const batch = new Map(this.dirty);
+    this.fullSyncWanted = false;
+    this.dirty.clear();
+    try {
+      const lease = await this.registry.ensureLease();
+      if (!this.storedKnown || full) {
+        this.stored = await this.registry.read();
+        this.storedKnown = true;
+      }
+      const ids = full ? await this.refreshAll() : [...batch.keys()];
+      if (!full) await this.refresh(ids);
+      const plan = planWrites(this.desiredKeys(), this.stored, lease);
+      if (!isEmptyPlan(plan)) {
+        const txns = await this.registry.apply(plan, lease);
+        this.metrics.recordWrites(plan, txns);
+        for (const key of plan.deletes) this.stored.delete(key);
+        for (const { key, value } of plan.puts) this.stored.set(key, { value, lease });
+        this.logger.info({ puts: plan.puts.length, deletes: plan.deletes.length, full }, 'etcd updated');
+      }
+      for (const since of batch.values()) this.metrics.eventToEtcd.observe((Date.now() - since) / 1000);
+      if (full) {
+        this.metrics.resyncs.inc();
+        this.lastFullSyncAt = Date.now();
+      }
+      this.lastSync = { at: new Date().toISOString(), puts: plan.puts.length, deletes: plan.deletes.length };
+      this.lastWriteOk = true;
+      this.metrics.registered.set(this.registered().length);
+      this.metrics.rejected.set(this.rejected().length);
+    } catch (err) {
+      // Keep the work for the retry.
+      if (full) this.fullSyncWanted = true;
+      for (const [id, since] of batch) if (!this.dirty.has(id)) this.dirty.set(id, since);
+      throw err;
+    }
+  }
+
+  private async refreshAll(): Promise<string[]> {
+    const ids = await this.source.listLabelled();
+    const live = new Set(ids);
+    for (const id of this.outcomes.keys()) if (!live.has(id)) this.outcomes.delete(id);
+    for (const id of this.stopping.keys()) if (!live.has(id)) this.stopping.delete(id);
+    await this.refresh(ids);
+    return ids;
+  }
+
+  private async refresh(ids: string[]): Promise<void> {
+    await mapConcurrent(ids, 16, async (id) => {
+      const facts = await this.source.inspect(id);
+      if (!facts) {
+        this.outcomes.delete(id);
+        this.stopping.delete(id);
+        return;
+      }
+      if (!facts.running) this.stopping.delete(id);
+      const draining = this.stopping.has(id) && isStopSignal(this.stopping.get(id), facts.stopSignal);
+      const outcome = desiredOutcome(facts, this.options.context, draining);
+      this.noteOutcome(id, outcome);
+    });
+  }
+
+  private noteOutcome(id: string, outcome: Outcome): void {
+    const previous = this.outcomes.get(id);
+    if (outcome.kind === 'reject' && (previous?.kind !== 'reject' || previous.reason !== outcome.reason)) {
+      this.logger.warn({ container: id, name: outcome.name, reason: outcome.reason }, 'container rejected');
+    }
+    if (outcome.kind === 'ignore') this.outcomes.delete(id);
+    else this.outcomes.set(id, outcome);
+  }
+
+  private desiredKeys(): Map<string, string> {
+    const desired = new Map<string, string>();
+    const { host, hostIp } = this.options.context;
+    const record: HostRecord = { name: host, address: hostIp, agentVersion: this.options.agentVersion, started: this.started };
+    desired.set(Keys.host(host), encodeHost(record));
+    for (const outcome of this.outcomes.values()) {
+      if (outcome.kind === 'register') desired.set(outcome.key, encodeEndpoint(outcome.endpoint));
+    }
+    return desired;
+  }
+
+  registered(): Endpoint[] {
+    return [...this.outcomes.values()].flatMap((o) => (o.kind === 'register' ? [o.endpoint] : []));
+  }
+
+  rejected(): Rejection[] {
+    return [...this.outcomes.values()].flatMap((o) =>
+      o.kind === 'reject' ? [{ container: o.container, name: o.name, reason: o.reason }] : [],
+    );
+  }
+
+  readiness(): { ready: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    if (this.currentState !== 'running') reasons.push(`agent is ${this.currentState}`);
+    if (this.events.state !== 'connected') reasons.push(`Docker event stream is ${this.events.state}`);
+    if (this.registry.state !== 'granted') reasons.push(`etcd lease is ${this.registry.state}`);
+    if (!this.lastWriteOk) reasons.push(`last sync with etcd failed${this.lastError ? `: ${this.lastError.message}` : ''}`);
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      state: this.currentState,
+      host: this.options.context.host,
+      hostIp: this.options.context.hostIp,
+      addressMode: this.options.context.addressMode,
+      docker: this.events.state,
+      lease: { state: this.registry.state, id: this.registry.id },
+      registered: this.registered().length,
+      rejected: this.rejected(),
+      lastSync: this.lastSync,
+      lastError: this.lastError,
+      ready: this.readiness(),
+    };
+  }
+}
+
+function eventTime(event: DockerEvent): number {
+  return event.timeNano ? Math.floor(event.timeNano / 1e6) : Date.now();
+}

@@ -1,0 +1,129 @@
+import { EventEmitter } from 'node:events';
+import type { IOperation, Lease, Namespace } from 'etcd3';
+import { FabricError, describeError } from '../src/errors.js';
+import { Keys, parseEndpointKey } from '../src/keyspace.js';
+import type { Logger } from '../src/log.js';
+import type { StoredKey, WritePlan } from './plan.js';
+
+/** etcd refuses transactions with more than 128 operations. */
+const MAX_TXN_OPS = 128;
+
+export type LeaseState = 'none' | 'granting' | 'granted' | 'lost' | 'revoked';
+
+/**
+ * This host's keys in etcd, all on one lease. The lease is the agent's
+ * heartbeat: when it is lost (etcd expired it), every key went with it, and the
+ * agent must write them all again under a new one.
+ */
+export class HostRegistry extends EventEmitter {
+  private lease: Lease | undefined;
+  private leaseId: string | undefined;
+  private currentState: LeaseState = 'none';
+
+  constructor(
+    private readonly kv: Namespace,
+    private readonly host: string,
+    private readonly ttlSeconds: number,
+    private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  override on(event: 'lost', listener: (reason: string) => void): this;
+  override on(event: string, listener: (...args: any[]) => void): this {
+    return super.on(event, listener);
+  }
+
+  get state(): LeaseState {
+    return this.currentState;
+  }
+
+  get id(): string | undefined {
+    return this.currentState === 'granted' ? this.leaseId : undefined;
+  }
+
+  /** The current lease id, granting a new lease when there is none. */
+  async ensureLease(): Promise<string> {
+    if (this.currentState === 'granted' && this.leaseId) return this.leaseId;
+    this.currentState = 'granting';
+    const lease = this.kv.lease(this.ttlSeconds);
+    lease.on('lost', (err) => this.onLost(lease, describeError(err)));
+    try {
+      const id = await lease.grant();
+      this.lease = lease;
+      this.leaseId = id;
+      this.currentState = 'granted';
+      this.logger.info({ lease: id, ttl: this.ttlSeconds }, 'lease granted');
+      return id;
+    } catch (err) {
+      lease.release();
+      this.currentState = 'lost';
+      throw new FabricError('FABRIC_ERR_ETCD_UNAVAILABLE', `lease grant: ${describeError(err)}`, { cause: err });
+    }
+  }
+
+  private onLost(lease: Lease, reason: string): void {
+    if (lease !== this.lease || this.currentState !== 'granted') return;
+    this.currentState = 'lost';
+    this.lease = undefined;
+    this.logger.warn({ lease: this.leaseId, reason }, 'lease lost');
+    this.emit('lost', reason);
+  }
+
+  /** Every key this host owns: its endpoints and its host record. */
+  async read(): Promise<Map<string, StoredKey>> {
+    // Multi-range reads come back with the namespace stripped; single gets do not.
+    const [endpoints, hosts] = await this.etcd('read', () =>
+      Promise.all([this.kv.getAll().prefix(Keys.endpointsRoot).exec(), this.kv.getAll().prefix(Keys.hostsRoot).exec()]),
+    );
+    const stored = new Map<string, StoredKey>();
+    for (const kv of [...endpoints.kvs, ...hosts.kvs]) {
+      const key = kv.key.toString();
+      const parsed = parseEndpointKey(key);
+      if (parsed ? parsed.host !== this.host : key !== Keys.host(this.host)) continue;
+      stored.set(key, { value: kv.value.toString(), lease: String(kv.lease) });
+    }
+    return stored;
+  }
+
+  /** Writes a plan in as few transactions as etcd allows; returns how many. */
+  async apply(plan: WritePlan, leaseId: string): Promise<number> {
+    const ops: IOperation[] = [
+      ...plan.deletes.map((key) => this.kv.delete().key(key)),
+      ...plan.puts.map(({ key, value }) => this.kv.put(key).value(value).lease(leaseId)),
+    ];
+    let txns = 0;
+    for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
+      // etcd3's builder needs a comparison; "version > -1" holds for every key.
+      await this.etcd('write', () =>
+        this.kv
+          .if(Keys.host(this.host), 'Version', '>', -1)
+          .then(...ops.slice(i, i + MAX_TXN_OPS))
+          .commit(),
+      );
+      txns += 1;
+    }
+    return txns;
+  }
+
+  /** On shutdown: revoke (keys vanish now) or release (keys expire after the TTL). */
+  async close(revoke: boolean): Promise<void> {
+    const lease = this.lease;
+    this.lease = undefined;
+    this.currentState = 'revoked';
+    if (!lease) return;
+    if (revoke) {
+      await lease.revoke().catch((err) => this.logger.warn({ err: describeError(err) }, 'lease revoke failed'));
+    } else {
+      lease.release();
+    }
+  }
+
+  private async etcd<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new FabricError('FABRIC_ERR_ETCD_UNAVAILABLE', `etcd ${what}: ${describeError(err)}`, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Every failure fabric reports has a stable code, so logs, `/v1/status` and
+ * tests name the same thing. `retryable` says whether trying again can help
+ * (etcd down: yes; a container's bad label: not until the container changes).
+ */
+export const ErrorCodes = {
+  FABRIC_ERR_CONFIG: { retryable: false, text: 'invalid configuration' },
+  FABRIC_ERR_LABEL: { retryable: false, text: 'invalid container labels' },
+  FABRIC_ERR_SPEC: { retryable: false, text: 'invalid spec' },
+  FABRIC_ERR_DECODE: { retryable: false, text: 'undecodable value in etcd' },
+  FABRIC_ERR_ETCD_UNAVAILABLE: { retryable: true, text: 'etcd unreachable' },
+  FABRIC_ERR_LEASE_LOST: { retryable: true, text: 'etcd lease lost' },
+  FABRIC_ERR_DOCKER_UNAVAILABLE: { retryable: true, text: 'Docker engine unreachable' },
+  FABRIC_ERR_RENDER: { retryable: false, text: 'template render failed' },
+  FABRIC_ERR_VALIDATE: { retryable: false, text: 'config validation failed' },
+  FABRIC_ERR_RELOAD: { retryable: true, text: 'reload failed' },
+  FABRIC_ERR_RUNTIME_API: { retryable: true, text: 'runtime API command failed' },
+  FABRIC_ERR_COMMAND_TIMEOUT: { retryable: true, text: 'command timed out' },
+  FABRIC_ERR_COMMAND_FAILED: { retryable: true, text: 'command failed' },
+  FABRIC_ERR_MISSING_KEY: { retryable: false, text: 'template key missing' },
+  FABRIC_ERR_CONFLICT: { retryable: false, text: 'conflicting claim' },
+  FABRIC_ERR_VIP_EXHAUSTED: { retryable: false, text: 'VIP pool exhausted' },
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class FabricError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, opts: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = 'FabricError';
+    this.code = code;
+    this.retryable = ErrorCodes[code].retryable;
+    this.details = opts.details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export function isRetryable(err: unknown): boolean {
+  return err instanceof FabricError ? err.retryable : true;
+}
+
+/** A message for logs and status, whatever was thrown. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
+import { Etcd3, isRecoverableError, type IOptions, type Namespace } from 'etcd3';
+import { FabricError } from './errors.js';
+import { namespacePrefix } from './keyspace.js';
+
+export interface EtcdOptions {
+  endpoints: string[];
+  prefix: string;
+  cacert?: string;
+  cert?: string;
+  key?: string;
+  user?: string;
+  password?: string;
+  /** Deadline for one unary call; streams (watch, keepalive) have none. */
+  callTimeoutMs?: number;
+}
+
+export interface EtcdConnection {
+  client: Etcd3;
+  /** Every fabric key, relative to `--etcd-prefix`. */
+  kv: Namespace;
+  close(): void;
+}
+
+export function connectEtcd(options: EtcdOptions): EtcdConnection {
+  const client = new Etcd3(clientOptions(options));
+  return {
+    client,
+    kv: client.namespace(namespacePrefix(options.prefix)),
+    close: () => client.close(),
+  };
+}
+
+function clientOptions(options: EtcdOptions): IOptions {
+  const callTimeoutMs = options.callTimeoutMs ?? 5_000;
+  const result: IOptions = {
+    hosts: options.endpoints,
+    dialTimeout: 3_000,
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
+    // The client's default breaker stays open 5 s after three failures; a
+    // fabric must notice etcd's return faster than that.
+    faultHandling: {
+      host: () =>
+        circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 500, breaker: new ConsecutiveBreaker(3) }),
+      global: retry(handleWhen(isRecoverableError), {
+        maxAttempts: 2,
+        backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 500 }),
+      }),
+    },
+  };
+  if (options.cacert || options.cert || options.key) {
+    if (!options.cacert) throw new FabricError('FABRIC_ERR_CONFIG', '--etcd-cacert is required for TLS to etcd');
+    if (Boolean(options.cert) !== Boolean(options.key)) {
+      throw new FabricError('FABRIC_ERR_CONFIG', '--etcd-cert and --etcd-key go together');
+    }
+    result.credentials = {
+      rootCertificate: readFileSync(options.cacert),
+      ...(options.cert && options.key
+        ? { certChain: readFileSync(options.cert), privateKey: readFileSync(options.key) }
+        : {}),
+    };
+  }
+  if (options.user) {
+    result.auth = { username: options.user, password: options.password ?? '' };
+  }
+  return result;
+}

@@ -1,0 +1,11 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per process, passed in: no prom-client global state. */
+export function createRegistry(component: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ component });
+  collectDefaultMetrics({ register: registry, prefix: 'fabric_' });
+  return registry;
+}
+
+export { Counter, Gauge, Histogram, Registry };

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { FabricError } from '../errors.js';
+import { formatIssues, containerId, domain, hostName, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
+
+export const HEALTH_STATES = ['healthy', 'unhealthy', 'starting', 'none'] as const;
+export type Health = (typeof HEALTH_STATES)[number];
+export const ENDPOINT_STATES = ['up', 'draining'] as const;
+export type EndpointState = (typeof ENDPOINT_STATES)[number];
+
+/** Active health check asked for by a container's labels. */
+export const healthCheckSchema = z.object({
+  path: pathPrefix.optional(),
+  intervalMs: z.number().int().min(100).max(3_600_000).optional(),
+});
+
+/** One container's endpoint, as the agent writes it to `endpoints/<service>/<host>/<container>`. */
+export const endpointSchema = z.object({
+  service: serviceName,
+  host: hostName,
+  container: containerId,
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/),
+  address: ipAddress,
+  port,
+  weight,
+  version: version.optional(),
+  mode,
+  domains: z.array(domain).max(64),
+  path: pathPrefix.optional(),
+  health: z.enum(HEALTH_STATES),
+  state: z.enum(ENDPOINT_STATES),
+  check: healthCheckSchema.optional(),
+});
+
+export type Endpoint = z.infer<typeof endpointSchema>;
+
+/**
+ * Canonical JSON: zod rebuilds the object in schema order, so an unchanged
+ * endpoint always encodes to identical bytes and the agent can compare by text.
+ */
+export function encodeEndpoint(endpoint: Endpoint): string {
+  return JSON.stringify(endpointSchema.parse(endpoint));
+}
+
+export function decodeEndpoint(key: string, text: string): Endpoint {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (cause) {
+    throw new FabricError('FABRIC_ERR_DECODE', `${key}: not JSON`, { cause });
+  }
+  const result = endpointSchema.safeParse(raw);
+  if (!result.success) throw new FabricError('FABRIC_ERR_DECODE', `${key}: ${formatIssues(result.error)}`);
+  return result.data;
+}
