@@ -1,0 +1,14 @@
+// The real-component test harness. global-setup.ts is loaded by vitest itself and not exported.
+export * from './wait.js';
+export * from './ports.js';
+export * from './processes.js';
+export * from './proc-scan.js';
+export * from './temp.js';
+export * from './tls.js';
+export * from './etcd.js';
+export * from './etcd-auth.js';
+export * from './bridge.js';
+export * from './dockerd.js';
+export * from './image.js';
+export * from './containers.js';
+export * from './context.js';

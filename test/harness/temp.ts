@@ -1,0 +1,24 @@
+// Temporary directories that are removed by the test (remove()) or, if the run is aborted, by the
+// process 'exit' hook: an interrupted run leaves no data dirs or keys in /tmp.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { addExitCleanup } from './processes.js';
+
+export interface TempDir {
+  path: string;
+  remove(): void;
+}
+
+export function makeTempDir(prefix = 'fabric-test-'): TempDir {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const removeNow = () => fs.rmSync(dir, { recursive: true, force: true });
+  const forget = addExitCleanup(removeNow);
+  return {
+    path: dir,
+    remove() {
+      forget();
+      removeNow();
+    },
+  };
+}
