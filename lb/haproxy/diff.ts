@@ -1,0 +1,67 @@
+import type { ServingState } from '../model.js';
+import type { Backend, HaproxyDesired, ServerSlot } from './desired.js';
+
+export type MapName = 'hosts' | 'paths';
+
+/** One Runtime API change; together they take HAProxy from one desired state to the next. */
+export type RuntimeOp =
+  | { kind: 'addr'; backend: string; server: string; address: string; port: number }
+  | { kind: 'weight'; backend: string; server: string; weight: number }
+  | { kind: 'state'; backend: string; server: string; state: ServingState }
+  | { kind: 'map'; map: MapName; entries: Array<[string, string]> };
+
+export type Change = { kind: 'none' } | { kind: 'runtime'; ops: RuntimeOp[] } | { kind: 'reload'; reason: string };
+
+/**
+ * Pure: what it takes to go from `applied` to `next`. Servers and maps change
+ * through the Runtime API; anything else in the config needs a reload.
+ */
+export function diffHaproxy(applied: HaproxyDesired | undefined, next: HaproxyDesired): Change {
+  if (!applied) return { kind: 'reload', reason: 'first apply' };
+  const reason = structuralChange(applied.backends, next.backends);
+  if (reason) return { kind: 'reload', reason };
+  const ops: RuntimeOp[] = [];
+  for (let b = 0; b < next.backends.length; b++) {
+    const before = applied.backends[b]!;
+    const after = next.backends[b]!;
+    for (let s = 0; s < after.servers.length; s++) ops.push(...serverOps(after.name, before.servers[s]!, after.servers[s]!));
+  }
+  if (!sameEntries(applied.hostMap, next.hostMap)) ops.push({ kind: 'map', map: 'hosts', entries: next.hostMap });
+  if (!sameEntries(applied.pathMap, next.pathMap)) ops.push({ kind: 'map', map: 'paths', entries: next.pathMap });
+  return ops.length ? { kind: 'runtime', ops } : { kind: 'none' };
+}
+
+function structuralChange(before: Backend[], after: Backend[]): string | undefined {
+  if (before.length !== after.length) return `backends ${before.length} → ${after.length}`;
+  for (let i = 0; i < after.length; i++) {
+    const a = before[i]!;
+    const b = after[i]!;
+    if (a.name !== b.name) return `backend ${a.name} → ${b.name}`;
+    if (a.mode !== b.mode || a.balance !== b.balance) return `backend ${b.name} settings changed`;
+    if (a.servers.length !== b.servers.length) return `backend ${b.name} grew to ${b.servers.length} slots`;
+  }
+  return undefined;
+}
+
+function serverOps(backend: string, before: ServerSlot, after: ServerSlot): RuntimeOp[] {
+  const server = after.name;
+  if (!after.endpoint) {
+    return before.endpoint && before.state !== 'maint' ? [{ kind: 'state', backend, server, state: 'maint' }] : [];
+  }
+  const ops: RuntimeOp[] = [];
+  const refilled = before.endpoint !== after.endpoint;
+  if (refilled && before.state !== 'maint') ops.push({ kind: 'state', backend, server, state: 'maint' });
+  if (before.address !== after.address || before.port !== after.port) {
+    ops.push({ kind: 'addr', backend, server, address: after.address, port: after.port });
+  }
+  // A drained server sits at weight 0 after a reload (see the template), so a state change resends the weight.
+  if (before.weight !== after.weight || refilled || before.state !== after.state) ops.push({ kind: 'weight', backend, server, weight: after.weight });
+  if (before.state !== after.state || (refilled && after.state !== 'maint')) {
+    ops.push({ kind: 'state', backend, server, state: after.state });
+  }
+  return ops;
+}
+
+function sameEntries(a: Array<[string, string]>, b: Array<[string, string]>): boolean {
+  return a.length === b.length && a.every(([k, v], i) => b[i]![0] === k && b[i]![1] === v);
+}

@@ -1,0 +1,73 @@
+import { mapConcurrent } from '../../src/concurrency.js';
+import { FabricError } from '../../src/errors.js';
+import type { MapName, RuntimeOp } from './diff.js';
+import { haproxyCommand } from './socket.js';
+
+type ServerOp = Exclude<RuntimeOp, { kind: 'map' }>;
+type MapOp = Extract<RuntimeOp, { kind: 'map' }>;
+
+/** How many `add map` commands share one CLI line (`;`-separated; keys never hold `;`). */
+const MAP_BATCH = 64;
+
+/**
+ * Applies Runtime API ops: servers in order per server and in parallel across
+ * servers; maps replaced atomically (prepare → add → commit). Returns the
+ * number of commands sent.
+ */
+export async function applyRuntimeOps(socket: string, ops: RuntimeOp[], mapFiles: Record<MapName, string>): Promise<number> {
+  const byServer = new Map<string, ServerOp[]>();
+  const maps: MapOp[] = [];
+  for (const op of ops) {
+    if (op.kind === 'map') {
+      maps.push(op);
+      continue;
+    }
+    const id = `${op.backend}/${op.server}`;
+    byServer.set(id, [...(byServer.get(id) ?? []), op]);
+  }
+  let sent = 0;
+  await mapConcurrent([...byServer.values()], 8, async (serverOps) => {
+    for (const op of serverOps) {
+      await expectAnswer(socket, serverCommand(op), op.kind === 'addr' ? /changed|no need to change/i : /^\s*$/);
+      sent += 1;
+    }
+  });
+  for (const op of maps) sent += await replaceMap(socket, mapFiles[op.map], op.entries);
+  return sent;
+}
+
+function serverCommand(op: ServerOp): string {
+  const id = `${op.backend}/${op.server}`;
+  switch (op.kind) {
+    case 'addr':
+      return `set server ${id} addr ${op.address} port ${op.port}`;
+    case 'weight':
+      return `set weight ${id} ${op.weight}`;
+    case 'state':
+      return `set server ${id} state ${op.state}`;
+  }
+}
+
+async function replaceMap(socket: string, file: string, entries: Array<[string, string]>): Promise<number> {
+  const prepared = await haproxyCommand(socket, `prepare map ${file}`);
+  const version = /New version created:\s*(\d+)/.exec(prepared)?.[1];
+  if (!version) throw new FabricError('FABRIC_ERR_RUNTIME_API', `prepare map ${file}: ${prepared.trim()}`);
+  let sent = 1;
+  for (let i = 0; i < entries.length; i += MAP_BATCH) {
+    const line = entries
+      .slice(i, i + MAP_BATCH)
+      .map(([key, value]) => `add map @${version} ${file} ${key} ${value}`)
+      .join(';');
+    await expectAnswer(socket, line, /^\s*$/);
+    sent += 1;
+  }
+  await expectAnswer(socket, `commit map @${version} ${file}`, /^\s*$/);
+  return sent + 1;
+}
+
+async function expectAnswer(socket: string, command: string, ok: RegExp): Promise<void> {
+  const answer = await haproxyCommand(socket, command);
+  if (!ok.test(answer)) {
+    throw new FabricError('FABRIC_ERR_RUNTIME_API', `"${command.slice(0, 120)}": ${answer.trim().slice(0, 300)}`);
+  }
+}

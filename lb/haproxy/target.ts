@@ -1,0 +1,186 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { runCommand } from '../../src/command.js';
+import { FabricError, describeError } from '../../src/errors.js';
+import { stageFile, writeAtomic, type StagedFile } from '../../src/files.js';
+import type { Logger } from '../../src/log.js';
+import type { Model } from '../model.js';
+import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
+import type { ApplyReport, Target } from '../target.js';
+import { desiredHaproxy, type HaproxyDesired, type SlotTable } from './desired.js';
+import { diffHaproxy, type RuntimeOp } from './diff.js';
+import { HaproxyMaster } from './master.js';
+import { applyRuntimeOps } from './runtime.js';
+import { haproxyView, renderMap, type HaproxyFiles } from './view.js';
+
+export interface HaproxyTargetConfig {
+  name: string;
+  http: string | undefined;
+  template: string;
+  dest: string;
+  /** Start and supervise HAProxy (true), or leave it to `reload` (false). */
+  manage: boolean;
+  binary: string;
+  /** With manage: false, the command that reloads HAProxy. */
+  reload: string | undefined;
+  /** With manage: false, an admin socket enables the no-reload fast path. */
+  runtimeSocket: string | undefined;
+  hardStopAfter: string;
+  maxconn: number;
+  commandTimeoutMs: number;
+}
+
+interface Plan {
+  desired: HaproxyDesired;
+  slots: SlotTable;
+  config: string;
+  hostsMap: string;
+  pathsMap: string;
+}
+
+/**
+ * The HAProxy driver. Its apply path, in order:
+ * plan → (runtime update → write files) | (stage → validate → swap → reload → verify).
+ */
+export class HaproxyTarget implements Target {
+  readonly kind = 'haproxy';
+  readonly name: string;
+  private readonly files: HaproxyFiles;
+  private readonly master: HaproxyMaster | undefined;
+  private template: TemplateFn | undefined;
+  private applied: HaproxyDesired | undefined;
+  private slots: SlotTable = new Map();
+
+  constructor(
+    private readonly config: HaproxyTargetConfig,
+    private readonly logger: Logger,
+    /** Asks the router for a fresh apply (HAProxy died and must be restarted). */
+    private readonly requestApply: () => void,
+  ) {
+    this.name = config.name;
+    const dir = dirname(config.dest);
+    const runDir = join(dir, 'run');
+    this.files = {
+      config: config.dest,
+      hostsMap: join(dir, 'hosts.map'),
+      pathsMap: join(dir, 'paths.map'),
+      adminSocket: config.runtimeSocket ?? join(runDir, 'admin.sock'),
+      masterSocket: join(runDir, 'master.sock'),
+    };
+    if (config.manage) {
+      this.master = new HaproxyMaster({ binary: config.binary, configPath: config.dest, masterSocket: this.files.masterSocket, logger });
+      this.master.on('exit', () => {
+        this.applied = undefined;
+        this.requestApply();
+      });
+    }
+  }
+
+  get masterState(): string {
+    return this.master?.state ?? 'unmanaged';
+  }
+
+  serving(): boolean {
+    return this.master ? this.master.state === 'running' || this.master.state === 'reloading' : this.applied !== undefined;
+  }
+
+  async apply(model: Model): Promise<ApplyReport> {
+    const plan = await this.plan(model);
+    const change = this.serving() ? diffHaproxy(this.applied, plan.desired) : ({ kind: 'reload', reason: 'not running' } as const);
+    if (change.kind === 'none') {
+      this.slots = plan.slots;
+      return { action: 'none' };
+    }
+    if (change.kind === 'runtime' && this.canUpdateAtRuntime()) {
+      const commands = await this.runtimeUpdate(change.ops).catch((err) => {
+        this.logger.warn({ err: describeError(err) }, 'runtime update failed; falling back to a reload');
+        return undefined;
+      });
+      if (commands !== undefined) {
+        await this.writeFiles(plan);
+        this.commit(plan);
+        return { action: 'runtime', commands, detail: `${change.ops.length} changes` };
+      }
+    }
+    const staged = await this.stage(plan);
+    try {
+      await this.validate(staged);
+      await this.swap(plan, staged);
+    } finally {
+      await staged.discard();
+    }
+    const action = await this.reloadAndVerify();
+    this.commit(plan);
+    return { action, detail: change.kind === 'reload' ? change.reason : 'runtime update failed' };
+  }
+
+  async stop(): Promise<void> {
+    await this.master?.stop();
+  }
+
+  /** Pure planning plus rendering: nothing touches HAProxy or the disk. */
+  private async plan(model: Model): Promise<Plan> {
+    this.template ??= await loadTemplate(createTemplateEngine(), this.config.template);
+    const { desired, slots } = desiredHaproxy(model, this.slots);
+    const view = haproxyView(desired, model, this.files, {
+      http: this.config.http,
+      hardStopAfter: this.config.hardStopAfter,
+      maxconn: this.config.maxconn,
+    });
+    return { desired, slots, config: this.template(view), hostsMap: renderMap(desired.hostMap), pathsMap: renderMap(desired.pathMap) };
+  }
+
+  private canUpdateAtRuntime(): boolean {
+    return this.master !== undefined || this.config.runtimeSocket !== undefined;
+  }
+
+  private async runtimeUpdate(ops: RuntimeOp[]): Promise<number> {
+    return applyRuntimeOps(this.files.adminSocket, ops, { hosts: this.files.hostsMap, paths: this.files.pathsMap });
+  }
+
+  /** Keeps the files in step with a runtime update, so a later reload changes nothing. */
+  private async writeFiles(plan: Plan): Promise<void> {
+    await writeAtomic(this.files.hostsMap, plan.hostsMap);
+    await writeAtomic(this.files.pathsMap, plan.pathsMap);
+    await writeAtomic(this.files.config, plan.config);
+  }
+
+  private async stage(plan: Plan): Promise<StagedFile> {
+    await mkdir(dirname(this.files.masterSocket), { recursive: true });
+    // Maps first: the staged config names them, and a running HAProxy reads them only when it loads.
+    await writeAtomic(this.files.hostsMap, plan.hostsMap);
+    await writeAtomic(this.files.pathsMap, plan.pathsMap);
+    return stageFile(this.files.config, plan.config);
+  }
+
+  private async validate(staged: StagedFile): Promise<void> {
+    try {
+      await runCommand(`${this.config.binary} -c -q -f ${staged.path}`, { timeoutMs: this.config.commandTimeoutMs });
+    } catch (err) {
+      throw new FabricError('FABRIC_ERR_VALIDATE', `haproxy -c rejected the new config: ${describeError(err)}`, { cause: err });
+    }
+  }
+
+  private async swap(_plan: Plan, staged: StagedFile): Promise<void> {
+    await staged.commit();
+  }
+
+  private async reloadAndVerify(): Promise<'start' | 'reload'> {
+    if (!this.master) {
+      if (!this.config.reload) return 'reload';
+      await runCommand(this.config.reload, { timeoutMs: this.config.commandTimeoutMs });
+      return 'reload';
+    }
+    if (this.master.state === 'running') {
+      await this.master.reload();
+      return 'reload';
+    }
+    await this.master.start();
+    return 'start';
+  }
+
+  private commit(plan: Plan): void {
+    this.applied = plan.desired;
+    this.slots = plan.slots;
+  }
+}

@@ -1,0 +1,59 @@
+import { FabricError } from '../../src/errors.js';
+import type { Model } from '../model.js';
+import type { HaproxyDesired } from './desired.js';
+
+export interface HaproxyFiles {
+  config: string;
+  hostsMap: string;
+  pathsMap: string;
+  adminSocket: string;
+  masterSocket: string;
+}
+
+export interface HaproxySettings {
+  /** The shared HTTP frontend, `HOST:PORT`; none when absent. */
+  http: string | undefined;
+  hardStopAfter: string;
+  maxconn: number;
+}
+
+/** Characters a config token may hold. Anything else means a value escaped validation. */
+const SAFE = /^[A-Za-z0-9._:\/\[\]@-]*$/;
+
+function safe(value: string | number): string {
+  const text = String(value);
+  if (!SAFE.test(text)) throw new FabricError('FABRIC_ERR_RENDER', `refusing to render unsafe token ${JSON.stringify(text)}`);
+  return text;
+}
+
+/**
+ * What the HAProxy template sees (documented in docs/templates.md). Every string
+ * is re-checked here: a template can only ever print safe tokens.
+ */
+export function haproxyView(desired: HaproxyDesired, model: Model, files: HaproxyFiles, settings: HaproxySettings) {
+  return {
+    revision: model.revision,
+    global: { hardStopAfter: safe(settings.hardStopAfter), maxconn: settings.maxconn },
+    runtime: { adminSocket: safe(files.adminSocket) },
+    http: settings.http ? { bind: safe(settings.http) } : null,
+    maps: { hosts: safe(files.hostsMap), paths: safe(files.pathsMap) },
+    backends: desired.backends.map((b) => ({
+      name: safe(b.name),
+      service: safe(b.service),
+      mode: b.mode,
+      balance: b.balance,
+      servers: b.servers.map((s) => ({
+        name: safe(s.name),
+        target: safe(s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`),
+        weight: s.weight,
+        state: s.state,
+        endpoint: s.endpoint ?? null,
+      })),
+    })),
+    services: model.services,
+  };
+}
+
+export function renderMap(entries: Array<[string, string]>): string {
+  return entries.map(([key, value]) => `${safe(key)} ${safe(value)}\n`).join('');
+}

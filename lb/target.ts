@@ -1,0 +1,35 @@
+import type { Model } from './model.js';
+
+export type ApplyAction = 'none' | 'runtime' | 'reload' | 'start' | 'write';
+
+export interface ApplyReport {
+  action: ApplyAction;
+  /** Why a reload was needed, or what the runtime update did. */
+  detail?: string;
+  /** Runtime API commands sent. */
+  commands?: number;
+}
+
+/** A target's last outcome, for `/v1/status` and the dashboard. */
+export interface TargetStatus {
+  name: string;
+  kind: string;
+  state: string;
+  lastApply?: { at: string; revision: number; action: ApplyAction; detail?: string; durationMs: number };
+  lastError?: { at: string; revision: number; code: string; message: string };
+  counters: { applies: number; reloads: number; runtimeUpdates: number; failures: number };
+}
+
+/**
+ * One load balancer (or file) the router keeps in step with the model. Each
+ * driver sits behind this one small interface; `lb/targets.ts` lists them.
+ */
+export interface Target {
+  readonly name: string;
+  readonly kind: string;
+  /** Brings the target from whatever it runs to `model`. Throws a FabricError on failure; the router retries. */
+  apply(model: Model): Promise<ApplyReport>;
+  /** Whether the target serves something (it may still be behind the model). */
+  serving(): boolean;
+  stop(): Promise<void>;
+}

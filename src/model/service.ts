@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { durationSchema } from '../duration.js';
+import { FabricError } from '../errors.js';
+import { domain, formatIssues, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
+
+export const healthCheckSpecSchema = z
+  .object({
+    path: pathPrefix.optional(),
+    interval: durationSchema({ min: 100, max: 3_600_000 }).optional(),
+    timeout: durationSchema({ min: 10, max: 600_000 }).optional(),
+    rise: z.number().int().min(1).max(100).optional(),
+    fall: z.number().int().min(1).max(100).optional(),
+  })
+  .strict();
+
+/** `kind: Service` (CONTRACT.md, "Declarative rules"), stored at `services/<name>`. */
+export const serviceSpecSchema = z
+  .object({
+    kind: z.literal('Service').optional(),
+    name: serviceName,
+    mode: mode.optional(),
+    domains: z.array(domain).max(64).optional(),
+    paths: z.array(pathPrefix).max(64).optional(),
+    balance: z.enum(['roundrobin', 'leastconn', 'source']).optional(),
+    vip: z.union([z.literal('auto'), z.literal('none'), ipAddress]).optional(),
+    port: port.optional(),
+    healthCheck: healthCheckSpecSchema.optional(),
+    slb: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'is not a load balancer id').optional(),
+  })
+  .strict();
+
+export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
+
+const routeBackendSchema = z
+  .object({ service: serviceName, version: version.optional(), weight })
+  .strict();
+
+/** `kind: Route`: host + path prefix → weighted backends, stored at `routes/<name>`. */
+export const routeSpecSchema = z
+  .object({
+    kind: z.literal('Route').optional(),
+    name: serviceName,
+    host: domain,
+    path: pathPrefix.optional(),
+    sticky: z.boolean().optional(),
+    backends: z.array(routeBackendSchema).min(1).max(32),
+  })
+  .strict();
+
+export type RouteSpec = z.infer<typeof routeSpecSchema>;
+
+export function decodeSpec<T extends z.ZodType>(schema: T, key: string, text: string): z.infer<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (cause) {
+    throw new FabricError('FABRIC_ERR_DECODE', `${key}: not JSON`, { cause });
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new FabricError('FABRIC_ERR_DECODE', `${key}: ${formatIssues(result.error)}`);
+  return result.data;
+}
