@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { agentCommand } from '../agent/main.js';
+import { routerCommand } from '../lb/main.js';
 import { FabricError, describeError } from './errors.js';
 import { packageVersion } from './version.js';
 
@@ -8,7 +9,8 @@ import { packageVersion } from './version.js';
 const program = new Command('fabric')
   .description('service discovery and dynamic load balancing for Docker hosts')
   .version(packageVersion())
-  .addCommand(agentCommand());
+  .addCommand(agentCommand())
+  .addCommand(routerCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const code = err instanceof FabricError ? err.code : 'FABRIC_ERR';

@@ -58,7 +58,8 @@ export class HaproxyMaster extends EventEmitter {
     child.stderr!.on('data', remember);
     child.once('exit', (code, signal) => {
       const reason = `haproxy exited (${signal ?? code})`;
-      const expected = this.currentState === 'stopping';
+      // A failed start is reported by start() itself; only a crash of a running HAProxy is news.
+      const expected = this.currentState === 'stopping' || this.currentState === 'starting';
       this.currentState = 'exited';
       this.child = undefined;
       if (!expected) {

@@ -26,7 +26,7 @@ export interface HaproxyTargetConfig {
   /** With manage: false, an admin socket enables the no-reload fast path. */
   runtimeSocket: string | undefined;
   hardStopAfter: string;
-  maxconn: number;
+  maxconn: number | undefined;
   commandTimeoutMs: number;
 }
 

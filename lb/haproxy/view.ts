@@ -14,7 +14,8 @@ export interface HaproxySettings {
   /** The shared HTTP frontend, `HOST:PORT`; none when absent. */
   http: string | undefined;
   hardStopAfter: string;
-  maxconn: number;
+  /** Unset: HAProxy derives it from the file-descriptor limit. */
+  maxconn: number | undefined;
 }
 
 /** Characters a config token may hold. Anything else means a value escaped validation. */
@@ -33,7 +34,7 @@ function safe(value: string | number): string {
 export function haproxyView(desired: HaproxyDesired, model: Model, files: HaproxyFiles, settings: HaproxySettings) {
   return {
     revision: model.revision,
-    global: { hardStopAfter: safe(settings.hardStopAfter), maxconn: settings.maxconn },
+    global: { hardStopAfter: safe(settings.hardStopAfter), maxconn: settings.maxconn ?? null },
     runtime: { adminSocket: safe(files.adminSocket) },
     http: settings.http ? { bind: safe(settings.http) } : null,
     maps: { hosts: safe(files.hostsMap), paths: safe(files.pathsMap) },

@@ -1,0 +1,33 @@
+import { Counter, Gauge, Histogram, type Registry } from '../src/metrics.js';
+
+export class RouterMetrics {
+  readonly applies: Counter<'target' | 'action'>;
+  readonly reloads: Counter<'target'>;
+  readonly runtimeCommands: Counter<'target'>;
+  readonly failures: Counter<'target' | 'code'>;
+  readonly validationFailures: Counter<'target'>;
+  readonly renders: Counter;
+  readonly eventToApplied: Histogram;
+  readonly revision: Gauge;
+  readonly etcdConnected: Gauge;
+  readonly modelIssues: Gauge;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.applies = new Counter({ name: 'fabric_router_applies_total', help: 'Applies per target, by action (none, runtime, reload, start)', labelNames: ['target', 'action'], registers });
+    this.reloads = new Counter({ name: 'fabric_router_reloads_total', help: 'Verified load-balancer reloads and starts', labelNames: ['target'], registers });
+    this.runtimeCommands = new Counter({ name: 'fabric_router_runtime_api_commands_total', help: 'HAProxy Runtime API commands sent instead of reloading', labelNames: ['target'], registers });
+    this.failures = new Counter({ name: 'fabric_router_apply_failures_total', help: 'Failed applies, by error code', labelNames: ['target', 'code'], registers });
+    this.validationFailures = new Counter({ name: 'fabric_router_validation_failures_total', help: 'Rendered configs the load balancer refused to validate (never deployed)', labelNames: ['target'], registers });
+    this.renders = new Counter({ name: 'fabric_router_model_builds_total', help: 'Model builds (one per debounced batch of etcd changes)', registers });
+    this.eventToApplied = new Histogram({
+      name: 'fabric_router_event_to_applied_seconds',
+      help: 'From the first etcd event of a batch to every target applied',
+      buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.revision = new Gauge({ name: 'fabric_router_etcd_revision', help: 'etcd revision the model is built from', registers });
+    this.etcdConnected = new Gauge({ name: 'fabric_router_etcd_connected', help: '1 while the etcd watch is live', registers });
+    this.modelIssues = new Gauge({ name: 'fabric_router_model_issues', help: 'Keys or claims skipped (bad JSON, invalid values, domain conflicts)', registers });
+  }
+}

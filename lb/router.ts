@@ -1,0 +1,184 @@
+import { Backoff } from '../src/backoff.js';
+import { FabricError, describeError, isRetryable } from '../src/errors.js';
+import type { Logger } from '../src/log.js';
+import { Debouncer } from './debounce.js';
+import type { RouterMetrics } from './metrics.js';
+import { buildModel, type Model } from './model.js';
+import { KeyStore } from './store.js';
+import type { Target, TargetStatus } from './target.js';
+import type { KeyspaceWatch } from './watch.js';
+
+export type RouterState = 'idle' | 'syncing' | 'running' | 'stopping' | 'stopped';
+
+export interface RouterOptions {
+  domain: string | undefined;
+  debounce: { min: number; max: number };
+}
+
+/**
+ * The router: etcd keyspace → model → every target, level-triggered. Changes
+ * only mark the model dirty; the debouncer runs one apply for a burst, and a
+ * failed target is retried (with backoff) until it matches the model again.
+ * Losing etcd changes nothing: the store keeps the last snapshot and the
+ * targets keep serving it.
+ */
+export class Router {
+  private currentState: RouterState = 'idle';
+  private readonly store = new KeyStore();
+  private readonly debouncer: Debouncer;
+  private readonly statuses = new Map<string, TargetStatus>();
+  private readonly retry = new Backoff(200, 5_000);
+  private retryTimer: NodeJS.Timeout | undefined;
+  private pendingSince: number | undefined;
+  private snapshotSeen = false;
+  private current: Model | undefined;
+  private appliedRevision = -1;
+
+  constructor(
+    private readonly watch: KeyspaceWatch,
+    private readonly targets: Target[],
+    private readonly options: RouterOptions,
+    private readonly metrics: RouterMetrics,
+    private readonly logger: Logger,
+  ) {
+    this.debouncer = new Debouncer(options.debounce.min, options.debounce.max, () => this.applyAll());
+    for (const target of targets) {
+      this.statuses.set(target.name, {
+        name: target.name,
+        kind: target.kind,
+        state: 'pending',
+        counters: { applies: 0, reloads: 0, runtimeUpdates: 0, failures: 0 },
+      });
+    }
+  }
+
+  get state(): RouterState {
+    return this.currentState;
+  }
+
+  get model(): Model | undefined {
+    return this.current;
+  }
+
+  start(): void {
+    if (this.currentState !== 'idle') throw new Error(`Router.start() in state ${this.currentState}`);
+    this.currentState = 'syncing';
+    this.watch.on('snapshot', (changes, revision) => {
+      this.store.reset(changes, revision);
+      this.snapshotSeen = true;
+      this.markDirty();
+    });
+    this.watch.on('changes', (changes, revision) => {
+      if (this.store.apply(changes, revision)) this.markDirty();
+    });
+    this.watch.on('state', (state) => {
+      this.metrics.etcdConnected.set(state === 'watching' ? 1 : 0);
+      if (state !== 'watching') this.logger.warn({ state, err: this.watch.error }, 'etcd watch not live; serving the last good state');
+      else this.logger.info('etcd watch live');
+    });
+    this.watch.start();
+  }
+
+  async stop(): Promise<void> {
+    if (this.currentState === 'stopping' || this.currentState === 'stopped') return;
+    this.currentState = 'stopping';
+    this.debouncer.close();
+    clearTimeout(this.retryTimer);
+    await this.watch.close();
+    await Promise.all(this.targets.map((t) => t.stop().catch((err) => this.logger.warn({ target: t.name, err: describeError(err) }, 'target stop failed'))));
+    this.currentState = 'stopped';
+  }
+
+  /** Ask for an apply even without a change (a target lost its process). */
+  requestApply(): void {
+    if (this.snapshotSeen) this.markDirty();
+  }
+
+  private markDirty(): void {
+    this.pendingSince ??= Date.now();
+    this.debouncer.trigger();
+  }
+
+  private async applyAll(): Promise<void> {
+    if (!this.snapshotSeen || this.currentState === 'stopping' || this.currentState === 'stopped') return;
+    const since = this.pendingSince ?? Date.now();
+    this.pendingSince = undefined;
+    const model = buildModel(this.store.values(), this.store.revision, { domain: this.options.domain });
+    this.current = model;
+    this.metrics.renders.inc();
+    this.metrics.revision.set(model.revision);
+    this.metrics.modelIssues.set(model.issues.length);
+    const outcomes = [];
+    for (const target of this.targets) outcomes.push(await this.applyTarget(target, model));
+    // A config the LB refuses waits for the next change; anything else is retried.
+    if (outcomes.includes('retry')) this.scheduleRetry();
+    if (outcomes.some((o) => o !== 'ok')) return;
+    this.retry.reset();
+    this.appliedRevision = model.revision;
+    this.metrics.eventToApplied.observe((Date.now() - since) / 1000);
+    if (this.currentState === 'syncing') this.currentState = 'running';
+  }
+
+  private async applyTarget(target: Target, model: Model): Promise<'ok' | 'retry' | 'wait'> {
+    const status = this.statuses.get(target.name)!;
+    const started = Date.now();
+    try {
+      const report = await target.apply(model);
+      const durationMs = Date.now() - started;
+      status.state = 'applied';
+      status.counters.applies += 1;
+      this.metrics.applies.inc({ target: target.name, action: report.action });
+      if (report.action === 'reload' || report.action === 'start') {
+        status.counters.reloads += 1;
+        this.metrics.reloads.inc({ target: target.name });
+      }
+      if (report.action === 'runtime') {
+        status.counters.runtimeUpdates += 1;
+        this.metrics.runtimeCommands.inc({ target: target.name }, report.commands ?? 0);
+      }
+      if (report.action !== 'none') {
+        status.lastApply = { at: new Date().toISOString(), revision: model.revision, action: report.action, detail: report.detail, durationMs };
+        this.logger.info({ target: target.name, revision: model.revision, action: report.action, detail: report.detail, durationMs }, 'applied');
+      }
+      status.lastError = undefined;
+      return 'ok';
+    } catch (err) {
+      const code = err instanceof FabricError ? err.code : 'FABRIC_ERR_RELOAD';
+      status.state = 'failed';
+      status.counters.failures += 1;
+      status.lastError = { at: new Date().toISOString(), revision: model.revision, code, message: describeError(err) };
+      this.metrics.failures.inc({ target: target.name, code });
+      if (code === 'FABRIC_ERR_VALIDATE') this.metrics.validationFailures.inc({ target: target.name });
+      this.logger.error({ target: target.name, revision: model.revision, code, err: describeError(err) }, 'apply failed; the running config stays');
+      return isRetryable(err) ? 'retry' : 'wait';
+    }
+  }
+
+  /** Retry failed targets with backoff; a new change from etcd retries at once too. */
+  private scheduleRetry(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.markDirty(), this.retry.next());
+  }
+
+  readiness(): { ready: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    if (this.watch.state !== 'watching') reasons.push(`etcd watch is ${this.watch.state}${this.watch.error ? `: ${this.watch.error}` : ''}`);
+    if (!this.snapshotSeen) reasons.push('no snapshot of the keyspace yet');
+    else if (this.appliedRevision < 0) reasons.push('nothing applied yet');
+    for (const status of this.statuses.values()) {
+      if (status.lastError) reasons.push(`target ${status.name}: ${status.lastError.code}: ${status.lastError.message}`);
+    }
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      state: this.currentState,
+      etcd: { watch: this.watch.state, error: this.watch.error, revision: this.store.revision, keys: this.store.size },
+      appliedRevision: this.appliedRevision,
+      targets: [...this.statuses.values()],
+      issues: this.current?.issues ?? [],
+      ready: this.readiness(),
+    };
+  }
+}
