@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from './log.js';
 import { parseHostPort } from './grammar.js';
@@ -20,8 +20,9 @@ export interface ApiOptions {
 /** The endpoints both processes serve; each adds its own routes before `listen`. */
 export function createApi(options: ApiOptions): FastifyInstance {
   const app = Fastify({
-    loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    loggerInstance: options.logger.child({ scope: 'http' }) as FastifyBaseLogger,
+    // Probes hit /healthz and /metrics every few seconds: one log line each is noise.
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => Math.random().toString(36).slice(2, 10),
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
