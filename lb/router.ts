@@ -33,6 +33,7 @@ export class Router {
   private snapshotSeen = false;
   private current: Model | undefined;
   private appliedRevision = -1;
+  private resumed: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly watch: KeyspaceWatch,
@@ -63,6 +64,11 @@ export class Router {
   start(): void {
     if (this.currentState !== 'idle') throw new Error(`Router.start() in state ${this.currentState}`);
     this.currentState = 'syncing';
+    this.resumed = Promise.all(
+      this.targets.map((t) =>
+        t.resume?.().catch((err) => this.logger.warn({ target: t.name, err: describeError(err) }, 'could not resume the last config')),
+      ),
+    );
     this.watch.on('snapshot', (changes, revision) => {
       this.store.reset(changes, revision);
       this.snapshotSeen = true;
@@ -100,6 +106,7 @@ export class Router {
   }
 
   private async applyAll(): Promise<void> {
+    await this.resumed;
     if (!this.snapshotSeen || this.currentState === 'stopping' || this.currentState === 'stopped') return;
     const since = this.pendingSince ?? Date.now();
     this.pendingSince = undefined;

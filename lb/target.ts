@@ -29,6 +29,11 @@ export interface Target {
   readonly kind: string;
   /** Brings the target from whatever it runs to `model`. Throws a FabricError on failure; the router retries. */
   apply(model: Model): Promise<ApplyReport>;
+  /**
+   * Before the first snapshot: serve what the last run left (its validated
+   * config on disk), so a router restarted while etcd is down still serves.
+   */
+  resume?(): Promise<void>;
   /** Whether the target serves something (it may still be behind the model). */
   serving(): boolean;
   stop(): Promise<void>;

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { runCommand } from '../../src/command.js';
 import { FabricError, describeError } from '../../src/errors.js';
-import { stageFile, writeAtomic, type StagedFile } from '../../src/files.js';
+import { readIfExists, stageFile, writeAtomic, type StagedFile } from '../../src/files.js';
 import type { Logger } from '../../src/log.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
@@ -33,6 +33,11 @@ export interface HaproxyTargetConfig {
 interface Plan {
   desired: HaproxyDesired;
   slots: SlotTable;
+  /** Rendering is deferred: on the fast path it happens after HAProxy already serves the change. */
+  render(): RenderedFiles;
+}
+
+interface RenderedFiles {
   config: string;
   hostsMap: string;
   pathsMap: string;
@@ -97,15 +102,15 @@ export class HaproxyTarget implements Target {
         return undefined;
       });
       if (commands !== undefined) {
-        await this.writeFiles(plan);
+        await this.writeFiles(plan.render());
         this.commit(plan);
         return { action: 'runtime', commands, detail: `${change.ops.length} changes` };
       }
     }
-    const staged = await this.stage(plan);
+    const staged = await this.stage(plan.render());
     try {
       await this.validate(staged);
-      await this.swap(plan, staged);
+      await this.swap(staged);
     } finally {
       await staged.discard();
     }
@@ -114,20 +119,32 @@ export class HaproxyTarget implements Target {
     return { action, detail: change.kind === 'reload' ? change.reason : 'runtime update failed' };
   }
 
+  async resume(): Promise<void> {
+    if (!this.master || this.master.state !== 'stopped' || !(await readIfExists(this.files.config))) return;
+    await this.validate({ path: this.files.config });
+    await mkdir(dirname(this.files.masterSocket), { recursive: true });
+    await this.master.start();
+    this.logger.info({ config: this.files.config }, 'serving the last good config until etcd answers');
+  }
+
   async stop(): Promise<void> {
     await this.master?.stop();
   }
 
-  /** Pure planning plus rendering: nothing touches HAProxy or the disk. */
+  /** Pure planning: nothing touches HAProxy or the disk. */
   private async plan(model: Model): Promise<Plan> {
-    this.template ??= await loadTemplate(createTemplateEngine(), this.config.template);
+    const template = (this.template ??= await loadTemplate(createTemplateEngine(), this.config.template));
     const { desired, slots } = desiredHaproxy(model, this.slots);
-    const view = haproxyView(desired, model, this.files, {
-      http: this.config.http,
-      hardStopAfter: this.config.hardStopAfter,
-      maxconn: this.config.maxconn,
-    });
-    return { desired, slots, config: this.template(view), hostsMap: renderMap(desired.hostMap), pathsMap: renderMap(desired.pathMap) };
+    const settings = { http: this.config.http, hardStopAfter: this.config.hardStopAfter, maxconn: this.config.maxconn };
+    return {
+      desired,
+      slots,
+      render: () => ({
+        config: template(haproxyView(desired, model, this.files, settings)),
+        hostsMap: renderMap(desired.hostMap),
+        pathsMap: renderMap(desired.pathMap),
+      }),
+    };
   }
 
   private canUpdateAtRuntime(): boolean {
@@ -139,21 +156,21 @@ export class HaproxyTarget implements Target {
   }
 
   /** Keeps the files in step with a runtime update, so a later reload changes nothing. */
-  private async writeFiles(plan: Plan): Promise<void> {
-    await writeAtomic(this.files.hostsMap, plan.hostsMap);
-    await writeAtomic(this.files.pathsMap, plan.pathsMap);
-    await writeAtomic(this.files.config, plan.config);
+  private async writeFiles(files: RenderedFiles): Promise<void> {
+    await writeAtomic(this.files.hostsMap, files.hostsMap);
+    await writeAtomic(this.files.pathsMap, files.pathsMap);
+    await writeAtomic(this.files.config, files.config);
   }
 
-  private async stage(plan: Plan): Promise<StagedFile> {
+  private async stage(files: RenderedFiles): Promise<StagedFile> {
     await mkdir(dirname(this.files.masterSocket), { recursive: true });
     // Maps first: the staged config names them, and a running HAProxy reads them only when it loads.
-    await writeAtomic(this.files.hostsMap, plan.hostsMap);
-    await writeAtomic(this.files.pathsMap, plan.pathsMap);
-    return stageFile(this.files.config, plan.config);
+    await writeAtomic(this.files.hostsMap, files.hostsMap);
+    await writeAtomic(this.files.pathsMap, files.pathsMap);
+    return stageFile(this.files.config, files.config);
   }
 
-  private async validate(staged: StagedFile): Promise<void> {
+  private async validate(staged: Pick<StagedFile, 'path'>): Promise<void> {
     try {
       await runCommand(`${this.config.binary} -c -q -f ${staged.path}`, { timeoutMs: this.config.commandTimeoutMs });
     } catch (err) {
@@ -161,7 +178,7 @@ export class HaproxyTarget implements Target {
     }
   }
 
-  private async swap(_plan: Plan, staged: StagedFile): Promise<void> {
+  private async swap(staged: StagedFile): Promise<void> {
     await staged.commit();
   }
 
