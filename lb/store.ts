@@ -1,7 +1,8 @@
 import { describeError } from '../src/errors.js';
 import { Keys, parseEndpointKey } from '../src/keyspace.js';
 import { decodeEndpoint, type Endpoint } from '../src/model/endpoint.js';
-import { decodeSpec, routeSpecSchema, serviceSpecSchema, type RouteSpec, type ServiceSpec } from '../src/model/service.js';
+import { decodeJson } from '../src/model/codec.js';
+import { routeSpecSchema, serviceSpecSchema, type RouteSpec, type ServiceSpec } from '../src/model/service.js';
 
 interface EntryBase {
   key: string;
@@ -88,12 +89,12 @@ export function decodeEntry(key: string, raw: string, createRevision: number): E
       return { ...base, kind: 'endpoint', endpoint };
     }
     if (key.startsWith(Keys.servicesRoot)) {
-      const spec = decodeSpec(serviceSpecSchema, key, raw);
+      const spec = decodeJson(serviceSpecSchema, key, raw);
       if (Keys.service(spec.name) !== key) throw new Error(`${key}: name "${spec.name}" does not match the key`);
       return { ...base, kind: 'service', spec };
     }
     if (key.startsWith(Keys.routesRoot)) {
-      const spec = decodeSpec(routeSpecSchema, key, raw);
+      const spec = decodeJson(routeSpecSchema, key, raw);
       if (Keys.route(spec.name) !== key) throw new Error(`${key}: name "${spec.name}" does not match the key`);
       return { ...base, kind: 'route', spec };
     }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { FabricError } from '../errors.js';
-import { formatIssues, containerId, domain, hostName, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
+import { decodeJson } from './codec.js';
+import { containerId, domain, hostName, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
 
 export const HEALTH_STATES = ['healthy', 'unhealthy', 'starting', 'none'] as const;
 export type Health = (typeof HEALTH_STATES)[number];
@@ -42,13 +42,5 @@ export function encodeEndpoint(endpoint: Endpoint): string {
 }
 
 export function decodeEndpoint(key: string, text: string): Endpoint {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (cause) {
-    throw new FabricError('FABRIC_ERR_DECODE', `${key}: not JSON`, { cause });
-  }
-  const result = endpointSchema.safeParse(raw);
-  if (!result.success) throw new FabricError('FABRIC_ERR_DECODE', `${key}: ${formatIssues(result.error)}`);
-  return result.data;
+  return decodeJson(endpointSchema, key, text);
 }

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { durationSchema } from '../duration.js';
-import { FabricError } from '../errors.js';
-import { domain, formatIssues, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
+import { domain, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
 
 export const healthCheckSpecSchema = z
   .object({
@@ -48,15 +47,3 @@ export const routeSpecSchema = z
   .strict();
 
 export type RouteSpec = z.infer<typeof routeSpecSchema>;
-
-export function decodeSpec<T extends z.ZodType>(schema: T, key: string, text: string): z.infer<T> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (cause) {
-    throw new FabricError('FABRIC_ERR_DECODE', `${key}: not JSON`, { cause });
-  }
-  const result = schema.safeParse(raw);
-  if (!result.success) throw new FabricError('FABRIC_ERR_DECODE', `${key}: ${formatIssues(result.error)}`);
-  return result.data;
-}
