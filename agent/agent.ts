@@ -20,6 +20,12 @@ export interface AgentOptions {
   context: HostContext;
   agentVersion: string;
   resyncIntervalMs: number;
+  /**
+   * Ceiling of the retry backoff after a failed sync. Keep it well below the lease TTL: when etcd
+   * returns it extends the old lease by one TTL, and everything must be re-registered before that
+   * runs out (default 5 s).
+   */
+  retryMaxMs?: number;
 }
 
 export interface Rejection {
@@ -50,7 +56,7 @@ export class Agent {
   private stored = new Map<string, StoredKey>();
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
-  private readonly backoff = new Backoff(100, 5_000);
+  private readonly backoff: Backoff;
   private readonly started = new Date().toISOString();
   private lastError: { at: string; message: string } | undefined;
   private lastSync: { at: string; puts: number; deletes: number } | undefined;
@@ -64,7 +70,9 @@ export class Agent {
     private readonly options: AgentOptions,
     private readonly metrics: AgentMetrics,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.backoff = new Backoff(100, options.retryMaxMs ?? 5_000);
+  }
 
   static create(docker: Docker, registry: HostRegistry, options: AgentOptions, metrics: AgentMetrics, logger: Logger): Agent {
     return new Agent(new DockerSource(docker), new DockerEventStream(docker, logger), registry, options, metrics, logger);

@@ -60,6 +60,8 @@ async function runAgent(command: Command): Promise<void> {
       context: { host: opts.hostName, hostIp: opts.hostIp, addressMode: opts.addressMode, network: opts.network },
       agentVersion: packageVersion(),
       resyncIntervalMs: opts.resyncInterval,
+      // Retry often enough to re-register within one TTL of etcd's return.
+      retryMaxMs: Math.min(5_000, Math.max(250, Math.floor(opts.ttl / 4))),
     },
     metrics,
     logger,

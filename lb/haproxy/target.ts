@@ -172,7 +172,8 @@ export class HaproxyTarget implements Target {
 
   private async validate(staged: Pick<StagedFile, 'path'>): Promise<void> {
     try {
-      await runCommand(`${this.config.binary} -c -q -f ${staged.path}`, { timeoutMs: this.config.commandTimeoutMs });
+      // No -q: it silences the [ALERT] lines too, and HAProxy's own message is what an operator needs.
+      await runCommand(`${this.config.binary} -c -f ${staged.path}`, { timeoutMs: this.config.commandTimeoutMs });
     } catch (err) {
       throw new FabricError('FABRIC_ERR_VALIDATE', `haproxy -c rejected the new config: ${describeError(err)}`, { cause: err });
     }

@@ -1,0 +1,82 @@
+// Benchmark runner: `node dist/bench/run.js agent|router|all [--only a,d] [--json FILE]`.
+// Measures and prints; it never fails on a threshold (the targets are printed for reference).
+import fs from 'node:fs';
+import os from 'node:os';
+import { benchColdStartAndResync, benchStartToEtcd } from './agent.js';
+import { benchDockerToServed } from './e2e.js';
+import { closeBenchDocker } from './lib/docker.js';
+import { machine, printFigures, printMachine, type Figure } from './lib/report.js';
+import { benchAtScale, benchPutToServed } from './router.js';
+
+interface Bench {
+  /** The figures' ids it produces. */
+  ids: string[];
+  group: 'agent' | 'router';
+  title: string;
+  run: () => Promise<Figure[]>;
+}
+
+const BENCHES: Bench[] = [
+  { ids: ['a'], group: 'agent', title: 'a) Docker start event → key in etcd', run: benchStartToEtcd },
+  { ids: ['b', 'c'], group: 'agent', title: 'b) agent cold start on 200 containers; c) no-change resyncs', run: benchColdStartAndResync },
+  { ids: ['d', 'g'], group: 'router', title: 'd) etcd put → served; g) fast path vs forced reload', run: benchPutToServed },
+  { ids: ['f'], group: 'router', title: 'f) 1,000 services × 10 endpoints', run: benchAtScale },
+  { ids: ['e'], group: 'router', title: 'e) Docker start → served (agent + router)', run: benchDockerToServed },
+];
+
+function usage(): never {
+  console.error('usage: node dist/bench/run.js agent|router|all [--only a,b,...] [--json FILE]');
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const which = args[0] ?? 'all';
+  if (!['agent', 'router', 'all'].includes(which)) usage();
+  const flag = (name: string) => {
+    const i = args.indexOf(name);
+    return i < 0 ? undefined : (args[i + 1] ?? usage());
+  };
+  const only = flag('--only')?.split(',');
+  const jsonFile = flag('--json');
+  const selected = BENCHES.filter((b) => (which === 'all' || b.group === which) && (!only || b.ids.some((id) => only.includes(id))));
+
+  const m = printMachine(machine());
+  const results: Array<{ title: string; seconds: number; figures: Figure[]; error?: string }> = [];
+  try {
+    for (const bench of selected) {
+      console.log(`\n== ${bench.title}`);
+      const started = Date.now();
+      try {
+        const figures = await bench.run();
+        const seconds = (Date.now() - started) / 1000;
+        results.push({ title: bench.title, seconds, figures });
+        printFigures(`${bench.title} (${seconds.toFixed(0)} s)`, figures);
+      } catch (error) {
+        // A broken benchmark is reported and the others still run; the exit code says so.
+        const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+        results.push({ title: bench.title, seconds: (Date.now() - started) / 1000, figures: [], error: message });
+        console.error(`\n!! ${bench.title} failed: ${message}`);
+        process.exitCode = 1;
+      }
+    }
+  } finally {
+    await closeBenchDocker();
+  }
+  m.loadavg = `${m.loadavg} at start; ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at end`;
+  printMachine(m);
+  printFigures(`All figures (node dist/bench/run.js ${args.join(' ')})`, results.flatMap((r) => r.figures));
+  for (const r of results) if (r.error) console.log(`\n!! ${r.title}: ${r.error.split('\n')[0]}`);
+  if (jsonFile) fs.writeFileSync(jsonFile, `${JSON.stringify({ machine: m, command: `node dist/bench/run.js ${args.join(' ')}`, results }, null, 2)}\n`);
+}
+
+// Ctrl-C or SIGTERM: exit through 'exit', where the harness stops what it started by pid.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+
+main().then(
+  () => process.exit(),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
