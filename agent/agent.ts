@@ -261,6 +261,8 @@ export class Agent {
     if (this.currentState !== 'running') reasons.push(`agent is ${this.currentState}`);
     if (this.events.state !== 'connected') reasons.push(`Docker event stream is ${this.events.state}`);
     if (this.registry.state !== 'granted') reasons.push(`etcd lease is ${this.registry.state}`);
+    const keepaliveError = this.registry.keepaliveError;
+    if (keepaliveError) reasons.push(`etcd lease keepalive failing: ${keepaliveError}`);
     if (!this.lastWriteOk) reasons.push(`last sync with etcd failed${this.lastError ? `: ${this.lastError.message}` : ''}`);
     return { ready: reasons.length === 0, reasons };
   }

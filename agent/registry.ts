@@ -19,6 +19,8 @@ export class HostRegistry extends EventEmitter {
   private lease: Lease | undefined;
   private leaseId: string | undefined;
   private currentState: LeaseState = 'none';
+  /** Set while the lease's keepalive stream fails (etcd unreachable), cleared by the next success. */
+  private keepaliveFailure: string | undefined;
 
   constructor(
     private readonly kv: Namespace,
@@ -42,16 +44,31 @@ export class HostRegistry extends EventEmitter {
     return this.currentState === 'granted' ? this.leaseId : undefined;
   }
 
+  /**
+   * Why the keepalive of the granted lease is failing, if it is: etcd is unreachable even when
+   * the agent has nothing to write (the client itself gives the lease up only after 2×TTL).
+   */
+  get keepaliveError(): string | undefined {
+    return this.currentState === 'granted' ? this.keepaliveFailure : undefined;
+  }
+
   /** The current lease id, granting a new lease when there is none. */
   async ensureLease(): Promise<string> {
     if (this.currentState === 'granted' && this.leaseId) return this.leaseId;
     this.currentState = 'granting';
     const lease = this.kv.lease(this.ttlSeconds);
     lease.on('lost', (err) => this.onLost(lease, describeError(err)));
+    lease.on('keepaliveFailed', (err) => {
+      if (lease === this.lease) this.keepaliveFailure = describeError(err);
+    });
+    lease.on('keepaliveSucceeded', () => {
+      if (lease === this.lease) this.keepaliveFailure = undefined;
+    });
     try {
       const id = await lease.grant();
       this.lease = lease;
       this.leaseId = id;
+      this.keepaliveFailure = undefined;
       this.currentState = 'granted';
       this.logger.info({ lease: id, ttl: this.ttlSeconds }, 'lease granted');
       return id;

@@ -17,6 +17,14 @@ const F_SAMPLES = 20;
 /** Quiet time between samples, above the debounce minimum (20 ms), so each change starts from idle. */
 const GAP_MS = 50;
 
+/**
+ * Before a sample: the previous change fully applied (the router answers "served" before it has
+ * also rendered and written the config file; a change arriving meanwhile would wait for that).
+ */
+async function settle(router: RouterProcess, rev: number): Promise<void> {
+  await waitApplied(router, rev, 30_000);
+}
+
 const hostOf = (service: string) => `${service}.${DOMAIN}`;
 
 /**
@@ -73,6 +81,7 @@ export async function benchPutToServed(): Promise<Figure[]> {
     const samples: number[] = [];
     let failures = 0;
     for (let i = 1; i <= D_SAMPLES; i++) {
+      await settle(router, lastRev);
       await sleep(GAP_MS);
       const result = await replaceEndpoint(kv, router, 'probe', previous, server(i));
       previous = result.key;
@@ -91,11 +100,14 @@ export async function benchPutToServed(): Promise<Figure[]> {
     let gFailures = 0;
     const gReloadsBefore = await reloads(router);
     for (let i = 0; i < G_PAIRS; i++) {
+      await settle(router, lastRev);
       await sleep(GAP_MS);
       const result = await replaceEndpoint(kv, router, 'probe', previous, server(D_SAMPLES + 1 + i));
       previous = result.key;
+      lastRev = result.rev;
       if (result.ms === undefined) gFailures += 1;
       else fast.push(result.ms);
+      await settle(router, lastRev);
       await sleep(GAP_MS);
       const reload = await newService(kv, router, `g${i}`, server(i));
       lastRev = reload.rev;
@@ -182,6 +194,7 @@ export async function benchAtScale(): Promise<Figure[]> {
     let failures = 0;
     const reloadsBefore = total(await scrape(router.apiPort), 'fabric_router_reloads_total');
     for (let i = 0; i < F_SAMPLES; i++) {
+      await settle(router, lastRev);
       await sleep(GAP_MS);
       const result = await replaceEndpoint(kv, router, 'probe', previous, pool.servers[2 + (i % 2)]!);
       previous = result.key;

@@ -175,6 +175,10 @@ export class Router {
     for (const status of this.statuses.values()) {
       if (status.lastError) reasons.push(`target ${status.name}: ${status.lastError.code}: ${status.lastError.message}`);
     }
+    // Applied once is not enough: a load balancer that died (and is being restarted) serves nothing.
+    if (this.appliedRevision >= 0) {
+      for (const target of this.targets) if (!target.serving()) reasons.push(`target ${target.name}: not serving`);
+    }
     return { ready: reasons.length === 0, reasons };
   }
 

@@ -249,6 +249,15 @@ export class EtcdView {
   }
 }
 
+/** Shorthands for one-off reads (each opens a client that is closed after the test). */
+export function readEndpoints(etcd: EtcdServer, prefix?: string): ReturnType<EtcdView['endpoints']> {
+  return new EtcdView(etcd, prefix).endpoints();
+}
+
+export function etcdRevision(etcd: EtcdServer): Promise<number> {
+  return new EtcdView(etcd).revision();
+}
+
 // ---------------------------------------------------------------- agent
 
 export interface AgentOptions {

@@ -52,7 +52,16 @@ export async function runWeb(docker: Docker, opts: RunWebOptions): Promise<WebCo
       PortBindings: publish ? { [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }] } : undefined,
     },
   });
-  await container.start();
+  // Docker picks host ports from the kernel's ephemeral range, which other test servers use too:
+  // a rare "address already in use" is retried (Docker picks another port).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await container.start();
+      break;
+    } catch (err) {
+      if (attempt >= 5 || !/address already in use/.test(String((err as Error).message))) throw err;
+    }
+  }
   const hostPort = opts.hostNetwork ? port : publish ? await publishedPort(container, portKey) : undefined;
   return {
     id: container.id,

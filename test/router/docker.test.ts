@@ -10,7 +10,6 @@ import {
   startRouter,
   testDocker,
   waitFor,
-  type HttpResult,
   type RunningAgent,
   type RunningRouter,
 } from './support.js';
@@ -161,7 +160,7 @@ describe('agent + router + HAProxy', () => {
   });
 
   it('rejects a container whose label would inject a config line, and goes on serving the rest', async () => {
-    const good = await web('fine', 'fine-1');
+    await web('fine', 'fine-1');
     const evil = await web('injected', 'evil', { 'fabric.domains': 'a.com\n  server evil 1.2.3.4:80' });
     await waitServed('fine.apps.test', ['fine-1']);
     const rejected = await waitFor(
@@ -180,6 +179,5 @@ describe('agent + router + HAProxy', () => {
     expect(fs.readFileSync(`${router.dir}/hosts.map`, 'utf8')).not.toMatch(/a\.com|evil/);
     expect((await router.request('a.com')).status).toBe(404);
     expect((await router.request('fine.apps.test')).body).toBe('fine-1');
-    expect(good.id).toBeTruthy();
   });
 });

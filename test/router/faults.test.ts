@@ -154,18 +154,22 @@ describe('HAProxy dies', () => {
     await waitServed(router, 'phoenix.apps.test', ['w0']);
     const first = await router.showProc();
 
+    const startsBefore = (await router.target()).counters.reloads;
     process.kill(first.masterPid, 'SIGKILL');
-    const second = await waitFor(
+    // The router notices (its child exited), renders again and starts a new HAProxy.
+    const restarted = await waitFor(
       async () => {
-        const info = await router.showProc().catch(() => undefined);
-        return info && info.masterPid !== first.masterPid && info.workers.length > 0 ? info : undefined;
+        const t = await router.target();
+        return t.lastApply.action === 'start' && t.counters.reloads > startsBefore ? t : undefined;
       },
-      { timeoutMs: 20_000, what: 'a new HAProxy master' },
+      { timeoutMs: 20_000, what: 'the router to start HAProxy again' },
     );
+    expect(restarted.lastError).toBeUndefined();
+    const second = await router.showProc();
     expect(second.masterPid).not.toBe(first.masterPid);
-    await waitServed(router, 'phoenix.apps.test', ['w0'], 15_000);
+    expect(second.workers.length).toBeGreaterThan(0);
     await waitFor(() => router.isReady(), { what: '/readyz 200 again' });
-    expect((await router.target()).lastApply.action).toBe('start');
+    await waitServed(router, 'phoenix.apps.test', ['w0'], 15_000);
     // And it goes on following etcd.
     const b = endpoint({ service: 'phoenix', port: servers[1]!.port });
     await router.waitApplied(await putEndpoint(writer, b));

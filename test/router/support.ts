@@ -32,10 +32,13 @@ export const DEFAULT_TEMPLATE = path.join(ROOT, 'templates/haproxy.cfg.hbs');
 export const PREFIX = '/fabric';
 export const DOMAIN = 'apps.test';
 
-/** The tests drive the built command line: refuse to test a stale build. */
-function assertBuilt(): void {
+/**
+ * The tests drive the built command line: refuse to test a stale build. The agent's sources are
+ * checked only by startAgent, so work in progress there does not stop the router-only tests.
+ */
+function assertBuilt(dirs: string[]): void {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npx tsc -p .\` first`);
-  for (const dir of ['lb', 'lb/haproxy', 'agent', 'src', 'src/model']) {
+  for (const dir of dirs) {
     for (const file of fs.readdirSync(path.join(ROOT, dir))) {
       if (!file.endsWith('.ts') || file.endsWith('.test.ts')) continue;
       const built = path.join(ROOT, 'dist', dir, file.replace(/\.ts$/, '.js'));
@@ -46,7 +49,7 @@ function assertBuilt(): void {
     }
   }
 }
-assertBuilt();
+assertBuilt(['lb', 'lb/haproxy', 'src', 'src/model']);
 
 // ---------------------------------------------------------------- cleanup
 
@@ -410,6 +413,7 @@ let agentCounter = 0;
 
 /** Starts `fabric agent` on the test dockerd, publishing on 127.0.0.1; waits for /readyz 200. */
 export async function startAgent(res: Resources, etcd: EtcdServer, opts: { hostName?: string } = {}): Promise<RunningAgent> {
+  assertBuilt(['agent']);
   const port = await freePort();
   const hostName = opts.hostName ?? `rhost-${process.pid}-${++agentCounter}`;
   const listen = `127.0.0.1:${port}`;
