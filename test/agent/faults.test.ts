@@ -1,8 +1,7 @@
 // Issue 2, agent §8: the Docker event stream ends / Docker unreachable → reconnect with backoff and
 // reconcile; etcd unreachable → keep running, retry, and register what changed meanwhile.
 import { describe, expect, it } from 'vitest';
-import { runWeb } from '../harness/index.js';
-import { DockerProxy, EtcdView, startAgent, testDocker, testEtcd, useAgentCleanup, waitFor } from './support.js';
+import { DockerProxy, EtcdView, runWeb, startAgent, testDocker, testEtcd, useAgentCleanup, waitFor } from './support.js';
 
 useAgentCleanup();
 const { docker } = testDocker();

@@ -1,8 +1,7 @@
 // Issue 2, agent §4 (one lease for all keys; SIGKILL → keys gone within the TTL) and the shutdown
 // half of §8 (SIGTERM revokes; --keep-lease lets the TTL run out; an expired lease is replaced).
 import { describe, expect, it } from 'vitest';
-import { runWeb } from '../harness/index.js';
-import { EtcdView, leaseHex, startAgent, testDocker, testEtcd, useAgentCleanup, waitFor } from './support.js';
+import { EtcdView, leaseHex, runWeb, startAgent, testDocker, testEtcd, useAgentCleanup, waitFor } from './support.js';
 
 useAgentCleanup();
 const { docker } = testDocker();

@@ -1,8 +1,7 @@
 // Issue 2, agent §2 (kill, stop, die, destroy, pause, unpause, health_status, network connect and
 // disconnect), §5 (drain) and §6 (Docker HEALTHCHECK).
 import { describe, expect, it } from 'vitest';
-import { runWeb } from '../harness/index.js';
-import { EtcdView, runCustom, startAgent, testDocker, useAgentCleanup, useSharedEtcd, waitFor } from './support.js';
+import { EtcdView, runCustom, runWeb, startAgent, testDocker, useAgentCleanup, useSharedEtcd, waitFor } from './support.js';
 
 useAgentCleanup();
 const sharedEtcd = useSharedEtcd();

@@ -1,7 +1,6 @@
 // Issue 2, agent §3: reconcile writes only the difference; a resync that finds nothing writes nothing.
 import { describe, expect, it } from 'vitest';
-import { runWeb } from '../harness/index.js';
-import { EtcdView, startAgent, testDocker, testEtcd, useAgentCleanup, waitFor, type RunningAgent } from './support.js';
+import { EtcdView, type RunningAgent, runWeb, startAgent, testDocker, testEtcd, useAgentCleanup, waitFor } from './support.js';
 
 useAgentCleanup();
 const { docker } = testDocker();

@@ -1,7 +1,7 @@
 // Issue 2, agent §1, §2 (startup and start events), §4 (host record), §7 (address modes), §11 (API).
 import { describe, expect, it } from 'vitest';
-import { freePort, runWeb } from '../harness/index.js';
-import { EtcdView, metricValue, startAgent, testDocker, useAgentCleanup, useSharedEtcd, waitFor } from './support.js';
+import { freePort } from '../harness/index.js';
+import { EtcdView, metricValue, runWeb, startAgent, testDocker, useAgentCleanup, useSharedEtcd, waitFor } from './support.js';
 
 useAgentCleanup();
 const sharedEtcd = useSharedEtcd();

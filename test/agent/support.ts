@@ -1,5 +1,6 @@
 // Shared helpers for the agent's end-to-end tests: the real `fabric agent` as a child process,
 // a real etcd per test, the shared private dockerd, and ways to read what the agent wrote.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -10,7 +11,9 @@ import { Etcd3, type IKeyValue } from 'etcd3';
 import { afterAll, afterEach, beforeAll, onTestFailed } from 'vitest';
 import {
   freePort,
+  freePorts,
   removeAllContainers,
+  runWeb as harnessRunWeb,
   startEtcd,
   startProcess,
   testDocker,
@@ -21,7 +24,9 @@ import {
   type EtcdServer,
   type ExitResult,
   type ManagedProcess,
+  type RunWebOptions,
   type WaitOptions,
+  type WebContainer,
 } from '../harness/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -519,31 +524,122 @@ export class DockerProxy {
 
 // ---------------------------------------------------------------- containers
 
+/*
+ * Published ports are chosen here (a free loopback port from the kernel), not by Docker: dockerd
+ * hands out host ports one after the other from 32768 up, knowing only its own, so another Docker
+ * engine on the machine (a second test run, a benchmark) makes it collide with ports already
+ * bound ("Error starting userland proxy: ... address already in use"). A collision that still
+ * happens in the short race is retried with another port.
+ */
+
+const PUBLISH_ATTEMPTS = 5;
+
+function isPortClash(error: unknown): boolean {
+  return /address already in use|port is already allocated/i.test(String((error as Error)?.message ?? error));
+}
+
+async function withFreeHostPorts<T>(n: number, create: (ports: number[]) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = await freePorts(n);
+    try {
+      return await create(ports);
+    } catch (error) {
+      if (attempt >= PUBLISH_ATTEMPTS || !isPortClash(error)) throw error;
+    }
+  }
+}
+
+/**
+ * The harness's runWeb (busybox httpd, labelled), but a published port is bound to a host port
+ * picked as above. Same options and result.
+ */
+export async function runWeb(docker: Docker, opts: RunWebOptions): Promise<WebContainer> {
+  if (opts.hostNetwork || opts.publish === false) return harnessRunWeb(docker, opts);
+  const port = opts.port ?? 80;
+  const portKey = `${port}/tcp`;
+  return withFreeHostPorts(1, async ([hostPort]) => {
+    const name = opts.name ?? `fabtest-web-${randomBytes(4).toString('hex')}`;
+    const env = { ...opts.env, ...(opts.body === undefined ? {} : { BODY: opts.body }) };
+    const httpd = `httpd -f -p ${port} -h /www`;
+    const container = await docker.createContainer({
+      name,
+      Image: opts.image ?? testDocker().image,
+      Labels: opts.labels,
+      Cmd: opts.body !== undefined ? ['/bin/sh', '-c', `printf '%s' "$BODY" > /www/index.html && exec ${httpd}`] : ['/bin/busybox', ...httpd.split(' ')],
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      ExposedPorts: { [portKey]: {} },
+      StopSignal: opts.stopSignal,
+      Healthcheck: opts.healthcheck && {
+        Test: opts.healthcheck.test,
+        Interval: opts.healthcheck.intervalMs * 1e6,
+        Timeout: (opts.healthcheck.timeoutMs ?? Math.max(opts.healthcheck.intervalMs, 1_000)) * 1e6,
+        Retries: opts.healthcheck.retries ?? 1,
+      },
+      HostConfig: { NetworkMode: 'bridge', PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] } },
+    });
+    try {
+      await container.start();
+    } catch (error) {
+      await container.remove({ force: true }).catch(() => {});
+      throw error;
+    }
+    return {
+      id: container.id,
+      name,
+      hostPort,
+      container,
+      stop: async (timeoutSec = 2) => {
+        try {
+          await container.stop({ t: timeoutSec });
+        } catch (error) {
+          if ((error as { statusCode?: number }).statusCode !== 304) throw error;
+        }
+      },
+      kill: async (signal = 'SIGKILL') => void (await container.kill({ signal })),
+      remove: async () => {
+        try {
+          await container.remove({ force: true, v: true });
+        } catch (error) {
+          if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+        }
+      },
+    };
+  });
+}
+
 export interface CustomContainerOptions {
   labels: Record<string, string>;
   cmd: string[];
   /** Exposed container ports. */
   exposed?: number[];
-  /** Of those, the ones published on 127.0.0.1 (random host port). */
+  /** Of those, the ones published on 127.0.0.1 (each on a free host port). */
   published?: number[];
 }
 
 /** A container of the test image with any command and ports (runWeb covers the usual web case). */
 export async function runCustom(opts: CustomContainerOptions): Promise<{ id: string; name: string; container: Docker.Container }> {
   const { docker, image } = testDocker();
-  const name = `fabtest-custom-${Math.random().toString(16).slice(2, 10)}`;
-  const container = await docker.createContainer({
-    name,
-    Image: image,
-    Labels: opts.labels,
-    Cmd: opts.cmd,
-    ExposedPorts: Object.fromEntries((opts.exposed ?? []).map((p) => [`${p}/tcp`, {}])),
-    HostConfig: {
-      PortBindings: Object.fromEntries((opts.published ?? []).map((p) => [`${p}/tcp`, [{ HostIp: '127.0.0.1', HostPort: '' }]])),
-    },
+  const published = opts.published ?? [];
+  return withFreeHostPorts(published.length, async (hostPorts) => {
+    const name = `fabtest-custom-${randomBytes(4).toString('hex')}`;
+    const container = await docker.createContainer({
+      name,
+      Image: image,
+      Labels: opts.labels,
+      Cmd: opts.cmd,
+      ExposedPorts: Object.fromEntries((opts.exposed ?? []).map((p) => [`${p}/tcp`, {}])),
+      HostConfig: {
+        PortBindings: Object.fromEntries(published.map((p, i) => [`${p}/tcp`, [{ HostIp: '127.0.0.1', HostPort: String(hostPorts[i]) }]])),
+      },
+    });
+    try {
+      await container.start();
+    } catch (error) {
+      await container.remove({ force: true }).catch(() => {});
+      throw error;
+    }
+    return { id: container.id, name, container };
   });
-  await container.start();
-  return { id: container.id, name, container };
 }
 
 // ---------------------------------------------------------------- misc

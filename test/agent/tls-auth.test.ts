@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { enableAuth, makeTls, runWeb, type TlsMaterial } from '../harness/index.js';
-import { EtcdView, startAgent, testDocker, testEtcd, useAgentCleanup, waitFor } from './support.js';
+import { enableAuth, makeTls, type TlsMaterial } from '../harness/index.js';
+import { EtcdView, runWeb, startAgent, testDocker, testEtcd, useAgentCleanup, waitFor } from './support.js';
 
 useAgentCleanup();
 const { docker } = testDocker();

@@ -2,8 +2,8 @@
 // reason (log, /v1/status, /v1/endpoints), and every other container goes on.
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { freePort, runWeb, type RunWebOptions } from '../harness/index.js';
-import { CLI, EtcdView, runCustom, startAgent, testDocker, useAgentCleanup, useSharedEtcd, waitFor } from './support.js';
+import { freePort, type RunWebOptions } from '../harness/index.js';
+import { CLI, EtcdView, runCustom, runWeb, startAgent, testDocker, useAgentCleanup, useSharedEtcd, waitFor } from './support.js';
 
 useAgentCleanup();
 const sharedEtcd = useSharedEtcd();
