@@ -98,6 +98,8 @@ export class Agent {
     // Subscribe first, then list (the first `connected` asks for the full sync),
     // so nothing that happens in between is missed.
     this.events.start();
+    // The first full sync is the one `connected` asks for; the periodic one counts from now.
+    this.lastFullSyncAt = Date.now();
     this.loopDone = this.loop().catch((err) => this.logger.fatal({ err: describeError(err) }, 'agent loop crashed'));
   }
 

@@ -107,12 +107,6 @@ function assignSlots(before: BackendSlots | undefined, keys: string[]): BackendS
   return { size, byEndpoint };
 }
 
-function nextPowerOfTwo(n: number): number {
-  let size = 1;
-  while (size < n) size *= 2;
-  return size;
-}
-
 function slotName(index: number): string {
   return `s${index + 1}`;
 }

@@ -10,6 +10,7 @@ import type Docker from 'dockerode';
 import { Etcd3, type IKeyValue } from 'etcd3';
 import { afterAll, afterEach, beforeAll, onTestFailed } from 'vitest';
 import {
+  CuttableProxy,
   freePort,
   freePorts,
   removeAllContainers,
@@ -444,81 +445,35 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 
 // ---------------------------------------------------------------- docker socket proxy
 
-/**
- * A unix-socket proxy in front of the test engine's socket that the test can cut: while cut it
- * accepts and at once closes every connection (counting them), and it drops the open ones. Lets a
- * test end the agent's event stream and keep Docker unreachable without touching the shared dockerd.
- */
+/** The harness' cuttable proxy in front of the test engine's socket: ends the agent's event stream on demand. */
 export class DockerProxy {
-  readonly socketPath: string;
-  readonly dockerHost: string;
-  private readonly sockets = new Set<net.Socket>();
-  private server: net.Server | undefined;
-  private isCut = false;
-  /** Connections refused while cut. */
-  refused = 0;
-  /** Connections passed through. */
-  forwarded = 0;
-
   private constructor(
-    private readonly target: string,
-    dir: string,
-  ) {
-    this.socketPath = path.join(dir, 'docker-proxy.sock');
-    this.dockerHost = `unix://${this.socketPath}`;
-  }
+    private readonly proxy: CuttableProxy,
+    readonly socketPath: string,
+  ) {}
 
   static async start(target = testDocker().socketPath): Promise<DockerProxy> {
-    const proxy = new DockerProxy(target, tempDir('fabric-dproxy-'));
-    await proxy.listen();
+    const socketPath = path.join(tempDir('fabric-dproxy-'), 'docker-proxy.sock');
+    const proxy = await CuttableProxy.start({ path: socketPath }, { path: target });
     defer(() => proxy.close());
-    return proxy;
+    return new DockerProxy(proxy, socketPath);
   }
 
-  private listen(): Promise<void> {
-    const server = net.createServer((client) => this.onConnection(client));
-    this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.socketPath, () => resolve());
-    });
+  get dockerHost(): string {
+    return `unix://${this.socketPath}`;
   }
 
-  private onConnection(client: net.Socket): void {
-    client.on('error', () => {});
-    if (this.isCut) {
-      this.refused += 1;
-      client.destroy();
-      return;
-    }
-    this.forwarded += 1;
-    const upstream = net.connect(this.target);
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-    this.sockets.add(client);
-    this.sockets.add(upstream);
-    client.on('close', () => this.sockets.delete(client));
-    upstream.on('close', () => this.sockets.delete(upstream));
-    client.pipe(upstream);
-    upstream.pipe(client);
+  /** Connections refused while cut. */
+  get refused(): number {
+    return this.proxy.refused;
   }
 
-  /** Drops every open connection (the agent's event stream ends) and refuses new ones. */
   cut(): void {
-    this.isCut = true;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
+    this.proxy.cut();
   }
 
   restore(): void {
-    this.isCut = false;
-  }
-
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.proxy.restore();
   }
 }
 

@@ -12,3 +12,4 @@ export * from './dockerd.js';
 export * from './image.js';
 export * from './containers.js';
 export * from './context.js';
+export * from './cuttable-proxy.js';

@@ -12,6 +12,7 @@ import { Etcd3 } from 'etcd3';
 import { afterEach } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import {
+  CuttableProxy,
   freePort,
   freePorts,
   isAlive,
@@ -560,63 +561,28 @@ export async function bodies(router: RunningRouter, host: string, n: number): Pr
  * is already back, so "a change made before the router reconnects" is not a race.
  */
 export class TcpProxy {
-  private readonly sockets = new Set<net.Socket>();
-  private cutNow = false;
-
-  private constructor(
-    private readonly server: net.Server,
-    readonly port: number,
-    private readonly targetPort: number,
-  ) {
-    server.on('connection', (client) => this.onConnection(client));
-  }
+  private constructor(private readonly proxy: CuttableProxy) {}
 
   static async start(res: Resources, targetPort: number): Promise<TcpProxy> {
-    const server = net.createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    const proxy = new TcpProxy(server, (server.address() as net.AddressInfo).port, targetPort);
+    const proxy = await CuttableProxy.start({ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: targetPort });
     res.defer(() => proxy.close());
-    return proxy;
+    return new TcpProxy(proxy);
+  }
+
+  get port(): number {
+    return this.proxy.port;
   }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  private onConnection(client: net.Socket): void {
-    client.on('error', () => {});
-    if (this.cutNow) {
-      client.destroy();
-      return;
-    }
-    const upstream = net.connect(this.targetPort, '127.0.0.1');
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-    for (const s of [client, upstream]) {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
-  }
-
   cut(): void {
-    this.cutNow = true;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
+    this.proxy.cut();
   }
 
   restore(): void {
-    this.cutNow = false;
-  }
-
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.proxy.restore();
   }
 }
 
