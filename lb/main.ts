@@ -27,7 +27,7 @@ async function runRouter(command: Command): Promise<void> {
   const metrics = new RouterMetrics(registry);
   const etcd = connectEtcd(common.etcd);
   let router: Router | undefined;
-  const targets = createTargets(config, logger, () => router?.requestApply());
+  const targets = createTargets(config, { logger, requestApply: () => router?.requestApply(), mode: 'normal', once: false, etcd: etcd.client });
   router = new Router(new KeyspaceWatch(etcd.kv, logger), targets, { domain: config.domain, debounce: config.debounce }, metrics, logger);
   const running = router;
   const api = createApi({ logger, registry, readiness: () => running.readiness(), status: () => running.status() });

@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { FabricError, describeError } from '../src/errors.js';
 
-export type TemplateFn = (view: unknown) => string;
+import type { KeyValues } from './template/kv.js';
+
+/** `data.kv`: the keys confd-style helpers read (as `@kv`). */
+export type TemplateFn = (view: unknown, data?: { kv?: KeyValues }) => string;
 
 /**
  * A Handlebars environment of its own (no global helpers): `noEscape`, since
@@ -29,9 +32,9 @@ export async function loadTemplate(engine: typeof Handlebars, path: string): Pro
   }
   try {
     const compiled = engine.compile(source, { noEscape: true, strict: true });
-    return (view) => {
+    return (view, data) => {
       try {
-        return compiled(view);
+        return compiled(view, { data });
       } catch (err) {
         throw new FabricError('FABRIC_ERR_RENDER', `template ${path}: ${describeError(err)}`, { cause: err });
       }

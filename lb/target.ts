@@ -1,4 +1,7 @@
+import type { Etcd3 } from 'etcd3';
+import type { Logger } from '../src/log.js';
 import type { Model } from './model.js';
+import type { SyncMode } from './sync.js';
 
 export type ApplyAction = 'none' | 'runtime' | 'reload' | 'start' | 'write';
 
@@ -37,4 +40,17 @@ export interface Target {
   /** Whether the target serves something (it may still be behind the model). */
   serving(): boolean;
   stop(): Promise<void>;
+}
+
+/** What every driver is built with (see `lb/targets.ts`). */
+export interface TargetContext {
+  logger: Logger;
+  /** Asks the router for a fresh apply (a process died, a watched key changed). */
+  requestApply: () => void;
+  /** `normal` serves; `noop` and `sync-only` are confd's modes, for `fabric render`. */
+  mode: SyncMode;
+  /** `fabric render --once`: one apply, then exit; no supervised processes. */
+  once: boolean;
+  /** The etcd client itself (not namespaced), for targets over arbitrary keys. */
+  etcd: Etcd3;
 }

@@ -1,14 +1,13 @@
-import type { Logger } from '../src/log.js';
 import type { RouterConfig } from './config.js';
 import { HaproxyTarget } from './haproxy/target.js';
 import { templatePath } from './render.js';
-import type { Target } from './target.js';
+import type { Target, TargetContext } from './target.js';
 
 /** Every driver the router can run, built from the config's `targets:` list in order. */
-export function createTargets(config: RouterConfig, logger: Logger, requestApply: () => void): Target[] {
+export function createTargets(config: RouterConfig, context: TargetContext): Target[] {
   return config.targets.map((spec, index) => {
     const name = spec.name ?? `${spec.kind}-${index}`;
-    const log = logger.child({ target: name });
+    const log = context.logger.child({ target: name });
     switch (spec.kind) {
       case 'haproxy':
         return new HaproxyTarget(
@@ -26,7 +25,7 @@ export function createTargets(config: RouterConfig, logger: Logger, requestApply
             commandTimeoutMs: spec.commandTimeout,
           },
           log,
-          requestApply,
+          context.requestApply,
         );
     }
   });
