@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IOperation, Lease, Namespace } from 'etcd3';
 import { FabricError, describeError } from '../src/errors.js';
+import { listPrefix } from '../src/etcd.js';
 import { Keys, parseEndpointKey } from '../src/keyspace.js';
 import type { Logger } from '../src/log.js';
 import type { StoredKey, WritePlan } from './plan.js';
@@ -91,7 +92,7 @@ export class HostRegistry extends EventEmitter {
   async read(): Promise<Map<string, StoredKey>> {
     // Multi-range reads come back with the namespace stripped; single gets do not.
     const [endpoints, hosts] = await this.etcd('read', () =>
-      Promise.all([this.kv.getAll().prefix(Keys.endpointsRoot).exec(), this.kv.getAll().prefix(Keys.hostsRoot).exec()]),
+      Promise.all([listPrefix(this.kv, Keys.endpointsRoot), this.kv.getAll().prefix(Keys.host(this.host)).exec()]),
     );
     const stored = new Map<string, StoredKey>();
     for (const kv of [...endpoints.kvs, ...hosts.kvs]) {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Namespace, Watcher } from 'etcd3';
 import { Backoff, delay } from '../src/backoff.js';
 import { describeError } from '../src/errors.js';
+import { listPrefix } from '../src/etcd.js';
 import type { Logger } from '../src/log.js';
 import type { KeyChange } from './store.js';
 
@@ -62,9 +63,8 @@ export class KeyspaceWatch extends EventEmitter {
     while (!this.abort.signal.aborted) {
       this.setState('listing');
       try {
-        const response = await this.kv.getAll().prefix('').exec();
-        const revision = Number(response.header.revision);
-        const changes: KeyChange[] = response.kvs.map((kv) => ({
+        const { kvs, revision } = await listPrefix(this.kv, '');
+        const changes: KeyChange[] = kvs.map((kv) => ({
           type: 'put',
           key: kv.key.toString(),
           value: kv.value.toString(),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
-import { Etcd3, isRecoverableError, type IOptions, type Namespace } from 'etcd3';
+import { Etcd3, Range, isRecoverableError, type IKeyValue, type IOptions, type Namespace } from 'etcd3';
 import { FabricError } from './errors.js';
 import { namespacePrefix } from './keyspace.js';
 
@@ -37,6 +37,9 @@ function clientOptions(options: EtcdOptions): IOptions {
   const result: IOptions = {
     hosts: options.endpoints,
     dialTimeout: 3_000,
+    // gRPC refuses replies over 4 MiB by default; lists are paged (listPrefix), but one
+    // watch reply can still carry a large burst of events.
+    grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
     // The client's default breaker stays open 5 s after three failures; a
     // fabric must notice etcd's return faster than that.
@@ -65,4 +68,25 @@ function clientOptions(options: EtcdOptions): IOptions {
     result.auth = { username: options.user, password: options.password ?? '' };
   }
   return result;
+}
+
+/**
+ * Every key under `prefix`, read page by page at one revision: a consistent
+ * snapshot of any size (a single range reply is capped by gRPC's message limit).
+ * Keys come back relative to the namespace.
+ */
+export async function listPrefix(kv: Namespace, prefix: string, pageSize = 1_000): Promise<{ kvs: IKeyValue[]; revision: number }> {
+  const { start, end } = Range.prefix(prefix);
+  const kvs: IKeyValue[] = [];
+  let from: Buffer = Buffer.from(start);
+  let revision: string | undefined;
+  for (;;) {
+    const query = kv.getAll().inRange(new Range(from, end)).limit(pageSize);
+    const page = await (revision ? query.revision(revision) : query).exec();
+    revision ??= page.header.revision;
+    kvs.push(...page.kvs);
+    const last = page.kvs.at(-1);
+    if (!page.more || !last) return { kvs, revision: Number(revision) };
+    from = Buffer.concat([last.key, Buffer.from([0])]);
+  }
 }
