@@ -50,7 +50,8 @@ export class Agent {
   private readonly outcomes = new Map<string, Outcome>();
   /** Containers told to stop (kill event), with the signal, until they die or start again. */
   private readonly stopping = new Map<string, string | undefined>();
-  private readonly dirty = new Map<string, number>();
+  /** Container id → when its timed event happened (undefined: a network event, not timed). */
+  private readonly dirty = new Map<string, number | undefined>();
   private fullSyncWanted = false; // the event stream's first `connected` asks for it
   private storedKnown = false;
   private stored = new Map<string, StoredKey>();
@@ -128,7 +129,9 @@ export class Agent {
       if (action === 'kill') this.stopping.set(id, event.Actor.Attributes?.signal);
       if (action === 'start' || action === 'restart' || action === 'unpause') this.stopping.delete(id);
     }
-    if (!this.dirty.has(id)) this.dirty.set(id, eventTime(event));
+    // Only container lifecycle events are timed: a network connect says nothing about registration latency.
+    const since = event.Type === 'container' ? eventTime(event) : undefined;
+    if (this.dirty.get(id) === undefined) this.dirty.set(id, since);
     this.wake?.();
   }
 
@@ -187,7 +190,7 @@ export class Agent {
         for (const { key, value } of plan.puts) this.stored.set(key, { value, lease });
         this.logger.info({ puts: plan.puts.length, deletes: plan.deletes.length, full }, 'etcd updated');
       }
-      for (const since of batch.values()) this.metrics.eventToEtcd.observe((Date.now() - since) / 1000);
+      for (const since of batch.values()) if (since !== undefined) this.metrics.eventToEtcd.observe((Date.now() - since) / 1000);
       if (full) {
         this.metrics.resyncs.inc();
         this.lastFullSyncAt = Date.now();
