@@ -1,88 +1,20 @@
-import { hostname, networkInterfaces } from 'node:os';
 import { Command } from 'commander';
-import { z } from 'zod';
-import { durationSchema } from '../src/duration.js';
-import { connectEtcd } from '../src/etcd.js';
-import { hostName, ipAddress } from '../src/grammar.js';
-import { createApi, listen } from '../src/http.js';
 import { createLogger } from '../src/log.js';
-import { createRegistry } from '../src/metrics.js';
-import { addCommonOptions, commonOptions, option, parseOrThrow, resolveOptions } from '../src/options.js';
+import { addCommonOptions, commonOptions, resolveOptions } from '../src/options.js';
 import { onShutdown } from '../src/shutdown.js';
-import { packageVersion } from '../src/version.js';
-import { Agent } from './agent.js';
-import { agentRoutes } from './api.js';
-import { dockerClient } from './docker-source.js';
-import { AgentMetrics } from './metrics.js';
-import { HostRegistry } from './registry.js';
-
-const agentSchema = z.object({
-  docker: z.string().regex(/^(unix|tcp):\/\//, 'must be unix:///path or tcp://host:port'),
-  hostName: hostName,
-  hostIp: ipAddress,
-  addressMode: z.enum(['published', 'container', 'host']),
-  network: z.string().optional(),
-  ttl: durationSchema({ min: 2_000, max: 3_600_000 }),
-  resyncInterval: durationSchema({ min: 1_000, max: 86_400_000 }),
-  keepLease: z.boolean(),
-});
+import { addAgentOptions, agentOptions, startAgent } from './start.js';
 
 export function agentCommand(): Command {
   const command = new Command('agent').description('register this host\'s labelled containers in etcd');
-  addCommonOptions(command, '127.0.0.1:7070')
-    .addOption(option('--docker <url>', 'Docker engine (DOCKER_HOST is honoured)'))
-    .addOption(option('--host-name <name>', 'this host\'s name in etcd', hostname()))
-    .addOption(option('--host-ip <ip>', 'address at which published ports are reached'))
-    .addOption(option('--address-mode <mode>', 'published | container | host', 'published'))
-    .addOption(option('--network <name>', 'Docker network whose address is registered in container mode'))
-    .addOption(option('--ttl <duration>', 'lease TTL: a dead agent\'s keys vanish after it', '15s'))
-    .addOption(option('--resync-interval <duration>', 'full reconcile of Docker against etcd', '30s'))
-    .addOption(option('--keep-lease', 'on SIGTERM let the lease expire instead of revoking it', false))
-    .action(async (_opts, cmd: Command) => runAgent(cmd));
-  return command;
+  addAgentOptions(addCommonOptions(command, '127.0.0.1:7070'));
+  return command.action(async (_opts, cmd: Command) => runAgent(cmd));
 }
 
 async function runAgent(command: Command): Promise<void> {
   const { values } = resolveOptions(command);
-  values.docker ??= process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-  values.hostIp ??= defaultHostIp();
   const common = commonOptions(values);
-  const opts = parseOrThrow(agentSchema, values, 'agent options');
+  const agent = agentOptions(values);
   const logger = createLogger(common.logLevel, 'agent');
-  const registry = createRegistry('agent');
-  const metrics = new AgentMetrics(registry);
-  const etcd = connectEtcd(common.etcd);
-  const hostRegistry = new HostRegistry(etcd.kv, opts.hostName, Math.round(opts.ttl / 1000), logger);
-  const agent = Agent.create(
-    dockerClient(opts.docker),
-    hostRegistry,
-    {
-      context: { host: opts.hostName, hostIp: opts.hostIp, addressMode: opts.addressMode, network: opts.network },
-      agentVersion: packageVersion(),
-      resyncIntervalMs: opts.resyncInterval,
-      // Retry often enough to re-register within one TTL of etcd's return.
-      retryMaxMs: Math.min(5_000, Math.max(250, Math.floor(opts.ttl / 4))),
-    },
-    metrics,
-    logger,
-  );
-  const api = createApi({ logger, registry, readiness: () => agent.readiness(), status: () => agent.status() });
-  agentRoutes(api, agent);
-  agent.start();
-  const address = await listen(api, common.listen);
-  logger.info({ api: address, host: opts.hostName, hostIp: opts.hostIp, etcd: common.etcd.endpoints }, 'agent started');
-  onShutdown(logger, async () => {
-    await api.close();
-    await agent.stop(!opts.keepLease);
-    etcd.close();
-  });
-}
-
-/** The first non-internal IPv4 address, else loopback. */
-function defaultHostIp(): string {
-  for (const addresses of Object.values(networkInterfaces())) {
-    const found = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
-    if (found) return found.address;
-  }
-  return '127.0.0.1';
+  const handle = await startAgent({ common, agent, logger });
+  onShutdown(logger, handle.stop);
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from '../src/duration.js';
 import { domain, parseHostPort } from '../src/grammar.js';
+import { fileModeSchema } from './confd/mode.js';
 
 const hostPort = z.string().refine((v) => parseHostPort(v) !== undefined, { message: 'must be HOST:PORT' });
 const commandTimeout = durationSchema({ min: 100, max: 600_000 }).default(30_000);
@@ -22,6 +23,59 @@ const haproxyTargetSchema = z
   })
   .strict();
 
+/** `kind: nginx`: the router renders, validates (`nginx -t`), swaps and reloads nginx; see docs/targets.md. */
+export const nginxTargetSchema = z
+  .object({
+    kind: z.literal('nginx'),
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(),
+    http: hostPort.optional(),
+    template: z.string().default('templates/nginx.conf.hbs'),
+    dest: z.string().default('/var/lib/fabric/nginx/nginx.conf'),
+    manage: z.boolean().default(true),
+    binary: z.string().default('nginx'),
+    /** With manage: false, the command that reloads nginx. */
+    reload: z.string().optional(),
+    /** Reloads are at least this far apart: a burst of changes waits and is folded into one reload. */
+    minReloadInterval: durationSchema({ min: 0, max: 600_000 }).default(1_000),
+    workerShutdownTimeout: z.string().regex(/^\d+(ms|s|m|h)$/).default('30s'),
+    commandTimeout,
+  })
+  .strict();
+
+/** `kind: file`: confd's template resource in router.yaml (any template over any etcd keys). */
+export const fileTargetSchema = z
+  .object({
+    kind: z.literal('file'),
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(),
+    template: z.string().min(1),
+    dest: z.string().min(1),
+    /** etcd key prefixes the template reads, relative to `prefix`. */
+    keys: z.array(z.string().min(1)).default([]),
+    prefix: z.string().default('/'),
+    /** Runs on the staged file: `{{src}}` (or confd's `{{.src}}`) is its path. */
+    check: z.string().optional(),
+    reload: z.string().optional(),
+    mode: fileModeSchema.optional(),
+    uid: z.number().int().min(0).optional(),
+    gid: z.number().int().min(0).optional(),
+    commandTimeout,
+  })
+  .strict();
+
+/** `kind: slb`: a cloud load balancer's backend list per `slb:` id, pushed by `apply`; see docs/targets.md. */
+export const slbTargetSchema = z
+  .object({
+    kind: z.literal('slb'),
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(),
+    template: z.string().default('templates/slb.json.hbs'),
+    /** One file per load balancer: must contain `{{slb}}`; its directory belongs to this target. */
+    dest: z.string().includes('{{slb}}', { message: 'must contain {{slb}} (one file per load balancer)' }).default('/var/lib/fabric/slb/{{slb}}.json'),
+    /** Runs when a load balancer's list changed: `{{src}}` is its file, `{{slb}}` its id. */
+    apply: z.string().min(1),
+    commandTimeout,
+  })
+  .strict();
+
 export const routerConfigSchema = z
   .object({
     domain: domain.optional(),
@@ -34,7 +88,21 @@ export const routerConfigSchema = z
       })
       .strict()
       .default({ min: 20, max: 500 }),
-    targets: z.array(z.discriminatedUnion('kind', [haproxyTargetSchema])).default([]),
+    /** Active health checks: the router's defaults (a Service spec's or a container's labels win). */
+    healthCheck: z
+      .object({
+        interval: durationSchema({ min: 100, max: 3_600_000 }).default(2_000),
+        timeout: durationSchema({ min: 10, max: 600_000 }).default(1_000),
+        rise: z.number().int().min(1).max(100).default(2),
+        fall: z.number().int().min(1).max(100).default(3),
+        /** Endpoints with no check asked for anywhere: a TCP connect (HAProxy's `check`), or none. */
+        unconfigured: z.enum(['tcp', 'none']).default('tcp'),
+        /** At most this many checks in flight. */
+        concurrency: z.number().int().min(1).max(10_000).default(64),
+      })
+      .strict()
+      .default({ interval: 2_000, timeout: 1_000, rise: 2, fall: 3, unconfigured: 'tcp', concurrency: 64 }),
+    targets: z.array(z.discriminatedUnion('kind', [haproxyTargetSchema, nginxTargetSchema, fileTargetSchema, slbTargetSchema])).default([]),
     confdir: z.string().optional(),
     routerId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/).optional(),
   })
@@ -42,3 +110,6 @@ export const routerConfigSchema = z
 
 export type RouterConfig = z.infer<typeof routerConfigSchema>;
 export type HaproxyTargetSpec = z.infer<typeof haproxyTargetSchema>;
+export type FileTargetSpec = z.infer<typeof fileTargetSchema>;
+export type NginxTargetSpec = z.infer<typeof nginxTargetSchema>;
+export type SlbTargetSpec = z.infer<typeof slbTargetSchema>;

@@ -11,6 +11,9 @@ export class RouterMetrics {
   readonly revision: Gauge;
   readonly etcdConnected: Gauge;
   readonly modelIssues: Gauge;
+  readonly healthChecks: Counter<'kind' | 'result'>;
+  readonly healthCheckDuration: Histogram<'kind'>;
+  readonly endpointsByHealth: Gauge<'health'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -29,5 +32,14 @@ export class RouterMetrics {
     this.revision = new Gauge({ name: 'fabric_router_etcd_revision', help: 'etcd revision the model is built from', registers });
     this.etcdConnected = new Gauge({ name: 'fabric_router_etcd_connected', help: '1 while the etcd watch is live', registers });
     this.modelIssues = new Gauge({ name: 'fabric_router_model_issues', help: 'Keys or claims skipped (bad JSON, invalid values, domain conflicts)', registers });
+    this.healthChecks = new Counter({ name: 'fabric_router_health_checks_total', help: 'Active health checks run, by kind (http, tcp) and result (success, failure)', labelNames: ['kind', 'result'], registers });
+    this.healthCheckDuration = new Histogram({
+      name: 'fabric_router_health_check_duration_seconds',
+      help: 'Duration of one active health check, by kind',
+      labelNames: ['kind'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.endpointsByHealth = new Gauge({ name: 'fabric_router_endpoints', help: 'Endpoints by effective health (healthy, unhealthy, starting, unknown)', labelNames: ['health'], registers });
   }
 }

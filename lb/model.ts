@@ -1,7 +1,12 @@
 import type { ErrorCode } from '../src/errors.js';
 import type { Endpoint } from '../src/model/endpoint.js';
 import type { RouteSpec, ServiceSpec } from '../src/model/service.js';
+import { buildRoutes, type RouteModel } from './routes/model.js';
 import type { Entry } from './store.js';
+import { planVips, type VipCreate, type VipHold, type VipRelease, type VipWant } from './vip/plan.js';
+import type { VipPool } from './vip/pool.js';
+
+export type { RouteModel } from './routes/model.js';
 
 export type Balance = 'roundrobin' | 'leastconn' | 'source';
 /** What a load balancer should do with an endpoint. */
@@ -15,15 +20,29 @@ export interface ServiceModel {
   domains: string[];
   /** Path prefixes; empty means the whole host. */
   paths: string[];
-  endpoints: Endpoint[];
+  endpoints: ModelEndpoint[];
   spec: ServiceSpec | undefined;
+  /** The VIP this service holds (`vips/<address>`) and the port served on it; absent without one. */
+  vip?: ServiceVip;
 }
+
+export interface ServiceVip {
+  address: string;
+  port: number;
+}
+
+/** The active health check's verdict on an endpoint (lb/health); absent until it has one. */
+export type ActiveHealth = 'healthy' | 'unhealthy';
+/** An endpoint as the agent wrote it, plus the router's own check result. */
+export type ModelEndpoint = Endpoint & { activeHealth?: ActiveHealth };
 
 /** One host (+ optional path prefix) → service rule, for domain routing. */
 export interface HostRule {
   host: string;
   path: string | undefined;
   service: string;
+  /** Set when a Route won this host (+ path): traffic goes to its weighted backend; `service` is its first backend's. */
+  route?: string;
 }
 
 export interface ModelIssue {
@@ -38,11 +57,19 @@ export interface Model {
   routes: RouteSpec[];
   hostRules: HostRule[];
   issues: ModelIssue[];
+  /** Routes with their weighted groups of endpoints (lb/routes); `routes` keeps the bare specs. */
+  weightedRoutes?: RouteModel[];
+  /** What the VIP allocator (lb/vip) should write to etcd for this model. */
+  vips?: { create: VipCreate[]; release: VipRelease[] };
 }
 
 export interface ModelOptions {
   /** Root domain for automatic `<service>.<domain>` names. */
   domain: string | undefined;
+  /** The router's `vipPool`; without it VIPs are shown as held but never allocated or released. */
+  vipPool?: VipPool;
+  /** The router's active health checks, an input like the keyspace: endpoint → verdict. */
+  health?: (endpoint: Endpoint) => ActiveHealth | undefined;
 }
 
 /** Pure: the decoded keyspace → the services, rules and problems the targets render. */
@@ -51,6 +78,8 @@ export function buildModel(entries: Iterable<Entry>, revision: number, options: 
   const specs = new Map<string, { spec: ServiceSpec; createRevision: number }>();
   const endpoints = new Map<string, Array<{ endpoint: Endpoint; createRevision: number; key: string }>>();
   const routes: RouteSpec[] = [];
+  const routeEntries: Array<{ spec: RouteSpec; createRevision: number }> = [];
+  const holds: VipHold[] = [];
   for (const entry of entries) {
     switch (entry.kind) {
       case 'endpoint': {
@@ -64,6 +93,10 @@ export function buildModel(entries: Iterable<Entry>, revision: number, options: 
         break;
       case 'route':
         routes.push(entry.spec);
+        routeEntries.push({ spec: entry.spec, createRevision: entry.createRevision });
+        break;
+      case 'vip':
+        holds.push({ key: entry.key, address: entry.address, service: entry.service, createRevision: entry.createRevision });
         break;
       case 'invalid':
         issues.push({ code: 'FABRIC_ERR_DECODE', subject: entry.key, message: entry.error });
@@ -78,24 +111,69 @@ export function buildModel(entries: Iterable<Entry>, revision: number, options: 
   for (const name of [...new Set([...specs.keys(), ...endpoints.keys()])].sort()) {
     const spec = specs.get(name);
     const own = (endpoints.get(name) ?? []).sort((a, b) => (a.key < b.key ? -1 : 1));
-    const service = serviceModel(name, spec?.spec, own.map((e) => e.endpoint), issues);
+    const service = serviceModel(name, spec?.spec, own.map((e) => withActiveHealth(e.endpoint, options.health)), issues);
     services.push(service);
     const paths = service.paths.length ? service.paths : [undefined];
     const claim = (host: string, rank: ClaimRank, createRevision: number) => {
-      for (const path of paths) claims.push({ host, path, service: name, rank, createRevision });
+      for (const path of paths) claims.push({ host, path, owner: { kind: 'service', name, services: [name] }, rank, createRevision });
     };
     if (options.domain) claim(`${name}.${options.domain}`, 'auto', 0);
     for (const d of spec?.spec.domains ?? []) claim(d, 'spec', spec!.createRevision);
     for (const { endpoint, createRevision } of own) for (const d of endpoint.domains) claim(d, 'label', createRevision);
   }
+  const weightedRoutes = buildRoutes(routeEntries, services);
+  for (const route of weightedRoutes) {
+    const owner: ClaimOwner = { kind: 'route', name: route.name, services: [...new Set(route.groups.map((g) => g.service))] };
+    claims.push({ host: route.host, path: route.path, owner, rank: 'spec', createRevision: route.createRevision });
+  }
   const hostRules = resolveClaims(claims, issues);
   const won = new Map<string, Set<string>>();
-  for (const rule of hostRules) won.set(rule.service, (won.get(rule.service) ?? new Set()).add(rule.host));
+  for (const rule of hostRules) {
+    const route = rule.route ? weightedRoutes.find((r) => r.name === rule.route) : undefined;
+    if (route) route.active = true;
+    for (const service of route ? route.groups.map((g) => g.service) : [rule.service]) {
+      won.set(service, (won.get(service) ?? new Set()).add(rule.host));
+    }
+  }
+  const vipPlan = planVips(vipWants(services, issues), holds, options.vipPool);
+  issues.push(...vipPlan.issues);
+  for (const service of services) {
+    const address = vipPlan.assigned.get(service.name);
+    const port = vipPort(service);
+    if (address && port) service.vip = { address, port };
+  }
   for (const service of services) {
     const auto = options.domain ? `${service.name}.${options.domain}` : undefined;
     service.domains = [...(won.get(service.name) ?? [])].sort((a, b) => (a === auto ? -1 : b === auto ? 1 : a.localeCompare(b)));
   }
-  return { revision, services, routes: routes.sort((a, b) => a.name.localeCompare(b.name)), hostRules, issues };
+  return {
+    revision,
+    services,
+    routes: routes.sort((a, b) => a.name.localeCompare(b.name)),
+    hostRules,
+    issues,
+    weightedRoutes,
+    vips: { create: vipPlan.create, release: vipPlan.release },
+  };
+}
+
+/** Services whose spec asks for a VIP; a TCP service must name its port. */
+function vipWants(services: ServiceModel[], issues: ModelIssue[]): VipWant[] {
+  const wants: VipWant[] = [];
+  for (const service of services) {
+    const request = service.spec?.vip;
+    if (request === undefined || request === 'none') continue;
+    if (vipPort(service) === undefined) {
+      issues.push({ code: 'FABRIC_ERR_SPEC', subject: `services/${service.name}`, message: 'a TCP service with a VIP needs a port' });
+    }
+    wants.push({ service: service.name, request });
+  }
+  return wants;
+}
+
+/** The port served on a service's VIP: its spec's `port`, else 80 for HTTP. */
+function vipPort(service: ServiceModel): number | undefined {
+  return service.spec?.port ?? (service.mode === 'http' ? 80 : undefined);
 }
 
 function serviceModel(name: string, spec: ServiceSpec | undefined, endpoints: Endpoint[], issues: ModelIssue[]): ServiceModel {
@@ -108,44 +186,114 @@ function serviceModel(name: string, spec: ServiceSpec | undefined, endpoints: En
   return { name, mode, balance: spec?.balance ?? 'roundrobin', domains: [], paths, endpoints, spec };
 }
 
-/** Spec claims outrank the automatic subdomain, which outranks container labels. */
+/** Spec claims (Services and Routes) outrank the automatic subdomain, which outranks container labels. */
 type ClaimRank = 'spec' | 'auto' | 'label';
 const RANK: Record<ClaimRank, number> = { spec: 0, auto: 1, label: 2 };
+
+/** Who claims: a service, or a route (which sends traffic to `services`). */
+interface ClaimOwner {
+  kind: 'service' | 'route';
+  name: string;
+  services: string[];
+}
 
 interface Claim {
   host: string;
   path: string | undefined;
-  service: string;
+  owner: ClaimOwner;
   rank: ClaimRank;
   createRevision: number;
 }
 
-/** Each host+path goes to one service: best rank, then the oldest claim. Losers are reported. */
+/**
+ * Domain ownership. Each host+path goes to one owner: best rank, then the
+ * oldest claim (etcd create revision), then routes before services, then by
+ * name. Two more rules:
+ * - A host claimed by a spec belongs to its spec owners (and the services
+ *   their routes send to): any label or automatic claim of another service on
+ *   that host, whatever its path, is refused.
+ * - A route that sends traffic to a service claiming the same host+path takes
+ *   that service's place (and its age): that is refinement, not conflict.
+ * Every refused claim is reported, naming both sides.
+ */
 function resolveClaims(claims: Claim[], issues: ModelIssue[]): HostRule[] {
+  const refuse = (target: string, winner: ClaimOwner, loser: ClaimOwner) => {
+    const issue: ModelIssue = {
+      code: 'FABRIC_ERR_CONFLICT',
+      subject: `${loser.kind === 'route' ? 'routes' : 'services'}/${loser.name}`,
+      message: `${target} is already claimed by ${winner.kind} ${winner.name}; claim by ${loser.kind === 'route' ? `route ${loser.name}` : loser.name} refused`,
+    };
+    if (!issues.some((i) => i.subject === issue.subject && i.message === issue.message)) issues.push(issue);
+  };
+
+  const specOwned = new Map<string, Claim[]>();
+  for (const claim of claims) if (claim.rank === 'spec') specOwned.set(claim.host, [...(specOwned.get(claim.host) ?? []), claim]);
+  const admitted = claims.filter((claim) => {
+    const owners = specOwned.get(claim.host);
+    if (claim.rank === 'spec' || !owners || owners.some((o) => o.owner.services.includes(claim.owner.name))) return true;
+    const oldest = [...owners].sort(byAge)[0]!;
+    refuse(`${claim.host}${claim.path ?? ''}`, oldest.owner, claim.owner);
+    return false;
+  });
+
   const byTarget = new Map<string, Claim[]>();
-  for (const claim of claims) {
+  for (const claim of admitted) {
     const target = `${claim.host}${claim.path ?? ''}`;
     byTarget.set(target, [...(byTarget.get(target) ?? []), claim]);
   }
   const rules: HostRule[] = [];
   for (const [target, contenders] of [...byTarget].sort(([a], [b]) => a.localeCompare(b))) {
-    contenders.sort((a, b) => RANK[a.rank] - RANK[b.rank] || a.createRevision - b.createRevision || a.service.localeCompare(b.service));
-    const winner = contenders[0]!;
-    rules.push({ host: winner.host, path: winner.path, service: winner.service });
-    for (const loser of new Set(contenders.slice(1).map((c) => c.service))) {
-      if (loser === winner.service) continue;
-      issues.push({
-        code: 'FABRIC_ERR_CONFLICT',
-        subject: `services/${loser}`,
-        message: `${target} is already claimed by service ${winner.service}; claim by ${loser} refused`,
-      });
+    const effective = contenders.map((claim) => inheritAge(claim, contenders));
+    effective.sort((a, b) => RANK[a.rank] - RANK[b.rank] || byAge(a, b));
+    const winner = effective[0]!;
+    const owner = winner.owner;
+    rules.push({
+      host: winner.host,
+      path: winner.path,
+      service: owner.kind === 'route' ? owner.services[0]! : owner.name,
+      ...(owner.kind === 'route' ? { route: owner.name } : {}),
+    });
+    for (const loser of effective.slice(1)) {
+      const same = loser.owner.kind === owner.kind && loser.owner.name === owner.name;
+      const delegated = owner.kind === 'route' && loser.owner.kind === 'service' && owner.services.includes(loser.owner.name);
+      if (!same && !delegated) refuse(target, owner, loser.owner);
     }
   }
   return rules;
 }
 
-/** How an endpoint is served: only healthy (or unchecked) endpoints that are up get new requests. */
-export function servingState(endpoint: Endpoint): ServingState {
+function byAge(a: Claim, b: Claim): number {
+  return (
+    a.createRevision - b.createRevision ||
+    (a.owner.kind === b.owner.kind ? 0 : a.owner.kind === 'route' ? -1 : 1) ||
+    a.owner.name.localeCompare(b.owner.name)
+  );
+}
+
+/** A route takes the rank and age of the best claim, on the same target, of a service it sends traffic to. */
+function inheritAge(claim: Claim, contenders: Claim[]): Claim {
+  if (claim.owner.kind !== 'route') return claim;
+  let best = claim;
+  for (const other of contenders) {
+    if (other.owner.kind !== 'service' || !claim.owner.services.includes(other.owner.name)) continue;
+    if (RANK[other.rank] < RANK[best.rank] || (other.rank === best.rank && other.createRevision < best.createRevision)) {
+      best = { ...claim, rank: other.rank, createRevision: other.createRevision };
+    }
+  }
+  return best;
+}
+
+function withActiveHealth(endpoint: Endpoint, health: ModelOptions['health']): ModelEndpoint {
+  const activeHealth = health?.(endpoint);
+  return activeHealth ? { ...endpoint, activeHealth } : endpoint;
+}
+
+/**
+ * How an endpoint is served: only healthy (or unchecked) endpoints that are up get new requests.
+ * Docker's health and the router's active check both count: either saying unhealthy takes it out.
+ */
+export function servingState(endpoint: ModelEndpoint): ServingState {
   if (endpoint.health === 'unhealthy' || endpoint.health === 'starting') return 'maint';
+  if (endpoint.activeHealth === 'unhealthy') return 'maint';
   return endpoint.state === 'draining' ? 'drain' : 'ready';
 }

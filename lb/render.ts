@@ -4,8 +4,9 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { FabricError, describeError } from '../src/errors.js';
-
+import { registerConfdHelpers } from './template/helpers.js';
 import type { KeyValues } from './template/kv.js';
+import type { SystemSources } from './template/system.js';
 
 /** `data.kv`: the keys confd-style helpers read (as `@kv`). */
 export type TemplateFn = (view: unknown, data?: { kv?: KeyValues }) => string;
@@ -13,13 +14,14 @@ export type TemplateFn = (view: unknown, data?: { kv?: KeyValues }) => string;
 /**
  * A Handlebars environment of its own (no global helpers): `noEscape`, since
  * configs are not HTML, and `strict`, so a missing field is an error instead
- * of an empty string in a config.
+ * of an empty string in a config. It has `eq`, `ne` and confd's functions
+ * (lb/template/helpers.ts; `toJson` prints a value as JSON).
  */
-export function createTemplateEngine(): typeof Handlebars {
+export function createTemplateEngine(sources: Partial<SystemSources> = {}): typeof Handlebars {
   const hb = Handlebars.create();
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   hb.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
-  hb.registerHelper('json', (value: unknown) => JSON.stringify(value));
+  registerConfdHelpers(hb, sources);
   return hb;
 }
 
@@ -30,18 +32,31 @@ export async function loadTemplate(engine: typeof Handlebars, path: string): Pro
   } catch (err) {
     throw new FabricError('FABRIC_ERR_RENDER', `template ${path}: ${describeError(err)}`, { cause: err });
   }
+  return compileTemplate(engine, source, path);
+}
+
+/** Compiles template text; `name` (its path) prefixes every error it raises. */
+export function compileTemplate(engine: typeof Handlebars, source: string, name: string): TemplateFn {
   try {
+    engine.parse(source); // Handlebars compiles lazily: surface a syntax error now, not at the first render.
     const compiled = engine.compile(source, { noEscape: true, strict: true });
     return (view, data) => {
       try {
         return compiled(view, { data });
       } catch (err) {
-        throw new FabricError('FABRIC_ERR_RENDER', `template ${path}: ${describeError(err)}`, { cause: err });
+        throw renderFailure(name, err);
       }
     };
   } catch (err) {
-    throw new FabricError('FABRIC_ERR_RENDER', `template ${path}: ${describeError(err)}`, { cause: err });
+    throw new FabricError('FABRIC_ERR_RENDER', `template ${name}: ${describeError(err)}`, { cause: err });
   }
+}
+
+/** A helper's FabricError keeps its code (a missing key stays FABRIC_ERR_MISSING_KEY); anything else is a render error. */
+function renderFailure(path: string, err: unknown): FabricError {
+  const code = err instanceof FabricError ? err.code : 'FABRIC_ERR_RENDER';
+  const details = err instanceof FabricError ? err.details : undefined;
+  return new FabricError(code, `template ${path}: ${describeError(err)}`, { cause: err, ...(details ? { details } : {}) });
 }
 
 /** The package root: this file is `<root>/lb/render.ts` or `<root>/dist/lb/render.js`. */

@@ -1,11 +1,15 @@
 import { Backoff } from '../src/backoff.js';
 import { FabricError, describeError, isRetryable } from '../src/errors.js';
+import { Keys } from '../src/keyspace.js';
 import type { Logger } from '../src/log.js';
 import { Debouncer } from './debounce.js';
+import type { HealthChecker } from './health/checker.js';
+import { ApplyHistory } from './history.js';
 import type { RouterMetrics } from './metrics.js';
 import { buildModel, type Model } from './model.js';
 import { KeyStore } from './store.js';
 import type { Target, TargetStatus } from './target.js';
+import type { VipManager } from './vip/manager.js';
 import type { KeyspaceWatch } from './watch.js';
 
 export type RouterState = 'idle' | 'syncing' | 'running' | 'stopping' | 'stopped';
@@ -13,6 +17,10 @@ export type RouterState = 'idle' | 'syncing' | 'running' | 'stopping' | 'stopped
 export interface RouterOptions {
   domain: string | undefined;
   debounce: { min: number; max: number };
+  /** Active health checks: fed each model's endpoints, read back by the next model build. */
+  health?: HealthChecker;
+  /** Per-service VIPs (lb/vip): allocated in etcd after each model build, put on the interface before targets apply. */
+  vips?: VipManager;
 }
 
 /**
@@ -34,6 +42,9 @@ export class Router {
   private current: Model | undefined;
   private appliedRevision = -1;
   private resumed: Promise<unknown> = Promise.resolve();
+  private applySeq = 0;
+  /** Recent applies and failures (dashboard); its listeners hear of every apply pass. */
+  readonly history = new ApplyHistory(50);
 
   constructor(
     private readonly watch: KeyspaceWatch,
@@ -61,6 +72,10 @@ export class Router {
     return this.current;
   }
 
+  get health(): HealthChecker | undefined {
+    return this.options.health;
+  }
+
   start(): void {
     if (this.currentState !== 'idle') throw new Error(`Router.start() in state ${this.currentState}`);
     this.currentState = 'syncing';
@@ -75,13 +90,15 @@ export class Router {
       this.markDirty();
     });
     this.watch.on('changes', (changes, revision) => {
-      if (this.store.apply(changes, revision)) this.markDirty();
+      // Routers' own status (status/routers/…) is their output, not model input: it never triggers an apply.
+      if (this.store.apply(changes.filter((c) => !c.key.startsWith(Keys.routerStatusRoot)), revision)) this.markDirty();
     });
     this.watch.on('state', (state) => {
       this.metrics.etcdConnected.set(state === 'watching' ? 1 : 0);
       if (state !== 'watching') this.logger.warn({ state, err: this.watch.error }, 'etcd watch not live; serving the last good state');
       else this.logger.info('etcd watch live');
     });
+    this.options.health?.on('change', () => this.requestApply());
     this.watch.start();
   }
 
@@ -91,6 +108,8 @@ export class Router {
     this.debouncer.close();
     clearTimeout(this.retryTimer);
     await this.watch.close();
+    await this.options.health?.stop();
+    this.options.vips?.close();
     await Promise.all(this.targets.map((t) => t.stop().catch((err) => this.logger.warn({ target: t.name, err: describeError(err) }, 'target stop failed'))));
     this.currentState = 'stopped';
   }
@@ -110,13 +129,22 @@ export class Router {
     if (!this.snapshotSeen || this.currentState === 'stopping' || this.currentState === 'stopped') return;
     const since = this.pendingSince ?? Date.now();
     this.pendingSince = undefined;
-    const model = buildModel(this.store.values(), this.store.revision, { domain: this.options.domain });
+    const health = this.options.health;
+    const model = buildModel(this.store.values(), this.store.revision, {
+      domain: this.options.domain,
+      health: health && ((e) => health.verdict(e)),
+      vipPool: this.options.vips?.pool,
+    });
     this.current = model;
+    health?.sync(model);
+    await this.options.vips?.onModel(model);
     this.metrics.renders.inc();
     this.metrics.revision.set(model.revision);
     this.metrics.modelIssues.set(model.issues.length);
+    const applyId = ++this.applySeq;
     const outcomes = [];
-    for (const target of this.targets) outcomes.push(await this.applyTarget(target, model));
+    for (const target of this.targets) outcomes.push(await this.applyTarget(target, model, applyId));
+    this.history.notify();
     // A config the LB refuses waits for the next change; anything else is retried.
     if (outcomes.includes('retry')) this.scheduleRetry();
     if (outcomes.some((o) => o !== 'ok')) return;
@@ -126,7 +154,7 @@ export class Router {
     if (this.currentState === 'syncing') this.currentState = 'running';
   }
 
-  private async applyTarget(target: Target, model: Model): Promise<'ok' | 'retry' | 'wait'> {
+  private async applyTarget(target: Target, model: Model, applyId: number): Promise<'ok' | 'retry' | 'wait'> {
     const status = this.statuses.get(target.name)!;
     const started = Date.now();
     try {
@@ -145,7 +173,8 @@ export class Router {
       }
       if (report.action !== 'none') {
         status.lastApply = { at: new Date().toISOString(), revision: model.revision, action: report.action, detail: report.detail, durationMs };
-        this.logger.info({ target: target.name, revision: model.revision, action: report.action, detail: report.detail, durationMs }, 'applied');
+        this.history.add({ applyId, at: status.lastApply.at, target: target.name, revision: model.revision, result: 'ok', action: report.action, detail: report.detail, durationMs });
+        this.logger.info({ applyId, target: target.name, revision: model.revision, action: report.action, detail: report.detail, durationMs }, 'applied');
       }
       status.lastError = undefined;
       return 'ok';
@@ -156,7 +185,8 @@ export class Router {
       status.lastError = { at: new Date().toISOString(), revision: model.revision, code, message: describeError(err) };
       this.metrics.failures.inc({ target: target.name, code });
       if (code === 'FABRIC_ERR_VALIDATE') this.metrics.validationFailures.inc({ target: target.name });
-      this.logger.error({ target: target.name, revision: model.revision, code, err: describeError(err) }, 'apply failed; the running config stays');
+      this.history.add({ applyId, ...status.lastError, target: target.name, result: 'failed', durationMs: Date.now() - started });
+      this.logger.error({ applyId, target: target.name, revision: model.revision, code, err: describeError(err) }, 'apply failed; the running config stays');
       return isRetryable(err) ? 'retry' : 'wait';
     }
   }
@@ -189,6 +219,8 @@ export class Router {
       appliedRevision: this.appliedRevision,
       targets: [...this.statuses.values()],
       issues: this.current?.issues ?? [],
+      ...(this.options.health ? { healthChecks: { ...this.options.health.checks, endpointsByHealth: this.options.health.counts() } } : {}),
+      ...(this.options.vips ? { vips: this.options.vips.status() } : {}),
       ready: this.readiness(),
     };
   }

@@ -1,7 +1,10 @@
-import { describeError } from '../src/errors.js';
+import { isIP } from 'node:net';
+import { FabricError, describeError } from '../src/errors.js';
 import { Keys, parseEndpointKey } from '../src/keyspace.js';
 import { decodeEndpoint, type Endpoint } from '../src/model/endpoint.js';
 import { decodeJson } from '../src/model/codec.js';
+import { serviceName } from '../src/grammar.js';
+import { normalizeAddress } from './vip/pool.js';
 import { routeSpecSchema, serviceSpecSchema, type RouteSpec, type ServiceSpec } from '../src/model/service.js';
 
 interface EntryBase {
@@ -17,6 +20,8 @@ export type Entry = EntryBase &
     | { kind: 'endpoint'; endpoint: Endpoint }
     | { kind: 'service'; spec: ServiceSpec }
     | { kind: 'route'; spec: RouteSpec }
+    /** `vips/<address>` = service name: the address is that service's VIP. */
+    | { kind: 'vip'; address: string; service: string }
     | { kind: 'other' }
     | { kind: 'invalid'; error: string }
   );
@@ -98,8 +103,20 @@ export function decodeEntry(key: string, raw: string, createRevision: number): E
       if (Keys.route(spec.name) !== key) throw new Error(`${key}: name "${spec.name}" does not match the key`);
       return { ...base, kind: 'route', spec };
     }
+    if (key.startsWith(Keys.vipsRoot)) return { ...base, kind: 'vip', ...decodeVip(key, raw) };
     return { ...base, kind: 'other' };
   } catch (err) {
     return { ...base, kind: 'invalid', error: describeError(err) };
   }
+}
+
+/** `vips/<address>`: the key names the address (canonical form), the value the service holding it. */
+function decodeVip(key: string, raw: string): { address: string; service: string } {
+  const address = key.slice(Keys.vipsRoot.length);
+  if (isIP(address) === 0 || normalizeAddress(address) !== address) {
+    throw new FabricError('FABRIC_ERR_DECODE', `${key}: "${address}" is not an IP address in canonical form`);
+  }
+  const service = raw.trim();
+  if (!serviceName.safeParse(service).success) throw new FabricError('FABRIC_ERR_DECODE', `${key}: ${JSON.stringify(service)} is not a service name`);
+  return { address, service };
 }

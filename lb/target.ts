@@ -11,6 +11,8 @@ export interface ApplyReport {
   detail?: string;
   /** Runtime API commands sent. */
   commands?: number;
+  /** What changed (or, in `noop` mode, would change) per file, as unified diffs: `fabric render --noop` prints them. */
+  diffs?: Array<{ dest: string; diff: string }>;
 }
 
 /** A target's last outcome, for `/v1/status` and the dashboard. */

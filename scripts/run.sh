@@ -1,49 +1,60 @@
 #!/usr/bin/env bash
-# The main job on one machine, until `fabric up` lands: etcd (if none answers),
-# a Docker engine (if none answers), the router with a supervised HAProxy on
-# 127.0.0.1:8080, and the agent on the local Docker socket. Ctrl-C stops all.
+# The main job, from a fresh Debian 12 machine (as root) to a served demo: installs what is missing
+# and builds (scripts/install-deps.sh), starts a Docker engine when none answers, then
+# `fabric up --demo`: an embedded etcd, the router with HAProxy on 127.0.0.1:8080, the agent, and
+# three busybox web containers that answer `curl -H 'Host: web.apps.localhost' 127.0.0.1:8080` in
+# turn. Ctrl-C stops all of it (and the Docker engine, if this script started it).
+# Extra arguments go to `fabric up`, e.g. --http 0.0.0.0:80 --domain apps.example.com.
+# Environment: FABRIC_DATA_DIR (default ./.fabric), DOCKER_HOST (default unix:///var/run/docker.sock).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
 data="${FABRIC_DATA_DIR:-$PWD/.fabric}"
-etcd_url="${FABRIC_ETCD:-http://127.0.0.1:2379}"
-docker_sock="${DOCKER_SOCK:-/var/run/docker.sock}"
-http="${FABRIC_HTTP:-127.0.0.1:8080}"
-domain="${FABRIC_DOMAIN:-apps.localhost}"
+docker_host="${DOCKER_HOST:-unix:///var/run/docker.sock}"
+sock="${docker_host#unix://}"
 mkdir -p "$data"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
 
-if ! curl -fsS "$etcd_url/health" >/dev/null 2>&1; then
-  echo "starting etcd ($data/etcd, $etcd_url)"
-  etcd --data-dir "$data/etcd" --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
-    --listen-peer-urls http://127.0.0.1:2380 >"$data/etcd.log" 2>&1 &
-  pids+=($!)
-  until curl -fsS "$etcd_url/health" >/dev/null 2>&1; do sleep 0.2; done
+docker_answers() { curl -fsS --max-time 2 --unix-socket "$sock" http://docker/_ping >/dev/null 2>&1; }
+
+dockerd_pid=""
+stop_dockerd() {
+  [ -n "$dockerd_pid" ] || return 0
+  echo "stopping the Docker engine this script started (pid $dockerd_pid)"
+  kill -TERM "$dockerd_pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$dockerd_pid" 2>/dev/null || { dockerd_pid=""; return 0; }; sleep 0.2; done
+  kill -KILL "$dockerd_pid" 2>/dev/null || true
+  dockerd_pid=""
+}
+trap stop_dockerd EXIT
+
+# A private dockerd in its own session (a terminal's Ctrl-C reaches only fabric, which still needs
+# Docker to remove its demo containers); this script stops it last.
+start_dockerd() {
+  setsid dockerd --data-root "$data/docker" --exec-root /run/fabric-docker --pidfile "$data/docker.pid" \
+    -H "unix://$sock" "$@" >>"$data/dockerd.log" 2>&1 </dev/null &
+  dockerd_pid=$!
+  for _ in $(seq 1 150); do
+    docker_answers && return 0
+    kill -0 "$dockerd_pid" 2>/dev/null || { dockerd_pid=""; return 1; }
+    sleep 0.2
+  done
+  return 1
+}
+
+if ! docker_answers; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "no Docker engine answers at $sock, and starting one needs root: run as root, or start Docker (README, 'Docker')" >&2
+    exit 1
+  fi
+  echo "no Docker engine answers at $sock: starting dockerd (data in $data/docker, log $data/dockerd.log)"
+  if ! start_dockerd; then
+    stop_dockerd
+    echo "dockerd did not come up; trying once more without iptables (see $data/dockerd.log)"
+    start_dockerd --iptables=false --ip-masq=false || { echo "could not start dockerd: see $data/dockerd.log" >&2; exit 1; }
+  fi
 fi
 
-if ! curl -fsS --unix-socket "$docker_sock" http://docker/_ping >/dev/null 2>&1; then
-  echo "no Docker engine at $docker_sock: starting dockerd (data under $data/docker)"
-  dockerd --data-root "$data/docker" --exec-root /tmp/fabric-docker-exec --pidfile "$data/docker.pid" \
-    -H "unix://$docker_sock" >"$data/dockerd.log" 2>&1 &
-  pids+=($!)
-  until curl -fsS --unix-socket "$docker_sock" http://docker/_ping >/dev/null 2>&1; do sleep 0.3; done
-fi
-
-cat >"$data/router.yaml" <<YAML
-domain: $domain
-targets:
-  - kind: haproxy
-    http: $http
-    dest: $data/haproxy/haproxy.cfg
-YAML
-node dist/src/cli.js router --etcd "$etcd_url" --config "$data/router.yaml" >"$data/router.log" 2>&1 &
-pids+=($!)
-echo "router: HTTP frontend $http, API http://127.0.0.1:7080 (log $data/router.log)"
-echo "agent: registering containers labelled fabric.service=<name>; they answer at <name>.$domain"
-echo "  try: docker run -d -l fabric.service=web -p 127.0.0.1::80 <image>; curl -H 'Host: web.$domain' $http"
-node dist/src/cli.js agent --etcd "$etcd_url" --docker "unix://$docker_sock" --host-ip 127.0.0.1 &
-pids+=($!)
-wait -n
+status=0
+node dist/src/cli.js up --demo --data-dir "$data" --docker "unix://$sock" "$@" || status=$?
+exit "$status"

@@ -20,6 +20,8 @@ export const ErrorCodes = {
   FABRIC_ERR_MISSING_KEY: { retryable: false, text: 'template key missing' },
   FABRIC_ERR_CONFLICT: { retryable: false, text: 'conflicting claim' },
   FABRIC_ERR_VIP_EXHAUSTED: { retryable: false, text: 'VIP pool exhausted' },
+  FABRIC_ERR_STARTUP: { retryable: false, text: 'a component of `fabric up` did not start' },
+  FABRIC_ERR_NOT_FOUND: { retryable: false, text: 'no such resource' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

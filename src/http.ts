@@ -1,8 +1,10 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from './log.js';
 import { parseHostPort } from './grammar.js';
 import { FabricError } from './errors.js';
+import { packageVersion } from './version.js';
 
 export interface Readiness {
   ready: boolean;
@@ -15,27 +17,99 @@ export interface ApiOptions {
   registry: Registry;
   readiness: () => Readiness;
   status: () => unknown;
+  /** Title of the OpenAPI document at /docs. */
+  title?: string;
 }
 
-/** The endpoints both processes serve; each adds its own routes before `listen`. */
-export function createApi(options: ApiOptions): FastifyInstance {
+/**
+ * A response schema that documents without filtering: fields other parts of
+ * fabric add to a payload still serialize.
+ */
+export function looseObject(description: string): Record<string, unknown> {
+  return { description, type: 'object', additionalProperties: true };
+}
+
+/** Probes hit these every few seconds: their request log lines go to debug (the dashboard's own reads, marked `x-fabric-internal`, to trace). */
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * The endpoints both processes serve; each adds its own routes before
+ * `listen`. Every route is described in the OpenAPI document at `/docs`, so
+ * the document must be set up (awaited) before any route is added.
+ */
+export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger.child({ scope: 'http' }) as FastifyBaseLogger,
-    // Probes hit /healthz and /metrics every few seconds: one log line each is noise.
-    logController: new LogController({ disableRequestLogging: true }),
+    // fastify's own "incoming request" + "request completed" pair is replaced by one line (below).
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    requestIdHeader: 'x-request-id',
     genReqId: () => Math.random().toString(36).slice(2, 10),
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const readiness = options.readiness();
-    return reply.code(readiness.ready ? 200 : 503).send(readiness);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: options.title ?? 'fabric API', version: packageVersion() },
+    },
   });
-  app.get('/metrics', async (_request, reply) => {
-    const text = await options.registry.metrics();
-    return reply.type(options.registry.contentType).send(text);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
   });
-  app.get('/v1/status', async () => options.status());
+  app.addHook('onResponse', async (request, reply) => logRequest(request, reply.statusCode, reply.elapsedTime));
+  addCommonRoutes(app, options);
+  addDocsRoutes(app);
   return app;
+}
+
+/** One line per request, carrying the request id (fastify binds it to `request.log`). */
+function logRequest(request: FastifyRequest, statusCode: number, elapsedMs: number): void {
+  const line = { method: request.method, url: request.url, statusCode, durationMs: Math.round(elapsedMs * 10) / 10 };
+  const path = request.routeOptions.url ?? request.url;
+  if (request.headers['x-fabric-internal']) request.log.trace(line, 'request');
+  else if (PROBES.has(path)) request.log.debug(line, 'request');
+  else request.log.info(line, 'request');
+}
+
+function addCommonRoutes(app: FastifyInstance, options: ApiOptions): void {
+  app.get(
+    '/healthz',
+    { schema: { summary: 'Liveness', description: 'Always 200 while the process runs.', tags: ['health'], response: { 200: looseObject('alive') } } },
+    async () => ({ status: 'ok' }),
+  );
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Readiness',
+        description: '200 only when connected and applied; 503 with the reasons otherwise.',
+        tags: ['health'],
+        response: { 200: looseObject('ready'), 503: looseObject('not ready, with reasons') },
+      },
+    },
+    async (_request, reply) => {
+      const readiness = options.readiness();
+      return reply.code(readiness.ready ? 200 : 503).send(readiness);
+    },
+  );
+  app.get(
+    '/metrics',
+    { schema: { summary: 'Prometheus metrics', description: 'Text exposition format; see docs/metrics.md.', tags: ['health'] } },
+    async (_request, reply) => {
+      const text = await options.registry.metrics();
+      return reply.type(options.registry.contentType).send(text);
+    },
+  );
+  app.get(
+    '/v1/status',
+    { schema: { summary: 'Process status', description: 'State, connections, last results and issues.', tags: ['status'], response: { 200: looseObject('status') } } },
+    async () => options.status(),
+  );
+}
+
+/** The OpenAPI 3 document describing every route of this process. */
+function addDocsRoutes(app: FastifyInstance): void {
+  const schema = () => ({ summary: 'OpenAPI document', description: 'This API, described as OpenAPI 3 JSON.', tags: ['docs'] });
+  app.get('/docs', { schema: schema() }, async () => app.swagger());
+  app.get('/docs/json', { schema: schema() }, async () => app.swagger());
 }
 
 export async function listen(app: FastifyInstance, address: string): Promise<string> {

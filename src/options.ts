@@ -21,6 +21,13 @@ export function option(flags: string, description: string, defaultValue?: string
 
 /** Flags every process takes (CONTRACT.md, "Common flags"). */
 export function addCommonOptions(command: Command, listenDefault: string): Command {
+  return addEtcdOptions(command)
+    .addOption(option('--listen <host:port>', 'HTTP API address', listenDefault))
+    .addOption(option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info'));
+}
+
+/** `--config` and the etcd flags: all that commands which only talk to etcd (apply, get, delete) take. */
+export function addEtcdOptions(command: Command): Command {
   return command
     .addOption(option('--config <file>', 'YAML config file; flags and FABRIC_* variables override it'))
     .addOption(option('--etcd <urls>', 'etcd endpoints, comma-separated', 'http://127.0.0.1:2379'))
@@ -29,9 +36,7 @@ export function addCommonOptions(command: Command, listenDefault: string): Comma
     .addOption(option('--etcd-cert <file>', 'client certificate for TLS to etcd'))
     .addOption(option('--etcd-key <file>', 'client key for TLS to etcd'))
     .addOption(option('--etcd-user <user>', 'etcd user'))
-    .addOption(option('--etcd-password <password>', 'etcd password'))
-    .addOption(option('--listen <host:port>', 'HTTP API address', listenDefault))
-    .addOption(option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info'));
+    .addOption(option('--etcd-password <password>', 'etcd password'));
 }
 
 /**
@@ -74,6 +79,15 @@ export interface CommonOptions {
   etcd: EtcdOptions;
   listen: string;
   logLevel: LogLevel;
+}
+
+/**
+ * The etcd connection options alone, for commands registered with addEtcdOptions
+ * (apply, get, delete): they have no --listen or --log-level, so those are filled
+ * in only to pass the common schema, and dropped.
+ */
+export function etcdOptions(values: Record<string, unknown>): EtcdOptions {
+  return commonOptions({ ...values, listen: 'unused', logLevel: 'info' }).etcd;
 }
 
 export function commonOptions(values: Record<string, unknown>): CommonOptions {

@@ -1,4 +1,6 @@
+import type { Endpoint } from '../../src/model/endpoint.js';
 import { servingState, type Balance, type Model, type ServingState } from '../model.js';
+import type { RouteModel } from '../routes/model.js';
 
 /** One server line of a backend: a slot, filled by an endpoint or empty. */
 export interface ServerSlot {
@@ -17,6 +19,20 @@ export interface Backend {
   mode: 'http' | 'tcp';
   balance: Balance;
   servers: ServerSlot[];
+  /** Set on a Route's backend (`route_<name>`); `service` is then its first backend's service. */
+  route?: string;
+  /** Sticky sessions: the cookie HAProxy inserts (`FABRIC_<route>`); each server's value is its slot name. */
+  cookie?: string;
+}
+
+/** A frontend of its own for a service's VIP: `bind address:port`, straight to the service's backend. */
+export interface VipFrontend {
+  name: string;
+  service: string;
+  address: string;
+  port: number;
+  mode: 'http' | 'tcp';
+  backend: string;
 }
 
 /** Everything HAProxy should run; the template renders it and the diff compares it. */
@@ -26,6 +42,8 @@ export interface HaproxyDesired {
   hostMap: Array<[string, string]>;
   /** `host/path backend`, longest prefix first. */
   pathMap: Array<[string, string]>;
+  /** One per service with a VIP, by service name. Absent: none. */
+  frontends?: VipFrontend[];
 }
 
 /** Slot assignment remembered between applies, per backend: its size and endpoint key → slot index. */
@@ -44,6 +62,10 @@ export function backendName(service: string): string {
   return `svc_${service}`;
 }
 
+export function routeBackendName(route: string): string {
+  return `route_${route}`;
+}
+
 /**
  * Pure: the model → HAProxy's desired state. Endpoints keep the slot they had
  * (so a change is a runtime update of one slot); new ones take free slots;
@@ -51,36 +73,64 @@ export function backendName(service: string): string {
  */
 export function desiredHaproxy(model: Model, previous: SlotTable): { desired: HaproxyDesired; slots: SlotTable } {
   const slots: SlotTable = new Map();
-  const backends: Backend[] = model.services.map((service) => {
-    const name = backendName(service.name);
-    const keyed = service.endpoints.map((e) => ({ key: `${e.host}/${e.container}`, endpoint: e }));
-    const assignment = assignSlots(previous.get(name), keyed.map((k) => k.key));
+  const fill = (name: string, members: Array<{ key: string; endpoint: Endpoint; weight: number }>): ServerSlot[] => {
+    const assignment = assignSlots(previous.get(name), members.map((m) => m.key));
     slots.set(name, assignment);
     const servers: ServerSlot[] = Array.from({ length: assignment.size }, (_, i) => emptySlot(i));
-    for (const { key, endpoint } of keyed) {
+    for (const { key, endpoint, weight } of members) {
       const index = assignment.byEndpoint.get(key)!;
-      servers[index] = {
-        name: slotName(index),
-        endpoint: key,
-        address: endpoint.address,
-        port: endpoint.port,
-        weight: endpoint.weight,
-        state: servingState(endpoint),
-      };
+      servers[index] = { name: slotName(index), endpoint: key, address: endpoint.address, port: endpoint.port, weight, state: servingState(endpoint) };
     }
-    return { name, service: service.name, mode: service.mode, balance: service.balance, servers };
+    return servers;
+  };
+  const backends: Backend[] = model.services.map((service) => {
+    const name = backendName(service.name);
+    const members = service.endpoints.map((e) => ({ key: `${e.host}/${e.container}`, endpoint: e, weight: e.weight }));
+    return { name, service: service.name, mode: service.mode, balance: service.balance, servers: fill(name, members) };
   });
+  const routes = (model.weightedRoutes ?? []).filter((r) => r.active);
+  backends.push(...routes.map((route) => routeBackend(route, fill)));
   const httpServices = new Set(model.services.filter((s) => s.mode === 'http').map((s) => s.name));
   const hostMap: Array<[string, string]> = [];
   const pathMap: Array<[string, string]> = [];
   for (const rule of model.hostRules) {
-    if (!httpServices.has(rule.service)) continue;
-    if (rule.path) pathMap.push([`${rule.host}${rule.path}`, backendName(rule.service)]);
-    else hostMap.push([rule.host, backendName(rule.service)]);
+    if (!rule.route && !httpServices.has(rule.service)) continue;
+    const backend = rule.route ? routeBackendName(rule.route) : backendName(rule.service);
+    if (rule.path) pathMap.push([`${rule.host}${rule.path}`, backend]);
+    else hostMap.push([rule.host, backend]);
   }
   hostMap.sort(([a], [b]) => a.localeCompare(b));
   pathMap.sort(([a], [b]) => b.length - a.length || a.localeCompare(b));
-  return { desired: { backends, hostMap, pathMap }, slots };
+  return { desired: { backends, hostMap, pathMap, frontends: vipFrontends(model) }, slots };
+}
+
+type Fill = (name: string, members: Array<{ key: string; endpoint: Endpoint; weight: number }>) => ServerSlot[];
+
+/**
+ * A Route's backend: every endpoint of its groups, each weighted for its
+ * group's share (lb/routes/weights.ts). Moving the route's weights only
+ * changes server weights: a Runtime API update, no reload.
+ */
+function routeBackend(route: RouteModel, fill: Fill): Backend {
+  const name = routeBackendName(route.name);
+  const members = route.groups.flatMap((g) => g.servers.map((s) => ({ key: s.key, endpoint: s.endpoint, weight: s.weight })));
+  return {
+    name,
+    service: route.groups[0]!.service,
+    mode: 'http',
+    balance: 'roundrobin',
+    servers: fill(name, members),
+    route: route.name,
+    ...(route.sticky ? { cookie: `FABRIC_${route.name}` } : {}),
+  };
+}
+
+function vipFrontends(model: Model): VipFrontend[] {
+  return model.services.flatMap((service) =>
+    service.vip
+      ? [{ name: `vip_${service.name}`, service: service.name, address: service.vip.address, port: service.vip.port, mode: service.mode, backend: backendName(service.name) }]
+      : [],
+  );
 }
 
 function assignSlots(before: BackendSlots | undefined, keys: string[]): BackendSlots {

@@ -1,5 +1,5 @@
 import type { ServingState } from '../model.js';
-import type { Backend, HaproxyDesired, ServerSlot } from './desired.js';
+import type { Backend, HaproxyDesired, ServerSlot, VipFrontend } from './desired.js';
 
 export type MapName = 'hosts' | 'paths';
 
@@ -18,7 +18,7 @@ export type Change = { kind: 'none' } | { kind: 'runtime'; ops: RuntimeOp[] } | 
  */
 export function diffHaproxy(applied: HaproxyDesired | undefined, next: HaproxyDesired): Change {
   if (!applied) return { kind: 'reload', reason: 'first apply' };
-  const reason = structuralChange(applied.backends, next.backends);
+  const reason = structuralChange(applied.backends, next.backends) ?? frontendChange(applied.frontends ?? [], next.frontends ?? []);
   if (reason) return { kind: 'reload', reason };
   const ops: RuntimeOp[] = [];
   for (let b = 0; b < next.backends.length; b++) {
@@ -37,10 +37,22 @@ function structuralChange(before: Backend[], after: Backend[]): string | undefin
     const a = before[i]!;
     const b = after[i]!;
     if (a.name !== b.name) return `backend ${a.name} → ${b.name}`;
-    if (a.mode !== b.mode || a.balance !== b.balance) return `backend ${b.name} settings changed`;
+    if (a.mode !== b.mode || a.balance !== b.balance || a.route !== b.route) return `backend ${b.name} settings changed`;
+    if (a.cookie !== b.cookie) return `backend ${b.name} ${b.cookie ? 'now sticky' : 'no longer sticky'}`;
     if (a.servers.length !== b.servers.length) return `backend ${b.name} grew to ${b.servers.length} slots`;
   }
   return undefined;
+}
+
+/** A VIP frontend added, removed or changed: binds change, which only a reload does. */
+function frontendChange(before: VipFrontend[], after: VipFrontend[]): string | undefined {
+  const key = (f: VipFrontend) => `${f.name} ${f.address}:${f.port} ${f.mode} ${f.backend}`;
+  const a = before.map(key);
+  const b = after.map(key);
+  if (a.length === b.length && a.every((k, i) => k === b[i])) return undefined;
+  const added = b.filter((k) => !a.includes(k)).map((k) => k.split(' ')[0]);
+  const removed = a.filter((k) => !b.includes(k)).map((k) => k.split(' ')[0]);
+  return `VIP frontends changed (${[...added.map((n) => `+${n}`), ...removed.map((n) => `-${n}`)].join(' ') || 'order'})`;
 }
 
 function serverOps(backend: string, before: ServerSlot, after: ServerSlot): RuntimeOp[] {

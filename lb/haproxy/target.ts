@@ -6,6 +6,7 @@ import { readIfExists, stageFile, writeAtomic, type StagedFile } from '../../src
 import type { Logger } from '../../src/log.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
+import { syncFile, type SyncMode } from '../sync.js';
 import type { ApplyReport, Target } from '../target.js';
 import { desiredHaproxy, type HaproxyDesired, type SlotTable } from './desired.js';
 import { diffHaproxy, type RuntimeOp } from './diff.js';
@@ -28,6 +29,10 @@ export interface HaproxyTargetConfig {
   hardStopAfter: string;
   maxconn: number | undefined;
   commandTimeoutMs: number;
+  /** `fabric render`: confd's modes (default normal). */
+  mode?: SyncMode;
+  /** `fabric render --once`: files only, never the supervised process. */
+  once?: boolean;
 }
 
 interface Plan {
@@ -72,7 +77,7 @@ export class HaproxyTarget implements Target {
       adminSocket: config.runtimeSocket ?? join(runDir, 'admin.sock'),
       masterSocket: join(runDir, 'master.sock'),
     };
-    if (config.manage) {
+    if (config.manage && !config.once) {
       this.master = new HaproxyMaster({ binary: config.binary, configPath: config.dest, masterSocket: this.files.masterSocket, logger });
       this.master.on('exit', () => {
         this.applied = undefined;
@@ -90,6 +95,7 @@ export class HaproxyTarget implements Target {
   }
 
   async apply(model: Model): Promise<ApplyReport> {
+    if (this.config.once) return this.applyOnce(model);
     const plan = await this.plan(model);
     const change = this.serving() ? diffHaproxy(this.applied, plan.desired) : ({ kind: 'reload', reason: 'not running' } as const);
     if (change.kind === 'none') {
@@ -117,6 +123,29 @@ export class HaproxyTarget implements Target {
     const action = await this.reloadAndVerify();
     this.commit(plan);
     return { action, detail: change.kind === 'reload' ? change.reason : 'runtime update failed' };
+  }
+
+  /**
+   * `fabric render --once`: the files through the shared sync pipeline (maps, then the config:
+   * stage → haproxy -c → swap → `reload` if configured), in the run's mode. No process is started.
+   */
+  private async applyOnce(model: Model): Promise<ApplyReport> {
+    const mode = this.config.mode ?? 'normal';
+    const timeoutMs = this.config.commandTimeoutMs;
+    const files = (await this.plan(model)).render();
+    if (mode !== 'noop') await mkdir(dirname(this.files.masterSocket), { recursive: true });
+    const diffs: Array<{ dest: string; diff: string }> = [];
+    const sync = async (dest: string, content: string, commands: { check?: string; reload?: string } = {}) => {
+      const result = await syncFile({ dest, timeoutMs, ...commands }, content, mode);
+      if (result.changed) diffs.push({ dest, diff: result.diff });
+      return result;
+    };
+    await sync(this.files.hostsMap, files.hostsMap);
+    await sync(this.files.pathsMap, files.pathsMap);
+    const config = await sync(this.files.config, files.config, { check: `${this.config.binary} -c -f {{src}}`, reload: this.config.reload });
+    if (mode === 'noop') return { action: 'none', ...(diffs.length ? { detail: 'would change', diffs } : {}) };
+    const action = config.changed && config.action === 'reload' ? 'reload' : diffs.length ? 'write' : 'none';
+    return { action, diffs };
   }
 
   async resume(): Promise<void> {

@@ -38,14 +38,23 @@ export function haproxyView(desired: HaproxyDesired, model: Model, files: Haprox
     runtime: { adminSocket: safe(files.adminSocket) },
     http: settings.http ? { bind: safe(settings.http) } : null,
     maps: { hosts: safe(files.hostsMap), paths: safe(files.pathsMap) },
+    frontends: (desired.frontends ?? []).map((f) => ({
+      name: safe(f.name),
+      service: safe(f.service),
+      bind: safe(hostPort(f.address, f.port)),
+      mode: f.mode,
+      backend: safe(f.backend),
+    })),
     backends: desired.backends.map((b) => ({
       name: safe(b.name),
       service: safe(b.service),
       mode: b.mode,
       balance: b.balance,
+      route: b.route ? safe(b.route) : null,
+      cookie: b.cookie ? safe(b.cookie) : null,
       servers: b.servers.map((s) => ({
         name: safe(s.name),
-        target: safe(s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`),
+        target: safe(hostPort(s.address, s.port)),
         weight: s.weight,
         state: s.state,
         endpoint: s.endpoint ?? null,
@@ -53,6 +62,10 @@ export function haproxyView(desired: HaproxyDesired, model: Model, files: Haprox
     })),
     services: model.services,
   };
+}
+
+function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 export function renderMap(entries: Array<[string, string]>): string {

@@ -1,59 +1,10 @@
-// The test image: a root filesystem with only a static busybox, imported as an image. No registry,
-// no network, a few MB, built in about a second.
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { execa } from 'execa';
+// The test image: the busybox web image `fabric up --demo` builds (up/image.ts), under the test tag.
 import type Docker from 'dockerode';
+import { buildBusyboxImage as build, DEFAULT_CMD } from '../../up/image.js';
 
+export { DEFAULT_CMD };
 export const DEFAULT_TEST_IMAGE = 'fabric-test:latest';
-const BUSYBOX = '/bin/busybox';
-const APPLETS = ['sh', 'httpd', 'sleep', 'echo', 'printf', 'cat', 'wget', 'kill', 'true', 'false', 'nc', 'ls', 'mkdir', 'rm', 'ps'];
-export const DEFAULT_CMD = ['/bin/busybox', 'httpd', '-f', '-p', '80', '-h', '/www'];
 
 export async function buildBusyboxImage(docker: Docker, tag = DEFAULT_TEST_IMAGE): Promise<string> {
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'fabric-image-'));
-  try {
-    const rootfs = path.join(work, 'rootfs');
-    await writeRootfs(rootfs);
-    const tarFile = path.join(work, 'rootfs.tar');
-    await execa('tar', ['-C', rootfs, '-cf', tarFile, '.']);
-    await importTar(docker, tarFile, tag);
-    return tag;
-  } finally {
-    await fs.rm(work, { recursive: true, force: true });
-  }
-}
-
-async function writeRootfs(rootfs: string): Promise<void> {
-  for (const dir of ['bin', 'www', 'tmp', 'etc', 'proc', 'sys', 'dev']) {
-    await fs.mkdir(path.join(rootfs, dir), { recursive: true });
-  }
-  await fs.chmod(path.join(rootfs, 'tmp'), 0o1777);
-  await fs.copyFile(BUSYBOX, path.join(rootfs, 'bin/busybox'));
-  await fs.chmod(path.join(rootfs, 'bin/busybox'), 0o755);
-  for (const applet of APPLETS) await fs.symlink('busybox', path.join(rootfs, 'bin', applet));
-  await fs.writeFile(path.join(rootfs, 'www/index.html'), 'ok');
-}
-
-/** POST /images/create?fromSrc=-; the response is a progress stream that ends when the import did. */
-async function importTar(docker: Docker, tarFile: string, tag: string): Promise<void> {
-  const [repo, version = 'latest'] = splitTag(tag);
-  const progress = await docker.importImage(tarFile, {
-    repo,
-    tag: version,
-    changes: [`CMD ${JSON.stringify(DEFAULT_CMD)}`, 'ENV PATH=/bin'],
-  });
-  const events = await new Promise<Array<{ error?: string }>>((resolve, reject) => {
-    docker.modem.followProgress(progress, (error: Error | null, output: Array<{ error?: string }>) =>
-      error ? reject(error) : resolve(output),
-    );
-  });
-  const failed = events.find((event) => event.error);
-  if (failed) throw new Error(`importing ${tag} failed: ${failed.error}`);
-}
-
-function splitTag(tag: string): [string, string | undefined] {
-  const colon = tag.lastIndexOf(':');
-  return colon > tag.lastIndexOf('/') ? [tag.slice(0, colon), tag.slice(colon + 1)] : [tag, undefined];
+  return build(docker, tag);
 }

@@ -50,7 +50,7 @@ function assertBuilt(dirs: string[]): void {
     }
   }
 }
-assertBuilt(['lb', 'lb/haproxy', 'src', 'src/model']);
+assertBuilt(['lb', 'lb/haproxy', 'lb/health', 'lb/slb', 'lb/template', 'src', 'src/model']);
 
 // ---------------------------------------------------------------- cleanup
 
@@ -234,6 +234,8 @@ export interface RouterOptions {
   /** Wait for /readyz 200 (default) or only for /healthz. */
   waitReady?: boolean;
   logLevel?: string;
+  /** More router.yaml keys (e.g. healthCheck, routerId), merged over the defaults. */
+  config?: Record<string, unknown>;
 }
 
 export class RunningRouter {
@@ -362,7 +364,7 @@ export async function startRouter(res: Resources, etcd: EtcdServer, opts: Router
   if (opts.template) target.template = opts.template;
   fs.writeFileSync(
     configFile,
-    toYaml({ domain: opts.domain ?? DOMAIN, debounce: opts.debounce ?? { min: '20ms', max: '500ms' }, targets: [target] }),
+    toYaml({ domain: opts.domain ?? DOMAIN, debounce: opts.debounce ?? { min: '20ms', max: '500ms' }, targets: [target], ...opts.config }),
   );
   const listen = `127.0.0.1:${apiPort}`;
   const name = `router-${process.pid}-${++routerCounter}`;
@@ -385,6 +387,36 @@ export async function startRouter(res: Resources, etcd: EtcdServer, opts: Router
     await waitUntilReady(proc, () => router.isReady().catch(() => false), { timeoutMs: 20_000, what: `${name} /readyz 200` });
     await router.showProc(); // remember HAProxy's pids
   }
+  return router;
+}
+
+/**
+ * Starts `fabric router` with `config` as its router.yaml as given (any targets, a `confdir:`;
+ * no HAProxy unless the config has one). Waits for /readyz 200 unless `waitReady` is false.
+ */
+export async function startRouterWithConfig(
+  res: Resources,
+  etcd: EtcdServer,
+  config: Record<string, unknown>,
+  opts: { waitReady?: boolean; logLevel?: string } = {},
+): Promise<RunningRouter> {
+  const work = res.tempDir('fabric-router-');
+  const configFile = path.join(work, 'router.yaml');
+  fs.writeFileSync(configFile, toYaml({ domain: DOMAIN, debounce: { min: '20ms', max: '200ms' }, ...config }));
+  const listen = `127.0.0.1:${await freePort()}`;
+  const name = `router-${process.pid}-${++routerCounter}`;
+  const proc = startProcess(
+    process.execPath,
+    [CLI, 'router', '--etcd', etcd.endpoint, '--config', configFile, '--listen', listen, '--log-level', opts.logLevel ?? 'debug'],
+    { name, cwd: ROOT },
+  );
+  const router = new RunningRouter(proc, `http://${listen}`, 0, work, configFile);
+  res.defer(async () => {
+    await router.stop();
+  });
+  watchLogs(proc);
+  const probe = opts.waitReady === false ? () => router.get('/healthz').then((r) => r.status === 200) : () => router.isReady();
+  await waitUntilReady(proc, () => probe().catch(() => false), { timeoutMs: 20_000, what: `${name} ${opts.waitReady === false ? '/healthz' : '/readyz'} 200` });
   return router;
 }
 

@@ -1,0 +1,117 @@
+import { hostname, networkInterfaces } from 'node:os';
+import { Command } from 'commander';
+import { z } from 'zod';
+import { durationSchema } from '../src/duration.js';
+import { connectEtcd } from '../src/etcd.js';
+import { hostName, ipAddress } from '../src/grammar.js';
+import { createApi, listen } from '../src/http.js';
+import type { Logger } from '../src/log.js';
+import { createRegistry } from '../src/metrics.js';
+import { option, parseOrThrow, type CommonOptions } from '../src/options.js';
+import { packageVersion } from '../src/version.js';
+import { Agent } from './agent.js';
+import { agentRoutes } from './api.js';
+import { dockerClient } from './docker-source.js';
+import { AgentMetrics } from './metrics.js';
+import { HostRegistry } from './registry.js';
+
+const agentSchema = z.object({
+  docker: z.string().regex(/^(unix|tcp):\/\//, 'must be unix:///path or tcp://host:port'),
+  hostName: hostName,
+  hostIp: ipAddress,
+  addressMode: z.enum(['published', 'container', 'host']),
+  network: z.string().optional(),
+  ttl: durationSchema({ min: 2_000, max: 3_600_000 }),
+  resyncInterval: durationSchema({ min: 1_000, max: 86_400_000 }),
+  keepLease: z.boolean(),
+});
+
+export type AgentOptions = z.infer<typeof agentSchema>;
+
+/** The agent's own flags (CONTRACT.md, "Agent flags"); `fabric agent` and `fabric up` take them. */
+export function addAgentOptions(command: Command): Command {
+  return command
+    .addOption(option('--docker <url>', 'Docker engine (DOCKER_HOST is honoured)'))
+    .addOption(option('--host-name <name>', 'this host\'s name in etcd', hostname()))
+    .addOption(option('--host-ip <ip>', 'address at which published ports are reached'))
+    .addOption(option('--address-mode <mode>', 'published | container | host', 'published'))
+    .addOption(option('--network <name>', 'Docker network whose address is registered in container mode'))
+    .addOption(option('--ttl <duration>', 'lease TTL: a dead agent\'s keys vanish after it', '15s'))
+    .addOption(option('--resync-interval <duration>', 'full reconcile of Docker against etcd', '30s'))
+    .addOption(option('--keep-lease', 'on SIGTERM let the lease expire instead of revoking it', false));
+}
+
+/** Resolved flags → agent options; `hostIp` defaults to `defaultHostIp` (the first external IPv4 unless given). */
+export function agentOptions(values: Record<string, unknown>, defaultHostIp = firstExternalIp()): AgentOptions {
+  return parseOrThrow(
+    agentSchema,
+    { ...values, docker: values.docker ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock', hostIp: values.hostIp ?? defaultHostIp },
+    'agent options',
+  );
+}
+
+export interface AgentStartOptions {
+  common: CommonOptions;
+  agent: AgentOptions;
+  logger: Logger;
+}
+
+/** A running agent: its API address, the agent, and one way to stop both. */
+export interface AgentHandle {
+  /** `http://host:port` of the API. */
+  address: string;
+  agent: Agent;
+  /** Idempotent: API, then the agent (revoking its lease unless --keep-lease), then the etcd client. */
+  stop(): Promise<void>;
+}
+
+/** Starts the agent as `fabric agent` and `fabric up` run it: connect etcd → registry → agent → API → start → listen. */
+export async function startAgent(options: AgentStartOptions): Promise<AgentHandle> {
+  const { common, agent: opts, logger } = options;
+  const registry = createRegistry('agent');
+  const metrics = new AgentMetrics(registry);
+  const etcd = connectEtcd(common.etcd);
+  const hostRegistry = new HostRegistry(etcd.kv, opts.hostName, Math.round(opts.ttl / 1000), logger);
+  const agent = Agent.create(
+    dockerClient(opts.docker),
+    hostRegistry,
+    {
+      context: { host: opts.hostName, hostIp: opts.hostIp, addressMode: opts.addressMode, network: opts.network },
+      agentVersion: packageVersion(),
+      resyncIntervalMs: opts.resyncInterval,
+      // Retry often enough to re-register within one TTL of etcd's return.
+      retryMaxMs: Math.min(5_000, Math.max(250, Math.floor(opts.ttl / 4))),
+    },
+    metrics,
+    logger,
+  );
+  const api = await createApi({ title: 'fabric agent API', logger, registry, readiness: () => agent.readiness(), status: () => agent.status() });
+  agentRoutes(api, agent);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await api.close();
+      await agent.stop(!opts.keepLease);
+      etcd.close();
+    })());
+
+  agent.start();
+  try {
+    const address = await listen(api, common.listen);
+    logger.info({ api: address, host: opts.hostName, hostIp: opts.hostIp, etcd: common.etcd.endpoints }, 'agent started');
+    return { address, agent, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The first non-internal IPv4 address, else loopback. */
+function firstExternalIp(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    const found = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (found) return found.address;
+  }
+  return '127.0.0.1';
+}

@@ -1,0 +1,50 @@
+import { looseObject } from '../src/http.js';
+
+/**
+ * OpenAPI descriptions of the router's routes (served at /docs). Response
+ * schemas stay loose, so fields added to a view still serialize.
+ */
+const nameParam = {
+  type: 'object',
+  properties: { name: { type: 'string', description: 'service name' } },
+  required: ['name'],
+};
+
+export const routerDocs = {
+  services: {
+    summary: 'Services',
+    description: 'Every service in the model: domains, paths, VIP, endpoints with their health and state.',
+    tags: ['router'],
+    response: { 200: looseObject('the model revision and its services') },
+  },
+  service: {
+    summary: 'One service',
+    description: 'Endpoints, health, VIP and domains of one service.',
+    tags: ['router'],
+    params: nameParam,
+    response: { 200: looseObject('the service'), 404: looseObject('no such service') },
+  },
+  serviceHealth: {
+    summary: 'Service health probe',
+    description: '200 when at least one endpoint is healthy, else 503: for monitoring probes.',
+    tags: ['router'],
+    params: nameParam,
+    response: { 200: looseObject('up'), 503: looseObject('down') },
+  },
+  routes: {
+    summary: 'Routes',
+    description: 'Declarative routes (host, path, weighted backends) in the model.',
+    tags: ['router'],
+    response: { 200: looseObject('the routes') },
+  },
+  dashboard: {
+    summary: 'Dashboard',
+    description: 'The live dashboard (HTML): services, endpoints, routes, applies and issues.',
+    tags: ['dashboard'],
+  },
+  events: {
+    summary: 'Live model events',
+    description: 'Server-sent events: a `snapshot` of services, routes, applies and issues on connect and on every change; comment heartbeats.',
+    tags: ['dashboard'],
+  },
+};

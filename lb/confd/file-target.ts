@@ -1,0 +1,75 @@
+import type { FileTargetSpec } from '../config.js';
+import type { Model } from '../model.js';
+import { templatePath } from '../render.js';
+import type { SyncResult } from '../sync.js';
+import type { ApplyReport, Target, TargetContext } from '../target.js';
+import { normalizePrefix } from './prefix.js';
+import { TemplateResource, type ResourceSpec } from './resource.js';
+
+/**
+ * `kind: file`: any template over any etcd keys (confd's template resource,
+ * declared in router.yaml). It follows its own keys and asks the router for
+ * an apply when one changes; each apply renders the model and the keys.
+ */
+export class FileTarget implements Target {
+  readonly kind = 'file';
+  private readonly resource: TemplateResource;
+  private applied = false;
+
+  constructor(
+    readonly name: string,
+    spec: ResourceSpec,
+    private readonly context: TargetContext,
+  ) {
+    this.resource = new TemplateResource(spec, {
+      etcd: context.etcd,
+      logger: context.logger,
+      mode: context.mode,
+      once: context.once,
+      onChange: () => context.requestApply(),
+    });
+  }
+
+  async apply(model: Model): Promise<ApplyReport> {
+    const result = await this.resource.apply(model);
+    if (this.context.mode !== 'noop') this.applied = true;
+    return syncReport(this.resource.spec.dest, result);
+  }
+
+  serving(): boolean {
+    return this.applied;
+  }
+
+  async stop(): Promise<void> {
+    await this.resource.close();
+  }
+}
+
+/** A SyncResult as the router reports it; the diff travels along for `fabric render --noop`. */
+export function syncReport(dest: string, result: SyncResult): ApplyReport {
+  if (!result.changed) return { action: 'none' };
+  const diffs = result.diff ? [{ dest, diff: result.diff }] : [];
+  if (result.action === 'noop') return { action: 'none', detail: `${dest} would change`, diffs };
+  return { action: result.action, detail: `${dest} ${result.action === 'reload' ? 'written and reloaded' : 'written'}`, diffs };
+}
+
+/** `kind: file` from router.yaml → its target (the template path resolved as every target's). */
+export function createFileTarget(name: string, spec: FileTargetSpec, context: TargetContext): FileTarget {
+  return new FileTarget(
+    name,
+    {
+      origin: `target ${name}`,
+      template: templatePath(spec.template),
+      dest: spec.dest,
+      keys: spec.keys,
+      prefix: normalizePrefix(spec.prefix),
+      check: spec.check,
+      reload: spec.reload,
+      mode: spec.mode,
+      uid: spec.uid,
+      gid: spec.gid,
+      timeoutMs: spec.commandTimeout,
+    },
+    context,
+  );
+}

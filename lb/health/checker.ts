@@ -1,0 +1,203 @@
+import { EventEmitter } from 'node:events';
+import { describeError } from '../../src/errors.js';
+import type { Logger } from '../../src/log.js';
+import type { Endpoint, Health } from '../../src/model/endpoint.js';
+import type { Model } from '../model.js';
+import { EFFECTIVE_HEALTH, effectiveHealth, type EffectiveHealth } from './effective.js';
+import { runProbe, type Probe } from './probe.js';
+import { CheckScheduler } from './scheduler.js';
+import { endpointKey, probeTarget, resolveCheck, type CheckDefaults, type CheckSpec } from './spec.js';
+import { INITIAL_STATUS, checkAllowsServing, observe, type CheckStatus } from './state.js';
+
+export interface HealthMetrics {
+  observeCheck(kind: CheckSpec['kind'], ok: boolean, seconds: number): void;
+  setEndpointCounts(counts: Record<EffectiveHealth, number>): void;
+}
+
+export interface HealthCheckerOptions {
+  defaults: CheckDefaults;
+  /** At most this many probes in flight. */
+  concurrency: number;
+  logger: Logger;
+  metrics?: HealthMetrics;
+  /** The probe adapter (node:net / node:http); replaceable for unit tests. */
+  probe?: Probe;
+}
+
+/** What the API and the status document show about one endpoint's active check. */
+export interface CheckView extends Omit<CheckStatus, 'since' | 'lastCheck'> {
+  kind: CheckSpec['kind'];
+  target: string;
+  source: CheckSpec['source'];
+  intervalMs: number;
+  timeoutMs: number;
+  rise: number;
+  fall: number;
+  since: string | null;
+  lastCheck: string | null;
+}
+
+interface Entry {
+  spec: CheckSpec;
+  target: string;
+  status: CheckStatus;
+}
+
+/**
+ * The router's active health checks: one entry per endpoint of the current
+ * model, probed by the scheduler, judged by the rise/fall state machine.
+ * Emits `change` when an endpoint's check starts or stops allowing it to
+ * serve; the router then re-applies, and the model reads `verdict()`.
+ */
+export class HealthChecker extends EventEmitter {
+  private readonly entries = new Map<string, Entry>();
+  /** Docker's health of every endpoint in the model, and the effective health derived from it. */
+  private readonly docker = new Map<string, Health>();
+  private readonly effective = new Map<string, EffectiveHealth>();
+  private tally = zeroCounts();
+  private readonly scheduler: CheckScheduler;
+  private readonly probe: Probe;
+  private stopped = false;
+
+  constructor(private readonly options: HealthCheckerOptions) {
+    super();
+    this.probe = options.probe ?? runProbe;
+    this.scheduler = new CheckScheduler({
+      concurrency: options.concurrency,
+      onError: (key, err) => options.logger.error({ endpoint: key, err: describeError(err) }, 'health check crashed'),
+    });
+  }
+
+  override on(event: 'change', listener: (key: string, status: CheckStatus) => void): this;
+  override on(event: string, listener: (...args: any[]) => void): this {
+    return super.on(event, listener);
+  }
+
+  /** After each model build: start checks for new endpoints, update changed ones, stop gone ones. */
+  sync(model: Model): void {
+    if (this.stopped) return;
+    const seen = new Set<string>();
+    this.docker.clear();
+    for (const service of model.services) {
+      for (const endpoint of service.endpoints) {
+        const key = endpointKey(endpoint);
+        seen.add(key);
+        this.docker.set(key, endpoint.health);
+        this.track(key, resolveCheck(endpoint, service.spec, this.options.defaults));
+      }
+    }
+    for (const key of [...this.entries.keys()]) if (!seen.has(key)) this.untrack(key);
+    this.recount();
+  }
+
+  /** The active check's word on an endpoint, for the model: undefined until it has one. */
+  verdict(endpoint: Pick<Endpoint, 'service' | 'host' | 'container'>): 'healthy' | 'unhealthy' | undefined {
+    const state = this.entries.get(endpointKey(endpoint))?.status.state;
+    return state === 'unknown' ? undefined : state;
+  }
+
+  effectiveHealth(endpoint: Pick<Endpoint, 'service' | 'host' | 'container' | 'health'>): EffectiveHealth {
+    return effectiveHealth(endpoint.health, this.entries.get(endpointKey(endpoint))?.status.state);
+  }
+
+  /** The check of one endpoint, for the API; null when none runs. */
+  view(endpoint: Pick<Endpoint, 'service' | 'host' | 'container'>): CheckView | null {
+    const entry = this.entries.get(endpointKey(endpoint));
+    if (!entry) return null;
+    const { spec, status } = entry;
+    return {
+      kind: spec.kind,
+      target: entry.target,
+      source: spec.source,
+      intervalMs: spec.intervalMs,
+      timeoutMs: spec.timeoutMs,
+      rise: spec.rise,
+      fall: spec.fall,
+      ...status,
+      since: iso(status.since),
+      lastCheck: iso(status.lastCheck),
+    };
+  }
+
+  /** Endpoints of the model by effective health. */
+  counts(): Record<EffectiveHealth, number> {
+    return { ...this.tally };
+  }
+
+  get checks(): { endpoints: number; inFlight: number; queued: number } {
+    return { endpoints: this.scheduler.size, inFlight: this.scheduler.inFlight, queued: this.scheduler.queued };
+  }
+
+  /** Idempotent: stops every check and waits for the ones in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.scheduler.stop();
+  }
+
+  private track(key: string, spec: CheckSpec | undefined): void {
+    if (!spec) return this.untrack(key);
+    const target = probeTarget(spec);
+    const entry = this.entries.get(key);
+    if (entry && entry.target === target) {
+      entry.spec = spec;
+    } else {
+      // A new endpoint, or a new address/port/path: earlier results say nothing about it.
+      this.entries.set(key, { spec, target, status: INITIAL_STATUS });
+      if (entry) this.scheduler.delete(key);
+    }
+    this.scheduler.set(key, spec.intervalMs, (signal) => this.check(key, signal));
+  }
+
+  private untrack(key: string): void {
+    this.scheduler.delete(key);
+    this.entries.delete(key);
+  }
+
+  private async check(key: string, signal: AbortSignal): Promise<void> {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    const started = Date.now();
+    const outcome = await this.probe(entry.spec, signal);
+    // Stopped, removed or re-targeted meanwhile: this result belongs to nobody.
+    if (signal.aborted || this.entries.get(key) !== entry) return;
+    const at = Date.now();
+    this.options.metrics?.observeCheck(entry.spec.kind, outcome.ok, (at - started) / 1000);
+    const before = entry.status;
+    entry.status = observe(before, { ...outcome, at, durationMs: at - started }, entry.spec);
+    if (entry.status.state === before.state) return;
+    const log = entry.status.state === 'unhealthy' ? this.options.logger.warn : this.options.logger.info;
+    log.call(this.options.logger, { endpoint: key, check: entry.target, from: before.state, to: entry.status.state, error: entry.status.lastError }, 'health check state changed');
+    this.updateEffective(key);
+    if (checkAllowsServing(before.state) !== checkAllowsServing(entry.status.state)) this.emit('change', key, entry.status);
+  }
+
+  private updateEffective(key: string): void {
+    const docker = this.docker.get(key);
+    const before = this.effective.get(key);
+    if (docker === undefined || before === undefined) return;
+    const after = effectiveHealth(docker, this.entries.get(key)?.status.state);
+    this.effective.set(key, after);
+    this.tally[before] -= 1;
+    this.tally[after] += 1;
+    this.options.metrics?.setEndpointCounts(this.counts());
+  }
+
+  private recount(): void {
+    this.effective.clear();
+    this.tally = zeroCounts();
+    for (const [key, docker] of this.docker) {
+      const health = effectiveHealth(docker, this.entries.get(key)?.status.state);
+      this.effective.set(key, health);
+      this.tally[health] += 1;
+    }
+    this.options.metrics?.setEndpointCounts(this.counts());
+  }
+}
+
+function zeroCounts(): Record<EffectiveHealth, number> {
+  return Object.fromEntries(EFFECTIVE_HEALTH.map((h) => [h, 0])) as Record<EffectiveHealth, number>;
+}
+
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}

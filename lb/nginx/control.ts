@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import http from 'node:http';
+
+/**
+ * Asks nginx's control server (a unix socket in the rendered config) which
+ * config version its workers run. Rejects when nothing answers.
+ */
+export function servedVersion(socketPath: string, timeoutMs = 1_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ socketPath, path: '/fabric/config', agent: false, headers: { host: 'fabric-control' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body.trim()) : reject(new Error(`control server answered HTTP ${res.statusCode}`))));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`control server did not answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
+
+/** The size of a file now (0 when absent): where to start reading what nginx logs next. */
+export async function logOffset(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Lines nginx logged at `[emerg]` or `[alert]` since `offset` (a failed reload shows only there). */
+export async function fatalLinesSince(path: string, offset: number): Promise<string[]> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch {
+    return [];
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size <= offset) return [];
+    const length = Math.min(size - offset, 256 * 1024);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    return buffer
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => /\[(emerg|alert)\]/.test(line));
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The pids of a process's children (nginx's workers), from /proc. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Whether `pid` is a live nginx process (a pid file can outlive its process, and pids are reused). */
+export function isNginx(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]!.includes('nginx');
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { FabricError } from '../../src/errors.js';
+import { servingState, type Balance, type Model } from '../model.js';
+import type { TemplateFn } from '../render.js';
+
+/** Every file nginx reads or writes, all under the directory of the config (so it runs unprivileged). */
+export interface NginxPaths {
+  dir: string;
+  config: string;
+  pid: string;
+  lock: string;
+  errorLog: string;
+  accessLog: string;
+  /** The control server's unix socket: answers GET /fabric/config with the config version. */
+  controlSocket: string;
+  temp: { clientBody: string; proxy: string; fastcgi: string; uwsgi: string; scgi: string };
+}
+
+export function nginxPaths(dest: string, dir: string): NginxPaths {
+  const run = join(dir, 'run');
+  const logs = join(dir, 'logs');
+  const tmp = join(dir, 'tmp');
+  return {
+    dir,
+    config: dest,
+    pid: join(run, 'nginx.pid'),
+    lock: join(run, 'nginx.lock'),
+    errorLog: join(logs, 'error.log'),
+    accessLog: join(logs, 'access.log'),
+    controlSocket: join(run, 'control.sock'),
+    temp: {
+      clientBody: join(tmp, 'client_body'),
+      proxy: join(tmp, 'proxy'),
+      fastcgi: join(tmp, 'fastcgi'),
+      uwsgi: join(tmp, 'uwsgi'),
+      scgi: join(tmp, 'scgi'),
+    },
+  };
+}
+
+export interface NginxSettings {
+  /** The HTTP listener, `HOST:PORT`; none when absent. */
+  http: string | undefined;
+  /** Caps how long old workers live after a reload (nginx's `worker_shutdown_timeout`). */
+  workerShutdownTimeout: string;
+}
+
+/** Characters a config token may hold (`~` for path prefixes). Anything else means a value escaped validation. */
+const SAFE = /^[A-Za-z0-9._:\/\[\]@~-]*$/;
+
+function safe(value: string | number): string {
+  const text = String(value);
+  if (!SAFE.test(text)) throw new FabricError('FABRIC_ERR_RENDER', `refusing to render unsafe token ${JSON.stringify(text)}`);
+  return text;
+}
+
+export function upstreamName(service: string): string {
+  return `svc_${service}`;
+}
+
+export interface UpstreamView {
+  name: string;
+  service: string;
+  balance: Balance;
+  servers: Array<{ target: string; weight: number; endpoint: string }>;
+}
+
+export interface LocationView {
+  path: string;
+  service: string;
+  upstream: string;
+  /** False when the service has no ready endpoint: the location answers 503 (nginx refuses an empty upstream). */
+  ready: boolean;
+}
+
+export interface HostView {
+  name: string;
+  /** Whether a rule covers `/`; when not, the template answers 404 there. */
+  hasRoot: boolean;
+  locations: LocationView[];
+}
+
+/**
+ * What the nginx template sees (documented in docs/templates.md). Upstreams hold
+ * only endpoints that are ready (up, healthy or unchecked, weight > 0): nginx
+ * open source has no active checks, so the router's view decides. Every string
+ * is re-checked here: a template can only ever print safe tokens.
+ */
+export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettings) {
+  const http = model.services.filter((s) => s.mode === 'http');
+  const upstreams: UpstreamView[] = http
+    .map((service) => ({
+      name: safe(upstreamName(service.name)),
+      service: safe(service.name),
+      balance: service.balance,
+      servers: service.endpoints
+        .filter((e) => servingState(e) === 'ready' && e.weight > 0)
+        .map((e) => ({
+          target: safe(e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`),
+          weight: e.weight,
+          endpoint: safe(`${e.host}/${e.container}`),
+        })),
+    }))
+    .filter((u) => u.servers.length > 0);
+  const ready = new Set(upstreams.map((u) => u.service));
+  const hosts = hostViews(model, new Set(http.map((s) => s.name)), ready);
+  return {
+    revision: model.revision,
+    global: {
+      workerShutdownTimeout: safe(settings.workerShutdownTimeout),
+      ...serverNamesHash(hosts.map((h) => h.name)),
+    },
+    paths: {
+      pid: safe(paths.pid),
+      lock: safe(paths.lock),
+      errorLog: safe(paths.errorLog),
+      accessLog: safe(paths.accessLog),
+      temp: {
+        clientBody: safe(paths.temp.clientBody),
+        proxy: safe(paths.temp.proxy),
+        fastcgi: safe(paths.temp.fastcgi),
+        uwsgi: safe(paths.temp.uwsgi),
+        scgi: safe(paths.temp.scgi),
+      },
+    },
+    /** `version` is filled by renderNginx: a hash of the config rendered without it. */
+    control: { socket: safe(paths.controlSocket), version: '' },
+    http: settings.http ? { listen: safe(settings.http) } : null,
+    upstreams,
+    hosts,
+    /** Services nginx's http server cannot carry (tcp mode): listed for a comment, served by other targets. */
+    tcpServices: model.services.filter((s) => s.mode === 'tcp').map((s) => safe(s.name)),
+    services: model.services,
+  };
+}
+
+export type NginxView = ReturnType<typeof nginxView>;
+
+/** Host rules → one server block per host, its locations longest path first. */
+function hostViews(model: Model, httpServices: Set<string>, ready: Set<string>): HostView[] {
+  const byHost = new Map<string, Map<string, LocationView>>();
+  // Rules without a path first: a rule for the path "/" itself then overrides the host's root, as in HAProxy's path map.
+  const rules = model.hostRules.filter((r) => httpServices.has(r.service)).sort((a, b) => Number(a.path !== undefined) - Number(b.path !== undefined));
+  for (const rule of rules) {
+    const locations = byHost.get(rule.host) ?? new Map<string, LocationView>();
+    const path = rule.path ?? '/';
+    locations.set(path, { path: safe(path), service: safe(rule.service), upstream: safe(upstreamName(rule.service)), ready: ready.has(rule.service) });
+    byHost.set(rule.host, locations);
+  }
+  return [...byHost]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([host, locations]) => ({
+      name: safe(host),
+      hasRoot: locations.has('/'),
+      locations: [...locations.values()].sort((a, b) => b.path.length - a.path.length || a.path.localeCompare(b.path)),
+    }));
+}
+
+/**
+ * nginx refuses to start when a server name does not fit its hash bucket
+ * ("could not build server_names_hash"): size both from the names served.
+ */
+function serverNamesHash(names: string[]): { serverNamesHashBucketSize: number; serverNamesHashMaxSize: number } {
+  const longest = Math.max(0, ...names.map((n) => n.length));
+  // An entry is a pointer plus the name (+2, pointer-aligned); a bucket ends with a null pointer.
+  const needed = 8 + Math.ceil((longest + 2) / 8) * 8 + 8;
+  return { serverNamesHashBucketSize: Math.max(64, nextPowerOfTwo(needed)), serverNamesHashMaxSize: Math.max(1024, nextPowerOfTwo(names.length * 4)) };
+}
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/**
+ * Renders the config and its version: a hash of the config rendered with an
+ * empty version, served by the control server so a reload can be confirmed
+ * by asking the new workers which config they run.
+ */
+export function renderNginx(template: TemplateFn, view: NginxView): { content: string; version: string } {
+  const draft = template(view);
+  const version = createHash('sha256').update(draft).digest('hex').slice(0, 16);
+  return { content: template({ ...view, control: { ...view.control, version } }), version };
+}

@@ -1,0 +1,79 @@
+import type { FastifyInstance } from 'fastify';
+import { connectEtcd } from '../src/etcd.js';
+import { createApi, listen } from '../src/http.js';
+import type { Logger } from '../src/log.js';
+import { createRegistry } from '../src/metrics.js';
+import type { CommonOptions } from '../src/options.js';
+import { routerRoutes } from './api.js';
+import type { RouterConfig } from './config.js';
+import { dashboardRoutes } from './dashboard/route.js';
+import { EventHub } from './events.js';
+import { RouterMetrics } from './metrics.js';
+import { createHealthChecker } from './health/create.js';
+import { Router } from './router.js';
+import { StatusPublisher, defaultRouterId, routerStatusDocument } from './status-publisher.js';
+import { createTargets } from './targets.js';
+import { VipManager } from './vip/manager.js';
+import { KeyspaceWatch } from './watch.js';
+
+export interface RouterStartOptions {
+  common: CommonOptions;
+  config: RouterConfig;
+  logger: Logger;
+}
+
+/** A running router: its API (and dashboard) address, the router itself, and one way to stop both. */
+export interface RouterHandle {
+  /** `http://host:port` of the API. */
+  address: string;
+  router: Router;
+  api: FastifyInstance;
+  /** The dashboard's event stream; `addSource` adds a section to its snapshots. */
+  events: EventHub;
+  /** Idempotent: API, then router (and the load balancers it supervises), then the etcd client. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the router as `fabric router` and `fabric up` run it:
+ * connect etcd → build targets → router → API → start → listen.
+ */
+export async function startRouter(options: RouterStartOptions): Promise<RouterHandle> {
+  const { common, config, logger } = options;
+  const registry = createRegistry('router');
+  const metrics = new RouterMetrics(registry);
+  const etcd = connectEtcd(common.etcd);
+  let router: Router | undefined;
+  const targets = createTargets(config, { logger, requestApply: () => router?.requestApply(), mode: 'normal', once: false, etcd: etcd.client });
+  const vips = config.vipPool ? new VipManager({ pool: config.vipPool, interface: config.vipInterface }, etcd.kv, logger) : undefined;
+  const health = createHealthChecker(config.healthCheck, metrics, logger);
+  router = new Router(new KeyspaceWatch(etcd.kv, logger), targets, { domain: config.domain, debounce: config.debounce, health, vips }, metrics, logger);
+  const running = router;
+  const routerId = config.routerId ?? defaultRouterId(common.listen);
+  const publisher = new StatusPublisher({ kv: etcd.kv, routerId, document: () => routerStatusDocument(routerId, running), logger });
+  const api = await createApi({ title: 'fabric router API', logger, registry, readiness: () => running.readiness(), status: () => running.status() });
+  routerRoutes(api, running);
+  dashboardRoutes(api);
+  const events = new EventHub(api, running, logger);
+  events.register();
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await api.close();
+      await publisher.stop();
+      await running.stop();
+      etcd.close();
+    })());
+
+  running.start();
+  publisher.start();
+  try {
+    const address = await listen(api, common.listen);
+    logger.info({ api: address, domain: config.domain, targets: targets.map((t) => t.name), etcd: common.etcd.endpoints }, 'router started');
+    return { address, router: running, api, events, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,44 @@
+import type { Namespace } from 'etcd3';
+import { FabricError } from '../errors.js';
+import { serviceName } from '../grammar.js';
+import type { ResourceKind } from './documents.js';
+import { specKey } from './specs.js';
+
+/** `fabric delete service|route` (and their plurals) → the kind it names. */
+export function parseDeleteKind(word: string): ResourceKind {
+  const kind = ({ service: 'Service', services: 'Service', route: 'Route', routes: 'Route' } as const)[word];
+  if (!kind) throw new FabricError('FABRIC_ERR_SPEC', `cannot delete "${word}": expected service or route`);
+  return kind;
+}
+
+/**
+ * Deletes every named spec in one transaction, or none: the transaction holds
+ * only if every key exists, and when one does not the error names each missing one.
+ */
+export async function deleteResources(kv: Namespace, kind: ResourceKind, names: string[]): Promise<string[]> {
+  for (const name of names) assertName(name);
+  const unique = [...new Set(names)];
+  const keys = unique.map((name) => specKey(kind, name));
+  const [first, ...rest] = keys as [string, ...string[]];
+  const txn = kv.if(first, 'Version', '>', 0);
+  for (const key of rest) txn.and(key, 'Version', '>', 0);
+  const response = await txn.then(...keys.map((key) => kv.delete().key(key))).commit();
+  if (response.succeeded) return unique.map((name) => `${kind.toLowerCase()}/${name} deleted`);
+  throw await notFound(kv, kind, unique);
+}
+
+async function notFound(kv: Namespace, kind: ResourceKind, names: string[]): Promise<FabricError> {
+  const present = await Promise.all(names.map((name) => kv.get(specKey(kind, name)).exists()));
+  const missing = names.filter((_, i) => !present[i]);
+  const list = missing.map((name) => `"${name}"`).join(', ');
+  return new FabricError(
+    'FABRIC_ERR_NOT_FOUND',
+    `${kind.toLowerCase()} ${list || '(changed concurrently)'} not found; nothing deleted`,
+    { details: { kind, missing } },
+  );
+}
+
+function assertName(name: string): void {
+  const result = serviceName.safeParse(name);
+  if (!result.success) throw new FabricError('FABRIC_ERR_SPEC', `"${name}": ${result.error.issues[0]?.message ?? 'invalid name'}`);
+}

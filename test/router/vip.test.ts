@@ -1,0 +1,159 @@
+// Per-service VIPs with two routers racing over one etcd: unique addresses from the pool, stable
+// across a router restart, released with the Service, a taken address refused, and VIP:port
+// reaching the service through HAProxy. The pool is on loopback (127/8 is local on Linux), so
+// HAProxy binds the VIPs without vipInterface.
+import http from 'node:http';
+import type { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startEtcd, type EtcdServer } from '../harness/index.js';
+import { PREFIX, Resources, endpoint, etcdClient, putEndpoint, putRaw, startRouter, startWebServers, waitFor, type RunningRouter } from './support.js';
+
+const POOL = '127.77.0.0/24';
+const COUNT = 100;
+const names = Array.from({ length: COUNT }, (_, i) => `svc-${String(i).padStart(3, '0')}`);
+
+const file = new Resources();
+let etcd: EtcdServer;
+let client: Etcd3;
+let routerA: RunningRouter;
+let routerB: RunningRouter;
+let bResources = new Resources();
+let vipPort: number;
+
+const startWithPool = (res: Resources) => startRouter(res, etcd, { config: { vipPool: POOL } });
+
+beforeAll(async () => {
+  etcd = await startEtcd();
+  file.defer(() => etcd.stop());
+  client = etcdClient(file, etcd);
+  vipPort = await freePort();
+  [routerA, routerB] = await Promise.all([startWithPool(file), startWithPool(bResources)]);
+  file.defer(() => bResources.release());
+});
+
+afterAll(() => file.release());
+
+/** `vips/<address>` → service, straight from etcd. */
+async function vipKeys(): Promise<Map<string, string>> {
+  const all = await client.getAll().prefix(`${PREFIX}/vips/`).strings();
+  return new Map(Object.entries(all).map(([key, service]) => [key.slice(`${PREFIX}/vips/`.length), service]));
+}
+
+function inPool(address: string): boolean {
+  const parts = address.split('.').map(Number);
+  return parts.length === 4 && parts[0] === 127 && parts[1] === 77 && parts[2] === 0 && parts[3]! >= 1 && parts[3]! <= 254;
+}
+
+/** service → `address:port` of every service with a VIP, as the router's API shows them. */
+async function vipsSeenBy(router: RunningRouter): Promise<Record<string, string>> {
+  const services: any[] = (await router.get('/v1/services')).json.services;
+  return Object.fromEntries(services.filter((s) => s.vip).map((s) => [s.name, s.vip]));
+}
+
+function sameVips(seen: Record<string, string>, expected: Record<string, string>): boolean {
+  return Object.keys(seen).length === Object.keys(expected).length && Object.entries(expected).every(([k, v]) => seen[k] === v);
+}
+
+async function vipOf(router: RunningRouter, service: string): Promise<string | null> {
+  const res = await router.get(`/v1/services/${service}`);
+  return res.status === 200 ? res.json.vip : null;
+}
+
+async function conflictsOf(router: RunningRouter, service: string): Promise<string[]> {
+  return ((await router.get(`/v1/services/${service}`)).json.conflicts ?? []).map((c: any) => `${c.code}: ${c.message}`);
+}
+
+/** GET http://address:port/ with a Host no domain rule knows. */
+function get(address: string, port: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: address, port, path: '/', headers: { host: 'whatever.example' }, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.setTimeout(2_000, () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('per-service VIPs', () => {
+  let allocated: Map<string, string>;
+
+  it('two routers allocate 100 distinct addresses from the pool, one per service', async () => {
+    // All 100 Services in one transaction, while both routers watch.
+    const txn = client.if(`${PREFIX}/services/${names[0]}`, 'Create', '==', 0);
+    txn.then(...names.map((name) => client.put(`${PREFIX}/services/${name}`).value(JSON.stringify({ kind: 'Service', name, vip: 'auto', port: vipPort }))));
+    expect((await txn.commit()).succeeded).toBe(true);
+
+    allocated = await waitFor(
+      async () => {
+        const keys = await vipKeys();
+        const services = new Set(keys.values());
+        return keys.size === COUNT && services.size === COUNT ? keys : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: `${COUNT} VIP keys, one per service` },
+    );
+    expect([...allocated.keys()].every(inPool), 'every address in the pool').toBe(true);
+    expect(new Set(allocated.values())).toEqual(new Set(names));
+
+    // Both routers see (and bind) the same addresses.
+    const expected = Object.fromEntries([...allocated].map(([address, service]) => [service, `${address}:${vipPort}`]));
+    for (const router of [routerA, routerB]) {
+      await waitFor(async () => sameVips(await vipsSeenBy(router), expected), { timeoutMs: 30_000, intervalMs: 200, what: 'the router serves every VIP' });
+      await waitFor(async () => !(await router.target()).lastError && [...allocated.keys()].every((a) => router.config().includes(`bind ${a}:${vipPort}`)), {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        what: 'HAProxy runs a frontend for every VIP',
+      });
+    }
+    // Nothing left in the store but one key per service (no leftovers of lost races).
+    expect((await vipKeys()).size).toBe(COUNT);
+  });
+
+  it('VIP:port reaches the service', async () => {
+    const [server] = await startWebServers(file, ['svc-007 here']);
+    await routerA.waitApplied(await putEndpoint(client, endpoint({ service: 'svc-007', port: server!.port })));
+    const address = [...allocated].find(([, s]) => s === 'svc-007')![0];
+    await waitFor(async () => (await routerB.status()).appliedRevision >= (await routerA.status()).appliedRevision, { what: 'router B caught up' });
+    // Any Host header: the VIP frontend sends everything to the service's backend.
+    const res = await waitFor(async () => {
+      const r = await get(address, vipPort).catch(() => undefined);
+      return r?.status === 200 ? r : undefined;
+    }, { timeoutMs: 10_000, what: `GET http://${address}:${vipPort}/` });
+    expect(res.body).toBe('svc-007 here');
+  });
+
+  it('a restarted router keeps every address', async () => {
+    await bResources.release();
+    bResources = new Resources();
+    routerB = await startWithPool(bResources);
+    const expected = Object.fromEntries([...allocated].map(([address, service]) => [service, `${address}:${vipPort}`]));
+    await waitFor(async () => sameVips(await vipsSeenBy(routerB), expected), { timeoutMs: 30_000, intervalMs: 200, what: 'the restarted router serves every VIP' });
+    expect(await vipKeys()).toEqual(allocated);
+  });
+
+  it('deleting a Service releases its VIP; another service may then have it', async () => {
+    const [address] = [...allocated].find(([, s]) => s === 'svc-099')!;
+    await client.delete().key(`${PREFIX}/services/svc-099`).exec();
+    await waitFor(async () => !(await vipKeys()).has(address), { timeoutMs: 10_000, what: `vips/${address} released` });
+    await putRaw(client, 'services/late', JSON.stringify({ name: 'late', vip: address, port: vipPort }));
+    await waitFor(async () => (await vipKeys()).get(address) === 'late', { timeoutMs: 10_000, what: `late takes ${address}` });
+  });
+
+  it('asking for a taken address (or one outside the pool) is refused and reported', async () => {
+    const [taken] = [...allocated].find(([, s]) => s === 'svc-000')!;
+    await putRaw(client, 'services/greedy', JSON.stringify({ name: 'greedy', vip: taken, port: vipPort }));
+    await putRaw(client, 'services/outsider', JSON.stringify({ name: 'outsider', vip: '10.9.9.9', port: vipPort }));
+    const expected = `FABRIC_ERR_CONFLICT: VIP ${taken} refused: already held by service svc-000`;
+    await waitFor(async () => (await conflictsOf(routerA, 'greedy')).includes(expected), { timeoutMs: 10_000, what: 'greedy refused' });
+    expect(await conflictsOf(routerA, 'outsider')).toEqual([`FABRIC_ERR_CONFLICT: VIP 10.9.9.9 refused: outside the pool ${POOL}`]);
+    const issues = (await routerA.status()).issues.map((i: any) => `${i.code} ${i.subject}`);
+    expect(issues).toEqual(expect.arrayContaining(['FABRIC_ERR_CONFLICT services/greedy', 'FABRIC_ERR_CONFLICT services/outsider']));
+    expect(await vipOf(routerA, 'greedy')).toBeNull();
+    expect((await vipKeys()).get(taken)).toBe('svc-000');
+    expect(await vipOf(routerA, 'svc-000')).toBe(`${taken}:${vipPort}`);
+  });
+});

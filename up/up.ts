@@ -1,0 +1,166 @@
+import { join, relative } from 'node:path';
+import { dockerClient } from '../agent/docker-source.js';
+import { startAgent, type AgentHandle, type AgentOptions } from '../agent/start.js';
+import { routerConfigSchema } from '../lb/config.js';
+import { startRouter, type RouterHandle } from '../lb/start.js';
+import { FabricError, describeError } from '../src/errors.js';
+import type { Logger } from '../src/log.js';
+import { parseOrThrow, type CommonOptions } from '../src/options.js';
+import { demoServedProbe, removeDemo, showDemo, startDemo } from './demo.js';
+import { dockerHelp, probeDocker, type DockerProbe } from './docker.js';
+import { EmbeddedEtcd } from './etcd.js';
+import { httpProbe, waitReady, WaitTimeout, type Output } from './progress.js';
+
+export interface UpOptions {
+  /** Router's etcd, listen address (API + dashboard) and log level; `etcd.endpoints` is replaced when embedded. */
+  common: CommonOptions;
+  /** Start the embedded etcd (no --etcd given). */
+  embeddedEtcd: boolean;
+  dataDir: string;
+  domain: string;
+  /** HAProxy's HTTP frontend. */
+  http: string;
+  agent: AgentOptions;
+  agentListen: string;
+  demo: boolean;
+  logFile: string;
+}
+
+/** What `fabric up` runs; `stop` takes it down in reverse order. */
+export interface Fabric {
+  etcd: string;
+  router: RouterHandle;
+  agent: AgentHandle;
+  /** Idempotent: demo containers → agent → router (and HAProxy) → etcd. */
+  stop(): Promise<void>;
+}
+
+/** Stops, newest first, whatever has been started so far. */
+class StopStack {
+  private readonly steps: Array<{ what: string; stop: () => Promise<void> }> = [];
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly out: Output, private readonly logger: Logger) {}
+
+  push(what: string, stop: () => Promise<void>): void {
+    this.steps.push({ what, stop });
+  }
+
+  stopAll(): Promise<void> {
+    this.stopping ??= this.run();
+    return this.stopping;
+  }
+
+  private async run(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) {
+      this.out.line(`  stopping ${step.what}`);
+      await step.stop().catch((err) => {
+        this.logger.error({ what: step.what, err: describeError(err) }, 'stop failed');
+        this.out.line(`  ! stopping ${step.what} failed: ${describeError(err)}`);
+      });
+    }
+  }
+}
+
+/** etcd → router (+ HAProxy) → agent → demo, each waited for; then what runs where. */
+export async function up(options: UpOptions, out: Output, log: (component: string) => Logger): Promise<Fabric> {
+  const logger = log('up');
+  const stack = new StopStack(out, logger);
+  try {
+    const etcd = await startStore(options, stack, out, logger);
+    const common: CommonOptions = { ...options.common, etcd: { ...options.common.etcd, endpoints: etcd } };
+    const router = await startRouterStep(options, common, stack, out, log);
+    const { agent, docker } = await startAgentStep(options, common, router, stack, out, log);
+    if (options.demo) await startDemoStep(options, router, docker, stack, out, logger);
+    printSummary(options, etcd, router, agent, docker, out);
+    return { etcd: etcd.join(','), router, agent, stop: () => stack.stopAll() };
+  } catch (err) {
+    out.line(`! ${describeError(err)}`);
+    await stack.stopAll();
+    throw err instanceof WaitTimeout ? new FabricError('FABRIC_ERR_STARTUP', err.message, { cause: err }) : err;
+  }
+}
+
+async function startStore(options: UpOptions, stack: StopStack, out: Output, logger: Logger): Promise<string[]> {
+  if (!options.embeddedEtcd) {
+    out.line(`→ etcd: using ${options.common.etcd.endpoints.join(', ')}`);
+    return options.common.etcd.endpoints;
+  }
+  out.line(`→ etcd: starting the embedded etcd (data in ${display(join(options.dataDir, 'etcd'))})`);
+  const etcd = await EmbeddedEtcd.start({ dataDir: options.dataDir, logger });
+  stack.push('etcd', () => etcd.stop());
+  await waitReady(out, { what: `etcd at ${etcd.endpoint}`, probe: () => etcd.probe(), timeoutMs: 30_000, abort: () => etcd.exited });
+  return [etcd.endpoint];
+}
+
+async function startRouterStep(options: UpOptions, common: CommonOptions, stack: StopStack, out: Output, log: (component: string) => Logger): Promise<RouterHandle> {
+  out.line(`→ router: HAProxy on ${options.http}, API and dashboard on ${options.common.listen}`);
+  const config = parseOrThrow(
+    routerConfigSchema,
+    { domain: options.domain, targets: [{ kind: 'haproxy', http: options.http, dest: join(options.dataDir, 'haproxy', 'haproxy.cfg') }] },
+    'router config',
+  );
+  const router = await startRouter({ common, config, logger: log('router') });
+  stack.push('router and HAProxy', () => router.stop());
+  await waitReady(out, { what: 'router and HAProxy', probe: httpProbe(`${router.address}/readyz`), timeoutMs: 30_000 });
+  return router;
+}
+
+async function startAgentStep(
+  options: UpOptions,
+  common: CommonOptions,
+  router: RouterHandle,
+  stack: StopStack,
+  out: Output,
+  log: (component: string) => Logger,
+): Promise<{ agent: AgentHandle; docker: DockerProbe }> {
+  out.line(`→ agent: Docker at ${options.agent.docker}`);
+  const docker = await probeDocker(dockerClient(options.agent.docker));
+  if (!docker.ok) for (const line of dockerHelp(options.agent.docker, docker.reason)) out.line(line);
+  const agent = await startAgent({ common: { ...common, listen: options.agentListen }, agent: options.agent, logger: log('agent') });
+  stack.push('agent', () => agent.stop());
+  router.events.addSource('agent', () => agentSummary(agent));
+  if (docker.ok) await waitReady(out, { what: `agent (Docker ${docker.version})`, probe: httpProbe(`${agent.address}/readyz`), timeoutMs: 30_000 });
+  return { agent, docker };
+}
+
+async function startDemoStep(options: UpOptions, router: RouterHandle, docker: DockerProbe, stack: StopStack, out: Output, logger: Logger): Promise<void> {
+  if (!docker.ok) {
+    out.line('! --demo needs Docker: skipped (see above)');
+    return;
+  }
+  out.line('→ demo: three busybox web containers, service "web"');
+  const client = dockerClient(options.agent.docker);
+  stack.push('demo containers', () => removeDemo(client, logger));
+  await startDemo(client, out, logger);
+  await waitReady(out, { what: `web.${options.domain} served by 3 endpoints`, probe: demoServedProbe(router.address), timeoutMs: 30_000 });
+  await showDemo(options.http, options.domain, out);
+}
+
+function agentSummary(agent: AgentHandle): Record<string, unknown> {
+  const status = agent.agent.status();
+  const lastError = status.lastError as { message?: string } | undefined;
+  return { state: status.state, docker: status.docker, rejected: agent.agent.rejected(), error: status.docker === 'connected' ? undefined : lastError?.message };
+}
+
+function printSummary(options: UpOptions, etcd: string[], router: RouterHandle, agent: AgentHandle, docker: DockerProbe, out: Output): void {
+  const rows: Array<[string, string]> = [
+    ['HTTP frontend', `http://${options.http}  (a container labelled fabric.service=NAME answers at NAME.${options.domain})`],
+    ['dashboard', `${router.address}/`],
+    ['API', `${router.address}/v1/services  (OpenAPI: ${router.address}/docs)`],
+    ['etcd', `${etcd.join(', ')}${options.embeddedEtcd ? `  (embedded, data in ${display(join(options.dataDir, 'etcd'))})` : ''}`],
+    ['agent', `${agent.address}  on ${options.agent.docker}${docker.ok ? '' : '  (Docker not reachable: waiting for it)'}`],
+    ['logs', display(options.logFile)],
+  ];
+  out.line('');
+  out.line('fabric is up:');
+  for (const [what, where] of rows) out.line(`  ${what.padEnd(14)} ${where}`);
+  out.line(`  try: curl -H 'Host: ${options.demo ? 'web' : 'NAME'}.${options.domain}' ${options.http}`);
+  out.line('Ctrl-C stops everything.');
+}
+
+/** A path relative to the working directory when it is inside it. */
+function display(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') ? rel : path;
+}
