@@ -156,7 +156,8 @@ export async function startRouter(opts: { etcd: string; name?: string; readyTime
   const dir = fs.mkdtempSync('/tmp/fb-');
   const [apiPort, httpPort] = [await freePort(), await freePort()];
   const config = path.join(dir, 'router.yaml');
-  fs.writeFileSync(config, `domain: ${DOMAIN}\ntargets:\n  - kind: haproxy\n    http: 127.0.0.1:${httpPort}\n    dest: ${dir}/haproxy.cfg\n`);
+  // No default TCP checks: the benches measure the config pipeline, and their endpoints are not all live.
+  fs.writeFileSync(config, `domain: ${DOMAIN}\nhealthCheck: {unconfigured: none}\ntargets:\n  - kind: haproxy\n    http: 127.0.0.1:${httpPort}\n    dest: ${dir}/haproxy.cfg\n`);
   const spawnedAt = performance.timeOrigin + performance.now();
   const proc = startProcess(process.execPath, [CLI, 'router', '--etcd', opts.etcd, '--config', config, '--listen', `127.0.0.1:${apiPort}`], {
     name: opts.name ?? 'bench-router',

@@ -49,6 +49,8 @@ export class HaproxyMaster extends EventEmitter {
     await rm(this.options.masterSocket, { force: true });
     const child = spawn(this.options.binary, ['-W', '-S', `${this.options.masterSocket},mode,600`, '-f', this.options.configPath], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a terminal's Ctrl-C reaches the router, which stops HAProxy gracefully.
+      detached: true,
     });
     this.child = child;
     const remember = (chunk: Buffer) => {

@@ -29,7 +29,10 @@ export async function logOffset(path: string): Promise<number> {
   }
 }
 
-/** Lines nginx logged at `[emerg]` or `[alert]` since `offset` (a failed reload shows only there). */
+/**
+ * Lines nginx logged at `[emerg]` since `offset`: a reload nginx refused shows only there. (`[alert]` is
+ * not a refusal: old workers cut off by worker_shutdown_timeout log "open socket … left" at that level.)
+ */
 export async function fatalLinesSince(path: string, offset: number): Promise<string[]> {
   let handle;
   try {
@@ -46,7 +49,7 @@ export async function fatalLinesSince(path: string, offset: number): Promise<str
     return buffer
       .toString('utf8')
       .split('\n')
-      .filter((line) => /\[(emerg|alert)\]/.test(line));
+      .filter((line) => line.includes('[emerg]'));
   } finally {
     await handle.close();
   }
@@ -71,5 +74,18 @@ export function isNginx(pid: number): boolean {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]!.includes('nginx');
   } catch {
     return false;
+  }
+}
+
+/**
+ * Whether an nginx worker no longer accepts connections: gone, or titled
+ * "worker process is shutting down" (set as it closes its listening sockets
+ * on the master's QUIT after a reload).
+ */
+export function workerRetired(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('shutting down');
+  } catch {
+    return true;
   }
 }

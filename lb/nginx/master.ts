@@ -4,7 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { delay } from '../../src/backoff.js';
 import { FabricError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
-import { childPids, fatalLinesSince, isNginx, logOffset, servedVersion } from './control.js';
+import { childPids, fatalLinesSince, isNginx, logOffset, servedVersion, workerRetired } from './control.js';
 import type { NginxPaths } from './view.js';
 
 export type NginxMasterState = 'stopped' | 'starting' | 'running' | 'reloading' | 'stopping' | 'exited';
@@ -74,16 +74,21 @@ export class NginxMaster extends EventEmitter {
     }
   }
 
-  /** SIGHUP, then waits until the new workers answer with `version`. */
+  /**
+   * SIGHUP, then waits until the new workers answer with `version` and every
+   * worker of the old generation has stopped accepting connections.
+   */
   async reload(version: string): Promise<void> {
     const pid = this.child?.pid;
     if (this.currentState !== 'running' || pid === undefined) throw new FabricError('FABRIC_ERR_RELOAD', `cannot reload: nginx is ${this.currentState}`);
     this.currentState = 'reloading';
     try {
       const offset = await logOffset(this.options.paths.errorLog);
+      const oldWorkers = childPids(pid);
       this.recentOutput.length = 0;
       process.kill(pid, 'SIGHUP');
       await this.confirm(version, offset, 'reload');
+      await this.waitRetired(oldWorkers);
     } finally {
       if (this.currentState === 'reloading') this.currentState = 'running';
     }
@@ -137,6 +142,17 @@ export class NginxMaster extends EventEmitter {
       await delay(what === 'start' ? 20 : 10);
     }
     throw new FabricError('FABRIC_ERR_RELOAD', `nginx did not confirm the ${what} within ${this.options.confirmTimeoutMs} ms: ${await this.explain(offset)}`);
+  }
+
+  /** Old workers get QUIT right after the new ones start; until they take it, they may still accept a connection. */
+  private async waitRetired(pids: number[]): Promise<void> {
+    const deadline = Date.now() + this.options.confirmTimeoutMs;
+    while (!pids.every(workerRetired)) {
+      if (Date.now() >= deadline) {
+        throw new FabricError('FABRIC_ERR_RELOAD', `nginx's old workers (${pids.filter((p) => !workerRetired(p)).join(' ')}) still accept connections after the reload`);
+      }
+      await delay(5);
+    }
   }
 
   private async explain(offset: number): Promise<string> {

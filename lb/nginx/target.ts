@@ -112,8 +112,10 @@ export class NginxTarget implements Target {
     if (!rendered.content.includes(rendered.version)) {
       throw new FabricError('FABRIC_ERR_RENDER', 'the nginx template must serve {{control.version}} on {{control.socket}}: the router confirms each reload through it');
     }
+    const waited = master.state === 'running' ? await this.pacer.wait(this.stopping.signal) : 0;
+    if (this.stopping.signal.aborted) throw new FabricError('FABRIC_ERR_RELOAD', 'the nginx target is stopping');
+    // Decided after the wait: nginx may have died meanwhile, and then this apply starts it.
     const running = master.state === 'running';
-    const waited = running ? await this.pacer.wait(this.stopping.signal) : 0;
     await this.prepareDirs();
     const result = await syncFile(this.fileSpec(undefined), rendered.content, 'normal');
     const diffs = result.changed ? [{ dest: this.paths.config, diff: result.diff }] : undefined;

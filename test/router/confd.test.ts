@@ -5,8 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcd, type EtcdServer } from '../harness/index.js';
-import { Resources, endpoint, etcdClient, putEndpoint, startRouterWithConfig, waitFor, type RunningRouter } from './support.js';
 import type { Etcd3 } from 'etcd3';
+import { KeyWatch } from '../../lb/confd/keys.js';
+import { pino } from 'pino';
+import { Resources, TcpProxy, endpoint, etcdClient, putEndpoint, startRouterWithConfig, waitFor, type RunningRouter } from './support.js';
 
 const file = new Resources();
 const perTest = new Resources();
@@ -246,5 +248,47 @@ describe('kind: file target', () => {
     await waitContent(dest, `color=red\nservices=${web}:1 \n`);
     await waitFor(async () => !(await targetStatus(router, 'app-file')).lastError, { what: 'lastError cleared' });
     expect(lines(reloads)).toHaveLength(4);
+  });
+});
+
+describe('KeyWatch: arbitrary prefixes, followed', () => {
+  it('lists again when etcd compacted past its revision while it was cut off', async () => {
+    const root = keyRoot();
+    const proxy = await TcpProxy.start(perTest, etcd.clientPort);
+    const watched = etcdClient(perTest, proxy.url);
+    let changes = 0;
+    const logs: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(line) });
+    const watch = new KeyWatch(watched, [`${root}/a`, `${root}/b`, `${root}/a/sub`], logger, () => changes++);
+    perTest.defer(() => watch.close());
+    await put(`${root}/a/1`, 'x');
+    await put(`${root}/outside`, 'not followed');
+    await watch.ready(10_000);
+    expect(watch.snapshot().list(root)).toEqual([[`${root}/a/1`, 'x']]);
+    await put(`${root}/a/2`, 'y');
+    await waitFor(() => watch.snapshot().get(`${root}/a/2`) === 'y', { what: 'a watched put' });
+    await waitFor(() => watch.state === 'watching', { what: 'watching' });
+    const before = changes;
+
+    proxy.cut();
+    await waitFor(() => watch.state === 'disconnected', { timeoutMs: 15_000, what: 'disconnected while cut off' });
+    await put(`${root}/a/1`, 'x2');
+    await client.delete().key(`${root}/a/2`).exec();
+    await put(`${root}/b/1`, 'z');
+    for (let i = 0; i < 5; i++) await put(`${root}/filler`, String(i));
+    const { header } = await client.put(`${root}/filler`).value('last').exec();
+    await etcd.etcdctl(['compact', String(header.revision)]);
+
+    proxy.restore();
+    await waitFor(
+      () => {
+        const now = watch.snapshot().list(root);
+        return JSON.stringify(now) === JSON.stringify([[`${root}/a/1`, 'x2'], [`${root}/b/1`, 'z']]) && watch.state === 'watching';
+      },
+      { timeoutMs: 20_000, what: `the keys as etcd has them after the compaction (now ${JSON.stringify(watch.snapshot().list(root))})` },
+    );
+    expect(changes).toBeGreaterThan(before);
+    // It got there through a new snapshot: etcd refused to resume the watch from a compacted revision.
+    expect(logs.join('')).toMatch(/compacted|listing again/);
   });
 });

@@ -102,14 +102,14 @@ describe('weighted routes', () => {
     expect(view.backends[1].effectiveWeight).toBeCloseTo(10, 0);
 
     const ninetyTen = await v2Percent(2_000);
-    expect(ninetyTen).toBeGreaterThanOrEqual(7);
-    expect(ninetyTen).toBeLessThanOrEqual(13);
+    expect(ninetyTen, `v2 got ${ninetyTen.toFixed(2)} % at 90/10`).toBeGreaterThanOrEqual(7);
+    expect(ninetyTen, `v2 got ${ninetyTen.toFixed(2)} % at 90/10`).toBeLessThanOrEqual(13);
 
     const before = await router.reloads();
     await router.waitApplied(await putRoute([50, 50]));
     const fiftyFifty = await v2Percent(2_000);
-    expect(fiftyFifty).toBeGreaterThanOrEqual(47);
-    expect(fiftyFifty).toBeLessThanOrEqual(53);
+    expect(fiftyFifty, `v2 got ${fiftyFifty.toFixed(2)} % at 50/50`).toBeGreaterThanOrEqual(47);
+    expect(fiftyFifty, `v2 got ${fiftyFifty.toFixed(2)} % at 50/50`).toBeLessThanOrEqual(53);
     const after = await router.reloads();
     expect(after.master, 'HAProxy master reload counter').toBe(before.master);
     expect(after.metric, 'fabric_router_reloads_total').toBe(before.metric);

@@ -16,14 +16,16 @@ describe('dashboard', () => {
   let up: UpProcess | undefined;
   let browser: Browser | undefined;
   let web: WebContainer | undefined;
+  let bad: WebContainer | undefined;
   afterEach(async () => {
     await browser?.close();
     await web?.remove();
+    await bad?.remove();
     await up?.release();
-    up = browser = web = undefined;
+    up = browser = web = bad = undefined;
   });
 
-  it('shows a container started after the page loaded, live, without a reload', async () => {
+  it('shows a container started after the page loaded, and a rejected one as an issue, live, without a reload', async () => {
     expect(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`).toBe(true);
     up = await startUp();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
@@ -45,6 +47,10 @@ describe('dashboard', () => {
     expect(text).toContain('127.0.0.1:'); // published address
     expect(text).toContain('v7'); // version
     expect(await page.locator('[data-service="dash"]').innerText()).toContain('dash.apps.localhost');
+
+    // Errors show up live too: a container whose labels the agent rejects.
+    bad = await runWeb(testDocker().docker, { labels: { 'fabric.service': 'Not_A_Name' } });
+    await page.locator('#issues tr.issue', { hasText: bad.name }).waitFor({ timeout: 15_000 });
     expect(loads).toBe(1); // the page was never reloaded
 
     fs.mkdirSync(ARTIFACTS, { recursive: true });
