@@ -109,6 +109,14 @@ describe('NginxMaster', () => {
     expect(master.pid).toBeUndefined();
   });
 
+  it('fails a start at once when the binary does not exist', async () => {
+    const master = new NginxMaster({ binary: '/nonexistent/nginx', paths, logger, confirmTimeoutMs: 10_000 });
+    masters.push(master);
+    const started = Date.now();
+    await expect(master.start()).rejects.toMatchObject({ code: 'FABRIC_ERR_RELOAD', message: expect.stringMatching(/ENOENT/) });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
   it('tells the owner when nginx dies under it', async () => {
     const port = await freePort();
     writeConfig('v1', port);

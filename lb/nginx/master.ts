@@ -64,8 +64,11 @@ export class NginxMaster extends EventEmitter {
     };
     child.stdout!.on('data', remember);
     child.stderr!.on('data', remember);
-    child.once('error', (err) => this.remember(`spawn ${binary}: ${err.message}`));
-    child.once('exit', (code, signal) => this.onExit(`nginx exited (${signal ?? code})`));
+    child.once('error', (err) => {
+      this.remember(`spawn ${binary}: ${err.message}`);
+      this.onExit(child, `nginx could not run: ${err.message}`);
+    });
+    child.once('exit', (code, signal) => this.onExit(child, `nginx exited (${signal ?? code})`));
     try {
       return await this.confirm(version, offset, 'start');
     } catch (err) {
@@ -160,7 +163,8 @@ export class NginxMaster extends EventEmitter {
     return [...this.recentOutput.slice(-5), ...fatal.slice(-3)].join(' | ') || 'nothing in its log';
   }
 
-  private onExit(reason: string): void {
+  private onExit(child: ChildProcess, reason: string): void {
+    if (this.child !== child) return; // already handled ('error' and 'exit' can both come)
     // A failed start is reported by start() itself; only the death of a running nginx is news.
     const expected = this.currentState === 'stopping' || this.currentState === 'starting';
     this.currentState = 'exited';

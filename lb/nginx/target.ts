@@ -160,7 +160,7 @@ export class NginxTarget implements Target {
 
   /** confd's `noop` (report the diff) and `sync-only` (write, no check, no reload). */
   private async writeOnly(rendered: Rendered): Promise<ApplyReport> {
-    await this.prepareDirs();
+    if (this.context.mode === 'sync-only') await this.prepareDirs();
     const result = await syncFile(this.fileSpec(undefined), rendered.content, this.context.mode);
     if (!result.changed) return { action: 'none' };
     const diffs = [{ dest: this.paths.config, diff: result.diff }];
@@ -188,10 +188,10 @@ export class NginxTarget implements Target {
     }
   }
 
+  /** A start leaves no old workers behind, so it does not hold back the next reload (restarts have their own backoff). */
   private async start(master: NginxMaster, version?: string): Promise<string> {
     const served = await master.start(version);
     this.startedAt = Date.now();
-    this.pacer.mark();
     return served;
   }
 

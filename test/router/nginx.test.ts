@@ -32,6 +32,14 @@ import {
 const ROOT = path.resolve(path.dirname(CLI), '../..');
 const DEFAULT_NGINX_TEMPLATE = path.join(ROOT, 'templates/nginx.conf.hbs');
 
+// support.ts checks the build of lb/ and src/; the nginx driver's own directory is checked here.
+for (const file of fs.readdirSync(path.join(ROOT, 'lb/nginx')).filter((f) => f.endsWith('.ts'))) {
+  const built = path.join(ROOT, 'dist/lb/nginx', file.replace(/\.ts$/, '.js'));
+  if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(path.join(ROOT, 'lb/nginx', file)).mtimeMs) {
+    throw new Error(`${path.relative(ROOT, built)} is older than lb/nginx/${file}: run \`npm run build\` first`);
+  }
+}
+
 const file = new Resources();
 const perTest = new Resources();
 let etcd: EtcdServer;
