@@ -108,13 +108,32 @@ export interface HttpResult {
   headers: http.IncomingHttpHeaders;
 }
 
-/** One GET over a fresh connection (no keep-alive unless an agent is given), with a deadline. */
-export function httpGet(port: number, host: string, pathname = '/', opts: { timeoutMs?: number; agent?: http.Agent } = {}): Promise<HttpResult> {
+/**
+ * One GET over a fresh connection (no keep-alive unless an agent is given), with a deadline.
+ * On a kept-alive connection the server may close the idle socket just as the next request goes out
+ * (nginx's old workers do at every reload): like curl, Go's net/http and browsers, the request is then
+ * sent once more on a new connection, since a GET that got no response byte is safe to retry
+ * (RFC 9110 §9.2.2). Anything else is a failure.
+ */
+export async function httpGet(port: number, host: string, pathname = '/', opts: { timeoutMs?: number; agent?: http.Agent } = {}): Promise<HttpResult> {
+  try {
+    return await httpGetOnce(port, host, pathname, opts);
+  } catch (error) {
+    if (!(error instanceof ReusedSocketClosed)) throw error;
+    return httpGetOnce(port, host, pathname, opts);
+  }
+}
+
+class ReusedSocketClosed extends Error {}
+
+function httpGetOnce(port: number, host: string, pathname: string, opts: { timeoutMs?: number; agent?: http.Agent }): Promise<HttpResult> {
   const timeoutMs = opts.timeoutMs ?? 5_000;
   return new Promise((resolve, reject) => {
+    let responded = false;
     const req = http.request(
       { host: '127.0.0.1', port, path: pathname, method: 'GET', headers: { host }, agent: opts.agent ?? false },
       (res) => {
+        responded = true;
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
@@ -123,7 +142,10 @@ export function httpGet(port: number, host: string, pathname = '/', opts: { time
       },
     );
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET http://${host}${pathname} via :${port} timed out after ${timeoutMs} ms`)));
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      const closedBeforeAnswer = !responded && req.reusedSocket && (error.code === 'ECONNRESET' || error.message === 'socket hang up');
+      reject(closedBeforeAnswer ? new ReusedSocketClosed(error.message) : error);
+    });
     req.end();
   });
 }
