@@ -1,26 +1,34 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { agentCommand } from '../agent/main.js';
-import { routerCommand } from '../lb/main.js';
-import { upCommand } from '../up/command.js';
-import { renderCommand } from '../lb/render-command.js';
-import { applyCommand, deleteCommand, getCommand } from './ctl/commands.js';
 import { FabricError, describeError } from './errors.js';
 import { packageVersion } from './version.js';
 
-/** The `fabric` command line: each subcommand lives with the process it starts. */
-const program = new Command('fabric')
-  .description('service discovery and dynamic load balancing for Docker hosts')
-  .version(packageVersion())
-  .addCommand(agentCommand())
-  .addCommand(routerCommand())
-  .addCommand(upCommand())
-  .addCommand(renderCommand())
-  .addCommand(applyCommand())
-  .addCommand(getCommand())
-  .addCommand(deleteCommand());
+/**
+ * Each subcommand lives with the process it starts, and is loaded only when
+ * it runs: `fabric get` need not load Docker, HAProxy or HTTP server code.
+ * Help and unknown commands load them all, so both list every command.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  agent: async () => (await import('../agent/main.js')).agentCommand(),
+  router: async () => (await import('../lb/main.js')).routerCommand(),
+  up: async () => (await import('../up/command.js')).upCommand(),
+  render: async () => (await import('../lb/render-command.js')).renderCommand(),
+  apply: async () => (await import('./ctl/commands.js')).applyCommand(),
+  get: async () => (await import('./ctl/commands.js')).getCommand(),
+  delete: async () => (await import('./ctl/commands.js')).deleteCommand(),
+};
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('fabric')
+    .description('service discovery and dynamic load balancing for Docker hosts')
+    .version(packageVersion());
+  const requested = argv[2];
+  const names = requested !== undefined && requested in COMMANDS ? [requested] : Object.keys(COMMANDS);
+  for (const name of names) program.addCommand(await COMMANDS[name]!());
+  await program.parseAsync(argv);
+}
+
+main(process.argv).catch((err: unknown) => {
   const code = err instanceof FabricError ? err.code : 'FABRIC_ERR';
   process.stderr.write(`fabric: ${code}: ${describeError(err)}\n`);
   process.exit(1);
