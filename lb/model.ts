@@ -1,13 +1,15 @@
 import type { ErrorCode } from '../src/errors.js';
 import type { Endpoint } from '../src/model/endpoint.js';
 import type { RouteSpec, ServiceSpec } from '../src/model/service.js';
-import { resolveClaims, type Claim, type ClaimOwner, type ClaimRank } from './claims.js';
+import { resolveClaims, type Claim, type ClaimRank } from './claims.js';
 import { buildRoutes, type RouteModel } from './routes/model.js';
-import type { Entry } from './store.js';
+import type { ModelMemo } from './model-memo.js';
+import type { EndpointEntry, Entry, GroupedKeys, ServiceEntry, ServiceKeys } from './store.js';
 import { planVips, type VipCreate, type VipHold, type VipRelease, type VipWant } from './vip/plan.js';
 import type { VipPool } from './vip/pool.js';
 
 export type { RouteModel } from './routes/model.js';
+export { ModelMemo } from './model-memo.js';
 
 export type Balance = 'roundrobin' | 'leastconn' | 'source';
 /** What a load balancer should do with an endpoint. */
@@ -71,63 +73,75 @@ export interface ModelOptions {
   vipPool?: VipPool;
   /** The router's active health checks, an input like the keyspace: endpoint → verdict. */
   health?: (endpoint: Endpoint) => ActiveHealth | undefined;
+  /** Changes whenever `health` may answer differently (HealthChecker.version); lets a memo skip asking it again. */
+  healthVersion?: number;
 }
 
 /** Pure: the decoded keyspace → the services, rules and problems the targets render. */
 export function buildModel(entries: Iterable<Entry>, revision: number, options: ModelOptions): Model {
+  return deriveModel(groupEntries(entries), revision, options);
+}
+
+/** Pure: entries → the grouping the store keeps incrementally (generation 0: never memoized). */
+export function groupEntries(entries: Iterable<Entry>): GroupedKeys {
+  const services = new Map<string, { name: string; generation: number; spec: ServiceEntry | undefined; endpoints: Map<string, EndpointEntry> }>();
+  const group = (name: string) => {
+    let keys = services.get(name);
+    if (!keys) services.set(name, (keys = { name, generation: 0, spec: undefined, endpoints: new Map() }));
+    return keys;
+  };
+  const others: Entry[] = [];
+  for (const entry of entries) {
+    if (entry.kind === 'endpoint') group(entry.endpoint.service).endpoints.set(entry.key, entry);
+    else if (entry.kind === 'service') group(entry.spec.name).spec = entry;
+    else others.push(entry);
+  }
+  return { services, others };
+}
+
+/**
+ * The model from the grouped keyspace. With a memo (owned by the router),
+ * a service whose keys (generation) and health verdicts did not change since
+ * the last build is not derived again, and domain claims are not resolved
+ * again when no claim changed. The result is the same as without the memo.
+ */
+export function deriveModel(keys: GroupedKeys, revision: number, options: ModelOptions, memo?: ModelMemo): Model {
   const issues: ModelIssue[] = [];
-  const specs = new Map<string, { spec: ServiceSpec; createRevision: number }>();
-  const endpoints = new Map<string, Array<{ endpoint: Endpoint; createRevision: number; key: string }>>();
-  const routes: RouteSpec[] = [];
   const routeEntries: Array<{ spec: RouteSpec; createRevision: number }> = [];
   const holds: VipHold[] = [];
-  for (const entry of entries) {
-    switch (entry.kind) {
-      case 'endpoint': {
-        const list = endpoints.get(entry.endpoint.service) ?? [];
-        list.push({ endpoint: entry.endpoint, createRevision: entry.createRevision, key: entry.key });
-        endpoints.set(entry.endpoint.service, list);
-        break;
-      }
-      case 'service':
-        specs.set(entry.spec.name, { spec: entry.spec, createRevision: entry.createRevision });
-        break;
-      case 'route':
-        routes.push(entry.spec);
-        routeEntries.push({ spec: entry.spec, createRevision: entry.createRevision });
-        break;
-      case 'vip':
-        holds.push({ key: entry.key, address: entry.address, service: entry.service, createRevision: entry.createRevision });
-        break;
-      case 'invalid':
-        issues.push({ code: 'FABRIC_ERR_DECODE', subject: entry.key, message: entry.error });
-        break;
-      case 'other':
-        break;
-    }
+  // By key: the order keys arrived in (which the store does not keep for these) must not matter.
+  for (const entry of [...keys.others].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
+    if (entry.kind === 'route') routeEntries.push({ spec: entry.spec, createRevision: entry.createRevision });
+    else if (entry.kind === 'vip') holds.push({ key: entry.key, address: entry.address, service: entry.service, createRevision: entry.createRevision });
+    else if (entry.kind === 'invalid') issues.push({ code: 'FABRIC_ERR_DECODE', subject: entry.key, message: entry.error });
   }
 
-  const claims: Claim[] = [];
-  const services: ServiceModel[] = [];
-  for (const name of [...new Set([...specs.keys(), ...endpoints.keys()])].sort()) {
-    const spec = specs.get(name);
-    const own = (endpoints.get(name) ?? []).sort((a, b) => (a.key < b.key ? -1 : 1));
-    const service = serviceModel(name, spec?.spec, own.map((e) => withActiveHealth(e.endpoint, options.health)), issues);
-    services.push(service);
-    const paths = service.paths.length ? service.paths : [undefined];
-    const claim = (host: string, rank: ClaimRank, createRevision: number) => {
-      for (const path of paths) claims.push({ host, path, owner: { kind: 'service', name, services: [name] }, rank, createRevision });
-    };
-    if (options.domain) claim(`${name}.${options.domain}`, 'auto', 0);
-    for (const d of spec?.spec.domains ?? []) claim(d, 'spec', spec!.createRevision);
-    for (const { endpoint, createRevision } of own) for (const d of endpoint.domains) claim(d, 'label', createRevision);
+  memo?.begin(options);
+  const derived: ServiceDerivation[] = [];
+  for (const name of [...keys.services.keys()].sort()) {
+    const serviceKeys = keys.services.get(name)!;
+    const derivation = memo?.reuse(serviceKeys, options) ?? deriveService(serviceKeys, options);
+    memo?.keep(derivation);
+    derived.push(derivation);
+    issues.push(...derivation.issues);
   }
-  const weightedRoutes = buildRoutes(routeEntries, services);
-  for (const route of weightedRoutes) {
-    const owner: ClaimOwner = { kind: 'route', name: route.name, services: [...new Set(route.groups.map((g) => g.service))] };
-    claims.push({ host: route.host, path: route.path, owner, rank: 'spec', createRevision: route.createRevision });
-  }
-  const hostRules = resolveClaims(claims, issues);
+  memo?.end();
+
+  const bases = derived.map((d) => d.base);
+  const weightedRoutes = buildRoutes(routeEntries, bases);
+  const routeClaims: Claim[] = weightedRoutes.map((route) => ({
+    host: route.host,
+    path: route.path,
+    owner: { kind: 'route', name: route.name, services: [...new Set(route.groups.map((g) => g.service))] },
+    rank: 'spec',
+    createRevision: route.createRevision,
+  }));
+  const claimSets = [...derived.map((d) => d.claims), routeClaims];
+  const resolved = memo?.resolved(claimSets) ?? resolveAll(claimSets);
+  memo?.keepResolved(claimSets, resolved);
+  const hostRules = resolved.hostRules;
+  issues.push(...resolved.issues);
+
   const won = new Map<string, Set<string>>();
   for (const rule of hostRules) {
     const route = rule.route ? weightedRoutes.find((r) => r.name === rule.route) : undefined;
@@ -136,26 +150,84 @@ export function buildModel(entries: Iterable<Entry>, revision: number, options: 
       won.set(service, (won.get(service) ?? new Set()).add(rule.host));
     }
   }
-  const vipPlan = planVips(vipWants(services, issues), holds, options.vipPool);
+  const vipPlan = planVips(vipWants(bases, issues), holds, options.vipPool);
   issues.push(...vipPlan.issues);
-  for (const service of services) {
-    const address = vipPlan.assigned.get(service.name);
-    const port = vipPort(service);
-    if (address && port) service.vip = { address, port };
-  }
-  for (const service of services) {
-    const auto = options.domain ? `${service.name}.${options.domain}` : undefined;
-    service.domains = [...(won.get(service.name) ?? [])].sort((a, b) => (a === auto ? -1 : b === auto ? 1 : a.localeCompare(b)));
-  }
+  const services = derived.map((d) => {
+    const auto = options.domain ? `${d.base.name}.${options.domain}` : undefined;
+    const domains = [...(won.get(d.base.name) ?? [])].sort((a, b) => (a === auto ? -1 : b === auto ? 1 : a.localeCompare(b)));
+    const address = vipPlan.assigned.get(d.base.name);
+    const port = vipPort(d.base);
+    return finalService(d, domains, address && port ? { address, port } : undefined);
+  });
   return {
     revision,
     services,
-    routes: routes.sort((a, b) => a.name.localeCompare(b.name)),
+    routes: routeEntries.map((r) => r.spec).sort((a, b) => a.name.localeCompare(b.name)),
     hostRules,
     issues,
     weightedRoutes,
     vips: { create: vipPlan.create, release: vipPlan.release },
   };
+}
+
+/** A service's model, its domain claims and its problems: everything that depends on its own keys only. */
+export interface ServiceDerivation {
+  generation: number;
+  domain: string | undefined;
+  /** Its endpoint entries, by key. */
+  entries: EndpointEntry[];
+  /** The active health verdict of each entry when derived. */
+  verdicts: Array<ActiveHealth | undefined>;
+  /** The service model before domains and VIP are known (domains empty). */
+  base: ServiceModel;
+  claims: Claim[];
+  issues: ModelIssue[];
+  /** The last complete model of it, reused while nothing in it changes (targets compare by identity). */
+  final?: ServiceModel;
+}
+
+/** Pure: one service's keys → its derivation. */
+export function deriveService(keys: ServiceKeys, options: Pick<ModelOptions, 'domain' | 'health'>): ServiceDerivation {
+  const issues: ModelIssue[] = [];
+  const name = keys.name;
+  const spec = keys.spec;
+  const entries = [...keys.endpoints.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+  const verdicts = entries.map((e) => options.health?.(e.endpoint));
+  const endpoints = entries.map((e, i) => withActiveHealth(e.endpoint, verdicts[i]));
+  const base = serviceModel(name, spec?.spec, endpoints, issues);
+  const claims: Claim[] = [];
+  const paths = base.paths.length ? base.paths : [undefined];
+  const claim = (host: string, rank: ClaimRank, createRevision: number) => {
+    for (const path of paths) claims.push({ host, path, owner: { kind: 'service', name, services: [name] }, rank, createRevision });
+  };
+  if (options.domain) claim(`${name}.${options.domain}`, 'auto', 0);
+  for (const d of spec?.spec.domains ?? []) claim(d, 'spec', spec!.createRevision);
+  for (const { endpoint, createRevision } of entries) for (const d of endpoint.domains) claim(d, 'label', createRevision);
+  return { generation: keys.generation, domain: options.domain, entries, verdicts, base, claims, issues };
+}
+
+export interface ResolvedClaims {
+  hostRules: HostRule[];
+  issues: ModelIssue[];
+}
+
+function resolveAll(claimSets: Claim[][]): ResolvedClaims {
+  const issues: ModelIssue[] = [];
+  const hostRules = resolveClaims(claimSets.flat(), issues);
+  return { hostRules, issues };
+}
+
+/** The service's complete model: the last one again when nothing in it changed. */
+function finalService(d: ServiceDerivation, domains: string[], vip: ServiceVip | undefined): ServiceModel {
+  const last = d.final;
+  if (last && sameStrings(last.domains, domains) && last.vip?.address === vip?.address && last.vip?.port === vip?.port) return last;
+  const { name, mode, balance, paths, endpoints, spec } = d.base;
+  d.final = { name, mode, balance, domains, paths, endpoints, spec, ...(vip ? { vip } : {}) };
+  return d.final;
+}
+
+function sameStrings(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** Services whose spec asks for a VIP; a TCP service must name its port. */
@@ -187,8 +259,7 @@ function serviceModel(name: string, spec: ServiceSpec | undefined, endpoints: En
   return { name, mode, balance: spec?.balance ?? 'roundrobin', domains: [], paths, endpoints, spec };
 }
 
-function withActiveHealth(endpoint: Endpoint, health: ModelOptions['health']): ModelEndpoint {
-  const activeHealth = health?.(endpoint);
+function withActiveHealth(endpoint: Endpoint, activeHealth: ActiveHealth | undefined): ModelEndpoint {
   return activeHealth ? { ...endpoint, activeHealth } : endpoint;
 }
 

@@ -6,7 +6,7 @@ import { Debouncer } from './debounce.js';
 import type { HealthChecker } from './health/checker.js';
 import { ApplyHistory } from './history.js';
 import type { RouterMetrics } from './metrics.js';
-import { buildModel, type Model } from './model.js';
+import { deriveModel, ModelMemo, type Model } from './model.js';
 import { KeyStore } from './store.js';
 import type { Target, TargetStatus } from './target.js';
 import type { VipManager } from './vip/manager.js';
@@ -33,6 +33,8 @@ export interface RouterOptions {
 export class Router {
   private currentState: RouterState = 'idle';
   private readonly store = new KeyStore();
+  /** What the next model build may reuse from this one (unchanged services, claims). */
+  private readonly modelMemo = new ModelMemo();
   private readonly debouncer: Debouncer;
   private readonly statuses = new Map<string, TargetStatus>();
   private readonly retry = new Backoff(200, 5_000);
@@ -130,11 +132,12 @@ export class Router {
     const since = this.pendingSince ?? Date.now();
     this.pendingSince = undefined;
     const health = this.options.health;
-    const model = buildModel(this.store.values(), this.store.revision, {
-      domain: this.options.domain,
-      health: health && ((e) => health.verdict(e)),
-      vipPool: this.options.vips?.pool,
-    });
+    const model = deriveModel(
+      this.store.grouped(),
+      this.store.revision,
+      { domain: this.options.domain, health: health && ((e) => health.verdict(e)), healthVersion: health?.version, vipPool: this.options.vips?.pool },
+      this.modelMemo,
+    );
     this.current = model;
     health?.sync(model);
     await this.options.vips?.onModel(model);

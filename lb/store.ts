@@ -26,6 +26,37 @@ export type Entry = EntryBase &
     | { kind: 'invalid'; error: string }
   );
 
+export type EndpointEntry = Entry & { kind: 'endpoint' };
+export type ServiceEntry = Entry & { kind: 'service' };
+
+/**
+ * One service's keys (its spec and its endpoints), indexed by the store as
+ * they change. `generation` changes whenever any of them does, and is never
+ * reused (not even across a reset), so a derived result tagged with it stays
+ * valid exactly as long as the generation is the same.
+ */
+export interface ServiceKeys {
+  readonly name: string;
+  readonly generation: number;
+  readonly spec: ServiceEntry | undefined;
+  /** By key. */
+  readonly endpoints: ReadonlyMap<string, EndpointEntry>;
+}
+
+/** The keyspace grouped the way the model reads it: per service, and everything else. */
+export interface GroupedKeys {
+  services: ReadonlyMap<string, ServiceKeys>;
+  /** Routes, VIP holds, undecodable and unrelated keys. */
+  others: Iterable<Entry>;
+}
+
+interface MutableServiceKeys {
+  name: string;
+  generation: number;
+  spec: ServiceEntry | undefined;
+  endpoints: Map<string, EndpointEntry>;
+}
+
 export interface KeyChange {
   type: 'put' | 'delete';
   key: string;
@@ -40,6 +71,10 @@ export interface KeyChange {
  */
 export class KeyStore {
   private readonly entries = new Map<string, Entry>();
+  /** The same entries again, grouped per service; the rest in `others`. */
+  private readonly services = new Map<string, MutableServiceKeys>();
+  private readonly others = new Map<string, Entry>();
+  private generations = 0;
   private currentRevision = 0;
 
   get revision(): number {
@@ -58,9 +93,16 @@ export class KeyStore {
     return this.entries.get(key);
   }
 
+  /** The entries grouped per service; each service's generation says whether it changed since it was last read. */
+  grouped(): GroupedKeys {
+    return { services: this.services, others: this.others.values() };
+  }
+
   /** Replaces everything with a snapshot (first list, or re-list after compaction). */
   reset(changes: KeyChange[], revision: number): void {
     this.entries.clear();
+    this.services.clear();
+    this.others.clear();
     this.apply(changes, revision);
   }
 
@@ -68,17 +110,49 @@ export class KeyStore {
   apply(changes: KeyChange[], revision: number): boolean {
     let changed = false;
     for (const change of changes) {
+      const previous = this.entries.get(change.key);
       if (change.type === 'delete') {
-        changed = this.entries.delete(change.key) || changed;
+        if (!previous) continue;
+        this.entries.delete(change.key);
+        this.unindex(previous);
+        changed = true;
         continue;
       }
-      const previous = this.entries.get(change.key);
       if (previous && previous.raw === change.value) continue;
-      this.entries.set(change.key, decodeEntry(change.key, change.value, change.createRevision));
+      const entry = decodeEntry(change.key, change.value, change.createRevision);
+      this.entries.set(change.key, entry);
+      if (previous) this.unindex(previous);
+      this.index(entry);
       changed = true;
     }
     this.currentRevision = Math.max(this.currentRevision, revision);
     return changed;
+  }
+
+  private index(entry: Entry): void {
+    if (entry.kind === 'endpoint') this.touch(entry.endpoint.service).endpoints.set(entry.key, entry);
+    else if (entry.kind === 'service') this.touch(entry.spec.name).spec = entry;
+    else this.others.set(entry.key, entry);
+  }
+
+  private unindex(entry: Entry): void {
+    if (entry.kind === 'endpoint') this.touch(entry.endpoint.service).endpoints.delete(entry.key);
+    else if (entry.kind === 'service') this.touch(entry.spec.name).spec = undefined;
+    else this.others.delete(entry.key);
+    const name = entry.kind === 'endpoint' ? entry.endpoint.service : entry.kind === 'service' ? entry.spec.name : undefined;
+    const group = name === undefined ? undefined : this.services.get(name);
+    if (group && !group.spec && group.endpoints.size === 0) this.services.delete(group.name);
+  }
+
+  /** The service's group (created if new), with a fresh generation: something in it is changing. */
+  private touch(name: string): MutableServiceKeys {
+    let group = this.services.get(name);
+    if (!group) {
+      group = { name, generation: 0, spec: undefined, endpoints: new Map() };
+      this.services.set(name, group);
+    }
+    group.generation = ++this.generations;
+    return group;
   }
 }
 

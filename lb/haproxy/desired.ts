@@ -1,5 +1,5 @@
 import type { Endpoint } from '../../src/model/endpoint.js';
-import { servingState, type Balance, type Model, type ServingState } from '../model.js';
+import { servingState, type Balance, type Model, type ServiceModel, type ServingState } from '../model.js';
 import type { RouteModel } from '../routes/model.js';
 
 /** One server line of a backend: a slot, filled by an endpoint or empty. */
@@ -67,11 +67,25 @@ export function routeBackendName(route: string): string {
 }
 
 /**
+ * What `desiredHaproxy` may reuse from the previous plan, owned by the target:
+ * a service's backend is the same object again when the service model is the
+ * same object (the model memo keeps it) and its slot assignment is the one
+ * that plan made; the maps, when the host rules and every service are the same.
+ * The diff then skips identical backends. Never changes the result.
+ */
+export class DesiredMemo {
+  backends = new Map<string, { service: ServiceModel; slots: BackendSlots; backend: Backend }>();
+  maps: { hostRules: Model['hostRules']; services: ServiceModel[]; hostMap: HaproxyDesired['hostMap']; pathMap: HaproxyDesired['pathMap'] } | undefined;
+  /** Backends built afresh by the last plan (the rest were reused): for tests. */
+  built: string[] = [];
+}
+
+/**
  * Pure: the model → HAProxy's desired state. Endpoints keep the slot they had
  * (so a change is a runtime update of one slot); new ones take free slots;
  * a backend grows, by doubling, only when its slots run out.
  */
-export function desiredHaproxy(model: Model, previous: SlotTable): { desired: HaproxyDesired; slots: SlotTable } {
+export function desiredHaproxy(model: Model, previous: SlotTable, memo?: DesiredMemo): { desired: HaproxyDesired; slots: SlotTable } {
   const slots: SlotTable = new Map();
   const fill = (name: string, members: Array<{ key: string; endpoint: Endpoint; weight: number }>): ServerSlot[] => {
     const assignment = assignSlots(previous.get(name), members.map((m) => m.key));
@@ -83,13 +97,39 @@ export function desiredHaproxy(model: Model, previous: SlotTable): { desired: Ha
     }
     return servers;
   };
+  const lastBackends = memo?.backends ?? new Map();
+  const nextBackends: DesiredMemo['backends'] = new Map();
+  if (memo) memo.built = [];
   const backends: Backend[] = model.services.map((service) => {
     const name = backendName(service.name);
+    const last = lastBackends.get(name);
+    if (last && last.service === service && previous.get(name) === last.slots) {
+      slots.set(name, last.slots);
+      nextBackends.set(name, last);
+      return last.backend;
+    }
     const members = service.endpoints.map((e) => ({ key: `${e.host}/${e.container}`, endpoint: e, weight: e.weight }));
-    return { name, service: service.name, mode: service.mode, balance: service.balance, servers: fill(name, members) };
+    const backend: Backend = { name, service: service.name, mode: service.mode, balance: service.balance, servers: fill(name, members) };
+    nextBackends.set(name, { service, slots: slots.get(name)!, backend });
+    memo?.built.push(name);
+    return backend;
   });
   const routes = (model.weightedRoutes ?? []).filter((r) => r.active);
   backends.push(...routes.map((route) => routeBackend(route, fill)));
+  const lastMaps = memo?.maps;
+  const maps =
+    lastMaps && lastMaps.hostRules === model.hostRules && sameModes(lastMaps.services, model.services)
+      ? lastMaps
+      : { hostRules: model.hostRules, services: model.services, ...hostMaps(model) };
+  if (memo) {
+    memo.backends = nextBackends;
+    memo.maps = maps;
+  }
+  return { desired: { backends, hostMap: maps.hostMap, pathMap: maps.pathMap, frontends: vipFrontends(model) }, slots };
+}
+
+/** Host → backend and host/path → backend, for the HTTP services and active routes. */
+function hostMaps(model: Model): Pick<HaproxyDesired, 'hostMap' | 'pathMap'> {
   const httpServices = new Set(model.services.filter((s) => s.mode === 'http').map((s) => s.name));
   const hostMap: Array<[string, string]> = [];
   const pathMap: Array<[string, string]> = [];
@@ -101,7 +141,12 @@ export function desiredHaproxy(model: Model, previous: SlotTable): { desired: Ha
   }
   hostMap.sort(([a], [b]) => a.localeCompare(b));
   pathMap.sort(([a], [b]) => b.length - a.length || a.localeCompare(b));
-  return { desired: { backends, hostMap, pathMap, frontends: vipFrontends(model) }, slots };
+  return { hostMap, pathMap };
+}
+
+/** Of the services, only their names and modes matter to the maps. */
+function sameModes(a: ServiceModel[], b: ServiceModel[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i] || (x.name === b[i]!.name && x.mode === b[i]!.mode));
 }
 
 type Fill = (name: string, members: Array<{ key: string; endpoint: Endpoint; weight: number }>) => ServerSlot[];
@@ -152,7 +197,8 @@ function assignSlots(before: BackendSlots | undefined, keys: string[]): BackendS
   }
   // Never shrink while running: a smaller backend would need a reload.
   let size = Math.max(MIN_SLOTS, before?.size ?? 0);
-  const needed = Math.max(keys.length, ...[...used].map((slot) => slot + 1));
+  let needed = keys.length;
+  for (const slot of used) needed = Math.max(needed, slot + 1);
   while (size < needed) size *= 2;
   return { size, byEndpoint };
 }

@@ -24,6 +24,7 @@ export function diffHaproxy(applied: HaproxyDesired | undefined, next: HaproxyDe
   for (let b = 0; b < next.backends.length; b++) {
     const before = applied.backends[b]!;
     const after = next.backends[b]!;
+    if (before === after) continue; // reused unchanged (lb/haproxy/desired.ts DesiredMemo)
     for (let s = 0; s < after.servers.length; s++) ops.push(...serverOps(after.name, before.servers[s]!, after.servers[s]!));
   }
   if (!sameEntries(applied.hostMap, next.hostMap)) ops.push({ kind: 'map', map: 'hosts', entries: next.hostMap });
@@ -75,5 +76,5 @@ function serverOps(backend: string, before: ServerSlot, after: ServerSlot): Runt
 }
 
 function sameEntries(a: Array<[string, string]>, b: Array<[string, string]>): boolean {
-  return a.length === b.length && a.every(([k, v], i) => b[i]![0] === k && b[i]![1] === v);
+  return a === b || (a.length === b.length && a.every(([k, v], i) => b[i]![0] === k && b[i]![1] === v));
 }

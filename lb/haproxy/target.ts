@@ -8,11 +8,12 @@ import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
 import { syncFile, type SyncMode } from '../sync.js';
 import type { ApplyReport, Target } from '../target.js';
-import { desiredHaproxy, type HaproxyDesired, type SlotTable } from './desired.js';
+import { DeferredWrite } from '../deferred-write.js';
+import { DesiredMemo, desiredHaproxy, type HaproxyDesired, type SlotTable } from './desired.js';
 import { diffHaproxy, type RuntimeOp } from './diff.js';
 import { HaproxyMaster } from './master.js';
 import { applyRuntimeOps } from './runtime.js';
-import { haproxyView, renderMap, type HaproxyFiles } from './view.js';
+import { haproxyView, renderMap, type BackendViews, type HaproxyFiles } from './view.js';
 
 export interface HaproxyTargetConfig {
   name: string;
@@ -49,8 +50,15 @@ interface RenderedFiles {
 }
 
 /**
+ * Files after a runtime update: written once changes pause for this long, and
+ * at least this often during a steady stream of them. Rendering the whole
+ * config at 1,000 services takes ~100 ms: per burst, not per change.
+ */
+const FILE_WRITE = { quietMs: 200, maxMs: 1_000 };
+
+/**
  * The HAProxy driver. Its apply path, in order:
- * plan → (runtime update → write files) | (stage → validate → swap → reload → verify).
+ * plan → (runtime update → schedule the file write) | (flush → stage → validate → swap → reload → verify).
  */
 export class HaproxyTarget implements Target {
   readonly kind = 'haproxy';
@@ -60,6 +68,14 @@ export class HaproxyTarget implements Target {
   private template: TemplateFn | undefined;
   private applied: HaproxyDesired | undefined;
   private slots: SlotTable = new Map();
+  /** Unchanged services' backends, reused between plans. */
+  private readonly desiredMemo = new DesiredMemo();
+  /** The files behind a runtime update, written off the apply path. */
+  private readonly deferred: DeferredWrite;
+  /** A deferred write failed: the next apply writes in line, so the error reaches its status. */
+  private writeFailed = false;
+  /** Each backend's checked view, kept as long as the backend object lives (unchanged backends are reused). */
+  private readonly backendViews: BackendViews = new WeakMap();
 
   constructor(
     private readonly config: HaproxyTargetConfig,
@@ -68,6 +84,7 @@ export class HaproxyTarget implements Target {
     private readonly requestApply: () => void,
   ) {
     this.name = config.name;
+    this.deferred = new DeferredWrite({ ...FILE_WRITE, onError: (err) => this.deferredWriteFailed(err) });
     const dir = dirname(config.dest);
     const runDir = join(dir, 'run');
     this.files = {
@@ -100,6 +117,7 @@ export class HaproxyTarget implements Target {
     const change = this.serving() ? diffHaproxy(this.applied, plan.desired) : ({ kind: 'reload', reason: 'not running' } as const);
     if (change.kind === 'none') {
       this.slots = plan.slots;
+      if (this.writeFailed) await this.keepFilesInStep(plan);
       return { action: 'none' };
     }
     if (change.kind === 'runtime' && this.canUpdateAtRuntime()) {
@@ -108,11 +126,13 @@ export class HaproxyTarget implements Target {
         return undefined;
       });
       if (commands !== undefined) {
-        await this.writeFiles(plan.render());
         this.commit(plan);
+        await this.keepFilesInStep(plan);
         return { action: 'runtime', commands, detail: `${change.ops.length} changes` };
       }
     }
+    // Anything that reads the files (haproxy -c, a reload) sees what HAProxy runs now, never older.
+    await this.flushFiles();
     const staged = await this.stage(plan.render());
     try {
       await this.validate(staged);
@@ -157,19 +177,21 @@ export class HaproxyTarget implements Target {
   }
 
   async stop(): Promise<void> {
+    // A router restarted later resumes from these files: they must be the ones HAProxy runs.
+    await this.deferred.close().catch((err) => this.logger.error({ err: describeError(err) }, 'could not write the HAProxy files at stop'));
     await this.master?.stop();
   }
 
   /** Pure planning: nothing touches HAProxy or the disk. */
   private async plan(model: Model): Promise<Plan> {
     const template = (this.template ??= await loadTemplate(createTemplateEngine(), this.config.template));
-    const { desired, slots } = desiredHaproxy(model, this.slots);
+    const { desired, slots } = desiredHaproxy(model, this.slots, this.desiredMemo);
     const settings = { http: this.config.http, hardStopAfter: this.config.hardStopAfter, maxconn: this.config.maxconn };
     return {
       desired,
       slots,
       render: () => ({
-        config: template(haproxyView(desired, model, this.files, settings)),
+        config: template(haproxyView(desired, model, this.files, settings, this.backendViews)),
         hostsMap: renderMap(desired.hostMap),
         pathsMap: renderMap(desired.pathMap),
       }),
@@ -184,7 +206,27 @@ export class HaproxyTarget implements Target {
     return applyRuntimeOps(this.files.adminSocket, ops, { hosts: this.files.hostsMap, paths: this.files.pathsMap });
   }
 
-  /** Keeps the files in step with a runtime update, so a later reload changes nothing. */
+  /**
+   * Keeps the files in step with a runtime update, so a later reload changes nothing:
+   * deferred (coalesced), or in line after a deferred write failed, so that error is this apply's.
+   */
+  private async keepFilesInStep(plan: Plan): Promise<void> {
+    if (!this.writeFailed) return this.deferred.schedule(() => this.writeFiles(plan.render()));
+    await this.deferred.flush().catch(() => undefined); // superseded by this plan's files
+    await this.writeFiles(plan.render());
+    this.writeFailed = false;
+  }
+
+  private async flushFiles(): Promise<void> {
+    await this.deferred.flush().catch((err) => this.logger.warn({ err: describeError(err) }, 'deferred HAProxy file write failed; the new files replace it'));
+  }
+
+  private deferredWriteFailed(err: unknown): void {
+    this.logger.error({ err: describeError(err) }, 'could not write the HAProxy files after a runtime update; writing them with the next apply');
+    this.writeFailed = true;
+    this.requestApply();
+  }
+
   private async writeFiles(files: RenderedFiles): Promise<void> {
     await writeAtomic(this.files.hostsMap, files.hostsMap);
     await writeAtomic(this.files.pathsMap, files.pathsMap);

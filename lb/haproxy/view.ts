@@ -1,6 +1,6 @@
 import { FabricError } from '../../src/errors.js';
 import type { Model } from '../model.js';
-import type { HaproxyDesired } from './desired.js';
+import type { Backend, HaproxyDesired } from './desired.js';
 
 export interface HaproxyFiles {
   config: string;
@@ -27,11 +27,14 @@ function safe(value: string | number): string {
   return text;
 }
 
+/** Backend → its view: a backend object is never changed, so its view can be kept (by the target) while it lives. */
+export type BackendViews = WeakMap<Backend, ReturnType<typeof backendView>>;
+
 /**
  * What the HAProxy template sees (documented in docs/templates.md). Every string
  * is re-checked here: a template can only ever print safe tokens.
  */
-export function haproxyView(desired: HaproxyDesired, model: Model, files: HaproxyFiles, settings: HaproxySettings) {
+export function haproxyView(desired: HaproxyDesired, model: Model, files: HaproxyFiles, settings: HaproxySettings, views?: BackendViews) {
   return {
     revision: model.revision,
     global: { hardStopAfter: safe(settings.hardStopAfter), maxconn: settings.maxconn ?? null },
@@ -45,22 +48,30 @@ export function haproxyView(desired: HaproxyDesired, model: Model, files: Haprox
       mode: f.mode,
       backend: safe(f.backend),
     })),
-    backends: desired.backends.map((b) => ({
-      name: safe(b.name),
-      service: safe(b.service),
-      mode: b.mode,
-      balance: b.balance,
-      route: b.route ? safe(b.route) : null,
-      cookie: b.cookie ? safe(b.cookie) : null,
-      servers: b.servers.map((s) => ({
-        name: safe(s.name),
-        target: safe(hostPort(s.address, s.port)),
-        weight: s.weight,
-        state: s.state,
-        endpoint: s.endpoint ?? null,
-      })),
-    })),
+    backends: desired.backends.map((b) => {
+      let view = views?.get(b);
+      if (!view) views?.set(b, (view = backendView(b)));
+      return view;
+    }),
     services: model.services,
+  };
+}
+
+function backendView(b: Backend) {
+  return {
+    name: safe(b.name),
+    service: safe(b.service),
+    mode: b.mode,
+    balance: b.balance,
+    route: b.route ? safe(b.route) : null,
+    cookie: b.cookie ? safe(b.cookie) : null,
+    servers: b.servers.map((s) => ({
+      name: safe(s.name),
+      target: safe(hostPort(s.address, s.port)),
+      weight: s.weight,
+      state: s.state,
+      endpoint: s.endpoint ?? null,
+    })),
   };
 }
 

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { describeError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { Endpoint, Health } from '../../src/model/endpoint.js';
-import type { Model } from '../model.js';
+import type { Model, ModelEndpoint, ServiceModel } from '../model.js';
 import { EFFECTIVE_HEALTH, effectiveHealth, type EffectiveHealth } from './effective.js';
 import { runProbe, type Probe } from './probe.js';
 import { CheckScheduler } from './scheduler.js';
@@ -37,6 +37,12 @@ export interface CheckView extends Omit<CheckStatus, 'since' | 'lastCheck'> {
   lastCheck: string | null;
 }
 
+interface SyncedService {
+  endpoints: ModelEndpoint[];
+  spec: ServiceModel['spec'];
+  keys: Set<string>;
+}
+
 interface Entry {
   spec: CheckSpec;
   target: string;
@@ -55,9 +61,12 @@ export class HealthChecker extends EventEmitter {
   private readonly docker = new Map<string, Health>();
   private readonly effective = new Map<string, EffectiveHealth>();
   private tally = zeroCounts();
+  /** Per service, what the last sync saw. */
+  private synced = new Map<string, SyncedService>();
   private readonly scheduler: CheckScheduler;
   private readonly probe: Probe;
   private stopped = false;
+  private verdictsVersion = 0;
 
   constructor(private readonly options: HealthCheckerOptions) {
     super();
@@ -73,27 +82,50 @@ export class HealthChecker extends EventEmitter {
     return super.on(event, listener);
   }
 
-  /** After each model build: start checks for new endpoints, update changed ones, stop gone ones. */
+  /**
+   * After each model build: start checks for new endpoints, update changed ones, stop gone ones.
+   * A service whose endpoints and spec are the same objects as at the last sync (the model memo
+   * reuses them) is skipped: nothing about its checks can have changed.
+   */
   sync(model: Model): void {
     if (this.stopped) return;
-    const seen = new Set<string>();
-    this.docker.clear();
+    const next = new Map<string, SyncedService>();
+    let changed = false;
     for (const service of model.services) {
+      const last = this.synced.get(service.name);
+      if (last && last.endpoints === service.endpoints && last.spec === service.spec) {
+        next.set(service.name, last);
+        continue;
+      }
+      changed = true;
+      const keys = new Set<string>();
       for (const endpoint of service.endpoints) {
         const key = endpointKey(endpoint);
-        seen.add(key);
+        keys.add(key);
         this.docker.set(key, endpoint.health);
         this.track(key, resolveCheck(endpoint, service.spec, this.options.defaults));
       }
+      for (const key of last?.keys ?? []) if (!keys.has(key)) this.forget(key);
+      next.set(service.name, { endpoints: service.endpoints, spec: service.spec, keys });
     }
-    for (const key of [...this.entries.keys()]) if (!seen.has(key)) this.untrack(key);
-    this.recount();
+    for (const [name, last] of this.synced) {
+      if (next.has(name)) continue;
+      changed = true;
+      for (const key of last.keys) this.forget(key);
+    }
+    this.synced = next;
+    if (changed) this.recount();
   }
 
   /** The active check's word on an endpoint, for the model: undefined until it has one. */
   verdict(endpoint: Pick<Endpoint, 'service' | 'host' | 'container'>): 'healthy' | 'unhealthy' | undefined {
     const state = this.entries.get(endpointKey(endpoint))?.status.state;
     return state === 'unknown' ? undefined : state;
+  }
+
+  /** Changes whenever `verdict()` may answer differently for some endpoint: while it is the same, the model may reuse the last verdicts. */
+  get version(): number {
+    return this.verdictsVersion;
   }
 
   effectiveHealth(endpoint: Pick<Endpoint, 'service' | 'host' | 'container' | 'health'>): EffectiveHealth {
@@ -143,14 +175,21 @@ export class HealthChecker extends EventEmitter {
     } else {
       // A new endpoint, or a new address/port/path: earlier results say nothing about it.
       this.entries.set(key, { spec, target, status: INITIAL_STATUS });
+      this.verdictsVersion += 1;
       if (entry) this.scheduler.delete(key);
     }
     this.scheduler.set(key, spec.intervalMs, (signal) => this.check(key, signal));
   }
 
+  /** The endpoint left the model. */
+  private forget(key: string): void {
+    this.untrack(key);
+    this.docker.delete(key);
+  }
+
   private untrack(key: string): void {
     this.scheduler.delete(key);
-    this.entries.delete(key);
+    if (this.entries.delete(key)) this.verdictsVersion += 1;
   }
 
   private async check(key: string, signal: AbortSignal): Promise<void> {
@@ -165,6 +204,7 @@ export class HealthChecker extends EventEmitter {
     const before = entry.status;
     entry.status = observe(before, { ...outcome, at, durationMs: at - started }, entry.spec);
     if (entry.status.state === before.state) return;
+    this.verdictsVersion += 1;
     const log = entry.status.state === 'unhealthy' ? this.options.logger.warn : this.options.logger.info;
     log.call(this.options.logger, { endpoint: key, check: entry.target, from: before.state, to: entry.status.state, error: entry.status.lastError }, 'health check state changed');
     this.updateEffective(key);

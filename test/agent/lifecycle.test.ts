@@ -72,7 +72,7 @@ describe('container lifecycle events', () => {
     await startAgent(etcd);
     const view = new EtcdView(etcd);
     // PID 1 is a shell that serves HTTP (httpd daemonizes) until told to exit through a file.
-    const web = await runCustom({
+    const web = await runCustom(docker, {
       labels: { 'fabric.service': 'dies' },
       cmd: ['/bin/sh', '-c', 'httpd -p 80 -h /www; while [ ! -e /tmp/exit ]; do sleep 1; done; exit 3'],
       exposed: [80],

@@ -118,13 +118,13 @@ describe('invalid labels', () => {
 
   it('more than one published port and no fabric.port: refused, naming the count', async () => {
     const etcd = sharedEtcd();
-    const two = await runCustom({
+    const two = await runCustom(docker, {
       labels: { 'fabric.service': 'two' },
       cmd: ['/bin/busybox', 'httpd', '-f', '-p', '80', '-h', '/www'],
       exposed: [80, 81],
       published: [80, 81],
     });
-    const chosen = await runCustom({
+    const chosen = await runCustom(docker, {
       labels: { 'fabric.service': 'two', 'fabric.port': '80' },
       cmd: ['/bin/busybox', 'httpd', '-f', '-p', '80', '-h', '/www'],
       exposed: [80, 81],

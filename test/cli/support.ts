@@ -2,29 +2,12 @@
 // file with a keyspace (--etcd-prefix) of its own per test, and an etcd3 client to check what landed.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Etcd3, type IKeyValue } from 'etcd3';
 import { execa } from 'execa';
 import { afterAll, beforeAll } from 'vitest';
-import { startEtcd, type EtcdServer } from '../harness/index.js';
+import { CLI, assertBuilt, startEtcd, type EtcdServer } from '../harness/index.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(ROOT, 'dist/src/cli.js');
-
-/** The tests drive the built command line: refuse to test a stale build of src/ctl. */
-function assertBuilt(): void {
-  for (const dir of ['src/ctl']) {
-    for (const file of fs.readdirSync(path.join(ROOT, dir))) {
-      if (!file.endsWith('.ts')) continue;
-      const built = path.join(ROOT, 'dist', dir, file.replace(/\.ts$/, '.js'));
-      const source = path.join(ROOT, dir, file);
-      if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(source).mtimeMs) {
-        throw new Error(`${path.relative(ROOT, built)} is older than ${dir}/${file}: run \`npm run build\` first`);
-      }
-    }
-  }
-}
-assertBuilt();
+assertBuilt(['src/ctl']);
 
 export interface CliResult {
   code: number;

@@ -1,14 +1,21 @@
 // Web containers for tests: busybox httpd, labelled, published on 127.0.0.1 or on the host network.
+//
+// Published ports are chosen here (a free loopback port from the kernel), not by Docker: dockerd
+// hands out host ports one after the other from 32768 up, knowing only its own, so another Docker
+// engine on the machine (a second test run, a benchmark) makes it collide with ports already
+// bound ("Error starting userland proxy: ... address already in use"). A collision that still
+// happens in the short race is retried with other ports.
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { DEFAULT_TEST_IMAGE } from './image.js';
+import { freePorts } from './ports.js';
 
 export interface RunWebOptions {
   name?: string;
   labels: Record<string, string>;
   /** Container port httpd listens on; default 80. */
   port?: number;
-  /** Publish the port on 127.0.0.1 with a random host port; default true (ignored for hostNetwork). */
+  /** Publish the port on 127.0.0.1 on a free host port; default true (ignored for hostNetwork). */
   publish?: boolean;
   /** Run in the host network, httpd bound to 127.0.0.1:<port>. */
   hostNetwork?: { port: number };
@@ -32,52 +39,105 @@ export interface WebContainer {
 }
 
 export async function runWeb(docker: Docker, opts: RunWebOptions): Promise<WebContainer> {
-  const name = opts.name ?? `fabtest-web-${randomBytes(4).toString('hex')}`;
   const port = opts.hostNetwork?.port ?? opts.port ?? 80;
   const listen = opts.hostNetwork ? `127.0.0.1:${port}` : String(port);
   const publish = !opts.hostNetwork && (opts.publish ?? true);
   const portKey = `${port}/tcp`;
   const env = { ...opts.env, ...(opts.body === undefined ? {} : { BODY: opts.body }) };
-  const container = await docker.createContainer({
-    name,
-    Image: opts.image ?? DEFAULT_TEST_IMAGE,
-    Labels: opts.labels,
-    Cmd: httpdCmd(listen, opts.body !== undefined),
-    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    ExposedPorts: opts.hostNetwork ? undefined : { [portKey]: {} },
-    StopSignal: opts.stopSignal,
-    Healthcheck: opts.healthcheck && healthcheck(opts.healthcheck),
-    HostConfig: {
-      NetworkMode: opts.hostNetwork ? 'host' : 'bridge',
-      PortBindings: publish ? { [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }] } : undefined,
-    },
+  return withFreeHostPorts(publish ? 1 : 0, async ([publishedPort]) => {
+    const name = opts.name ?? `fabtest-web-${randomBytes(4).toString('hex')}`;
+    const container = await createAndStart(docker, {
+      name,
+      Image: opts.image ?? DEFAULT_TEST_IMAGE,
+      Labels: opts.labels,
+      Cmd: httpdCmd(listen, opts.body !== undefined),
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      ExposedPorts: opts.hostNetwork ? undefined : { [portKey]: {} },
+      StopSignal: opts.stopSignal,
+      Healthcheck: opts.healthcheck && healthcheck(opts.healthcheck),
+      HostConfig: {
+        NetworkMode: opts.hostNetwork ? 'host' : 'bridge',
+        PortBindings: publishedPort ? { [portKey]: [{ HostIp: '127.0.0.1', HostPort: String(publishedPort) }] } : undefined,
+      },
+    });
+    return {
+      id: container.id,
+      name,
+      hostPort: opts.hostNetwork ? port : publishedPort,
+      container,
+      stop: async (timeoutSec = 2) => ignoreNotModified(container.stop({ t: timeoutSec })),
+      kill: async (signal = 'SIGKILL') => void (await container.kill({ signal })),
+      remove: async () => ignoreMissing(container.remove({ force: true, v: true })),
+    };
   });
-  // Docker picks host ports from the kernel's ephemeral range, which other test servers use too:
-  // a rare "address already in use" is retried (Docker picks another port).
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await container.start();
-      break;
-    } catch (err) {
-      if (attempt >= 5 || !/address already in use/.test(String((err as Error).message))) throw err;
-    }
-  }
-  const hostPort = opts.hostNetwork ? port : publish ? await publishedPort(container, portKey) : undefined;
-  return {
-    id: container.id,
-    name,
-    hostPort,
-    container,
-    stop: async (timeoutSec = 2) => ignoreNotModified(container.stop({ t: timeoutSec })),
-    kill: async (signal = 'SIGKILL') => void (await container.kill({ signal })),
-    remove: async () => ignoreMissing(container.remove({ force: true, v: true })),
-  };
+}
+
+export interface CustomContainerOptions {
+  labels: Record<string, string>;
+  cmd: string[];
+  /** Exposed container ports. */
+  exposed?: number[];
+  /** Of those, the ones published on 127.0.0.1 (each on a free host port). */
+  published?: number[];
+  image?: string;
+}
+
+/** A container of the test image with any command and ports (runWeb covers the usual web case). */
+export async function runCustom(
+  docker: Docker,
+  opts: CustomContainerOptions,
+): Promise<{ id: string; name: string; container: Docker.Container }> {
+  const published = opts.published ?? [];
+  return withFreeHostPorts(published.length, async (hostPorts) => {
+    const name = `fabtest-custom-${randomBytes(4).toString('hex')}`;
+    const container = await createAndStart(docker, {
+      name,
+      Image: opts.image ?? DEFAULT_TEST_IMAGE,
+      Labels: opts.labels,
+      Cmd: opts.cmd,
+      ExposedPorts: Object.fromEntries((opts.exposed ?? []).map((p) => [`${p}/tcp`, {}])),
+      HostConfig: {
+        PortBindings: Object.fromEntries(published.map((p, i) => [`${p}/tcp`, [{ HostIp: '127.0.0.1', HostPort: String(hostPorts[i]) }]])),
+      },
+    });
+    return { id: container.id, name, container };
+  });
 }
 
 /** Force-removes every container of the engine (tests own the whole private engine). */
 export async function removeAllContainers(docker: Docker): Promise<void> {
   const containers = await docker.listContainers({ all: true });
   await Promise.all(containers.map((c) => ignoreMissing(docker.getContainer(c.Id).remove({ force: true, v: true }))));
+}
+
+const PUBLISH_ATTEMPTS = 5;
+
+function isPortClash(error: unknown): boolean {
+  return /address already in use|port is already allocated/i.test(String((error as Error)?.message ?? error));
+}
+
+/** Runs `create` with `n` free loopback ports; a port taken meanwhile is retried with others. */
+async function withFreeHostPorts<T>(n: number, create: (ports: number[]) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = n ? await freePorts(n) : [];
+    try {
+      return await create(ports);
+    } catch (error) {
+      if (attempt >= PUBLISH_ATTEMPTS || !isPortClash(error)) throw error;
+    }
+  }
+}
+
+/** A container that fails to start is removed, so a retry can reuse its name. */
+async function createAndStart(docker: Docker, spec: Docker.ContainerCreateOptions): Promise<Docker.Container> {
+  const container = await docker.createContainer(spec);
+  try {
+    await container.start();
+  } catch (error) {
+    await ignoreMissing(container.remove({ force: true, v: true })).catch(() => {});
+    throw error;
+  }
+  return container;
 }
 
 /** The body goes through the environment, so no shell quoting can break it. */
@@ -96,13 +156,6 @@ function healthcheck(h: NonNullable<RunWebOptions['healthcheck']>) {
     Timeout: (h.timeoutMs ?? Math.max(h.intervalMs, 1_000)) * ms,
     Retries: h.retries ?? 1,
   };
-}
-
-async function publishedPort(container: Docker.Container, portKey: string): Promise<number> {
-  const info = await container.inspect();
-  const binding = info.NetworkSettings.Ports?.[portKey]?.[0];
-  if (!binding) throw new Error(`container ${info.Name} has no published ${portKey}`);
-  return Number(binding.HostPort);
 }
 
 async function ignoreNotModified(p: Promise<unknown>): Promise<void> {

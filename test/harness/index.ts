@@ -13,3 +13,6 @@ export * from './image.js';
 export * from './containers.js';
 export * from './context.js';
 export * from './cuttable-proxy.js';
+export * from './http.js';
+export * from './metrics.js';
+export * from './fabric.js';

@@ -3,28 +3,21 @@
 // commands that really run, and a hung reload that is killed at its timeout.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd, type EtcdServer } from '../harness/index.js';
-import type { Etcd3 } from 'etcd3';
+import { describe, expect, it } from 'vitest';
 import { KeyWatch } from '../../lb/confd/keys.js';
 import { pino } from 'pino';
-import { Resources, TcpProxy, endpoint, etcdClient, putEndpoint, startRouterWithConfig, waitFor, type RunningRouter } from './support.js';
+import {
+  TcpProxy,
+  endpoint,
+  etcdClient,
+  putEndpoint,
+  startRouterWithConfig,
+  waitFor,
+  useRouterSuite,
+  type RunningRouter,
+} from './support.js';
 
-const file = new Resources();
-const perTest = new Resources();
-let etcd: EtcdServer;
-let client: Etcd3;
-
-beforeAll(async () => {
-  etcd = await startEtcd();
-  file.defer(() => etcd.stop());
-  client = etcdClient(file, etcd);
-});
-afterEach(() => perTest.release());
-afterAll(async () => {
-  await perTest.release();
-  await file.release();
-});
+const suite = useRouterSuite({ router: false });
 
 let counter = 0;
 /** A key root of this test's own, so tests never see each other's keys. */
@@ -33,7 +26,7 @@ function keyRoot(): string {
 }
 
 async function put(key: string, value: string): Promise<void> {
-  await client.put(key).value(value).exec();
+  await suite.client.put(key).value(value).exec();
 }
 
 function read(file: string): string | undefined {
@@ -59,7 +52,7 @@ async function targetStatus(router: RunningRouter, name: string): Promise<any> {
 
 /** A confd confdir (conf.d/ + templates/) and an output directory, in a fresh temp dir. */
 function confdir(): { root: string; confd: string; templates: string; out: string } {
-  const root = perTest.tempDir('fabric-confd-');
+  const root = suite.perTest.tempDir('fabric-confd-');
   const dirs = { root, confd: path.join(root, 'conf.d'), templates: path.join(root, 'templates'), out: path.join(root, 'out') };
   for (const dir of [dirs.confd, dirs.templates, dirs.out]) fs.mkdirSync(dir);
   return dirs;
@@ -112,7 +105,7 @@ describe('confd template resources (confdir)', () => {
       }),
     );
 
-    const router = await startRouterWithConfig(perTest, etcd, { confdir: dirs.root });
+    const router = await startRouterWithConfig(suite.perTest, suite.etcd, { confdir: dirs.root });
     await waitContent(dest, 'url=db1.example.com\nuser=rob\n');
     expect(fs.statSync(dest).mode & 0o777).toBe(0o640);
     // The check ran on a staged file next to the destination, never on the destination itself.
@@ -168,7 +161,7 @@ describe('confd template resources (confdir)', () => {
       path.join(dirs.confd, 'hung.toml'),
       toml({ src: 'hung.tmpl', dest, prefix: root, keys: ['/value'], reload_cmd: `${hung.join(' ')}; echo never`, command_timeout: '1s' }),
     );
-    const router = await startRouterWithConfig(perTest, etcd, { confdir: path.join(dirs.root, 'conf.d') }, { waitReady: false });
+    const router = await startRouterWithConfig(suite.perTest, suite.etcd, { confdir: path.join(dirs.root, 'conf.d') }, { waitReady: false });
 
     const error = await waitFor(async () => (await targetStatus(router, 'confd'))?.lastError, { timeoutMs: 15_000, what: 'confd lastError' });
     expect(error.code).toBe('FABRIC_ERR_COMMAND_TIMEOUT');
@@ -196,7 +189,7 @@ describe('kind: file target', () => {
     const reloads = path.join(dirs.root, 'reloads.log');
     fs.writeFileSync(template, 'color={{getv "/color"}}\nservices={{#each services}}{{name}}:{{endpoints.length}} {{/each}}\n');
     await put(`${root}/color`, 'blue');
-    const router = await startRouterWithConfig(perTest, etcd, {
+    const router = await startRouterWithConfig(suite.perTest, suite.etcd, {
       targets: [
         {
           kind: 'file',
@@ -218,7 +211,7 @@ describe('kind: file target', () => {
 
     // The fabric model is in the view too.
     const web = `web${counter}`;
-    await putEndpoint(client, endpoint({ service: web, port: 8080 }));
+    await putEndpoint(suite.client, endpoint({ service: web, port: 8080 }));
     await waitContent(dest, `color=blue\nservices=${web}:1 \n`);
     await put(`${root}/color`, 'green');
     await waitContent(dest, `color=green\nservices=${web}:1 \n`);
@@ -231,7 +224,7 @@ describe('kind: file target', () => {
     expect(read(dest)).toBe(`color=green\nservices=${web}:1 \n`);
 
     // A missing key is named, and never makes a half-empty file.
-    await client.delete().key(`${root}/color`).exec();
+    await suite.client.delete().key(`${root}/color`).exec();
     const missing = await waitFor(
       async () => {
         const e = (await targetStatus(router, 'app-file'))?.lastError;
@@ -254,13 +247,13 @@ describe('kind: file target', () => {
 describe('KeyWatch: arbitrary prefixes, followed', () => {
   it('lists again when etcd compacted past its revision while it was cut off', async () => {
     const root = keyRoot();
-    const proxy = await TcpProxy.start(perTest, etcd.clientPort);
-    const watched = etcdClient(perTest, proxy.url);
+    const proxy = await TcpProxy.start(suite.perTest, suite.etcd.clientPort);
+    const watched = etcdClient(suite.perTest, proxy.url);
     let changes = 0;
     const logs: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(line) });
     const watch = new KeyWatch(watched, [`${root}/a`, `${root}/b`, `${root}/a/sub`], logger, () => changes++);
-    perTest.defer(() => watch.close());
+    suite.perTest.defer(() => watch.close());
     await put(`${root}/a/1`, 'x');
     await put(`${root}/outside`, 'not followed');
     await watch.ready(10_000);
@@ -273,11 +266,11 @@ describe('KeyWatch: arbitrary prefixes, followed', () => {
     proxy.cut();
     await waitFor(() => watch.state === 'disconnected', { timeoutMs: 15_000, what: 'disconnected while cut off' });
     await put(`${root}/a/1`, 'x2');
-    await client.delete().key(`${root}/a/2`).exec();
+    await suite.client.delete().key(`${root}/a/2`).exec();
     await put(`${root}/b/1`, 'z');
     for (let i = 0; i < 5; i++) await put(`${root}/filler`, String(i));
-    const { header } = await client.put(`${root}/filler`).value('last').exec();
-    await etcd.etcdctl(['compact', String(header.revision)]);
+    const { header } = await suite.client.put(`${root}/filler`).value('last').exec();
+    await suite.etcd.etcdctl(['compact', String(header.revision)]);
 
     proxy.restore();
     await waitFor(

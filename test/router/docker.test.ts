@@ -1,50 +1,28 @@
 // Agent and router together, on the test dockerd: labelled containers → etcd → HAProxy.
 import fs from 'node:fs';
-import http from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { removeAllContainers, runWeb, startEtcd, type EtcdServer, type WebContainer } from '../harness/index.js';
-import {
-  Resources,
-  bodies,
-  startAgent,
-  startRouter,
-  testDocker,
-  waitFor,
-  type RunningAgent,
-  type RunningRouter,
-} from './support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { removeAllContainers, runWeb, type WebContainer } from '../harness/index.js';
+import { bodies, startAgent, testDocker, trafficDuring, waitFor, useRouterSuite, type RunningAgent } from './support.js';
 
-const file = new Resources();
-const perTest = new Resources();
-let etcd: EtcdServer;
-let router: RunningRouter;
+const suite = useRouterSuite({
+  afterEach: async () => {
+    await removeAllContainers(testDocker().docker);
+    // Every container is gone: the agent deletes its endpoints and the router empties the backends.
+    await waitFor(async () => ((await suite.router.get('/v1/services')).json.services as any[]).every((s) => s.endpoints.length === 0), {
+      timeoutMs: 15_000,
+      what: 'no endpoints left after the test',
+    });
+  },
+});
 let agent: RunningAgent;
 
 beforeAll(async () => {
-  etcd = await startEtcd();
-  file.defer(() => etcd.stop());
-  router = await startRouter(file, etcd);
-  agent = await startAgent(file, etcd);
-});
-
-afterEach(async () => {
-  await perTest.release();
-  await removeAllContainers(testDocker().docker);
-  // Every container is gone: the agent deletes its endpoints and the router empties the backends.
-  await waitFor(async () => ((await router.get('/v1/services')).json.services as any[]).every((s) => s.endpoints.length === 0), {
-    timeoutMs: 15_000,
-    what: 'no endpoints left after the test',
-  });
-});
-
-afterAll(async () => {
-  await perTest.release();
-  await file.release();
+  agent = await startAgent(suite.file, suite.etcd);
 });
 
 async function web(service: string, body: string, labels: Record<string, string> = {}): Promise<WebContainer> {
   const c = await runWeb(testDocker().docker, { labels: { 'fabric.service': service, ...labels }, body });
-  perTest.defer(() => c.remove());
+  suite.perTest.defer(() => c.remove());
   return c;
 }
 
@@ -52,49 +30,44 @@ async function web(service: string, body: string, labels: Record<string, string>
 async function waitServed(host: string, expected: string[], timeoutMs = 15_000): Promise<void> {
   await waitFor(
     async () => {
-      const seen = new Set(await bodies(router, host, expected.length * 3));
+      const seen = new Set(await bodies(suite.router, host, expected.length * 3));
       return [...seen].sort().join(',') === [...expected].sort().join(',');
     },
     { timeoutMs, what: `${host} served by exactly ${expected.join(', ')}` },
   );
 }
 
-/** Paces a request loop (not a wait for a condition). */
-function pace(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 describe('agent + router + HAProxy', () => {
   it('serves a container labelled fabric.service=web at web.apps.test', async () => {
     const c = await web('web', 'hello from web-1');
-    await waitFor(async () => (await router.request('web.apps.test')).body === 'hello from web-1', {
+    await waitFor(async () => (await suite.router.request('web.apps.test')).body === 'hello from web-1', {
       timeoutMs: 15_000,
       what: 'web.apps.test served through HAProxy',
     });
-    const res = await router.request('web.apps.test');
+    const res = await suite.router.request('web.apps.test');
     expect(res.status).toBe(200);
     expect(res.body).toBe('hello from web-1');
     // Unknown hosts get the frontend's 404, not some backend.
-    expect((await router.request('nope.apps.test')).status).toBe(404);
+    expect((await suite.router.request('nope.apps.test')).status).toBe(404);
     // The router's API sees the endpoint the agent registered.
-    const service = (await router.get('/v1/services/web')).json;
+    const service = (await suite.router.get('/v1/services/web')).json;
     expect(service.domains).toEqual(['web.apps.test']);
     expect(service.endpoints).toHaveLength(1);
     expect(service.endpoints[0]).toMatchObject({ container: c.id, address: '127.0.0.1', port: c.hostPort, serving: 'ready' });
-    expect((await router.get('/v1/services/web/health')).status).toBe(200);
+    expect((await suite.router.get('/v1/services/web/health')).status).toBe(200);
     // Gone again: the health probe turns 503.
     await c.remove();
-    await waitFor(async () => (await router.get('/v1/services/web/health')).status === 503, {
+    await waitFor(async () => (await suite.router.get('/v1/services/web/health')).status === 503, {
       timeoutMs: 15_000,
       what: '/v1/services/web/health 503 after the container is removed',
     });
-    await waitFor(async () => (await router.request('web.apps.test')).status === 503, { what: 'web.apps.test 503 with no endpoint' });
+    await waitFor(async () => (await suite.router.request('web.apps.test')).status === 503, { what: 'web.apps.test 503 with no endpoint' });
   });
 
   it('serves three replicas round-robin', async () => {
     await Promise.all(['r1', 'r2', 'r3'].map((b) => web('trio', b)));
     await waitServed('trio.apps.test', ['r1', 'r2', 'r3']);
-    const seen = await bodies(router, 'trio.apps.test', 30);
+    const seen = await bodies(suite.router, 'trio.apps.test', 30);
     const counts = Object.fromEntries(['r1', 'r2', 'r3'].map((b) => [b, seen.filter((s) => s === b).length]));
     // Equal weights, sequential requests: HAProxy's roundrobin takes turns.
     expect(counts).toEqual({ r1: 10, r2: 10, r3: 10 });
@@ -103,58 +76,36 @@ describe('agent + router + HAProxy', () => {
   it('loses no request while a replica is stopped with docker stop -t 2', async () => {
     const replicas = await Promise.all(['s1', 's2', 's3'].map((b) => web('stopme', b)));
     await waitServed('stopme.apps.test', ['s1', 's2', 's3']);
-    const before = await router.reloads();
+    const before = await suite.router.reloads();
 
-    const failures: string[] = [];
-    const seenAfterStop = new Set<string>();
-    let total = 0;
-    let stopDone = 0;
-    let lastAnswer = 0;
     const victim = replicas[1]!;
-    // Two request loops side by side, one on fresh connections and one keeping its connection
-    // to HAProxy alive, each pacing itself a little, until the stop finished plus one second.
-    const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    perTest.defer(() => keepAlive.destroy());
-    const worker = async (agent: http.Agent | undefined) => {
-      while (total < 1_500 && !(stopDone && Date.now() > stopDone + 1_000)) {
-        const n = ++total;
-        try {
-          const res = await router.request('stopme.apps.test', '/', { timeoutMs: 5_000, agent });
-          if (res.status !== 200) failures.push(`#${n}: HTTP ${res.status} ${res.body.slice(0, 80)}`);
-          else if (stopDone) seenAfterStop.add(res.body);
-          lastAnswer = Date.now();
-        } catch (error) {
-          failures.push(`#${n}: ${(error as Error).message}`);
-        }
-        await pace(4);
-      }
-    };
-    const loop = Promise.all([worker(undefined), worker(keepAlive)]);
-    await waitFor(() => total >= 20, { what: 'the request loop to get going' });
-    const started = Date.now();
-    const stopping = victim.stop(2);
-    // Busybox ignores SIGTERM, so for two seconds the container lives on while HAProxy drains it:
-    // the agent marked it at the kill(15) event, the router told HAProxy at run time.
-    const drained = await waitFor(
-      async () => {
-        const ep = ((await router.get('/v1/services/stopme')).json.endpoints as any[]).find((e) => e.container === victim.id);
-        const served = await router.servedSet('svc_stopme');
-        return ep?.serving === 'drain' && !served.some((s) => s.startsWith(`127.0.0.1:${victim.hostPort} `)) ? Date.now() : undefined;
-      },
-      { timeoutMs: 10_000, intervalMs: 10, what: 'the stopping replica drained in HAProxy' },
-    );
-    await stopping;
-    stopDone = Date.now();
-    await loop;
+    // Requests on fresh and on kept-alive connections to HAProxy, through the stop and one second after.
+    const traffic = await trafficDuring((opts) => suite.router.request('stopme.apps.test', '/', opts), 1_500, async () => {
+      const started = Date.now();
+      const stopping = victim.stop(2);
+      // Busybox ignores SIGTERM, so for two seconds the container lives on while HAProxy drains it:
+      // the agent marked it at the kill(15) event, the router told HAProxy at run time.
+      const drained = await waitFor(
+        async () => {
+          const ep = ((await suite.router.get('/v1/services/stopme')).json.endpoints as any[]).find((e) => e.container === victim.id);
+          const served = await suite.router.servedSet('svc_stopme');
+          return ep?.serving === 'drain' && !served.some((s) => s.startsWith(`127.0.0.1:${victim.hostPort} `)) ? Date.now() : undefined;
+        },
+        { timeoutMs: 10_000, intervalMs: 10, what: 'the stopping replica drained in HAProxy' },
+      );
+      await stopping;
+      return { started, drained };
+    });
+    const { started, drained } = traffic.result;
     expect(drained - started, 'drained long before docker sent SIGKILL').toBeLessThan(1_500);
 
-    expect(failures, `${failures.length} of ${total} requests failed`).toEqual([]);
-    expect(total).toBeGreaterThan(100);
-    expect(lastAnswer, 'the loop ran through the whole stop').toBeGreaterThan(stopDone + 900);
-    expect(stopDone - started).toBeGreaterThanOrEqual(1_500); // busybox ignored SIGTERM: docker waited for its -t
-    expect([...seenAfterStop].sort()).toEqual(['s1', 's3']);
+    expect(traffic.failures, `${traffic.failures.length} of ${traffic.total} requests failed`).toEqual([]);
+    expect(traffic.total).toBeGreaterThan(100);
+    expect(traffic.lastAnswer, 'the loop ran through the whole stop').toBeGreaterThan(traffic.doneAt + 900);
+    expect(traffic.doneAt - started).toBeGreaterThanOrEqual(1_500); // busybox ignored SIGTERM: docker waited for its -t
+    expect([...traffic.seenAfter].sort()).toEqual(['s1', 's3']);
     // Drain and removal went through the Runtime API.
-    const after = await router.reloads();
+    const after = await suite.router.reloads();
     expect(after.master).toBe(before.master);
     expect(after.metric).toBe(before.metric);
   });
@@ -170,14 +121,14 @@ describe('agent + router + HAProxy', () => {
     expect(rejected.reason).toMatch(/fabric\.domains/);
     expect(((await agent.status()).rejected as any[]).map((r) => r.container)).toContain(evil.id);
     // Never registered, so the router never heard of it.
-    const services = ((await router.get('/v1/services')).json.services as any[]).map((s) => s.name);
+    const services = ((await suite.router.get('/v1/services')).json.services as any[]).map((s) => s.name);
     expect(services).toContain('fine');
     expect(services).not.toContain('injected');
-    const config = router.config();
+    const config = suite.router.config();
     expect(config).not.toMatch(/evil/);
     expect(config).not.toMatch(/1\.2\.3\.4/);
-    expect(fs.readFileSync(`${router.dir}/hosts.map`, 'utf8')).not.toMatch(/a\.com|evil/);
-    expect((await router.request('a.com')).status).toBe(404);
-    expect((await router.request('fine.apps.test')).body).toBe('fine-1');
+    expect(fs.readFileSync(`${suite.router.dir}/hosts.map`, 'utf8')).not.toMatch(/a\.com|evil/);
+    expect((await suite.router.request('a.com')).status).toBe(404);
+    expect((await suite.router.request('fine.apps.test')).body).toBe('fine-1');
   });
 });

@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Etcd3 } from 'etcd3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd, type EtcdServer } from '../harness/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EtcdServer } from '../harness/index.js';
 import {
   DEFAULT_TEMPLATE,
   Resources,
@@ -17,32 +17,22 @@ import {
   newContainerId,
   putEndpoint,
   putRaw,
+  startEtcdFor,
   startRouter,
   startWebServers,
   waitFor,
+  useResources,
   type EndpointJson,
   type RunningRouter,
   type WebServer,
 } from './support.js';
 
-const file = new Resources();
-const perTest = new Resources();
+const { file, perTest } = useResources();
 let servers: WebServer[];
 
 beforeAll(async () => {
   servers = await startWebServers(file, ['w0', 'w1', 'w2', 'w3']);
 });
-afterEach(() => perTest.release());
-afterAll(async () => {
-  await perTest.release();
-  await file.release();
-});
-
-async function freshEtcd(res: Resources): Promise<EtcdServer> {
-  const etcd = await startEtcd();
-  res.defer(() => etcd.stop());
-  return etcd;
-}
 
 /** Until `host` answers with exactly the bodies in `expected`. */
 async function waitServed(router: RunningRouter, host: string, expected: string[], timeoutMs = 10_000): Promise<void> {
@@ -55,7 +45,7 @@ async function waitServed(router: RunningRouter, host: string, expected: string[
 
 describe('etcd away and back', () => {
   it('keeps serving while etcd is down, is not ready, and applies what changed meanwhile once back', async () => {
-    const etcd = await freshEtcd(perTest);
+    const etcd = await startEtcdFor(perTest);
     // The router reaches etcd through a proxy the test can hold shut after etcd is back, so a
     // change made "before the router reconnects" is made then for certain.
     const proxy = await TcpProxy.start(perTest, etcd.clientPort);
@@ -115,7 +105,7 @@ describe('etcd away and back', () => {
   });
 
   it('lists again when etcd compacted past the revision the router was watching from', async () => {
-    const etcd = await freshEtcd(perTest);
+    const etcd = await startEtcdFor(perTest);
     const proxy = await TcpProxy.start(perTest, etcd.clientPort);
     const router = await startRouter(perTest, etcd, { etcdUrl: proxy.url });
     const writer = etcdClient(perTest, etcd);
@@ -146,7 +136,7 @@ describe('etcd away and back', () => {
 
 describe('HAProxy dies', () => {
   it('is started again by the router, on the current config', async () => {
-    const etcd = await freshEtcd(perTest);
+    const etcd = await startEtcdFor(perTest);
     const router = await startRouter(perTest, etcd);
     const writer = etcdClient(perTest, etcd);
     const a = endpoint({ service: 'phoenix', port: servers[0]!.port });
@@ -187,7 +177,7 @@ describe('a template that renders a config HAProxy refuses', () => {
     const anchor = '  # service {{service}}\n';
     expect(source).toContain(anchor);
     fs.writeFileSync(template, source.replace(anchor, `${anchor}{{#if (eq service "broken")}}  this-is-not-a-keyword at-all\n{{/if}}`));
-    const etcd = await freshEtcd(perTest);
+    const etcd = await startEtcdFor(perTest);
     const router = await startRouter(perTest, etcd, { template });
     const writer = etcdClient(perTest, etcd);
     const good = endpoint({ service: 'good', port: servers[0]!.port });
@@ -250,7 +240,7 @@ describe('bad and hostile values in etcd', () => {
   const shared = new Resources();
 
   beforeAll(async () => {
-    etcd = await freshEtcd(shared);
+    etcd = await startEtcdFor(shared);
     router = await startRouter(shared, etcd);
     writer = etcdClient(shared, etcd);
   });

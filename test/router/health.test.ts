@@ -3,25 +3,22 @@
 // container registered by the agent.
 import http from 'node:http';
 import type net from 'node:net';
-import type { Etcd3 } from 'etcd3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, removeAllContainers, runWeb, startEtcd, type EtcdServer } from '../harness/index.js';
+import { describe, expect, it } from 'vitest';
+import { freePort, removeAllContainers, runWeb } from '../harness/index.js';
 import {
   PREFIX,
-  Resources,
   bodies,
   deleteEndpoint,
   endpoint,
-  etcdClient,
-  metricValue,
+  metricSum,
   putEndpoint,
   putRaw,
   startAgent,
   startRouter,
   testDocker,
   waitFor,
+  useRouterSuite,
   type EndpointJson,
-  type RunningRouter,
 } from './support.js';
 
 const INTERVAL_MS = 200;
@@ -31,25 +28,8 @@ const RISE = 2;
 const SLACK_MS = 1_500;
 const ROUTER_ID = `health-test-${process.pid}`;
 
-const file = new Resources();
-const perTest = new Resources();
-let etcd: EtcdServer;
-let router: RunningRouter;
-let client: Etcd3;
-
-beforeAll(async () => {
-  etcd = await startEtcd();
-  file.defer(() => etcd.stop());
-  router = await startRouter(file, etcd, {
-    config: { routerId: ROUTER_ID, healthCheck: { interval: `${INTERVAL_MS}ms`, timeout: '150ms', rise: RISE, fall: FALL } },
-  });
-  client = etcdClient(file, etcd);
-});
-
-afterEach(() => perTest.release());
-afterAll(async () => {
-  await perTest.release();
-  await file.release();
+const suite = useRouterSuite({
+  router: { config: { routerId: ROUTER_ID, healthCheck: { interval: `${INTERVAL_MS}ms`, timeout: '150ms', rise: RISE, fall: FALL } } },
 });
 
 // ---------------------------------------------------------------- helpers
@@ -71,7 +51,7 @@ async function flipServers(names: string[]): Promise<FlipServer[]> {
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       state.port = (server.address() as net.AddressInfo).port;
-      perTest.defer(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+      suite.perTest.defer(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
       return state;
     }),
   );
@@ -81,16 +61,16 @@ async function flipServers(names: string[]): Promise<FlipServer[]> {
 async function register(endpoints: Array<EndpointJson & Record<string, unknown>>): Promise<number> {
   let revision = 0;
   for (const e of endpoints) {
-    revision = await putEndpoint(client, e);
-    perTest.defer(async () => {
-      await deleteEndpoint(client, e);
+    revision = await putEndpoint(suite.client, e);
+    suite.perTest.defer(async () => {
+      await deleteEndpoint(suite.client, e);
     });
   }
   return revision;
 }
 
 async function endpointsOf(service: string): Promise<any[]> {
-  const res = await router.get(`/v1/services/${service}`);
+  const res = await suite.router.get(`/v1/services/${service}`);
   return res.status === 200 ? res.json.endpoints : [];
 }
 
@@ -99,7 +79,7 @@ async function endpointAt(service: string, port: number): Promise<any> {
 }
 
 async function served(service: string): Promise<string[]> {
-  return (await router.servedSet(`svc_${service}`)).map((s) => s.split(' ')[0]!);
+  return (await suite.router.servedSet(`svc_${service}`)).map((s) => s.split(' ')[0]!);
 }
 
 /** Waits until exactly `ports` take traffic in HAProxy; returns the time it took. */
@@ -111,7 +91,7 @@ async function waitServedPorts(service: string, ports: number[], timeoutMs: numb
 }
 
 async function statusDoc(id: string): Promise<any> {
-  const text = await client.get(`${PREFIX}/status/routers/${id}`).string();
+  const text = await suite.client.get(`${PREFIX}/status/routers/${id}`).string();
   return text === null ? null : JSON.parse(text);
 }
 
@@ -125,10 +105,10 @@ describe('active health checks', () => {
       { ...endpoint({ service: 'flip', port: a!.port }), check },
       { ...endpoint({ service: 'flip', port: b!.port }), check },
     ]);
-    await router.waitApplied(revision);
+    await suite.router.waitApplied(revision);
     await waitServedPorts('flip', [a!.port, b!.port], 10_000);
     await waitFor(async () => (await endpointsOf('flip')).every((e) => e.healthCheck?.state === 'healthy'), { what: 'both checks healthy' });
-    const before = await router.reloads();
+    const before = await suite.router.reloads();
 
     a!.healthy = false;
     const outMs = await waitServedPorts('flip', [b!.port], INTERVAL_MS * FALL + SLACK_MS);
@@ -138,7 +118,7 @@ describe('active health checks', () => {
     expect(down.healthCheck).toMatchObject({ kind: 'http', source: 'labels', state: 'unhealthy', lastError: 'HTTP 503', rise: RISE, fall: FALL });
     expect(down.healthCheck.failures).toBeGreaterThanOrEqual(FALL);
     expect(Date.parse(down.healthCheck.lastCheck)).toBeGreaterThan(Date.now() - 10_000);
-    expect(new Set(await bodies(router, 'flip.apps.test', 8))).toEqual(new Set(['flip-b']));
+    expect(new Set(await bodies(suite.router, 'flip.apps.test', 8))).toEqual(new Set(['flip-b']));
 
     a!.healthy = true;
     const backMs = await waitServedPorts('flip', [a!.port, b!.port], INTERVAL_MS * RISE + SLACK_MS);
@@ -146,53 +126,53 @@ describe('active health checks', () => {
     const up = (await endpointAt('flip', a!.port)).healthCheck;
     expect(up.state).toBe('healthy');
     expect(up.lastError ?? null).toBeNull();
-    expect(new Set(await bodies(router, 'flip.apps.test', 8))).toEqual(new Set(['flip-a', 'flip-b']));
+    expect(new Set(await bodies(suite.router, 'flip.apps.test', 8))).toEqual(new Set(['flip-a', 'flip-b']));
 
     // Out and back through the Runtime API: HAProxy never reloaded.
-    const after = await router.reloads();
+    const after = await suite.router.reloads();
     expect(after.master).toBe(before.master);
     expect(after.metric).toBe(before.metric);
     expect(after.failed).toBe(0);
     // And the metrics saw it.
-    const metrics = await router.metricsText();
-    expect(metricValue(metrics, 'fabric_router_health_checks_total', { kind: 'http', result: 'failure' })).toBeGreaterThanOrEqual(FALL);
-    expect(metricValue(metrics, 'fabric_router_health_checks_total', { kind: 'http', result: 'success' })).toBeGreaterThan(0);
-    expect(metricValue(metrics, 'fabric_router_health_check_duration_seconds_count', { kind: 'http' })).toBeGreaterThan(0);
-    expect(metricValue(metrics, 'fabric_router_endpoints', { health: 'healthy' })).toBeGreaterThanOrEqual(2);
+    const metrics = await suite.router.metricsText();
+    expect(metricSum(metrics, 'fabric_router_health_checks_total', { kind: 'http', result: 'failure' })).toBeGreaterThanOrEqual(FALL);
+    expect(metricSum(metrics, 'fabric_router_health_checks_total', { kind: 'http', result: 'success' })).toBeGreaterThan(0);
+    expect(metricSum(metrics, 'fabric_router_health_check_duration_seconds_count', { kind: 'http' })).toBeGreaterThan(0);
+    expect(metricSum(metrics, 'fabric_router_endpoints', { health: 'healthy' })).toBeGreaterThanOrEqual(2);
   });
 
   it('answers 503 on /v1/services/<name>/health when every endpoint is down, 200 again after one recovers (spec check)', async () => {
     const [c, d] = await flipServers(['all-c', 'all-d']);
     // The Service spec's check wins over the router defaults; rise/fall 1 from the spec.
-    await putRaw(client, 'services/allsvc', JSON.stringify({ name: 'allsvc', healthCheck: { path: '/healthz', interval: `${INTERVAL_MS}ms`, timeout: '150ms', rise: 1, fall: 1 } }));
-    perTest.defer(async () => {
-      await client.delete().key(`${PREFIX}/services/allsvc`).exec();
+    await putRaw(suite.client, 'services/allsvc', JSON.stringify({ name: 'allsvc', healthCheck: { path: '/healthz', interval: `${INTERVAL_MS}ms`, timeout: '150ms', rise: 1, fall: 1 } }));
+    suite.perTest.defer(async () => {
+      await suite.client.delete().key(`${PREFIX}/services/allsvc`).exec();
     });
     const revision = await register([endpoint({ service: 'allsvc', port: c!.port }), endpoint({ service: 'allsvc', port: d!.port })]);
-    await router.waitApplied(revision);
+    await suite.router.waitApplied(revision);
     await waitFor(async () => (await endpointsOf('allsvc')).every((e) => e.healthCheck?.state === 'healthy'), { what: 'both spec checks healthy' });
     expect((await endpointsOf('allsvc')).map((e) => e.healthCheck)).toEqual([
       expect.objectContaining({ kind: 'http', source: 'spec', rise: 1, fall: 1, intervalMs: INTERVAL_MS }),
       expect.objectContaining({ kind: 'http', source: 'spec', rise: 1, fall: 1, intervalMs: INTERVAL_MS }),
     ]);
-    expect((await router.get('/v1/services/allsvc/health')).status).toBe(200);
+    expect((await suite.router.get('/v1/services/allsvc/health')).status).toBe(200);
 
     c!.healthy = false;
     d!.healthy = false;
-    await waitFor(async () => (await router.get('/v1/services/allsvc/health')).status === 503, {
+    await waitFor(async () => (await suite.router.get('/v1/services/allsvc/health')).status === 503, {
       timeoutMs: INTERVAL_MS + SLACK_MS,
       what: '/v1/services/allsvc/health 503',
     });
-    expect((await router.get('/v1/services/allsvc/health')).json).toMatchObject({ healthy: 0, total: 2, status: 'down' });
-    await waitFor(async () => (await router.request('allsvc.apps.test')).status === 503, { what: 'HAProxy 503 with no healthy endpoint' });
+    expect((await suite.router.get('/v1/services/allsvc/health')).json).toMatchObject({ healthy: 0, total: 2, status: 'down' });
+    await waitFor(async () => (await suite.router.request('allsvc.apps.test')).status === 503, { what: 'HAProxy 503 with no healthy endpoint' });
 
     d!.healthy = true;
-    await waitFor(async () => (await router.get('/v1/services/allsvc/health')).status === 200, {
+    await waitFor(async () => (await suite.router.get('/v1/services/allsvc/health')).status === 200, {
       timeoutMs: INTERVAL_MS + SLACK_MS,
       what: '/v1/services/allsvc/health 200 again',
     });
-    expect((await router.get('/v1/services/allsvc/health')).json).toMatchObject({ healthy: 1, total: 2, status: 'up' });
-    await waitFor(async () => (await router.request('allsvc.apps.test')).body === 'all-d', { what: 'all-d served again' });
+    expect((await suite.router.get('/v1/services/allsvc/health')).json).toMatchObject({ healthy: 1, total: 2, status: 'up' });
+    await waitFor(async () => (await suite.router.request('allsvc.apps.test')).body === 'all-d', { what: 'all-d served again' });
   });
 
   it('TCP-checks an endpoint with no check configured, and marks a closed port down; Docker health still counts', async () => {
@@ -204,7 +184,7 @@ describe('active health checks', () => {
       // Its port answers, but Docker's HEALTHCHECK has not passed yet: out regardless of the active check.
       endpoint({ service: 'tcpsvc', port: booting!.port, health: 'starting' }),
     ]);
-    await router.waitApplied(revision);
+    await suite.router.waitApplied(revision);
     const dead = await waitFor(
       async () => {
         const e = await endpointAt('tcpsvc', closed);
@@ -219,14 +199,14 @@ describe('active health checks', () => {
     await waitFor(async () => (await endpointAt('tcpsvc', booting!.port))?.healthCheck?.state === 'healthy', { what: 'the booting port TCP-healthy' });
     expect(await endpointAt('tcpsvc', booting!.port)).toMatchObject({ health: 'starting', effectiveHealth: 'starting', serving: 'maint' });
     await waitServedPorts('tcpsvc', [live!.port], 5_000);
-    expect(new Set(await bodies(router, 'tcpsvc.apps.test', 6))).toEqual(new Set(['tcp-live']));
+    expect(new Set(await bodies(suite.router, 'tcpsvc.apps.test', 6))).toEqual(new Set(['tcp-live']));
   });
 
   it('publishes status/routers/<id> with the health view on its lease, and removes it on a clean stop', async () => {
     const [s] = await flipServers(['pub-s']);
     const closed = await freePort();
     const revision = await register([endpoint({ service: 'pubsvc', port: s!.port }), endpoint({ service: 'pubsvc', port: closed })]);
-    await router.waitApplied(revision);
+    await suite.router.waitApplied(revision);
     const doc = await waitFor(
       async () => {
         const d = await statusDoc(ROUTER_ID);
@@ -242,12 +222,12 @@ describe('active health checks', () => {
     expect(svc.endpoints.find((e: any) => e.port === closed)).toMatchObject({ serving: 'maint', check: { kind: 'tcp', state: 'unhealthy' } });
     expect(svc.endpoints.find((e: any) => e.port === s!.port)).toMatchObject({ serving: 'ready', check: { kind: 'tcp', state: 'healthy' } });
     // On a lease: etcd says which one, and it is alive.
-    const lease = (await client.getAll().prefix(`${PREFIX}/status/routers/${ROUTER_ID}`).exec()).kvs[0]!.lease;
+    const lease = (await suite.client.getAll().prefix(`${PREFIX}/status/routers/${ROUTER_ID}`).exec()).kvs[0]!.lease;
     expect(String(lease)).not.toBe('0');
 
     // A second router publishes under its own id; a clean stop revokes its lease at once (TTL is 15 s).
     const secondId = `${ROUTER_ID}-second`;
-    const second = await startRouter(perTest, etcd, { config: { routerId: secondId } });
+    const second = await startRouter(suite.perTest, suite.etcd, { config: { routerId: secondId } });
     await waitFor(async () => (await statusDoc(secondId))?.health?.services?.some((x: any) => x.name === 'pubsvc'), {
       timeoutMs: 10_000,
       what: `status/routers/${secondId}`,
@@ -262,8 +242,8 @@ describe('active health checks', () => {
 
 describe('a real container, registered by the agent', () => {
   it('follows fabric.health.path: out while the path 404s, in once it answers', async () => {
-    await startAgent(perTest, etcd);
-    perTest.defer(() => removeAllContainers(testDocker().docker));
+    await startAgent(suite.perTest, suite.etcd);
+    suite.perTest.defer(() => removeAllContainers(testDocker().docker));
     const c = await runWeb(testDocker().docker, {
       labels: { 'fabric.service': 'boxed', 'fabric.health.path': '/health.txt', 'fabric.health.interval': `${INTERVAL_MS}ms` },
       body: 'boxed-1',
@@ -277,11 +257,11 @@ describe('a real container, registered by the agent', () => {
     );
     expect(down).toMatchObject({ check: { path: '/health.txt', intervalMs: INTERVAL_MS }, health: 'none', effectiveHealth: 'unhealthy' });
     expect(down.healthCheck).toMatchObject({ kind: 'http', source: 'labels', lastError: 'HTTP 404' });
-    expect((await router.request('boxed.apps.test')).status).toBe(503);
+    expect((await suite.router.request('boxed.apps.test')).status).toBe(503);
 
     const exec = await c.container.exec({ Cmd: ['/bin/sh', '-c', 'echo ok > /www/health.txt'], AttachStdout: false, AttachStderr: false });
     await exec.start({ Detach: true });
-    await waitFor(async () => (await router.request('boxed.apps.test')).body === 'boxed-1', {
+    await waitFor(async () => (await suite.router.request('boxed.apps.test')).body === 'boxed-1', {
       timeoutMs: INTERVAL_MS * RISE + SLACK_MS + 2_000,
       what: 'boxed.apps.test served once /health.txt exists',
     });

@@ -4,61 +4,40 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import type { Etcd3 } from 'etcd3';
-import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { stringify as toYaml } from 'yaml';
+import { describe, expect, it } from 'vitest';
 import { childPids, isNginx, servedVersion } from '../../lb/nginx/control.js';
-import { freePorts, runWeb, startEtcd, startProcess, waitUntilReady, type EtcdServer, type ManagedProcess, type WebContainer } from '../harness/index.js';
+import { ROOT, assertBuilt, freePorts, runWeb, type ManagedProcess, type WebContainer } from '../harness/index.js';
 import {
-  CLI,
   DOMAIN,
   PREFIX,
   Resources,
+  RouterProcess,
   deleteEndpoint,
   endpoint,
-  etcdClient,
   httpGet,
-  metricValue,
+  launchRouter,
   putEndpoint,
   startAgent,
   startWebServers,
   testDocker,
   waitFor,
+  writeRouterConfig,
+  trafficDuring,
+  useRouterSuite,
   type EndpointJson,
   type HttpResult,
   type WebServer,
 } from './support.js';
 
-const ROOT = path.resolve(path.dirname(CLI), '../..');
 const DEFAULT_NGINX_TEMPLATE = path.join(ROOT, 'templates/nginx.conf.hbs');
 
 // support.ts checks the build of lb/ and src/; the nginx driver's own directory is checked here.
-for (const file of fs.readdirSync(path.join(ROOT, 'lb/nginx')).filter((f) => f.endsWith('.ts'))) {
-  const built = path.join(ROOT, 'dist/lb/nginx', file.replace(/\.ts$/, '.js'));
-  if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(path.join(ROOT, 'lb/nginx', file)).mtimeMs) {
-    throw new Error(`${path.relative(ROOT, built)} is older than lb/nginx/${file}: run \`npm run build\` first`);
-  }
-}
+assertBuilt(['lb/nginx']);
 
-const file = new Resources();
-const perTest = new Resources();
-let etcd: EtcdServer;
-let client: Etcd3;
-
-beforeAll(async () => {
-  etcd = await startEtcd();
-  file.defer(() => etcd.stop());
-  client = etcdClient(file, etcd);
-});
-
-afterEach(async () => {
-  await perTest.release();
+const suite = useRouterSuite({
+  router: false,
   // The next test's router starts from an empty keyspace.
-  await client.delete().prefix(`${PREFIX}/`).exec();
-});
-afterAll(async () => {
-  await perTest.release();
-  await file.release();
+  afterEach: async () => void (await suite.client.delete().prefix(`${PREFIX}/`).exec()),
 });
 
 // ---------------------------------------------------------------- a router with an nginx target
@@ -76,40 +55,25 @@ interface NginxRouterOptions {
   waitReady?: boolean;
 }
 
-class NginxRouter {
+class NginxRouter extends RouterProcess {
   /** nginx pids seen (master and workers), checked after the router stops. */
   private readonly nginxPids = new Set<number>();
+  protected override applyTimeoutMs = 15_000;
 
   constructor(
-    readonly proc: ManagedProcess,
-    readonly url: string,
+    proc: ManagedProcess,
+    url: string,
     readonly nginxPort: number,
     /** The nginx target's directory: nginx.conf, run/, logs/, tmp/. */
     readonly dir: string,
     readonly haproxyPort: number | undefined,
-    readonly configFile: string,
-  ) {}
-
-  async get(pathname: string): Promise<{ status: number; json: any; text: string }> {
-    const res = await fetch(`${this.url}${pathname}`, { signal: AbortSignal.timeout(5_000) });
-    const text = await res.text();
-    return { status: res.status, text, json: text.startsWith('{') ? JSON.parse(text) : undefined };
-  }
-
-  async status(): Promise<any> {
-    return (await this.get('/v1/status')).json;
+    configFile: string,
+  ) {
+    super(proc, url, configFile);
   }
 
   async target(name = 'nginx'): Promise<any> {
     return ((await this.status()).targets as any[]).find((t) => t.name === name);
-  }
-
-  async isReady(): Promise<boolean> {
-    return (await this.get('/readyz')).status === 200;
-  }
-
-  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-    return metricValue((await this.get('/metrics')).text, name, labels);
   }
 
   request(host: string, pathname = '/', opts: { timeoutMs?: number; agent?: http.Agent } = {}): Promise<HttpResult> {
@@ -165,17 +129,6 @@ class NginxRouter {
     });
   }
 
-  /** Until every change etcd holds is applied to every target, with no error. */
-  async waitApplied(revision: number, timeoutMs = 15_000): Promise<void> {
-    await waitFor(
-      async () => {
-        const s = await this.status();
-        return s.appliedRevision >= revision && (s.targets as any[]).every((t) => !t.lastError);
-      },
-      { timeoutMs, what: `router applied revision ${revision}` },
-    );
-  }
-
   /** SIGTERM (the router stops nginx itself), then makes sure no nginx it ran survives. */
   async stop(): Promise<string[]> {
     try {
@@ -191,42 +144,31 @@ class NginxRouter {
   }
 }
 
-let routerCounter = 0;
-
 async function startNginxRouter(res: Resources, opts: NginxRouterOptions = {}): Promise<NginxRouter> {
   const [apiPort, freshNginxPort, freshHaproxyPort] = (await freePorts(3)) as [number, number, number];
-  let { configFile } = opts.from ?? {};
   const nginxPort = opts.from?.nginxPort ?? freshNginxPort;
   const haproxyPort = opts.from ? opts.from.haproxyPort : opts.haproxy ? freshHaproxyPort : undefined;
   const dir = opts.from?.dir ?? path.join(res.tempDir('fabric-nginx-'), 'nginx');
-  if (!configFile) {
-    const work = path.dirname(dir);
-    const nginx: Record<string, unknown> = { kind: 'nginx', name: 'nginx', http: `127.0.0.1:${nginxPort}`, dest: path.join(dir, 'nginx.conf') };
-    if (opts.template) nginx.template = opts.template;
-    if (opts.minReloadInterval) nginx.minReloadInterval = opts.minReloadInterval;
-    const targets = [nginx];
-    if (haproxyPort) targets.push({ kind: 'haproxy', name: 'haproxy', http: `127.0.0.1:${haproxyPort}`, dest: path.join(work, 'haproxy/haproxy.cfg') });
-    configFile = path.join(work, 'router.yaml');
-    fs.writeFileSync(configFile, toYaml({ domain: DOMAIN, debounce: { min: '20ms', max: '500ms' }, targets }));
-  }
-  const listen = `127.0.0.1:${apiPort}`;
-  const name = `nginx-router-${process.pid}-${++routerCounter}`;
-  const args = [CLI, 'router', '--etcd', opts.etcdUrl ?? etcd.endpoint, '--config', configFile, '--listen', listen, '--log-level', 'debug'];
-  const proc = startProcess(process.execPath, args, { name, cwd: ROOT });
-  const router = new NginxRouter(proc, `http://${listen}`, nginxPort, dir, haproxyPort, configFile);
-  res.defer(async () => {
-    await router.stop();
+  const configFile = opts.from?.configFile ?? writeNginxRouterConfig(dir, nginxPort, haproxyPort, opts);
+  const router = await launchRouter(res, configFile, (proc, url) => new NginxRouter(proc, url, nginxPort, dir, haproxyPort, configFile), {
+    etcdUrl: opts.etcdUrl ?? suite.etcd.endpoint,
+    name: 'nginx-router',
+    apiPort,
   });
-  onTestFailed(() => {
-    console.error(`--- ${name} (pid ${proc.pid}), full log ${proc.logFile}; last lines:\n${proc.lines().slice(-40).join('\n')}`);
-  });
-  const probe = opts.waitReady === false ? '/healthz' : '/readyz';
-  await waitUntilReady(proc, () => router.get(probe).then((r) => r.status === 200).catch(() => false), {
-    timeoutMs: 20_000,
-    what: `${name} ${probe} 200`,
-  });
+  await router.waitStarted(opts.waitReady !== false);
   if (opts.waitReady !== false) router.workers(); // remember nginx's pids
   return router;
+}
+
+/** router.yaml next to `dir`: the nginx target in `dir` (and a HAProxy target, given its port). */
+function writeNginxRouterConfig(dir: string, nginxPort: number, haproxyPort: number | undefined, opts: NginxRouterOptions): string {
+  const work = path.dirname(dir);
+  const nginx: Record<string, unknown> = { kind: 'nginx', name: 'nginx', http: `127.0.0.1:${nginxPort}`, dest: path.join(dir, 'nginx.conf') };
+  if (opts.template) nginx.template = opts.template;
+  if (opts.minReloadInterval) nginx.minReloadInterval = opts.minReloadInterval;
+  const targets = [nginx];
+  if (haproxyPort) targets.push({ kind: 'haproxy', name: 'haproxy', http: `127.0.0.1:${haproxyPort}`, dest: path.join(work, 'haproxy/haproxy.cfg') });
+  return writeRouterConfig(work, { domain: DOMAIN, debounce: { min: '20ms', max: '500ms' }, targets });
 }
 
 /** Until `n` requests to `host` give exactly the bodies in `expected` (as a set). */
@@ -245,20 +187,15 @@ async function waitBodies(router: NginxRouter, host: string, expected: string[],
   );
 }
 
-/** Paces a request loop (not a wait for a condition). */
-function pace(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}
-
 // ---------------------------------------------------------------- tests
 
 describe('kind: nginx', () => {
   it('routes by subdomain to containers and loses no request while a replica is stopped', async () => {
-    const router = await startNginxRouter(perTest);
-    await startAgent(perTest, etcd);
+    const router = await startNginxRouter(suite.perTest);
+    await startAgent(suite.perTest, suite.etcd);
     const web = async (body: string): Promise<WebContainer> => {
       const c = await runWeb(testDocker().docker, { labels: { 'fabric.service': 'ngweb' }, body });
-      perTest.defer(() => c.remove());
+      suite.perTest.defer(() => c.remove());
       return c;
     };
     const replicas = await Promise.all(['n1', 'n2', 'n3'].map(web));
@@ -266,70 +203,49 @@ describe('kind: nginx', () => {
     expect((await router.request('nope.apps.test')).status).toBe(404);
     expect(router.upstream('ngweb')).toEqual(replicas.map((c) => `127.0.0.1:${c.hostPort} weight=100`).sort());
 
-    const failures: string[] = [];
-    const seenAfterStop = new Set<string>();
-    let total = 0;
-    let stopDone = 0;
     const victim = replicas[1]!;
-    // Two request loops, one on fresh connections and one keeping its connection to nginx alive,
-    // each pacing itself a little, until the stop finished plus one second.
-    const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    perTest.defer(() => keepAlive.destroy());
-    const worker = async (agent: http.Agent | undefined) => {
-      while (total < 2_000 && !(stopDone && Date.now() > stopDone + 1_000)) {
-        const n = ++total;
-        try {
-          const res = await router.request('ngweb.apps.test', '/', { timeoutMs: 5_000, agent });
-          if (res.status !== 200) failures.push(`#${n}: HTTP ${res.status} ${res.body.slice(0, 80)}`);
-          else if (stopDone) seenAfterStop.add(res.body);
-        } catch (error) {
-          failures.push(`#${n}: ${(error as Error).message}`);
-        }
-        await pace(4);
-      }
-    };
-    const loop = Promise.all([worker(undefined), worker(keepAlive)]);
-    await waitFor(() => total >= 20, { what: 'the request loop to get going' });
-    const started = Date.now();
-    const stopping = victim.stop(2);
-    // Busybox ignores SIGTERM: for two seconds the container lives on while the agent drains it
-    // (at the kill(15) event) and the router reloads nginx without it.
-    const drained = await waitFor(
-      async () => {
-        const ep = ((await router.get('/v1/services/ngweb')).json.endpoints as any[]).find((e) => e.container === victim.id);
-        const gone = !router.upstream('ngweb').some((u) => u.startsWith(`127.0.0.1:${victim.hostPort} `));
-        return ep?.serving === 'drain' && gone && (await router.servesConfigOnDisk()) ? Date.now() : undefined;
-      },
-      { timeoutMs: 10_000, intervalMs: 10, what: 'nginx reloaded without the stopping replica' },
-    );
-    await stopping;
-    stopDone = Date.now();
-    await loop;
-    expect(drained - started, 'nginx let go of the replica before docker sent SIGKILL').toBeLessThan(2_000);
-    expect(failures, `${failures.length} of ${total} requests failed`).toEqual([]);
-    expect(total).toBeGreaterThan(100);
-    expect([...seenAfterStop].sort()).toEqual(['n1', 'n3']);
+    // Requests on fresh and on kept-alive connections to nginx, through the stop and one second after.
+    const traffic = await trafficDuring((opts) => router.request('ngweb.apps.test', '/', opts), 2_000, async () => {
+      const started = Date.now();
+      const stopping = victim.stop(2);
+      // Busybox ignores SIGTERM: for two seconds the container lives on while the agent drains it
+      // (at the kill(15) event) and the router reloads nginx without it.
+      const drained = await waitFor(
+        async () => {
+          const ep = ((await router.get('/v1/services/ngweb')).json.endpoints as any[]).find((e) => e.container === victim.id);
+          const gone = !router.upstream('ngweb').some((u) => u.startsWith(`127.0.0.1:${victim.hostPort} `));
+          return ep?.serving === 'drain' && gone && (await router.servesConfigOnDisk()) ? Date.now() : undefined;
+        },
+        { timeoutMs: 10_000, intervalMs: 10, what: 'nginx reloaded without the stopping replica' },
+      );
+      await stopping;
+      return drained - started;
+    });
+    expect(traffic.result, 'nginx let go of the replica before docker sent SIGKILL').toBeLessThan(2_000);
+    expect(traffic.failures, `${traffic.failures.length} of ${traffic.total} requests failed`).toEqual([]);
+    expect(traffic.total).toBeGreaterThan(100);
+    expect([...traffic.seenAfter].sort()).toEqual(['n1', 'n3']);
     expect((await router.target()).lastApply.action).toBe('reload');
   });
 
   it('keeps serving the old config when nginx -t refuses a new one, and says why', async () => {
     // The default template, plus a directive nginx does not know whenever a service "breakme" is ready.
-    const template = path.join(perTest.tempDir('fabric-nginx-tpl-'), 'nginx.conf.hbs');
+    const template = path.join(suite.perTest.tempDir('fabric-nginx-tpl-'), 'nginx.conf.hbs');
     fs.writeFileSync(
       template,
       fs
         .readFileSync(DEFAULT_NGINX_TEMPLATE, 'utf8')
         .replace('\nhttp {\n', '\nhttp {\n{{#each upstreams}}{{#if (eq service "breakme")}}  fabric_no_such_directive on;\n{{/if}}{{/each}}\n'),
     );
-    const router = await startNginxRouter(perTest, { template });
-    const [w1, w2, bad] = await startWebServers(perTest, ['w1', 'w2', 'bad']);
+    const router = await startNginxRouter(suite.perTest, { template });
+    const [w1, w2, bad] = await startWebServers(suite.perTest, ['w1', 'w2', 'bad']);
     const a = endpoint({ service: 'web', port: w1!.port });
-    await router.waitApplied(await putEndpoint(client, a));
+    await router.waitApplied(await putEndpoint(suite.client, a));
     await waitBodies(router, 'web.apps.test', ['w1']);
     const before = { target: await router.target(), reconfigurations: router.reconfigurations(), config: router.config() };
 
     const broken = endpoint({ service: 'breakme', port: bad!.port });
-    const brokenRev = await putEndpoint(client, broken);
+    const brokenRev = await putEndpoint(suite.client, broken);
     const failed = await waitFor(
       async () => {
         const t = await router.target();
@@ -348,7 +264,7 @@ describe('kind: nginx', () => {
 
     // A change made while the config is refused is not half-applied either: the old config serves on.
     const b = endpoint({ service: 'web', port: w2!.port });
-    const laterRev = await putEndpoint(client, b);
+    const laterRev = await putEndpoint(suite.client, b);
     await waitFor(async () => (await router.target()).lastError?.revision >= laterRev, { what: 'the next apply refused too' });
     for (let i = 0; i < 10; i++) {
       const res = await router.request('web.apps.test');
@@ -362,18 +278,18 @@ describe('kind: nginx', () => {
     expect(fs.readdirSync(router.dir).filter((f) => f.endsWith('.stage')), 'no staged file left behind').toEqual([]);
 
     // The offending service goes: the next render validates and everything since is served.
-    await router.waitApplied(await deleteEndpoint(client, broken));
+    await router.waitApplied(await deleteEndpoint(suite.client, broken));
     await waitBodies(router, 'web.apps.test', ['w1', 'w2']);
     expect((await router.target()).lastError).toBeUndefined();
     expect(router.reconfigurations()).toBe(before.reconfigurations + 1);
   });
 
   it('folds 50 endpoint changes in a burst into a few reloads and ends on exactly the final state', async () => {
-    const router = await startNginxRouter(perTest, { minReloadInterval: '1s' });
-    const servers = await startWebServers(perTest, ['b0', 'b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7']);
+    const router = await startNginxRouter(suite.perTest, { minReloadInterval: '1s' });
+    const servers = await startWebServers(suite.perTest, ['b0', 'b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7']);
     const bodyOf = new Map<number, string>(servers.map((s: WebServer) => [s.port, s.body]));
     const eps = servers.map((s) => endpoint({ service: 'burst', port: s.port }));
-    await router.waitApplied(await putEndpoint(client, eps[0]!));
+    await router.waitApplied(await putEndpoint(suite.client, eps[0]!));
     await waitBodies(router, 'burst.apps.test', ['b0']);
     const before = {
       reloads: (await router.target()).counters.reloads,
@@ -389,13 +305,13 @@ describe('kind: nginx', () => {
       const e = eps[(i * 3) % eps.length]!;
       if (i % 7 === 6 && live.has(e.container)) {
         live.delete(e.container);
-        lastRevision = await deleteEndpoint(client, e);
+        lastRevision = await deleteEndpoint(suite.client, e);
         continue;
       }
       e.weight = 10 + i;
       e.state = i % 5 === 4 ? 'draining' : 'up';
       live.set(e.container, { ...e });
-      lastRevision = await putEndpoint(client, { ...e });
+      lastRevision = await putEndpoint(suite.client, { ...e });
     }
     const burstMs = Date.now() - started;
     await router.waitApplied(lastRevision);
@@ -429,10 +345,10 @@ describe('kind: nginx', () => {
   });
 
   it('runs an HAProxy and an nginx target side by side, serving the same service', async () => {
-    const router = await startNginxRouter(perTest, { haproxy: true });
-    const [s1, s2] = await startWebServers(perTest, ['both-1', 'both-2']);
+    const router = await startNginxRouter(suite.perTest, { haproxy: true });
+    const [s1, s2] = await startWebServers(suite.perTest, ['both-1', 'both-2']);
     const first = endpoint({ service: 'both', port: s1!.port });
-    await router.waitApplied(await putEndpoint(client, first));
+    await router.waitApplied(await putEndpoint(suite.client, first));
     for (const via of ['nginx', 'haproxy'] as const) {
       const get = (host: string) => (via === 'nginx' ? router.request(host) : router.requestHaproxy(host));
       const res = await get('both.apps.test');
@@ -441,7 +357,7 @@ describe('kind: nginx', () => {
       expect((await get('unknown.apps.test')).status, via).toBe(404);
     }
     const second = endpoint({ service: 'both', port: s2!.port });
-    await router.waitApplied(await putEndpoint(client, second));
+    await router.waitApplied(await putEndpoint(suite.client, second));
     for (const via of ['nginx', 'haproxy'] as const) {
       await waitFor(
         async () => {
@@ -469,9 +385,9 @@ describe('kind: nginx', () => {
   });
 
   it('starts nginx again when it is killed, with no worker of the dead master left behind', async () => {
-    const router = await startNginxRouter(perTest);
-    const [s1] = await startWebServers(perTest, ['phoenix']);
-    await router.waitApplied(await putEndpoint(client, endpoint({ service: 'phoenix', port: s1!.port })));
+    const router = await startNginxRouter(suite.perTest);
+    const [s1] = await startWebServers(suite.perTest, ['phoenix']);
+    await router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'phoenix', port: s1!.port })));
     expect((await router.request('phoenix.apps.test')).body).toBe('phoenix');
     const master = router.masterPid();
     const workers = router.workers().map((w) => w.pid);
@@ -494,16 +410,16 @@ describe('kind: nginx', () => {
   });
 
   it('serves the last good config when restarted while etcd is unreachable', async () => {
-    const first = await startNginxRouter(perTest);
-    const [s1] = await startWebServers(perTest, ['kept']);
-    await first.waitApplied(await putEndpoint(client, endpoint({ service: 'kept', port: s1!.port })));
+    const first = await startNginxRouter(suite.perTest);
+    const [s1] = await startWebServers(suite.perTest, ['kept']);
+    await first.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'kept', port: s1!.port })));
     expect((await first.request('kept.apps.test')).body).toBe('kept');
     await first.stop();
     await waitFor(async () => (await first.request('kept.apps.test').catch(() => undefined)) === undefined, { what: 'nginx gone with its router' });
 
     // Nothing listens on this port: the new router never sees etcd, only the config on disk.
     const [deadPort] = await freePorts(1);
-    const second = await startNginxRouter(perTest, { from: first, etcdUrl: `http://127.0.0.1:${deadPort}`, waitReady: false });
+    const second = await startNginxRouter(suite.perTest, { from: first, etcdUrl: `http://127.0.0.1:${deadPort}`, waitReady: false });
     await waitFor(async () => (await second.request('kept.apps.test').catch(() => undefined))?.body === 'kept', {
       what: 'the last good config served with etcd down',
     });

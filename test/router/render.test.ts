@@ -4,23 +4,12 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
-import { startEtcd, type EtcdServer } from '../harness/index.js';
-import { CLI, DOMAIN, Resources, endpoint, etcdClient, putEndpoint } from './support.js';
+import { CLI, DOMAIN, endpoint, putEndpoint, useRouterSuite } from './support.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const file = new Resources();
-let etcd: EtcdServer;
-let client: Etcd3;
-
-beforeAll(async () => {
-  etcd = await startEtcd();
-  file.defer(() => etcd.stop());
-  client = etcdClient(file, etcd);
-});
-afterAll(() => file.release());
+const suite = useRouterSuite({ router: false });
 
 interface RenderRun {
   code: number | null;
@@ -30,13 +19,13 @@ interface RenderRun {
 
 /** `fabric render --config <router.yaml> ARGS`, to its exit (killed after 30 s). */
 function render(config: Record<string, unknown>, args: string[]): Promise<RenderRun> {
-  const dir = file.tempDir('fabric-render-');
+  const dir = suite.file.tempDir('fabric-render-');
   const configFile = path.join(dir, 'router.yaml');
   fs.writeFileSync(configFile, toYaml({ domain: DOMAIN, ...config }));
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [CLI, 'render', '--etcd', etcd.endpoint, '--config', configFile, ...args],
+      [CLI, 'render', '--etcd', suite.etcd.endpoint, '--config', configFile, ...args],
       { cwd: ROOT, timeout: 30_000, killSignal: 'SIGKILL' },
       (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
     );
@@ -47,7 +36,7 @@ let counter = 0;
 
 /** A `kind: file` target over its own keys, with check and reload commands that leave marks. */
 function setup(template: string) {
-  const dir = file.tempDir('fabric-render-work-');
+  const dir = suite.file.tempDir('fabric-render-work-');
   const root = `/render-${process.pid}-${++counter}`;
   const paths = {
     dir,
@@ -78,7 +67,7 @@ function read(path: string): string | undefined {
 describe('fabric render --once', () => {
   it('renders, checks and reloads, then exits 0', async () => {
     const s = setup('greeting={{getv "/greeting"}}\n');
-    await client.put(`${s.root}/greeting`).value('hello').exec();
+    await suite.client.put(`${s.root}/greeting`).value('hello').exec();
     const run = await render(s.config, ['--once']);
     expect(run.stderr).toBe('');
     expect(run.code, run.stderr).toBe(0);
@@ -105,7 +94,7 @@ describe('fabric render --once', () => {
 
   it('exits non-zero on a missing key, naming the key; the destination stays as it was', async () => {
     const s = setup('greeting={{getv "/greeting"}}\nname={{getv "/name"}}\n');
-    await client.put(`${s.root}/greeting`).value('hello').exec();
+    await suite.client.put(`${s.root}/greeting`).value('hello').exec();
     fs.mkdirSync(path.dirname(s.dest), { recursive: true });
     fs.writeFileSync(s.dest, 'previous\n');
     const run = await render(s.config, ['--once']);
@@ -130,7 +119,7 @@ describe('fabric render --once', () => {
     fs.writeFileSync(path.join(confdir, 'conf.d', 'ok.toml'), resource(ok, 'ok.tmpl'));
     fs.writeFileSync(path.join(confdir, 'conf.d', 'missing.toml'), resource(path.join(s.dir, 'missing.conf'), 'missing.tmpl'));
     fs.writeFileSync(path.join(confdir, 'conf.d', 'broken.toml'), '[template]\nsrc = "ok.tmpl"\n');
-    await client.put(`${s.root}/v`).value('1').exec();
+    await suite.client.put(`${s.root}/v`).value('1').exec();
     const run = await render({ confdir }, ['--once']);
     expect(run.code, run.stdout).not.toBe(0);
     expect(read(ok)).toBe('v=1\n');
@@ -143,7 +132,7 @@ describe('fabric render --once', () => {
 describe('fabric render --noop', () => {
   it('prints the diff and writes nothing, runs nothing', async () => {
     const s = setup('greeting={{getv "/greeting"}}\n');
-    await client.put(`${s.root}/greeting`).value('bonjour').exec();
+    await suite.client.put(`${s.root}/greeting`).value('bonjour').exec();
     fs.mkdirSync(path.dirname(s.dest), { recursive: true });
     fs.writeFileSync(s.dest, 'greeting=hello\n');
     const run = await render(s.config, ['--noop']);
@@ -158,10 +147,10 @@ describe('fabric render --noop', () => {
   });
 
   it('shows HAProxy’s config as it would be, without writing it or starting HAProxy', async () => {
-    const dir = file.tempDir('fabric-render-haproxy-');
+    const dir = suite.file.tempDir('fabric-render-haproxy-');
     const dest = path.join(dir, 'haproxy', 'haproxy.cfg');
     const svc = `noop${process.pid}`;
-    await putEndpoint(client, endpoint({ service: svc, port: 18080 }));
+    await putEndpoint(suite.client, endpoint({ service: svc, port: 18080 }));
     const run = await render({ targets: [{ kind: 'haproxy', http: '127.0.0.1:18081', dest }] }, ['--once', '--noop']);
     expect(run.stderr).toBe('');
     expect(run.code, run.stderr).toBe(0);
@@ -173,10 +162,10 @@ describe('fabric render --noop', () => {
 
 describe('fabric render --once with HAProxy', () => {
   it('validates and writes the config and runs `reload`, but never starts HAProxy', async () => {
-    const dir = file.tempDir('fabric-render-haproxy-');
+    const dir = suite.file.tempDir('fabric-render-haproxy-');
     const dest = path.join(dir, 'haproxy', 'haproxy.cfg');
     const reloads = path.join(dir, 'reloads.log');
-    await putEndpoint(client, endpoint({ service: `once${process.pid}`, port: 18090 }));
+    await putEndpoint(suite.client, endpoint({ service: `once${process.pid}`, port: 18090 }));
     const target = { kind: 'haproxy', http: '127.0.0.1:18091', dest, manage: false, reload: `echo reloaded >> ${reloads}` };
     const run = await render({ targets: [target] }, ['--once']);
     expect(run.stderr).toBe('');
@@ -189,7 +178,7 @@ describe('fabric render --once with HAProxy', () => {
   });
 
   it('refuses a config HAProxy rejects, and leaves the old one', async () => {
-    const dir = file.tempDir('fabric-render-haproxy-');
+    const dir = suite.file.tempDir('fabric-render-haproxy-');
     const dest = path.join(dir, 'haproxy.cfg');
     const template = path.join(dir, 'bad.cfg.hbs');
     fs.writeFileSync(template, 'global\n  no-such-keyword here\n');
@@ -204,7 +193,7 @@ describe('fabric render --once with HAProxy', () => {
 describe('fabric render --sync-only', () => {
   it('writes the file without running check or reload', async () => {
     const s = setup('greeting={{getv "/greeting"}}\n');
-    await client.put(`${s.root}/greeting`).value('hej').exec();
+    await suite.client.put(`${s.root}/greeting`).value('hej').exec();
     const run = await render(s.config, ['--once', '--sync-only']);
     expect(run.code, run.stderr).toBe(0);
     expect(read(s.dest)).toBe('greeting=hej\n');

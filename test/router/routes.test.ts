@@ -1,41 +1,20 @@
 // Weighted canary routes (kind: Route) through a real HAProxy: the split measured over real
 // requests, weight moves with no reload, and cookie stickiness.
 import http from 'node:http';
-import type { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd, type EtcdServer } from '../harness/index.js';
-import {
-  Resources,
-  endpoint,
-  etcdClient,
-  putEndpoint,
-  putRaw,
-  startRouter,
-  startWebServers,
-  waitFor,
-  type RunningRouter,
-} from './support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { endpoint, putEndpoint, putRaw, startWebServers, waitFor, useRouterSuite } from './support.js';
 
 const HOST = 'shop.example.com';
-const file = new Resources();
-let etcd: EtcdServer;
-let router: RunningRouter;
-let client: Etcd3;
+const suite = useRouterSuite();
 
 beforeAll(async () => {
-  etcd = await startEtcd();
-  file.defer(() => etcd.stop());
-  router = await startRouter(file, etcd);
-  client = etcdClient(file, etcd);
   // Three v1 replicas and one v2: bodies name the version.
-  const servers = await startWebServers(file, ['v1', 'v1', 'v1', 'v2']);
-  await putRaw(client, 'services/shop', JSON.stringify({ kind: 'Service', name: 'shop', domains: [HOST] }));
+  const servers = await startWebServers(suite.file, ['v1', 'v1', 'v1', 'v2']);
+  await putRaw(suite.client, 'services/shop', JSON.stringify({ kind: 'Service', name: 'shop', domains: [HOST] }));
   for (const [i, s] of servers.entries()) {
-    await putEndpoint(client, endpoint({ service: 'shop', port: s.port, version: s.body, name: `shop-${i}` }));
+    await putEndpoint(suite.client, endpoint({ service: 'shop', port: s.port, version: s.body, name: `shop-${i}` }));
   }
 });
-
-afterAll(() => file.release());
 
 function putRoute(weights: [number, number], extra: Record<string, unknown> = {}): Promise<number> {
   const route = {
@@ -48,14 +27,14 @@ function putRoute(weights: [number, number], extra: Record<string, unknown> = {}
     ],
     ...extra,
   };
-  return putRaw(client, 'routes/shop-canary', JSON.stringify(route));
+  return putRaw(suite.client, 'routes/shop-canary', JSON.stringify(route));
 }
 
 /** GET through HAProxy with optional cookie; fresh connection each time. */
 function get(cookie?: string): Promise<{ body: string; setCookie: string[] }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port: router.httpPort, path: '/', headers: { host: HOST, ...(cookie ? { cookie } : {}) }, agent: false },
+      { host: '127.0.0.1', port: suite.router.httpPort, path: '/', headers: { host: HOST, ...(cookie ? { cookie } : {}) }, agent: false },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -87,12 +66,12 @@ async function v2Percent(n: number): Promise<number> {
 }
 
 async function routeView(): Promise<any> {
-  return (await router.get('/v1/routes')).json.routes.find((r: any) => r.name === 'shop-canary');
+  return (await suite.router.get('/v1/routes')).json.routes.find((r: any) => r.name === 'shop-canary');
 }
 
 describe('weighted routes', () => {
   it('splits 90/10 over 2,000 requests, then moves to 50/50 with no reload', async () => {
-    await router.waitApplied(await putRoute([90, 10]));
+    await suite.router.waitApplied(await putRoute([90, 10]));
     const view = await routeView();
     expect(view).toMatchObject({ active: true, backend: 'route_shop-canary', conflicts: [] });
     expect(view.backends.map((b: any) => [b.version, b.weight, b.endpoints])).toEqual([
@@ -105,22 +84,22 @@ describe('weighted routes', () => {
     expect(ninetyTen, `v2 got ${ninetyTen.toFixed(2)} % at 90/10`).toBeGreaterThanOrEqual(7);
     expect(ninetyTen, `v2 got ${ninetyTen.toFixed(2)} % at 90/10`).toBeLessThanOrEqual(13);
 
-    const before = await router.reloads();
-    await router.waitApplied(await putRoute([50, 50]));
+    const before = await suite.router.reloads();
+    await suite.router.waitApplied(await putRoute([50, 50]));
     const fiftyFifty = await v2Percent(2_000);
     expect(fiftyFifty, `v2 got ${fiftyFifty.toFixed(2)} % at 50/50`).toBeGreaterThanOrEqual(47);
     expect(fiftyFifty, `v2 got ${fiftyFifty.toFixed(2)} % at 50/50`).toBeLessThanOrEqual(53);
-    const after = await router.reloads();
+    const after = await suite.router.reloads();
     expect(after.master, 'HAProxy master reload counter').toBe(before.master);
     expect(after.metric, 'fabric_router_reloads_total').toBe(before.metric);
-    expect((await router.target()).lastApply.action).toBe('runtime');
+    expect((await suite.router.target()).lastApply.action).toBe('runtime');
     // The file on disk has the new weights, so a later reload changes nothing.
-    expect(router.config()).toMatch(/backend route_shop-canary[\s\S]*weight 85[\s\S]*weight 256/);
+    expect(suite.router.config()).toMatch(/backend route_shop-canary[\s\S]*weight 85[\s\S]*weight 256/);
   });
 
   it('sticky: a client with the cookie keeps hitting one version', async () => {
-    await router.waitApplied(await putRoute([50, 50], { sticky: true }));
-    expect(router.config()).toContain('cookie FABRIC_shop-canary insert indirect nocache');
+    await suite.router.waitApplied(await putRoute([50, 50], { sticky: true }));
+    expect(suite.router.config()).toContain('cookie FABRIC_shop-canary insert indirect nocache');
     for (const version of ['v1', 'v2']) {
       // A first request without the cookie picks a server and sets the cookie.
       let first: { body: string; setCookie: string[] } | undefined;
@@ -137,10 +116,10 @@ describe('weighted routes', () => {
   });
 
   it('a route whose backends have no endpoints answers 503, the config stays valid', async () => {
-    const rev = await putRaw(client, 'routes/empty', JSON.stringify({ name: 'empty', host: 'empty.example.com', backends: [{ service: 'nobody', weight: 1 }] }));
-    await router.waitApplied(rev);
-    const res = await router.request('empty.example.com');
+    const rev = await putRaw(suite.client, 'routes/empty', JSON.stringify({ name: 'empty', host: 'empty.example.com', backends: [{ service: 'nobody', weight: 1 }] }));
+    await suite.router.waitApplied(rev);
+    const res = await suite.router.request('empty.example.com');
     expect(res.status).toBe(503);
-    expect((await router.reloads()).failed).toBe(0);
+    expect((await suite.router.reloads()).failed).toBe(0);
   });
 });

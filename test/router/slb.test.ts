@@ -3,25 +3,20 @@
 // told to fail the next N calls for a load balancer.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd, type EtcdServer } from '../harness/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  Resources,
   deleteEndpoint,
   endpoint,
-  etcdClient,
   putEndpoint,
   putRaw,
   startRouterWithConfig,
   waitFor,
+  useRouterSuite,
   type EndpointJson,
   type RunningRouter,
 } from './support.js';
 
-const file = new Resources();
-let etcd: EtcdServer;
-let client: Etcd3;
+const suite = useRouterSuite({ router: false });
 let router: RunningRouter;
 let work: string;
 
@@ -48,14 +43,11 @@ echo "$1 $2" >> calls.log
 `;
 
 beforeAll(async () => {
-  etcd = await startEtcd();
-  file.defer(() => etcd.stop());
-  client = etcdClient(file, etcd);
-  work = file.tempDir('fabric-slb-');
+  work = suite.file.tempDir('fabric-slb-');
   fs.mkdirSync(path.join(work, 'copies'));
   fs.writeFileSync(path.join(work, 'calls.log'), '');
   fs.writeFileSync(path.join(work, 'apply.sh'), APPLY_SCRIPT, { mode: 0o755 });
-  router = await startRouterWithConfig(file, etcd, {
+  router = await startRouterWithConfig(suite.file, suite.etcd, {
     // The endpoints here are made up (nothing listens): no active checks, etcd's word decides.
     healthCheck: { unconfigured: 'none' },
     targets: [
@@ -69,8 +61,6 @@ beforeAll(async () => {
     ],
   });
 });
-
-afterAll(() => file.release());
 
 function calls(): Call[] {
   const lines = fs.readFileSync(path.join(work, 'calls.log'), 'utf8').split('\n').filter(Boolean);
@@ -93,7 +83,7 @@ function attempts(slb: string): number[] {
 }
 
 async function putService(name: string, slb: string | undefined): Promise<number> {
-  return putRaw(client, `services/${name}`, JSON.stringify({ kind: 'Service', name, ...(slb ? { slb } : {}) }));
+  return putRaw(suite.client, `services/${name}`, JSON.stringify({ kind: 'Service', name, ...(slb ? { slb } : {}) }));
 }
 
 /** An endpoint on an ECS host, as the agent registers it with `--host-name <instance id>`. */
@@ -116,7 +106,7 @@ async function step(what: string, run: () => Promise<number>): Promise<Call[]> {
   const before = calls().length;
   await run();
   barrierEndpoint.weight = barrierEndpoint.weight === 100 ? 101 : 100;
-  const revision = await putEndpoint(client, barrierEndpoint);
+  const revision = await putEndpoint(suite.client, barrierEndpoint);
   await router.waitApplied(revision, { what: `router applied "${what}" (revision ${revision})` });
   return calls().slice(before);
 }
@@ -131,25 +121,25 @@ describe('slb target', () => {
     expect(made.map((c) => [c.slb, c.servers])).toEqual([['a', []]]);
     expect(made[0]!.src).toBe(path.join(work, 'slb', 'lb-a.json'));
 
-    made = await step('endpoint a', () => putEndpoint(client, a));
+    made = await step('endpoint a', () => putEndpoint(suite.client, a));
     expect(made.map((c) => [c.slb, c.servers])).toEqual([['a', [server('i-host1', 30001, 39, 'web')]]]);
 
     // No run for changes that leave the list as it is.
-    expect(await step('identical re-put', () => putEndpoint(client, a))).toEqual([]);
-    expect(await step('an unrelated service', () => putEndpoint(client, ecs('other', 'i-host1', 30009)))).toEqual([]);
-    expect(await step('a draining endpoint', () => putEndpoint(client, b))).toEqual([]);
+    expect(await step('identical re-put', () => putEndpoint(suite.client, a))).toEqual([]);
+    expect(await step('an unrelated service', () => putEndpoint(suite.client, ecs('other', 'i-host1', 30009)))).toEqual([]);
+    expect(await step('a draining endpoint', () => putEndpoint(suite.client, b))).toEqual([]);
     expect(await step('the same spec again', () => putService('web', 'a'))).toEqual([]);
 
-    made = await step('weight 256', () => putEndpoint(client, { ...a, weight: 256 }));
+    made = await step('weight 256', () => putEndpoint(suite.client, { ...a, weight: 256 }));
     expect(made.map((c) => c.servers)).toEqual([[server('i-host1', 30001, 100, 'web')]]);
 
-    made = await step('b up', () => putEndpoint(client, { ...b, state: 'up' }));
+    made = await step('b up', () => putEndpoint(suite.client, { ...b, state: 'up' }));
     expect(made.map((c) => c.servers)).toEqual([[server('i-host1', 30001, 100, 'web'), server('i-host2', 30002, 39, 'web')]]);
 
-    made = await step('a unhealthy', () => putEndpoint(client, { ...a, weight: 256, health: 'unhealthy' }));
+    made = await step('a unhealthy', () => putEndpoint(suite.client, { ...a, weight: 256, health: 'unhealthy' }));
     expect(made.map((c) => c.servers)).toEqual([[server('i-host2', 30002, 39, 'web')]]);
 
-    made = await step('a removed', () => deleteEndpoint(client, a));
+    made = await step('a removed', () => deleteEndpoint(suite.client, a));
     expect(made).toEqual([]); // it was already out of the list
 
     const target = (await router.status()).targets.find((t: { name: string }) => t.name === 'cloud');
@@ -162,16 +152,16 @@ describe('slb target', () => {
     let made = await step('service api on lb b', () => putService('api', 'b'));
     expect(made.map((c) => [c.slb, c.servers])).toEqual([['b', []]]);
 
-    made = await step('api endpoint', () => putEndpoint(client, ecs('api', 'i-host3', 31000, { weight: 50 })));
+    made = await step('api endpoint', () => putEndpoint(suite.client, ecs('api', 'i-host3', 31000, { weight: 50 })));
     expect(made.map((c) => [c.slb, c.servers])).toEqual([['b', [server('i-host3', 31000, 20, 'api')]]]);
 
-    made = await step('web endpoint', () => putEndpoint(client, ecs('web', 'i-host4', 30004)));
+    made = await step('web endpoint', () => putEndpoint(suite.client, ecs('web', 'i-host4', 30004)));
     expect(made.map((c) => c.slb)).toEqual(['a']);
     expect(made[0]!.servers).toContainEqual(server('i-host4', 30004, 39, 'web'));
 
     // Two services on one load balancer: one list, the union.
     made = await step('admin joins lb b', async () => {
-      await putEndpoint(client, ecs('admin', 'i-host3', 31001));
+      await putEndpoint(suite.client, ecs('admin', 'i-host3', 31001));
       return putService('admin', 'b');
     });
     expect(made.map((c) => [c.slb, c.servers])).toEqual([['b', [server('i-host3', 31000, 20, 'api'), server('i-host3', 31001, 39, 'admin')]]]);
@@ -179,22 +169,22 @@ describe('slb target', () => {
     // No service names lb b any more: it is sent an empty list once, and its file goes.
     // One transaction: two separate writes could be applied one at a time (the debounce's leading edge).
     made = await step('lb b dropped', async () => {
-      const result = await client
+      const result = await suite.client
         .if('/fabric/services/api', 'Version', '>', 0)
-        .then(client.put('/fabric/services/admin').value(JSON.stringify({ kind: 'Service', name: 'admin' })), client.delete().key('/fabric/services/api'))
+        .then(suite.client.put('/fabric/services/admin').value(JSON.stringify({ kind: 'Service', name: 'admin' })), suite.client.delete().key('/fabric/services/api'))
         .commit();
       return Number(result.header.revision);
     });
     expect(made.map((c) => [c.slb, c.servers])).toEqual([['b', []]]);
     expect(fs.existsSync(path.join(work, 'slb', 'lb-b.json'))).toBe(false);
-    expect(await step('api endpoint changes', () => putEndpoint(client, ecs('api', 'i-host3', 31002)))).toEqual([]);
+    expect(await step('api endpoint changes', () => putEndpoint(suite.client, ecs('api', 'i-host3', 31002)))).toEqual([]);
     expect(callsFor('a').length).toBe(aBefore + 1);
   });
 
   it('retries a failed apply with backoff until it succeeds, re-running only that load balancer', async () => {
     const others = calls().filter((c) => c.slb !== 'c').length;
     fs.writeFileSync(path.join(work, 'fail-c'), '3');
-    await putEndpoint(client, ecs('pay', 'i-host5', 32000));
+    await putEndpoint(suite.client, ecs('pay', 'i-host5', 32000));
     const revision = await putService('pay', 'c');
     await router.waitApplied(revision, { what: 'lb c applied after three failures', timeoutMs: 20_000 });
     expect(callsFor('c').map((c) => c.servers)).toEqual([[server('i-host5', 32000, 39, 'pay')]]);
@@ -213,7 +203,7 @@ describe('slb target', () => {
 
   it('shows a failure while it lasts, in /v1/status and /readyz', async () => {
     fs.writeFileSync(path.join(work, 'fail-d'), '1000');
-    await putEndpoint(client, ecs('shop', 'i-host6', 33000));
+    await putEndpoint(suite.client, ecs('shop', 'i-host6', 33000));
     await putService('shop', 'd');
     const target = await waitFor(
       async () => (await router.status()).targets.find((t: { name: string; lastError?: unknown }) => t.name === 'cloud' && t.lastError),

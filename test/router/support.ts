@@ -7,49 +7,41 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
-import { afterEach } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import {
+  CLI,
   CuttableProxy,
+  FabricProcess,
+  ROOT,
+  assertBuilt,
   freePort,
   freePorts,
+  httpGet,
   isAlive,
+  launchAgent,
+  metricSum,
+  startEtcd,
   startProcess,
   testDocker,
   waitFor,
   waitUntilReady,
   type EtcdServer,
   type ExitResult,
+  type HttpGetOptions,
+  type HttpResult,
   type ManagedProcess,
+  type RunningAgent,
   type WaitOptions,
 } from '../harness/index.js';
 import { haproxyCommand, parseShowProc, type ProcInfo } from '../../lb/haproxy/socket.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(ROOT, 'dist/src/cli.js');
 export const DEFAULT_TEMPLATE = path.join(ROOT, 'templates/haproxy.cfg.hbs');
 export const PREFIX = '/fabric';
 export const DOMAIN = 'apps.test';
 
-/**
- * The tests drive the built command line: refuse to test a stale build. The agent's sources are
- * checked only by startAgent, so work in progress there does not stop the router-only tests.
- */
-function assertBuilt(dirs: string[]): void {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npx tsc -p .\` first`);
-  for (const dir of dirs) {
-    for (const file of fs.readdirSync(path.join(ROOT, dir))) {
-      if (!file.endsWith('.ts') || file.endsWith('.test.ts')) continue;
-      const built = path.join(ROOT, 'dist', dir, file.replace(/\.ts$/, '.js'));
-      const source = path.join(ROOT, dir, file);
-      if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(source).mtimeMs) {
-        throw new Error(`${path.relative(ROOT, built)} is older than ${dir}/${file}: run \`npx tsc -p .\` first`);
-      }
-    }
-  }
-}
+// The agent's sources are checked only by startAgent, so work in progress there does not stop the router-only tests.
 assertBuilt(['lb', 'lb/haproxy', 'lb/health', 'lb/slb', 'lb/template', 'src', 'src/model']);
 
 // ---------------------------------------------------------------- cleanup
@@ -84,6 +76,83 @@ export class Resources {
   }
 }
 
+/** A fresh etcd, stopped (and its data removed) on release. */
+export async function startEtcdFor(res: Resources): Promise<EtcdServer> {
+  const etcd = await startEtcd();
+  res.defer(() => etcd.stop());
+  return etcd;
+}
+
+export interface RouterSuiteOptions {
+  /** Start one HAProxy router for the file with these options (default {}), or none (false). */
+  router?: RouterOptions | false;
+  /** More cleanup after each test, once `perTest` is released. */
+  afterEach?: () => Promise<void>;
+}
+
+/** What a test file shares: etcd, a client on it and, unless told otherwise, one router. */
+export interface RouterSuite {
+  /** Released after the last test. */
+  readonly file: Resources;
+  /** Released after each test. */
+  readonly perTest: Resources;
+  readonly etcd: EtcdServer;
+  readonly client: Etcd3;
+  readonly router: RunningRouter;
+}
+
+/**
+ * Resources for a file (released after its last test) and for each test (released after it,
+ * then `afterEach` runs).
+ */
+export function useResources(opts: { afterEach?: () => Promise<void> } = {}): { file: Resources; perTest: Resources } {
+  const file = new Resources();
+  const perTest = new Resources();
+  afterEach(async () => {
+    await perTest.release();
+    await opts.afterEach?.();
+  });
+  afterAll(async () => {
+    await perTest.release();
+    await file.release();
+  });
+  return { file, perTest };
+}
+
+/**
+ * One etcd, an `etcd3` client and (unless `router: false`) a router for the whole file, started
+ * before its first test; `perTest` is released after each test, everything after the last one.
+ * The fields throw if read before the file's setup ran.
+ */
+export function useRouterSuite(opts: RouterSuiteOptions = {}): RouterSuite {
+  const { file, perTest } = useResources(opts);
+  let started: { etcd: EtcdServer; client: Etcd3; router?: RunningRouter } | undefined;
+  const get = () => {
+    if (!started) throw new Error('the router suite is not set up (read it inside a test or hook)');
+    return started;
+  };
+  beforeAll(async () => {
+    const etcd = await startEtcdFor(file);
+    const client = etcdClient(file, etcd);
+    started = { etcd, client, router: opts.router === false ? undefined : await startRouter(file, etcd, opts.router) };
+  });
+  return {
+    file,
+    perTest,
+    get etcd() {
+      return get().etcd;
+    },
+    get client() {
+      return get().client;
+    },
+    get router() {
+      const { router } = get();
+      if (!router) throw new Error('this suite runs no router of its own (router: false)');
+      return router;
+    },
+  };
+}
+
 /** Processes whose last lines are printed when a test fails. */
 const watched = new Set<ManagedProcess>();
 
@@ -99,82 +168,6 @@ afterEach((ctx) => {
     console.error(`--- ${proc.name} (pid ${proc.pid}), full log ${proc.logFile}; last lines:\n${proc.lines().slice(-40).join('\n')}`);
   }
 });
-
-// ---------------------------------------------------------------- HTTP
-
-export interface HttpResult {
-  status: number;
-  body: string;
-  headers: http.IncomingHttpHeaders;
-}
-
-/**
- * One GET over a fresh connection (no keep-alive unless an agent is given), with a deadline.
- * On a kept-alive connection the server may close the idle socket just as the next request goes out
- * (nginx's old workers do at every reload): like curl, Go's net/http and browsers, the request is then
- * sent once more on a new connection, since a GET that got no response byte is safe to retry
- * (RFC 9110 §9.2.2). Anything else is a failure.
- */
-export async function httpGet(port: number, host: string, pathname = '/', opts: { timeoutMs?: number; agent?: http.Agent } = {}): Promise<HttpResult> {
-  try {
-    return await httpGetOnce(port, host, pathname, opts);
-  } catch (error) {
-    if (!(error instanceof ReusedSocketClosed)) throw error;
-    return httpGetOnce(port, host, pathname, opts);
-  }
-}
-
-class ReusedSocketClosed extends Error {}
-
-function httpGetOnce(port: number, host: string, pathname: string, opts: { timeoutMs?: number; agent?: http.Agent }): Promise<HttpResult> {
-  const timeoutMs = opts.timeoutMs ?? 5_000;
-  return new Promise((resolve, reject) => {
-    let responded = false;
-    const req = http.request(
-      { host: '127.0.0.1', port, path: pathname, method: 'GET', headers: { host }, agent: opts.agent ?? false },
-      (res) => {
-        responded = true;
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-        res.on('error', reject);
-      },
-    );
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET http://${host}${pathname} via :${port} timed out after ${timeoutMs} ms`)));
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      const closedBeforeAnswer = !responded && req.reusedSocket && (error.code === 'ECONNRESET' || error.message === 'socket hang up');
-      reject(closedBeforeAnswer ? new ReusedSocketClosed(error.message) : error);
-    });
-    req.end();
-  });
-}
-
-async function getJson(url: string): Promise<{ status: number; text: string; json: any }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, json };
-}
-
-/** Sums the series of `name` whose labels include `labels` (Prometheus text format); 0 when absent. */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const seriesLabels: Record<string, string> = {};
-    for (const m of (match[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) seriesLabels[m[1]!] = m[2]!;
-    if (Object.entries(labels).every(([k, v]) => seriesLabels[k] === v)) total += Number(match[4]);
-  }
-  return total;
-}
 
 // ---------------------------------------------------------------- HAProxy sockets
 
@@ -246,6 +239,75 @@ export async function servedSet(dir: string, backend: string): Promise<string[]>
 
 // ---------------------------------------------------------------- router
 
+/** A `fabric router` child process and its API, whatever its targets. */
+export abstract class RouterProcess extends FabricProcess {
+  /** How long waitApplied waits unless told. */
+  protected applyTimeoutMs = 10_000;
+
+  constructor(
+    proc: ManagedProcess,
+    url: string,
+    readonly configFile: string,
+  ) {
+    super(proc, url);
+  }
+
+  /** Waits for /readyz 200, or (`ready` false) only for /healthz 200. */
+  async waitStarted(ready = true): Promise<void> {
+    const probe = ready ? '/readyz' : '/healthz';
+    await waitUntilReady(this.proc, () => this.get(probe).then((r) => r.status === 200).catch(() => false), {
+      timeoutMs: 20_000,
+      what: `${this.proc.name} ${probe} 200`,
+    });
+  }
+
+  /** The sum of the series of `name` whose labels include `labels`; 0 when there is none. */
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    return metricSum(await this.metricsText(), name, labels);
+  }
+
+  /** Waits until `/v1/status` says every change up to etcd's `revision` is applied to every target, with no error. */
+  async waitApplied(revision: number, opts: WaitOptions = {}): Promise<void> {
+    await waitFor(
+      async () => {
+        const s = await this.status();
+        return s.appliedRevision >= revision && (s.targets as any[]).every((t) => !t.lastError);
+      },
+      { timeoutMs: this.applyTimeoutMs, what: `router applied revision ${revision}`, ...opts },
+    );
+  }
+
+  /** SIGTERM, then makes sure no load balancer the router ran survives. */
+  abstract stop(): Promise<unknown>;
+}
+
+let routerCounter = 0;
+
+/**
+ * Starts `fabric router --config <configFile>` on a free API port and returns at once: it is
+ * stopped on release, and its last lines are printed when a test fails.
+ */
+export async function launchRouter<R extends RouterProcess>(
+  res: Resources,
+  configFile: string,
+  create: (proc: ManagedProcess, url: string) => R,
+  opts: { etcdUrl: string; logLevel?: string; name?: string; apiPort?: number },
+): Promise<R> {
+  const listen = `127.0.0.1:${opts.apiPort ?? (await freePort())}`;
+  const name = `${opts.name ?? 'router'}-${process.pid}-${++routerCounter}`;
+  const proc = startProcess(
+    process.execPath,
+    [CLI, 'router', '--etcd', opts.etcdUrl, '--config', configFile, '--listen', listen, '--log-level', opts.logLevel ?? 'debug'],
+    { name, cwd: ROOT },
+  );
+  const router = create(proc, `http://${listen}`);
+  res.defer(async () => {
+    await router.stop();
+  });
+  watchLogs(proc);
+  return router;
+}
+
 export interface RouterOptions {
   domain?: string;
   /** Custom template path for the HAProxy target. */
@@ -260,52 +322,33 @@ export interface RouterOptions {
   config?: Record<string, unknown>;
 }
 
-export class RunningRouter {
+/** A router with one managed HAProxy target (or, from startRouterWithConfig, any targets). */
+export class RunningRouter extends RouterProcess {
   /** HAProxy pids seen so far (master and workers), checked after the router stops. */
   private readonly haproxyPids = new Set<number>();
 
   constructor(
-    readonly proc: ManagedProcess,
-    readonly url: string,
+    proc: ManagedProcess,
+    url: string,
     /** HAProxy's shared HTTP frontend. */
     readonly httpPort: number,
     /** The directory of the rendered config: run/master.sock, run/admin.sock, hosts.map, … */
     readonly dir: string,
-    readonly configFile: string,
-  ) {}
+    configFile: string,
+  ) {
+    super(proc, url, configFile);
+  }
 
   get dest(): string {
     return path.join(this.dir, 'haproxy.cfg');
-  }
-
-  get(pathname: string) {
-    return getJson(`${this.url}${pathname}`);
-  }
-
-  async status(): Promise<any> {
-    return (await this.get('/v1/status')).json;
   }
 
   async target(): Promise<any> {
     return (await this.status()).targets[0];
   }
 
-  async isReady(): Promise<boolean> {
-    return (await this.get('/readyz')).status === 200;
-  }
-
-  async metricsText(): Promise<string> {
-    const res = await this.get('/metrics');
-    if (res.status !== 200) throw new Error(`/metrics: HTTP ${res.status}`);
-    return res.text;
-  }
-
-  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-    return metricValue(await this.metricsText(), name, labels);
-  }
-
   /** GET through HAProxy's shared frontend. */
-  request(host: string, pathname = '/', opts: { timeoutMs?: number; agent?: http.Agent } = {}): Promise<HttpResult> {
+  request(host: string, pathname = '/', opts: HttpGetOptions = {}): Promise<HttpResult> {
     return httpGet(this.httpPort, host, pathname, opts);
   }
 
@@ -334,17 +377,6 @@ export class RunningRouter {
     return { master: info.reloads, failed: info.failedReloads, metric: await this.metric('fabric_router_reloads_total') };
   }
 
-  /** Waits until `/v1/status` says every change up to etcd's `revision` is applied. */
-  async waitApplied(revision: number, opts: WaitOptions = {}): Promise<void> {
-    await waitFor(
-      async () => {
-        const s = await this.status();
-        return s.appliedRevision >= revision && s.targets.every((t: any) => !t.lastError);
-      },
-      { timeoutMs: 10_000, what: `router applied revision ${revision}`, ...opts },
-    );
-  }
-
   /** SIGTERM (the router stops HAProxy itself), then makes sure no HAProxy it ran survives. */
   async stop(): Promise<ExitResult> {
     const result = await this.proc.stop('SIGTERM', 15_000);
@@ -371,8 +403,6 @@ function isHaproxy(pid: number): boolean {
   }
 }
 
-let routerCounter = 0;
-
 /**
  * Starts `fabric router` with a router.yaml in a temp dir: one managed HAProxy target on a free
  * port, rendering to <tmp>/haproxy/haproxy.cfg. Waits for /readyz 200 (HAProxy started).
@@ -381,34 +411,21 @@ export async function startRouter(res: Resources, etcd: EtcdServer, opts: Router
   const work = res.tempDir('fabric-router-');
   const [apiPort, httpPort] = (await freePorts(2)) as [number, number];
   const dir = path.join(work, 'haproxy');
-  const configFile = path.join(work, 'router.yaml');
   const target: Record<string, unknown> = { kind: 'haproxy', http: `127.0.0.1:${httpPort}`, dest: path.join(dir, 'haproxy.cfg') };
   if (opts.template) target.template = opts.template;
-  fs.writeFileSync(
-    configFile,
-    toYaml({ domain: opts.domain ?? DOMAIN, debounce: opts.debounce ?? { min: '20ms', max: '500ms' }, targets: [target], ...opts.config }),
-  );
-  const listen = `127.0.0.1:${apiPort}`;
-  const name = `router-${process.pid}-${++routerCounter}`;
-  const proc = startProcess(
-    process.execPath,
-    [CLI, 'router', '--etcd', opts.etcdUrl ?? etcd.endpoint, '--config', configFile, '--listen', listen, '--log-level', opts.logLevel ?? 'debug'],
-    { name, cwd: ROOT },
-  );
-  const router = new RunningRouter(proc, `http://${listen}`, httpPort, dir, configFile);
-  res.defer(async () => {
-    await router.stop();
+  const configFile = writeRouterConfig(work, {
+    domain: opts.domain ?? DOMAIN,
+    debounce: opts.debounce ?? { min: '20ms', max: '500ms' },
+    targets: [target],
+    ...opts.config,
   });
-  watchLogs(proc);
-  if (opts.waitReady === false) {
-    await waitUntilReady(proc, () => router.get('/healthz').then((r) => r.status === 200).catch(() => false), {
-      timeoutMs: 15_000,
-      what: `${name} /healthz`,
-    });
-  } else {
-    await waitUntilReady(proc, () => router.isReady().catch(() => false), { timeoutMs: 20_000, what: `${name} /readyz 200` });
-    await router.showProc(); // remember HAProxy's pids
-  }
+  const router = await launchRouter(res, configFile, (proc, url) => new RunningRouter(proc, url, httpPort, dir, configFile), {
+    etcdUrl: opts.etcdUrl ?? etcd.endpoint,
+    logLevel: opts.logLevel,
+    apiPort,
+  });
+  await router.waitStarted(opts.waitReady !== false);
+  if (opts.waitReady !== false) await router.showProc(); // remember HAProxy's pids
   return router;
 }
 
@@ -423,70 +440,35 @@ export async function startRouterWithConfig(
   opts: { waitReady?: boolean; logLevel?: string } = {},
 ): Promise<RunningRouter> {
   const work = res.tempDir('fabric-router-');
-  const configFile = path.join(work, 'router.yaml');
-  fs.writeFileSync(configFile, toYaml({ domain: DOMAIN, debounce: { min: '20ms', max: '200ms' }, ...config }));
-  const listen = `127.0.0.1:${await freePort()}`;
-  const name = `router-${process.pid}-${++routerCounter}`;
-  const proc = startProcess(
-    process.execPath,
-    [CLI, 'router', '--etcd', etcd.endpoint, '--config', configFile, '--listen', listen, '--log-level', opts.logLevel ?? 'debug'],
-    { name, cwd: ROOT },
-  );
-  const router = new RunningRouter(proc, `http://${listen}`, 0, work, configFile);
-  res.defer(async () => {
-    await router.stop();
+  const configFile = writeRouterConfig(work, { domain: DOMAIN, debounce: { min: '20ms', max: '200ms' }, ...config });
+  const router = await launchRouter(res, configFile, (proc, url) => new RunningRouter(proc, url, 0, work, configFile), {
+    etcdUrl: etcd.endpoint,
+    logLevel: opts.logLevel,
   });
-  watchLogs(proc);
-  const probe = opts.waitReady === false ? () => router.get('/healthz').then((r) => r.status === 200) : () => router.isReady();
-  await waitUntilReady(proc, () => probe().catch(() => false), { timeoutMs: 20_000, what: `${name} ${opts.waitReady === false ? '/healthz' : '/readyz'} 200` });
+  await router.waitStarted(opts.waitReady !== false);
   return router;
 }
 
-// ---------------------------------------------------------------- agent
-
-export class RunningAgent {
-  constructor(
-    readonly proc: ManagedProcess,
-    readonly url: string,
-    readonly hostName: string,
-  ) {}
-
-  get(pathname: string) {
-    return getJson(`${this.url}${pathname}`);
-  }
-
-  async status(): Promise<any> {
-    return (await this.get('/v1/status')).json;
-  }
-
-  stop(): Promise<ExitResult> {
-    return this.proc.stop('SIGTERM', 12_000);
-  }
+/** Writes `config` as `dir`/router.yaml; returns its path. */
+export function writeRouterConfig(dir: string, config: Record<string, unknown>): string {
+  const configFile = path.join(dir, 'router.yaml');
+  fs.writeFileSync(configFile, toYaml(config));
+  return configFile;
 }
+
+// ---------------------------------------------------------------- agent
 
 let agentCounter = 0;
 
 /** Starts `fabric agent` on the test dockerd, publishing on 127.0.0.1; waits for /readyz 200. */
 export async function startAgent(res: Resources, etcd: EtcdServer, opts: { hostName?: string } = {}): Promise<RunningAgent> {
   assertBuilt(['agent']);
-  const port = await freePort();
-  const hostName = opts.hostName ?? `rhost-${process.pid}-${++agentCounter}`;
-  const listen = `127.0.0.1:${port}`;
-  const proc = startProcess(
-    process.execPath,
-    [CLI, 'agent', '--etcd', etcd.endpoint, '--docker', testDocker().dockerHost, '--host-ip', '127.0.0.1', '--host-name', hostName,
-      '--listen', listen, '--ttl', '15s', '--log-level', 'debug'],
-    { name: `agent-${hostName}`, cwd: ROOT },
-  );
-  const agent = new RunningAgent(proc, `http://${listen}`, hostName);
+  const agent = await launchAgent(etcd, opts.hostName ?? `rhost-${process.pid}-${++agentCounter}`);
   res.defer(async () => {
     await agent.stop();
   });
-  watchLogs(proc);
-  await waitUntilReady(proc, () => agent.get('/readyz').then((r) => r.status === 200).catch(() => false), {
-    timeoutMs: 15_000,
-    what: `agent ${hostName} /readyz 200`,
-  });
+  watchLogs(agent.proc);
+  await agent.waitStarted();
   return agent;
 }
 
@@ -607,6 +589,64 @@ export async function bodies(router: RunningRouter, host: string, n: number): Pr
   return seen;
 }
 
+export interface TrafficReport<T> {
+  /** What `during` returned. */
+  result: T;
+  failures: string[];
+  total: number;
+  /** The bodies answered after `during` finished. */
+  seenAfter: Set<string>;
+  /** When `during` finished. */
+  doneAt: number;
+  /** When the last answer came. */
+  lastAnswer: number;
+}
+
+/**
+ * GETs through `request` from two loops side by side, one on fresh connections and one keeping
+ * its connection alive, each pacing itself a little: from 20 requests before `during` starts
+ * until one second after it finished (at most `maxRequests` in all). Any non-200 is a failure.
+ */
+export async function trafficDuring<T>(
+  request: (opts: HttpGetOptions) => Promise<HttpResult>,
+  maxRequests: number,
+  during: () => Promise<T>,
+): Promise<TrafficReport<T>> {
+  const report = { failures: [] as string[], total: 0, seenAfter: new Set<string>(), doneAt: 0, lastAnswer: 0 };
+  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const worker = async (agent: http.Agent | undefined) => {
+    while (report.total < maxRequests && !(report.doneAt && Date.now() > report.doneAt + 1_000)) {
+      const n = ++report.total;
+      try {
+        const res = await request({ timeoutMs: 5_000, agent });
+        if (res.status !== 200) report.failures.push(`#${n}: HTTP ${res.status} ${res.body.slice(0, 80)}`);
+        else if (report.doneAt) report.seenAfter.add(res.body);
+        report.lastAnswer = Date.now();
+      } catch (error) {
+        report.failures.push(`#${n}: ${(error as Error).message}`);
+      }
+      await pace(4);
+    }
+  };
+  const loops = Promise.all([worker(undefined), worker(keepAlive)]);
+  try {
+    await waitFor(() => report.total >= 20, { what: 'the request loop to get going' });
+    const result = await during();
+    report.doneAt = Date.now();
+    await loops;
+    return { ...report, result };
+  } finally {
+    report.doneAt ||= Date.now(); // `during` threw: stop the loops too
+    await loops;
+    keepAlive.destroy();
+  }
+}
+
+/** Paces a request loop (not a wait for a condition). */
+function pace(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 // ---------------------------------------------------------------- a cuttable TCP proxy
 
 /**
@@ -640,4 +680,4 @@ export class TcpProxy {
   }
 }
 
-export { testDocker, waitFor };
+export { CLI, httpGet, metricSum, testDocker, waitFor, type HttpResult, type RunningAgent };

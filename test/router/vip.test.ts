@@ -3,39 +3,42 @@
 // reaching the service through HAProxy. The pool is on loopback (127/8 is local on Linux), so
 // HAProxy binds the VIPs without vipInterface.
 import http from 'node:http';
-import type { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startEtcd, type EtcdServer } from '../harness/index.js';
-import { PREFIX, Resources, endpoint, etcdClient, putEndpoint, putRaw, startRouter, startWebServers, waitFor, type RunningRouter } from './support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../harness/index.js';
+import {
+  PREFIX,
+  Resources,
+  endpoint,
+  putEndpoint,
+  putRaw,
+  startRouter,
+  startWebServers,
+  waitFor,
+  useRouterSuite,
+  type RunningRouter,
+} from './support.js';
 
 const POOL = '127.77.0.0/24';
 const COUNT = 100;
 const names = Array.from({ length: COUNT }, (_, i) => `svc-${String(i).padStart(3, '0')}`);
 
-const file = new Resources();
-let etcd: EtcdServer;
-let client: Etcd3;
+const suite = useRouterSuite({ router: false });
 let routerA: RunningRouter;
 let routerB: RunningRouter;
 let bResources = new Resources();
 let vipPort: number;
 
-const startWithPool = (res: Resources) => startRouter(res, etcd, { config: { vipPool: POOL } });
+const startWithPool = (res: Resources) => startRouter(res, suite.etcd, { config: { vipPool: POOL } });
 
 beforeAll(async () => {
-  etcd = await startEtcd();
-  file.defer(() => etcd.stop());
-  client = etcdClient(file, etcd);
   vipPort = await freePort();
-  [routerA, routerB] = await Promise.all([startWithPool(file), startWithPool(bResources)]);
-  file.defer(() => bResources.release());
+  [routerA, routerB] = await Promise.all([startWithPool(suite.file), startWithPool(bResources)]);
+  suite.file.defer(() => bResources.release());
 });
-
-afterAll(() => file.release());
 
 /** `vips/<address>` → service, straight from etcd. */
 async function vipKeys(): Promise<Map<string, string>> {
-  const all = await client.getAll().prefix(`${PREFIX}/vips/`).strings();
+  const all = await suite.client.getAll().prefix(`${PREFIX}/vips/`).strings();
   return new Map(Object.entries(all).map(([key, service]) => [key.slice(`${PREFIX}/vips/`.length), service]));
 }
 
@@ -84,8 +87,8 @@ describe('per-service VIPs', () => {
 
   it('two routers allocate 100 distinct addresses from the pool, one per service', async () => {
     // All 100 Services in one transaction, while both routers watch.
-    const txn = client.if(`${PREFIX}/services/${names[0]}`, 'Create', '==', 0);
-    txn.then(...names.map((name) => client.put(`${PREFIX}/services/${name}`).value(JSON.stringify({ kind: 'Service', name, vip: 'auto', port: vipPort }))));
+    const txn = suite.client.if(`${PREFIX}/services/${names[0]}`, 'Create', '==', 0);
+    txn.then(...names.map((name) => suite.client.put(`${PREFIX}/services/${name}`).value(JSON.stringify({ kind: 'Service', name, vip: 'auto', port: vipPort }))));
     expect((await txn.commit()).succeeded).toBe(true);
 
     allocated = await waitFor(
@@ -114,8 +117,8 @@ describe('per-service VIPs', () => {
   });
 
   it('VIP:port reaches the service', async () => {
-    const [server] = await startWebServers(file, ['svc-007 here']);
-    await routerA.waitApplied(await putEndpoint(client, endpoint({ service: 'svc-007', port: server!.port })));
+    const [server] = await startWebServers(suite.file, ['svc-007 here']);
+    await routerA.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'svc-007', port: server!.port })));
     const address = [...allocated].find(([, s]) => s === 'svc-007')![0];
     await waitFor(async () => (await routerB.status()).appliedRevision >= (await routerA.status()).appliedRevision, { what: 'router B caught up' });
     // Any Host header: the VIP frontend sends everything to the service's backend.
@@ -137,16 +140,16 @@ describe('per-service VIPs', () => {
 
   it('deleting a Service releases its VIP; another service may then have it', async () => {
     const [address] = [...allocated].find(([, s]) => s === 'svc-099')!;
-    await client.delete().key(`${PREFIX}/services/svc-099`).exec();
+    await suite.client.delete().key(`${PREFIX}/services/svc-099`).exec();
     await waitFor(async () => !(await vipKeys()).has(address), { timeoutMs: 10_000, what: `vips/${address} released` });
-    await putRaw(client, 'services/late', JSON.stringify({ name: 'late', vip: address, port: vipPort }));
+    await putRaw(suite.client, 'services/late', JSON.stringify({ name: 'late', vip: address, port: vipPort }));
     await waitFor(async () => (await vipKeys()).get(address) === 'late', { timeoutMs: 10_000, what: `late takes ${address}` });
   });
 
   it('asking for a taken address (or one outside the pool) is refused and reported', async () => {
     const [taken] = [...allocated].find(([, s]) => s === 'svc-000')!;
-    await putRaw(client, 'services/greedy', JSON.stringify({ name: 'greedy', vip: taken, port: vipPort }));
-    await putRaw(client, 'services/outsider', JSON.stringify({ name: 'outsider', vip: '10.9.9.9', port: vipPort }));
+    await putRaw(suite.client, 'services/greedy', JSON.stringify({ name: 'greedy', vip: taken, port: vipPort }));
+    await putRaw(suite.client, 'services/outsider', JSON.stringify({ name: 'outsider', vip: '10.9.9.9', port: vipPort }));
     const expected = `FABRIC_ERR_CONFLICT: VIP ${taken} refused: already held by service svc-000`;
     await waitFor(async () => (await conflictsOf(routerA, 'greedy')).includes(expected), { timeoutMs: 10_000, what: 'greedy refused' });
     expect(await conflictsOf(routerA, 'outsider')).toEqual([`FABRIC_ERR_CONFLICT: VIP 10.9.9.9 refused: outside the pool ${POOL}`]);

@@ -1,14 +1,10 @@
 // `fabric up` as a child process against the harness's private dockerd: free ports, a temp data
 // dir, and what it printed (the addresses it started).
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePorts, startProcess, testDocker, withDescendants, type ManagedProcess } from '../harness/index.js';
+import { CLI, freePorts, httpGet, startProcess, testDocker, withDescendants, type ManagedProcess } from '../harness/index.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(ROOT, 'dist/src/cli.js');
 export const DOMAIN = 'apps.localhost';
 
 export interface UpProcess {
@@ -65,16 +61,6 @@ export function childPids(pid: number): number[] {
 }
 
 /** GET through the HTTP frontend with a Host header; status and body, or the error as status 0. */
-export function getVia(port: number, host: string, pathname = '/'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, path: pathname, headers: { host }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.setTimeout(3_000, () => req.destroy(new Error('timed out')));
-    req.on('error', (err) => resolve({ status: 0, body: err.message }));
-    req.end();
-  });
+export async function getVia(port: number, host: string, pathname = '/'): Promise<{ status: number; body: string }> {
+  return httpGet(port, host, pathname, { timeoutMs: 3_000 }).catch((err: Error) => ({ status: 0, body: err.message }));
 }

@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import type { Endpoint } from '../../src/model/endpoint.js';
+import { DesiredMemo, desiredHaproxy, type SlotTable } from '../haproxy/desired.js';
+import { buildModel, deriveModel, ModelMemo, type ActiveHealth, type ModelOptions } from '../model.js';
+import { KeyStore, type KeyChange } from '../store.js';
+import { cid, ep } from './fixtures.js';
+
+const put = (key: string, value: string, createRevision = 1): KeyChange => ({ type: 'put', key, value, createRevision });
+const del = (key: string): KeyChange => ({ type: 'delete', key, value: '', createRevision: 0 });
+const endpointPut = (e: Endpoint, createRevision = 1) => put(`endpoints/${e.service}/${e.host}/${e.container}`, JSON.stringify(e), createRevision);
+
+/** A small deterministic PRNG (mulberry32): the sequences are random but every run sees the same ones. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
+}
+
+function storeWith(changes: KeyChange[]): KeyStore {
+  const store = new KeyStore();
+  store.reset(changes, 1);
+  return store;
+}
+
+describe('ModelMemo: incremental model builds', () => {
+  const options: ModelOptions = { domain: 'apps.test' };
+
+  it('re-derives only the service whose keys changed, and equals a build from scratch', () => {
+    const store = storeWith(['a', 'b', 'c'].flatMap((s) => [endpointPut(ep(s, `${s}1`)), endpointPut(ep(s, `${s}2`))]));
+    const memo = new ModelMemo();
+    const first = deriveModel(store.grouped(), 1, options, memo);
+    expect(memo.derived).toEqual(['a', 'b', 'c']);
+
+    store.apply([endpointPut(ep('b', 'b1', { port: 9000 }))], 2);
+    const second = deriveModel(store.grouped(), 2, options, memo);
+    expect(memo.derived).toEqual(['b']);
+    expect(second).toEqual(buildModel([...store.values()], 2, options));
+    // Unchanged services are the very same objects: targets skip them by identity.
+    expect(second.services[0]).toBe(first.services[0]);
+    expect(second.services[1]).not.toBe(first.services[1]);
+    expect(second.services[2]).toBe(first.services[2]);
+    // An address change does not touch any claim: the host rules are reused too.
+    expect(second.hostRules).toBe(first.hostRules);
+
+    deriveModel(store.grouped(), 2, options, memo);
+    expect(memo.derived).toEqual([]);
+  });
+
+  it('re-derives a service whose health verdict changed, and only when the health version moved', () => {
+    const store = storeWith([endpointPut(ep('a', 'a1')), endpointPut(ep('b', 'b1'))]);
+    const verdicts = new Map<string, ActiveHealth>();
+    const health = (e: Endpoint) => verdicts.get(e.container);
+    const memo = new ModelMemo();
+    deriveModel(store.grouped(), 1, { ...options, health, healthVersion: 1 }, memo);
+    verdicts.set(cid('b1'), 'unhealthy');
+    const next = deriveModel(store.grouped(), 1, { ...options, health, healthVersion: 2 }, memo);
+    expect(memo.derived).toEqual(['b']);
+    expect(next).toEqual(buildModel([...store.values()], 1, { ...options, health }));
+    expect(next.services[1]!.endpoints[0]!.activeHealth).toBe('unhealthy');
+    // Without a version the verdicts are asked again every time.
+    verdicts.set(cid('a1'), 'healthy');
+    deriveModel(store.grouped(), 1, { ...options, health }, memo);
+    expect(memo.derived).toEqual(['a']);
+  });
+
+  it('forgets a reset store: new generations, nothing stale', () => {
+    const store = storeWith([endpointPut(ep('a', 'a1'))]);
+    const memo = new ModelMemo();
+    deriveModel(store.grouped(), 1, options, memo);
+    store.reset([endpointPut(ep('a', 'a1', { port: 1234 }))], 5);
+    const model = deriveModel(store.grouped(), 5, options, memo);
+    expect(model.services[0]!.endpoints[0]!.port).toBe(1234);
+    expect(memo.derived).toEqual(['a']);
+  });
+
+  it('equals a from-scratch build after every step of random change sequences (and so does the HAProxy desired state)', () => {
+    const services = ['a', 'b', 'c', 'd', 'e'];
+    const domains = ['x.example', 'y.example', 'z.example'];
+    const seen = { activeRoutes: 0, reusedServices: 0, decodeIssues: 0 };
+    for (let seed = 1; seed <= 30; seed++) {
+      const r = rng(seed);
+      const store = new KeyStore();
+      const memo = new ModelMemo();
+      const desiredMemo = new DesiredMemo();
+      let slotsIncremental: SlotTable = new Map();
+      let slotsScratch: SlotTable = new Map();
+      const verdicts = new Map<string, ActiveHealth>();
+      let healthVersion = 0;
+      const health = (e: Endpoint) => verdicts.get(e.container);
+      let revision = 1;
+      store.reset([], revision);
+      for (let step = 0; step < 60; step++) {
+        revision += 1;
+        const service = r.pick(services);
+        const tag = `${service}${r.int(4)}`;
+        const changes: KeyChange[] = [];
+        switch (r.int(9)) {
+          case 0:
+          case 1:
+          case 2:
+            changes.push(endpointPut(ep(service, tag, { port: 8000 + r.int(3), weight: r.pick([0, 50, 100]), state: r.pick(['up', 'draining'] as const), health: r.pick(['none', 'unhealthy'] as const), domains: r.int(4) === 0 ? [r.pick(domains)] : [] }), revision));
+            break;
+          case 3:
+            changes.push(del(`endpoints/${service}/h1/${cid(tag)}`));
+            break;
+          case 4:
+            changes.push(put(`services/${service}`, JSON.stringify({ name: service, domains: r.int(2) ? [r.pick(domains)] : [], ...(r.int(3) === 0 ? { paths: ['/api'] } : {}), ...(r.int(4) === 0 ? { mode: 'tcp' } : {}) }), revision));
+            break;
+          case 5:
+            changes.push(del(`services/${service}`));
+            break;
+          case 6: {
+            const route = `r${r.int(2)}`;
+            const backends = [{ service, weight: 1 + r.int(9) }, { service: r.pick(services), weight: 1 + r.int(9) }];
+            changes.push(put(`routes/${route}`, JSON.stringify({ name: route, host: r.pick(domains), backends: backends.slice(0, 1 + r.int(2)), sticky: r.int(2) === 0 }), revision));
+            break;
+          }
+          case 7:
+            changes.push(put(`endpoints/${service}/h1/${cid(tag)}`, r.int(2) ? 'not json' : JSON.stringify(ep(service, tag)), revision));
+            break;
+          case 8:
+            verdicts.set(cid(tag), r.pick(['healthy', 'unhealthy'] as const));
+            healthVersion += 1;
+            break;
+        }
+        store.apply(changes, revision);
+        const opts: ModelOptions = { domain: 'apps.test', health, healthVersion };
+        const incremental = deriveModel(store.grouped(), revision, opts, memo);
+        const scratch = buildModel([...store.values()], revision, { domain: 'apps.test', health });
+        expect(incremental, `seed ${seed} step ${step}`).toEqual(scratch);
+        seen.activeRoutes += incremental.weightedRoutes!.filter((route) => route.active).length;
+        seen.reusedServices += incremental.services.length - memo.derived.length;
+        seen.decodeIssues += incremental.issues.filter((i) => i.code === 'FABRIC_ERR_DECODE').length;
+
+        const a = desiredHaproxy(incremental, slotsIncremental, desiredMemo);
+        const b = desiredHaproxy(scratch, slotsScratch);
+        expect(a.desired, `seed ${seed} step ${step}`).toEqual(b.desired);
+        slotsIncremental = a.slots;
+        slotsScratch = b.slots;
+      }
+    }
+    // The sequences did exercise routes, reuse and undecodable values.
+    expect(seen.activeRoutes).toBeGreaterThan(0);
+    expect(seen.reusedServices).toBeGreaterThan(0);
+    expect(seen.decodeIssues).toBeGreaterThan(0);
+  });
+});
+
+describe('DesiredMemo', () => {
+  it('rebuilds only the changed service backend; the others are the same objects', () => {
+    const store = storeWith(['a', 'b', 'c'].map((s) => endpointPut(ep(s, `${s}1`))));
+    const memo = new ModelMemo();
+    const desiredMemo = new DesiredMemo();
+    const first = desiredHaproxy(deriveModel(store.grouped(), 1, { domain: 'apps.test' }, memo), new Map(), desiredMemo);
+    expect(desiredMemo.built).toEqual(['svc_a', 'svc_b', 'svc_c']);
+    store.apply([endpointPut(ep('c', 'c2'))], 2);
+    const second = desiredHaproxy(deriveModel(store.grouped(), 2, { domain: 'apps.test' }, memo), first.slots, desiredMemo);
+    expect(desiredMemo.built).toEqual(['svc_c']);
+    expect(second.desired.backends[0]).toBe(first.desired.backends[0]);
+    expect(second.desired.hostMap).toBe(first.desired.hostMap);
+    // A plan that was never committed: its slot tables are not the ones passed in, so nothing of it is reused.
+    desiredHaproxy(deriveModel(store.grouped(), 2, { domain: 'apps.test' }, memo), new Map(), desiredMemo);
+    expect(desiredMemo.built).toEqual(['svc_a', 'svc_b', 'svc_c']);
+  });
+});
