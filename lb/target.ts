@@ -56,3 +56,22 @@ export interface TargetContext {
   /** The etcd client itself (not namespaced), for targets over arbitrary keys. */
   etcd: Etcd3;
 }
+
+/** What a driver needs of its context: the etcd client matters only to targets over arbitrary keys. */
+export type DriverContext = Pick<TargetContext, 'logger' | 'requestApply' | 'mode' | 'once'>;
+
+/** What the HAProxy and nginx drivers share: a template rendered to `dest`, a process the router may supervise. */
+export interface ManagedTargetConfig {
+  name: string;
+  /** The shared HTTP frontend, `HOST:PORT`; none when absent. */
+  http: string | undefined;
+  template: string;
+  dest: string;
+  /** Start and supervise the load balancer (true), or leave it to `reload` (false). */
+  manage: boolean;
+  binary: string;
+  /** With manage: false, the command that reloads it. */
+  reload: string | undefined;
+  /** Every check and reload command is killed after this long. */
+  commandTimeoutMs: number;
+}

@@ -1,61 +1,37 @@
-import type { RouterConfig } from './config.js';
+import type { HaproxyTargetSpec, NginxTargetSpec, RouterConfig } from './config.js';
 import { ConfdirTarget } from './confd/confdir-target.js';
 import { createFileTarget } from './confd/file-target.js';
 import { HaproxyTarget } from './haproxy/target.js';
 import { NginxTarget } from './nginx/target.js';
 import { templatePath } from './render.js';
 import { SlbTarget } from './slb/target.js';
-import type { Target, TargetContext } from './target.js';
+import type { ManagedTargetConfig, Target, TargetContext } from './target.js';
 
-/** Every driver the router can run, built from the config's `targets:` list in order, then `confdir:`'s resources. */
+/**
+ * Every driver the router can run, in one visible list: the config's
+ * `targets:` in order, then `confdir:`'s resources. Each gets the same context.
+ */
 export function createTargets(config: RouterConfig, context: TargetContext): Target[] {
   const targets: Target[] = config.targets.map((spec, index) => {
     const name = spec.name ?? `${spec.kind}-${index}`;
-    const log = context.logger.child({ target: name });
+    const driver = { ...context, logger: context.logger.child({ target: name }) };
     switch (spec.kind) {
       case 'haproxy':
         return new HaproxyTarget(
-          {
-            name,
-            http: spec.http,
-            template: templatePath(spec.template),
-            dest: spec.dest,
-            manage: spec.manage,
-            binary: spec.binary,
-            reload: spec.reload,
-            runtimeSocket: spec.runtimeSocket,
-            hardStopAfter: spec.hardStopAfter,
-            maxconn: spec.maxconn,
-            commandTimeoutMs: spec.commandTimeout,
-            mode: context.mode,
-            once: context.once,
-          },
-          log,
-          context.requestApply,
+          { ...managed(name, spec), runtimeSocket: spec.runtimeSocket, hardStopAfter: spec.hardStopAfter, maxconn: spec.maxconn },
+          driver,
         );
       case 'nginx':
         return new NginxTarget(
-          {
-            name,
-            http: spec.http,
-            template: templatePath(spec.template),
-            dest: spec.dest,
-            manage: spec.manage,
-            binary: spec.binary,
-            reload: spec.reload,
-            minReloadIntervalMs: spec.minReloadInterval,
-            workerShutdownTimeout: spec.workerShutdownTimeout,
-            commandTimeoutMs: spec.commandTimeout,
-          },
-          { ...context, logger: log },
+          { ...managed(name, spec), minReloadIntervalMs: spec.minReloadInterval, workerShutdownTimeout: spec.workerShutdownTimeout },
+          driver,
         );
       case 'file':
-        return createFileTarget(name, spec, { ...context, logger: log });
+        return createFileTarget(name, spec, driver);
       case 'slb':
         return new SlbTarget(
           { name, template: templatePath(spec.template), dest: spec.dest, apply: spec.apply, commandTimeoutMs: spec.commandTimeout },
-          log,
-          context.mode,
+          driver,
         );
     }
   });
@@ -63,4 +39,18 @@ export function createTargets(config: RouterConfig, context: TargetContext): Tar
     ? new ConfdirTarget({ name: 'confd', confdir: config.confdir, defaultTimeoutMs: 30_000 }, { ...context, logger: context.logger.child({ target: 'confd' }) })
     : null;
   return confdir ? [...targets, confdir] : targets;
+}
+
+/** The part of a load balancer's spec every process-managed driver reads. */
+function managed(name: string, spec: HaproxyTargetSpec | NginxTargetSpec): ManagedTargetConfig {
+  return {
+    name,
+    http: spec.http,
+    template: templatePath(spec.template),
+    dest: spec.dest,
+    manage: spec.manage,
+    binary: spec.binary,
+    reload: spec.reload,
+    commandTimeoutMs: spec.commandTimeout,
+  };
 }

@@ -106,8 +106,7 @@ describe('HaproxyTarget: files after a runtime update', () => {
         maxconn: undefined,
         commandTimeoutMs: 5_000,
       },
-      createLogger('silent', 'test'),
-      () => undefined,
+      { logger: createLogger('silent', 'test'), requestApply: () => undefined, mode: 'normal', once: false },
     );
     const files = async () => `${await readFile(join(dir, 'haproxy.cfg'), 'utf8')}${await readFile(join(dir, 'hosts.map'), 'utf8')}`;
     return { target, commands: fake.commands, files };

@@ -6,8 +6,8 @@ import { readIfExists, stageFile, writeAtomic, type StagedFile } from '../../src
 import type { Logger } from '../../src/log.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
-import { syncFile, type SyncMode } from '../sync.js';
-import type { ApplyReport, Target } from '../target.js';
+import { syncFile } from '../sync.js';
+import type { ApplyReport, DriverContext, ManagedTargetConfig, Target } from '../target.js';
 import { DeferredWrite } from '../deferred-write.js';
 import { DesiredMemo, desiredHaproxy, type HaproxyDesired, type SlotTable } from './desired.js';
 import { diffHaproxy, type RuntimeOp } from './diff.js';
@@ -15,25 +15,11 @@ import { HaproxyMaster } from './master.js';
 import { applyRuntimeOps } from './runtime.js';
 import { haproxyView, renderMap, type BackendViews, type HaproxyFiles } from './view.js';
 
-export interface HaproxyTargetConfig {
-  name: string;
-  http: string | undefined;
-  template: string;
-  dest: string;
-  /** Start and supervise HAProxy (true), or leave it to `reload` (false). */
-  manage: boolean;
-  binary: string;
-  /** With manage: false, the command that reloads HAProxy. */
-  reload: string | undefined;
+export interface HaproxyTargetConfig extends ManagedTargetConfig {
   /** With manage: false, an admin socket enables the no-reload fast path. */
   runtimeSocket: string | undefined;
   hardStopAfter: string;
   maxconn: number | undefined;
-  commandTimeoutMs: number;
-  /** `fabric render`: confd's modes (default normal). */
-  mode?: SyncMode;
-  /** `fabric render --once`: files only, never the supervised process. */
-  once?: boolean;
 }
 
 interface Plan {
@@ -63,6 +49,7 @@ const FILE_WRITE = { quietMs: 200, maxMs: 1_000 };
 export class HaproxyTarget implements Target {
   readonly kind = 'haproxy';
   readonly name: string;
+  private readonly logger: Logger;
   private readonly files: HaproxyFiles;
   private readonly master: HaproxyMaster | undefined;
   private template: TemplateFn | undefined;
@@ -79,11 +66,10 @@ export class HaproxyTarget implements Target {
 
   constructor(
     private readonly config: HaproxyTargetConfig,
-    private readonly logger: Logger,
-    /** Asks the router for a fresh apply (HAProxy died and must be restarted). */
-    private readonly requestApply: () => void,
+    private readonly context: DriverContext,
   ) {
     this.name = config.name;
+    this.logger = context.logger;
     this.deferred = new DeferredWrite({ ...FILE_WRITE, onError: (err) => this.deferredWriteFailed(err) });
     const dir = dirname(config.dest);
     const runDir = join(dir, 'run');
@@ -94,11 +80,11 @@ export class HaproxyTarget implements Target {
       adminSocket: config.runtimeSocket ?? join(runDir, 'admin.sock'),
       masterSocket: join(runDir, 'master.sock'),
     };
-    if (config.manage && !config.once) {
-      this.master = new HaproxyMaster({ binary: config.binary, configPath: config.dest, masterSocket: this.files.masterSocket, logger });
+    if (config.manage && !context.once) {
+      this.master = new HaproxyMaster({ binary: config.binary, configPath: config.dest, masterSocket: this.files.masterSocket, logger: this.logger });
       this.master.on('exit', () => {
         this.applied = undefined;
-        this.requestApply();
+        this.context.requestApply();
       });
     }
   }
@@ -112,7 +98,7 @@ export class HaproxyTarget implements Target {
   }
 
   async apply(model: Model): Promise<ApplyReport> {
-    if (this.config.once) return this.applyOnce(model);
+    if (this.context.once) return this.applyOnce(model);
     const plan = await this.plan(model);
     const change = this.serving() ? diffHaproxy(this.applied, plan.desired) : ({ kind: 'reload', reason: 'not running' } as const);
     if (change.kind === 'none') {
@@ -150,7 +136,7 @@ export class HaproxyTarget implements Target {
    * stage → haproxy -c → swap → `reload` if configured), in the run's mode. No process is started.
    */
   private async applyOnce(model: Model): Promise<ApplyReport> {
-    const mode = this.config.mode ?? 'normal';
+    const mode = this.context.mode;
     const timeoutMs = this.config.commandTimeoutMs;
     const files = (await this.plan(model)).render();
     if (mode !== 'noop') await mkdir(dirname(this.files.masterSocket), { recursive: true });
@@ -224,7 +210,7 @@ export class HaproxyTarget implements Target {
   private deferredWriteFailed(err: unknown): void {
     this.logger.error({ err: describeError(err) }, 'could not write the HAProxy files after a runtime update; writing them with the next apply');
     this.writeFailed = true;
-    this.requestApply();
+    this.context.requestApply();
   }
 
   private async writeFiles(files: RenderedFiles): Promise<void> {

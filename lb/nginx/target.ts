@@ -7,26 +7,16 @@ import { readIfExists } from '../../src/files.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
 import { expandCommand, syncFile, type FileSpec, type SyncResult } from '../sync.js';
-import type { ApplyReport, Target, TargetContext } from '../target.js';
+import type { ApplyReport, DriverContext, ManagedTargetConfig, Target } from '../target.js';
 import { fatalLinesSince, isNginx, logOffset, servedVersion } from './control.js';
 import { NginxMaster } from './master.js';
 import { ReloadPacer } from './pacer.js';
 import { nginxPaths, nginxView, renderNginx, type NginxPaths } from './view.js';
 
-export interface NginxTargetConfig {
-  name: string;
-  http: string | undefined;
-  template: string;
-  dest: string;
-  /** Start and supervise nginx (true), or leave it to `reload` (false). */
-  manage: boolean;
-  binary: string;
-  /** With manage: false, the command that reloads nginx. */
-  reload: string | undefined;
+export interface NginxTargetConfig extends ManagedTargetConfig {
   /** Reloads are at least this far apart; a burst waits and is folded into one. */
   minReloadIntervalMs: number;
   workerShutdownTimeout: string;
-  commandTimeoutMs: number;
 }
 
 interface Rendered {
@@ -59,7 +49,7 @@ export class NginxTarget implements Target {
 
   constructor(
     private readonly config: NginxTargetConfig,
-    private readonly context: TargetContext,
+    private readonly context: DriverContext,
   ) {
     this.name = config.name;
     this.paths = nginxPaths(config.dest, dirname(config.dest));

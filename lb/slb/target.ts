@@ -6,7 +6,7 @@ import type { Logger } from '../../src/log.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
 import { expandCommand, syncFile, type FileSpec, type SyncMode } from '../sync.js';
-import type { ApplyReport, Target } from '../target.js';
+import type { ApplyReport, DriverContext, Target } from '../target.js';
 import { slbViews, type SlbView } from './view.js';
 
 export interface SlbTargetConfig {
@@ -44,6 +44,8 @@ const SLB_ID = '[A-Za-z0-9][A-Za-z0-9_.-]{0,127}';
 export class SlbTarget implements Target {
   readonly kind = 'slb';
   readonly name: string;
+  private readonly logger: Logger;
+  private readonly mode: SyncMode;
   private template: TemplateFn | undefined;
   private readonly applied = new Map<string, string>();
   /** Ids whose files a previous run left behind (read once): retired unless still named. */
@@ -51,10 +53,11 @@ export class SlbTarget implements Target {
 
   constructor(
     private readonly config: SlbTargetConfig,
-    private readonly logger: Logger,
-    private readonly mode: SyncMode = 'normal',
+    context: Pick<DriverContext, 'logger' | 'mode'>,
   ) {
     this.name = config.name;
+    this.logger = context.logger;
+    this.mode = context.mode;
     if (!config.dest.includes('{{slb}}')) throw new FabricError('FABRIC_ERR_CONFIG', `slb target ${config.name}: dest must contain {{slb}}`);
   }
 

@@ -54,8 +54,7 @@ describe('SlbTarget', () => {
     const make = (mode: SyncMode = 'normal', apply = `echo "{{slb}} $(tr -d ' \\n' < {{src}})" >> ${log}`) =>
       new SlbTarget(
         { name: 'slb', template: templatePath('templates/slb.json.hbs'), dest: path.join(dir, 'out', '{{slb}}.json'), apply, commandTimeoutMs: 5_000 },
-        createLogger('silent', 'test'),
-        mode,
+        { logger: createLogger('silent', 'test'), mode },
       );
     const calls = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
     return { dir, make, calls };
@@ -99,7 +98,7 @@ describe('SlbTarget', () => {
     const { dir } = setup();
     const target = new SlbTarget(
       { name: 'slb', template: templatePath('templates/slb.json.hbs'), dest: path.join(dir, '{{slb}}.json'), apply: 'sleep 5', commandTimeoutMs: 200 },
-      createLogger('silent', 'test'),
+      { logger: createLogger('silent', 'test'), mode: 'normal' },
     );
     await expect(target.apply(withLb)).rejects.toMatchObject({ code: 'FABRIC_ERR_COMMAND_TIMEOUT', retryable: true, details: { failed: ['lb-1'] } });
   });
