@@ -72,8 +72,8 @@ function logRequest(request: FastifyRequest, statusCode: number, elapsedMs: numb
 function addCommonRoutes(app: FastifyInstance, options: ApiOptions): void {
   app.get(
     '/healthz',
-    { schema: { summary: 'Liveness', description: 'Always 200 while the process runs.', tags: ['health'], response: { 200: looseObject('alive') } } },
-    async () => ({ status: 'ok' }),
+    { schema: { summary: 'Liveness', description: 'Always 200 while the process runs; `pid` says which process answered.', tags: ['health'], response: { 200: looseObject('alive') } } },
+    async () => ({ status: 'ok', pid: process.pid }),
   );
   app.get(
     '/readyz',

@@ -65,8 +65,17 @@ export class FabricProcess {
     return (await this.get('/v1/status')).json;
   }
 
+  /**
+   * Whether the API at `url` is this process's: a port picked free can be taken by another
+   * process before ours binds it, and its 200 must not pass for ours.
+   */
+  async answersItself(): Promise<boolean> {
+    const res = await this.get('/healthz');
+    return res.status === 200 && res.json?.pid === this.proc.pid;
+  }
+
   async isReady(): Promise<boolean> {
-    return (await this.get('/readyz')).status === 200;
+    return (await this.answersItself()) && (await this.get('/readyz')).status === 200;
   }
 
   async metricsText(): Promise<string> {
@@ -101,7 +110,7 @@ export class RunningAgent extends FabricProcess {
   /** Waits for /readyz 200, or (`ready` false) only for the API to answer /healthz. */
   async waitStarted(ready = true): Promise<void> {
     if (ready) return this.waitReady();
-    await waitUntilReady(this.proc, () => this.get('/healthz').then((r) => r.status === 200).catch(() => false), {
+    await waitUntilReady(this.proc, () => this.answersItself().catch(() => false), {
       timeoutMs: 15_000,
       what: `agent ${this.hostName} /healthz`,
     });

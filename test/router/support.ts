@@ -255,7 +255,8 @@ export abstract class RouterProcess extends FabricProcess {
   /** Waits for /readyz 200, or (`ready` false) only for /healthz 200. */
   async waitStarted(ready = true): Promise<void> {
     const probe = ready ? '/readyz' : '/healthz';
-    await waitUntilReady(this.proc, () => this.get(probe).then((r) => r.status === 200).catch(() => false), {
+    const started = () => (ready ? this.isReady() : this.answersItself());
+    await waitUntilReady(this.proc, () => started().catch(() => false), {
       timeoutMs: 20_000,
       what: `${this.proc.name} ${probe} 200`,
     });
