@@ -4,9 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { benchColdStartAndResync, benchStartToEtcd } from './agent.js';
 import { benchDockerToServed } from './e2e.js';
+import { benchHealthCost, benchHealthDetection } from './health.js';
 import { closeBenchDocker } from './lib/docker.js';
 import { machine, printFigures, printMachine, type Figure } from './lib/report.js';
 import { benchAtScale, benchPutToServed } from './router.js';
+import { benchNginxBurst, benchNginxVsHaproxy } from './targets.js';
 
 interface Bench {
   /** The figures' ids it produces. */
@@ -22,6 +24,10 @@ const BENCHES: Bench[] = [
   { ids: ['d', 'g'], group: 'router', title: 'd) etcd put → served; g) fast path vs forced reload', run: benchPutToServed },
   { ids: ['f'], group: 'router', title: 'f) 1,000 services × 10 endpoints', run: benchAtScale },
   { ids: ['e'], group: 'router', title: 'e) Docker start → served (agent + router)', run: benchDockerToServed },
+  { ids: ['h'], group: 'router', title: 'h) put → served: nginx (reload) vs HAProxy (runtime API), one router', run: benchNginxVsHaproxy },
+  { ids: ['i'], group: 'router', title: 'i) nginx burst folding: 200 changes, minReloadInterval 1 s', run: benchNginxBurst },
+  { ids: ['j'], group: 'router', title: 'j) health path fails → out of HAProxy rotation', run: benchHealthDetection },
+  { ids: ['k'], group: 'router', title: 'k) health checks: router CPU and RSS at 1,000 endpoints', run: benchHealthCost },
 ];
 
 function usage(): never {

@@ -150,6 +150,8 @@ export class Router {
     this.history.notify();
     // A config the LB refuses waits for the next change; anything else is retried.
     if (outcomes.includes('retry')) this.scheduleRetry();
+    // A deferred target asks for the next apply itself; until then this change counts as pending.
+    if (outcomes.includes('deferred')) this.pendingSince ??= since;
     if (outcomes.some((o) => o !== 'ok')) return;
     this.retry.reset();
     this.appliedRevision = model.revision;
@@ -157,12 +159,17 @@ export class Router {
     if (this.currentState === 'syncing') this.currentState = 'running';
   }
 
-  private async applyTarget(target: Target, model: Model, applyId: number): Promise<'ok' | 'retry' | 'wait'> {
+  private async applyTarget(target: Target, model: Model, applyId: number): Promise<'ok' | 'deferred' | 'retry' | 'wait'> {
     const status = this.statuses.get(target.name)!;
     const started = Date.now();
     try {
       const report = await target.apply(model);
       const durationMs = Date.now() - started;
+      if (report.action === 'deferred') {
+        status.state = 'pending';
+        this.logger.debug({ applyId, target: target.name, revision: model.revision, detail: report.detail }, 'apply deferred');
+        return 'deferred';
+      }
       status.state = 'applied';
       status.counters.applies += 1;
       this.metrics.applies.inc({ target: target.name, action: report.action });

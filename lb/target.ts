@@ -3,7 +3,11 @@ import type { Logger } from '../src/log.js';
 import type { Model } from './model.js';
 import type { SyncMode } from './sync.js';
 
-export type ApplyAction = 'none' | 'runtime' | 'reload' | 'start' | 'write';
+/**
+ * `deferred`: the target cannot take the change yet (nginx's minReloadInterval) and has asked
+ * for a later apply itself; that apply renders the model as it is then, never a stale one.
+ */
+export type ApplyAction = 'none' | 'runtime' | 'reload' | 'start' | 'write' | 'deferred';
 
 export interface ApplyReport {
   action: ApplyAction;

@@ -144,20 +144,39 @@ export async function startAgent(opts: { etcd: string; dockerHost: string; hostN
 
 export interface RouterProcess extends FabricProcess {
   httpPort: number;
+  /** nginx's HTTP listener, when the router was started with an nginx target too. */
+  nginxPort?: number;
   dir: string;
   status(): Promise<RouterStatus>;
   /** Router, HAProxy master and workers: RSS in MiB. */
   rss(): { router: number | undefined; haproxy: number; haproxyProcesses: number };
 }
 
-/** A router with one managed HAProxy target on a free loopback port; waits for its first apply. */
-export async function startRouter(opts: { etcd: string; name?: string; readyTimeoutMs?: number }): Promise<RouterProcess> {
+export interface RouterOptions {
+  etcd: string;
+  name?: string;
+  readyTimeoutMs?: number;
+  /** router.yaml's `healthCheck` as YAML flow text; default `{unconfigured: none}`. */
+  healthCheck?: string;
+  /** Also a managed nginx target (after HAProxy: targets apply in order); targets are then named haproxy and nginx, and rss().haproxy counts nginx's processes too. */
+  nginx?: { minReloadInterval?: string };
+}
+
+/** A router with one managed HAProxy target on a free loopback port (and optionally nginx); waits for its first apply. */
+export async function startRouter(opts: RouterOptions): Promise<RouterProcess> {
   // Short path: HAProxy's sockets live under it (unix socket paths are limited to 108 bytes).
   const dir = fs.mkdtempSync('/tmp/fb-');
   const [apiPort, httpPort] = [await freePort(), await freePort()];
+  const nginxPort = opts.nginx ? await freePort() : undefined;
   const config = path.join(dir, 'router.yaml');
   // No default TCP checks: the benches measure the config pipeline, and their endpoints are not all live.
-  fs.writeFileSync(config, `domain: ${DOMAIN}\nhealthCheck: {unconfigured: none}\ntargets:\n  - kind: haproxy\n    http: 127.0.0.1:${httpPort}\n    dest: ${dir}/haproxy.cfg\n`);
+  const targets = [`  - kind: haproxy\n${opts.nginx ? '    name: haproxy\n' : ''}    http: 127.0.0.1:${httpPort}\n    dest: ${dir}/haproxy.cfg\n`];
+  if (opts.nginx) {
+    fs.mkdirSync(path.join(dir, 'nginx'));
+    const interval = opts.nginx.minReloadInterval ? `    minReloadInterval: ${opts.nginx.minReloadInterval}\n` : '';
+    targets.push(`  - kind: nginx\n    name: nginx\n    http: 127.0.0.1:${nginxPort}\n    dest: ${dir}/nginx/nginx.conf\n${interval}`);
+  }
+  fs.writeFileSync(config, `domain: ${DOMAIN}\nhealthCheck: ${opts.healthCheck ?? '{unconfigured: none}'}\ntargets:\n${targets.join('')}`);
   const spawnedAt = performance.timeOrigin + performance.now();
   const proc = startProcess(process.execPath, [CLI, 'router', '--etcd', opts.etcd, '--config', config, '--listen', `127.0.0.1:${apiPort}`], {
     name: opts.name ?? 'bench-router',
@@ -178,6 +197,7 @@ export async function startRouter(opts: { etcd: string; name?: string; readyTime
     proc,
     apiPort,
     httpPort,
+    nginxPort,
     dir,
     spawnedAt,
     status,
@@ -235,6 +255,8 @@ export interface EndpointSpec {
   port: number;
   health?: 'healthy' | 'unhealthy' | 'starting' | 'none';
   state?: 'up' | 'draining';
+  /** An active health check, as the agent writes it from a container's labels. */
+  check?: { path?: string; intervalMs?: number };
 }
 
 /** An endpoint as the agent would write it (src/model/endpoint.ts): its key and JSON. */
@@ -253,6 +275,7 @@ export function endpoint(spec: EndpointSpec): { key: string; value: string } {
     domains: [],
     health: spec.health ?? 'none',
     state: spec.state ?? 'up',
+    ...(spec.check ? { check: spec.check } : {}),
   });
   return { key: `endpoints/${spec.service}/${host}/${container}`, value };
 }

@@ -121,6 +121,18 @@ export function rssMiB(pid: number): number | undefined {
   }
 }
 
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat (undefined once it is gone). */
+export function cpuTimeMs(pid: number, ticksPerSecond = 100 /* getconf CLK_TCK */): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
+
 export function sleep(msToWait: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, msToWait));
 }

@@ -1,10 +1,8 @@
-import { delay } from '../../src/backoff.js';
-
 /**
- * At most one reload per `intervalMs`. A reload asked for sooner waits out the
- * rest of the interval instead of starting another worker generation while the
- * last one may still be shutting down; the router's debounce folds every change
- * made meanwhile into the next apply, so a burst costs one reload per interval.
+ * At most one reload per `intervalMs`. A reload asked for sooner is deferred to
+ * the end of the interval instead of starting another worker generation while
+ * the last one may still be shutting down; every change made meanwhile is folded
+ * into that one reload, so a burst costs one reload per interval.
  */
 export class ReloadPacer {
   private last = Number.NEGATIVE_INFINITY;
@@ -17,13 +15,6 @@ export class ReloadPacer {
   /** Milliseconds until the next reload may run (0: now). */
   remaining(): number {
     return Math.max(0, this.last + this.intervalMs - this.now());
-  }
-
-  /** Waits until a reload may run (or `signal` aborts); returns how long it waited. */
-  async wait(signal?: AbortSignal): Promise<number> {
-    const ms = this.remaining();
-    if (ms > 0) await delay(ms, signal);
-    return ms;
   }
 
   /** A reload (or a start) just happened. */

@@ -40,12 +40,12 @@ export class NginxTarget implements Target {
   private readonly master: NginxMaster | undefined;
   private readonly pacer: ReloadPacer;
   private readonly restarts = new Backoff(RESTART_BACKOFF.initialMs, RESTART_BACKOFF.maxMs);
-  private readonly stopping = new AbortController();
   private template: TemplateFn | undefined;
   /** Version of the config nginx was last confirmed (or, unmanaged, told) to run. */
   private applied: string | undefined;
   private startedAt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
+  private pacedTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: NginxTargetConfig,
@@ -85,8 +85,8 @@ export class NginxTarget implements Target {
   }
 
   async stop(): Promise<void> {
-    this.stopping.abort();
     clearTimeout(this.restartTimer);
+    clearTimeout(this.pacedTimer);
     await this.master?.stop();
   }
 
@@ -102,10 +102,11 @@ export class NginxTarget implements Target {
     if (!rendered.content.includes(rendered.version)) {
       throw new FabricError('FABRIC_ERR_RENDER', 'the nginx template must serve {{control.version}} on {{control.socket}}: the router confirms each reload through it');
     }
-    const waited = master.state === 'running' ? await this.pacer.wait(this.stopping.signal) : 0;
-    if (this.stopping.signal.aborted) throw new FabricError('FABRIC_ERR_RELOAD', 'the nginx target is stopping');
-    // Decided after the wait: nginx may have died meanwhile, and then this apply starts it.
     const running = master.state === 'running';
+    if (running) {
+      const deferred = this.deferWhilePaced();
+      if (deferred) return deferred;
+    }
     await this.prepareDirs();
     const result = await syncFile(this.fileSpec(undefined), rendered.content, 'normal');
     const diffs = result.changed ? [{ dest: this.paths.config, diff: result.diff }] : undefined;
@@ -113,7 +114,7 @@ export class NginxTarget implements Target {
       this.pacer.mark();
       await master.reload(rendered.version);
       this.applied = rendered.version;
-      return { action: 'reload', detail: reloadDetail(result, waited), diffs };
+      return { action: 'reload', detail: reloadDetail(result), diffs };
     }
     // Not running (first apply, or nginx died): an unchanged file on disk was validated when written; check it again anyway.
     if (!result.changed) await this.validate(this.paths.config);
@@ -132,18 +133,19 @@ export class NginxTarget implements Target {
       return { action: 'none' };
     }
     const reloads = this.config.reload !== undefined || (await this.runningPid()) !== undefined;
-    const waited = reloads ? await this.pacer.wait(this.stopping.signal) : 0;
+    const deferred = reloads ? this.deferWhilePaced() : undefined;
+    if (deferred) return deferred;
     await this.prepareDirs();
     const result = await syncFile(this.fileSpec(this.config.reload), rendered.content, 'normal');
     const diffs = result.changed ? [{ dest: this.paths.config, diff: result.diff }] : undefined;
     this.applied = rendered.version;
     if (result.changed && result.action === 'reload') {
       this.pacer.mark();
-      return { action: 'reload', detail: reloadDetail(result, waited), diffs };
+      return { action: 'reload', detail: reloadDetail(result), diffs };
     }
     if (result.changed && this.config.reload === undefined && (await this.signalRunning(rendered.version))) {
       this.pacer.mark();
-      return { action: 'reload', detail: reloadDetail(result, waited), diffs };
+      return { action: 'reload', detail: reloadDetail(result), diffs };
     }
     return { action: result.changed ? 'write' : 'none', diffs };
   }
@@ -165,6 +167,23 @@ export class NginxTarget implements Target {
       timeoutMs: this.config.commandTimeoutMs,
       vars: { binary: this.config.binary, prefix: `${this.paths.dir}/`, errorLog: this.paths.errorLog },
     };
+  }
+
+  /**
+   * Too soon after the last reload: instead of waiting inside this apply (and then reloading the
+   * model as it was before the wait, while holding up every other target), ask for a fresh apply
+   * once the interval is over. Changes arriving meanwhile are folded into that one reload.
+   */
+  private deferWhilePaced(): ApplyReport | undefined {
+    const remaining = this.pacer.remaining();
+    if (remaining <= 0) return undefined;
+    if (!this.pacedTimer) {
+      this.pacedTimer = setTimeout(() => {
+        this.pacedTimer = undefined;
+        this.context.requestApply();
+      }, remaining);
+    }
+    return { action: 'deferred', detail: `next reload in ${remaining} ms (minReloadInterval)` };
   }
 
   /** `nginx -t` on a file already in place (before a start). */
@@ -223,9 +242,7 @@ export class NginxTarget implements Target {
   }
 }
 
-function reloadDetail(result: SyncResult, waitedMs: number): string {
+function reloadDetail(result: SyncResult): string {
   const lines = result.changed ? result.diff.split('\n').filter((l) => /^[+-](?![+-]{2} )/.test(l)).length : 0;
-  const parts = [result.changed ? `${lines} config lines changed` : 'config on disk was not yet served'];
-  if (waitedMs > 0) parts.push(`waited ${waitedMs} ms for minReloadInterval`);
-  return parts.join('; ');
+  return result.changed ? `${lines} config lines changed` : 'config on disk was not yet served';
 }

@@ -1,0 +1,183 @@
+// The router's active health checks (docs/health-checks.md), against node HTTP servers on 127.0.0.1.
+//  j) an endpoint's health path starts failing → it leaves HAProxy's rotation, vs interval × fall
+//  k) the router's CPU and RSS while checking 1,000 endpoints every 2 s, vs no checks, same run
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Namespace } from 'etcd3';
+import { startEtcd } from '../test/harness/etcd.js';
+import { waitFor } from '../test/harness/wait.js';
+import { DOMAIN, endpoint, etcdClient, get, getJson, scrape, startRouter, total, txn, waitApplied, type RouterProcess } from './lib/fabric.js';
+import { cpuTimeMs, ms, nowMs, sleep, summarize, type Figure } from './lib/report.js';
+import { Cleanup, startIdServers, type IdServer } from './lib/util.js';
+
+const J_INTERVAL_MS = 500;
+const J_FALL = 2;
+const J_SAMPLES = 10;
+const K_SERVICES = 100;
+const K_PER_SERVICE = 10;
+const K_INTERVAL = '2s';
+const K_WARMUP_MS = 5_000;
+const K_MEASURE_MS = 20_000;
+const HEALTH_PATH = '/health';
+
+/** An HTTP server answering `/` with its id and HEALTH_PATH with 200 or 500, as set. */
+async function startToggleServer(id: string): Promise<{ port: number; setHealthy(ok: boolean): void; close(): Promise<void> }> {
+  let healthy = true;
+  const server = http.createServer((req, res) => {
+    const failing = req.url === HEALTH_PATH && !healthy;
+    res.writeHead(failing ? 500 : 200, { 'content-type': 'text/plain' });
+    res.end(req.url === HEALTH_PATH ? (failing ? 'failing' : 'ok') : id);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    setHealthy: (ok) => void (healthy = ok),
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+interface ServiceView {
+  endpoints: Array<{ healthCheck: { state: string } | null }>;
+}
+
+/** j) fail → out of rotation. The probed service has one endpoint, so "out" is HAProxy's first 503. */
+export async function benchHealthDetection(): Promise<Figure[]> {
+  const cleanup = new Cleanup();
+  try {
+    const etcd = await startEtcd({ name: 'bench-etcd-j' });
+    cleanup.defer('etcd', () => etcd.stop());
+    const { client, kv } = etcdClient(etcd.endpoint);
+    cleanup.defer('etcd client', () => client.close());
+    const target = await startToggleServer('j-0');
+    cleanup.defer('toggle server', () => target.close());
+    const router = await startRouter({
+      etcd: etcd.endpoint,
+      name: 'bench-router-j',
+      healthCheck: `{interval: ${J_INTERVAL_MS}ms, timeout: 250ms, fall: ${J_FALL}, rise: 2, unconfigured: none}`,
+    });
+    cleanup.defer('router', () => router.stop());
+    const host = `probe.${DOMAIN}`;
+    const rev = await txn(kv, [endpoint({ service: 'probe', port: target.port, check: { path: HEALTH_PATH } })]);
+    await waitApplied(router, rev, 15_000);
+    const reloadsBefore = total(await scrape(router.apiPort), 'fabric_router_reloads_total');
+
+    const samples: number[] = [];
+    let failures = 0;
+    for (let i = 0; i < J_SAMPLES; i++) {
+      target.setHealthy(true);
+      // Back in rotation and counted healthy (not `unknown`, which leaves on the first failure).
+      await waitFor(async () => (await get(router.httpPort, '/', host)).body === 'j-0', { timeoutMs: 15_000, intervalMs: 20, what: 'endpoint served again' });
+      await waitFor(async () => (await getJson<ServiceView>(router.apiPort, '/v1/services/probe')).endpoints[0]?.healthCheck?.state === 'healthy', {
+        timeoutMs: 15_000,
+        intervalMs: 20,
+        what: 'endpoint healthy',
+      });
+      // A random phase against the check schedule: recovery is seen right after a check.
+      await sleep(Math.random() * J_INTERVAL_MS);
+      const t0 = nowMs();
+      target.setHealthy(false);
+      const out = await pollOut(router.httpPort, host, 15_000);
+      if (out === undefined) failures += 1;
+      else samples.push(out - t0);
+    }
+    const s = summarize(samples);
+    const series = await scrape(router.apiPort);
+    return [
+      { id: 'j', name: `health path fails → out of HAProxy's rotation (${J_SAMPLES} samples): p50 / max`, value: `${ms(s.p50)} / ${ms(s.max)}`, target: `≈ interval × fall = ${J_INTERVAL_MS * J_FALL} ms` },
+      { id: 'j', name: 'spread', value: `n=${s.n}${failures ? `, ${failures} timed out` : ''}; min ${ms(s.min)}, p90 ${ms(s.p90)}, mean ${ms(s.mean)}` },
+      { id: 'j', name: 'settings', value: `interval ${J_INTERVAL_MS} ms, fall ${J_FALL}, rise 2, timeout 250 ms; HTTP GET ${HEALTH_PATH} → 500` },
+      { id: 'j', name: 'HAProxy reloads during the samples', value: String(total(series, 'fabric_router_reloads_total') - reloadsBefore), target: '0 (runtime API)' },
+    ];
+  } finally {
+    await cleanup.run();
+  }
+}
+
+/** Requests through HAProxy until one is not served (503: no server left); the time of that answer. */
+async function pollOut(port: number, host: string, timeoutMs: number): Promise<number | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const answer = await get(port, '/', host, 5_000).catch(() => undefined);
+    if (answer && answer.status !== 200) return nowMs();
+    await sleep(1);
+  }
+  return undefined;
+}
+
+interface Phase {
+  name: string;
+  healthCheck: string;
+  check?: { path: string };
+}
+
+interface PhaseResult {
+  cpuPercent: number;
+  rssMiB: number;
+  checks: number;
+}
+
+/** k) the same 1,000 endpoints under routers with different check settings, one after the other. */
+export async function benchHealthCost(): Promise<Figure[]> {
+  const cleanup = new Cleanup();
+  try {
+    const etcd = await startEtcd({ name: 'bench-etcd-k' });
+    cleanup.defer('etcd', () => etcd.stop());
+    const { client, kv } = etcdClient(etcd.endpoint);
+    cleanup.defer('etcd client', () => client.close());
+    const pool = await startIdServers(K_SERVICES * K_PER_SERVICE, 'k');
+    cleanup.defer('id servers', () => pool.close());
+    const phases: Phase[] = [
+      { name: 'no checks (unconfigured: none)', healthCheck: '{unconfigured: none}' },
+      { name: `TCP checks (unconfigured: tcp, interval ${K_INTERVAL})`, healthCheck: `{interval: ${K_INTERVAL}, unconfigured: tcp}` },
+      { name: `HTTP checks (GET ${HEALTH_PATH}, interval ${K_INTERVAL})`, healthCheck: `{interval: ${K_INTERVAL}, unconfigured: none}`, check: { path: HEALTH_PATH } },
+    ];
+    const figures: Figure[] = [];
+    for (const phase of phases) {
+      const result = await measurePhase(etcd.endpoint, kv, pool.servers, phase);
+      figures.push({
+        id: 'k',
+        name: `router, 1,000 endpoints, ${phase.name}: CPU over ${K_MEASURE_MS / 1000} s / RSS / checks run`,
+        value: `${result.cpuPercent.toFixed(1)} % of one core / ${result.rssMiB.toFixed(0)} MiB / ${result.checks}`,
+      });
+    }
+    figures.push({ id: 'k', name: 'checks expected per phase with checks (1,000 × 20 s ÷ 2 s)', value: '10000' });
+    return figures;
+  } finally {
+    await cleanup.run();
+  }
+}
+
+async function measurePhase(etcdEndpoint: string, kv: Namespace, servers: IdServer[], phase: Phase): Promise<PhaseResult> {
+  // The same keys every phase (a put replaces them): only `check` differs.
+  let rev = 0;
+  const puts = servers.map((server, i) => endpoint({
+    service: `k${String(Math.floor(i / K_PER_SERVICE)).padStart(3, '0')}`,
+    container: `${String(i).padStart(32, '0')}`,
+    port: server.port,
+    check: phase.check,
+  }));
+  for (let i = 0; i < puts.length; i += 128) rev = await txn(kv, puts.slice(i, i + 128));
+  const router: RouterProcess = await startRouter({ etcd: etcdEndpoint, name: 'bench-router-k', healthCheck: phase.healthCheck, readyTimeoutMs: 60_000 });
+  try {
+    await waitApplied(router, rev, 60_000);
+    await sleep(K_WARMUP_MS);
+    const checksBefore = total(await scrape(router.apiPort), 'fabric_router_health_checks_total');
+    const cpuBefore = cpuTimeMs(router.proc.pid);
+    const startedAt = nowMs();
+    await sleep(K_MEASURE_MS);
+    const cpuAfter = cpuTimeMs(router.proc.pid);
+    const wall = nowMs() - startedAt;
+    const rssMiB = router.rss().router ?? NaN;
+    const checks = total(await scrape(router.apiPort), 'fabric_router_health_checks_total') - checksBefore;
+    if (cpuBefore === undefined || cpuAfter === undefined) throw new Error('router exited during the measurement');
+    return { cpuPercent: ((cpuAfter - cpuBefore) / wall) * 100, rssMiB, checks };
+  } finally {
+    await router.stop();
+  }
+}
