@@ -45,7 +45,7 @@ async function runRender(command: Command): Promise<void> {
   let outcomes: Outcome[];
   try {
     const model = await snapshotModel(etcd, config);
-    outcomes = await applyOnce(createTargets(config, { logger, requestApply: () => undefined, mode, once: true, etcd: etcd.client }), model);
+    outcomes = await applyOnce(createTargets(config, { logger, requestApply: () => undefined, mode, once: true, etcd: etcd.client, watchClient: () => etcd.watchClient().client }), model);
   } finally {
     etcd.close();
   }

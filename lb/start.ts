@@ -44,10 +44,17 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
   const metrics = new RouterMetrics(registry);
   const etcd = connectEtcd(common.etcd);
   let router: Router | undefined;
-  const targets = createTargets(config, { logger, requestApply: () => router?.requestApply(), mode: 'normal', once: false, etcd: etcd.client });
+  const targets = createTargets(config, {
+    logger,
+    requestApply: () => router?.requestApply(),
+    mode: 'normal',
+    once: false,
+    etcd: etcd.client,
+    watchClient: () => etcd.watchClient().client,
+  });
   const vips = config.vipPool ? new VipManager({ pool: config.vipPool, interface: config.vipInterface }, etcd.kv, logger) : undefined;
   const health = createHealthChecker(config.healthCheck, metrics, logger);
-  router = new Router(new KeyspaceWatch(etcd.kv, logger), targets, { domain: config.domain, debounce: config.debounce, health, vips }, metrics, logger);
+  router = new Router(new KeyspaceWatch(etcd.watchClient().kv, logger), targets, { domain: config.domain, debounce: config.debounce, health, vips }, metrics, logger);
   const running = router;
   const routerId = config.routerId ?? defaultRouterId(common.listen);
   const publisher = new StatusPublisher({ kv: etcd.kv, routerId, document: () => routerStatusDocument(routerId, running), logger });

@@ -59,6 +59,8 @@ export interface TargetContext {
   once: boolean;
   /** The etcd client itself (not namespaced), for targets over arbitrary keys. */
   etcd: Etcd3;
+  /** A client of its own for each long-lived watch (see EtcdConnection.watchClient). */
+  watchClient: () => Etcd3;
 }
 
 /** What a driver needs of its context: the etcd client matters only to targets over arbitrary keys. */

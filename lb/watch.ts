@@ -50,7 +50,12 @@ export class KeyspaceWatch extends EventEmitter {
   async close(): Promise<void> {
     this.abort.abort();
     this.setState('closed');
-    await this.watcher?.cancel().catch(() => undefined);
+    // A watcher waiting to be re-created after a reconnect cancels only once etcd answers: don't wait
+    // on that at shutdown (closing the client ends the watch anyway).
+    const giveUp = new AbortController();
+    const cancelled = this.watcher?.cancel().catch(() => undefined);
+    await Promise.race([cancelled, delay(1_000, giveUp.signal)]);
+    giveUp.abort();
   }
 
   private setState(state: WatchState): void {
@@ -110,8 +115,9 @@ export class KeyspaceWatch extends EventEmitter {
       // Compacted past our revision (or otherwise cancelled): list again.
       this.lastError = describeError(err);
       this.logger.warn({ err: this.lastError }, 'etcd watch cancelled; listing again');
+      // etcd3 has already dropped a watcher it reports cancelled: cancelling it again would send etcd a
+      // cancel for an id the client no longer knows, and its answer throws inside etcd3.
       if (this.watcher === watcher) this.watcher = undefined;
-      void watcher.cancel().catch(() => undefined);
       if (!this.abort.signal.aborted) void this.listAndWatch();
     });
   }

@@ -20,15 +20,34 @@ export interface EtcdConnection {
   client: Etcd3;
   /** Every fabric key, relative to `--etcd-prefix`. */
   kv: Namespace;
+  /**
+   * A client of its own, for one long-lived watch (closed with the connection).
+   * etcd3 multiplexes every watcher of a client on one stream, and when a
+   * reconnect re-creates them from a compacted revision it has to guess which
+   * one etcd cancelled (its issue #114) and can cancel the wrong one: with one
+   * watcher per client the guess is always right.
+   */
+  watchClient(): { client: Etcd3; kv: Namespace };
   close(): void;
 }
 
 export function connectEtcd(options: EtcdOptions): EtcdConnection {
-  const client = new Etcd3(clientOptions(options));
+  const open = () => {
+    const client = new Etcd3(clientOptions(options));
+    return { client, kv: client.namespace(namespacePrefix(options.prefix)) };
+  };
+  const main = open();
+  const watchers: Etcd3[] = [];
   return {
-    client,
-    kv: client.namespace(namespacePrefix(options.prefix)),
-    close: () => client.close(),
+    ...main,
+    watchClient: () => {
+      const dedicated = open();
+      watchers.push(dedicated.client);
+      return dedicated;
+    },
+    close: () => {
+      for (const client of [main.client, ...watchers]) client.close();
+    },
   };
 }
 

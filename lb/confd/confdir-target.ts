@@ -100,6 +100,7 @@ export class ConfdirTarget implements Target {
       const spec = parseResourceFile(file, await readFile(file, 'utf8'), { templates: layout.templates, defaultTimeoutMs: this.config.defaultTimeoutMs });
       const resource = new TemplateResource(spec, {
         etcd: this.context.etcd,
+        watchClient: this.context.watchClient,
         logger: this.context.logger.child({ resource: file }),
         mode: this.context.mode,
         once: this.context.once,

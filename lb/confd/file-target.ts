@@ -23,6 +23,7 @@ export class FileTarget implements Target {
   ) {
     this.resource = new TemplateResource(spec, {
       etcd: context.etcd,
+      watchClient: context.watchClient,
       logger: context.logger,
       mode: context.mode,
       once: context.once,

@@ -44,13 +44,14 @@ export class KeyWatch {
   private lastError: string | undefined;
 
   constructor(
-    private readonly client: Etcd3,
+    /** Called once per prefix: each follower watches on a client of its own. */
+    newClient: () => Etcd3,
     prefixes: string[],
     private readonly logger: Logger,
     private readonly onChange: () => void,
   ) {
     this.firstSnapshot = new Promise((resolve) => (this.snapshotDone = resolve));
-    this.followers = coveringPrefixes(prefixes).map((prefix) => new PrefixFollower(client, prefix, this.values, logger, this.events()));
+    this.followers = coveringPrefixes(prefixes).map((prefix) => new PrefixFollower(newClient(), prefix, this.values, logger, this.events()));
   }
 
   get state(): KeyWatchState {
@@ -143,10 +144,12 @@ class PrefixFollower {
     void this.listAndWatch();
   }
 
+  /** Closing its own client ends the watch too, whatever state etcd3's watch stream is in. */
   async close(): Promise<void> {
     this.abort.abort();
     this.state = 'closed';
-    await this.watcher?.cancel().catch(() => undefined);
+    this.watcher = undefined;
+    this.client.close();
   }
 
   private setState(state: KeyWatchState, err?: string): void {
@@ -207,8 +210,9 @@ class PrefixFollower {
     watcher.on('error', (err) => {
       // Compacted past our revision (or otherwise cancelled): list again.
       this.logger.warn({ prefix: this.prefix, err: describeError(err) }, 'etcd watch cancelled; listing again');
+      // etcd3 has already dropped a watcher it reports cancelled: cancelling it again would send etcd a
+      // cancel for an id the client no longer knows, and its answer throws inside etcd3.
       if (this.watcher === watcher) this.watcher = undefined;
-      void watcher.cancel().catch(() => undefined);
       if (!this.abort.signal.aborted) void this.listAndWatch();
     });
   }

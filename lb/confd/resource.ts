@@ -33,6 +33,8 @@ export interface ResourceSpec {
 
 export interface ResourceContext {
   etcd: Etcd3;
+  /** A client of its own per watched prefix (see EtcdConnection.watchClient). */
+  watchClient: () => Etcd3;
   logger: Logger;
   mode: SyncMode;
   once: boolean;
@@ -87,7 +89,7 @@ export class TemplateResource {
     private readonly context: ResourceContext,
   ) {
     const prefixes = watchedPrefixes(spec.prefix, spec.keys);
-    this.keys = context.once ? new OnceKeys(context.etcd, prefixes) : new KeyWatch(context.etcd, prefixes, context.logger, context.onChange);
+    this.keys = context.once ? new OnceKeys(context.etcd, prefixes) : new KeyWatch(context.watchClient, prefixes, context.logger, context.onChange);
   }
 
   async apply(model: Model): Promise<SyncResult> {

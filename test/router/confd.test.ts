@@ -248,11 +248,10 @@ describe('KeyWatch: arbitrary prefixes, followed', () => {
   it('lists again when etcd compacted past its revision while it was cut off', async () => {
     const root = keyRoot();
     const proxy = await TcpProxy.start(suite.perTest, suite.etcd.clientPort);
-    const watched = etcdClient(suite.perTest, proxy.url);
     let changes = 0;
     const logs: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(line) });
-    const watch = new KeyWatch(watched, [`${root}/a`, `${root}/b`, `${root}/a/sub`], logger, () => changes++);
+    const watch = new KeyWatch(() => etcdClient(suite.perTest, proxy.url), [`${root}/a`, `${root}/b`, `${root}/a/sub`], logger, () => changes++);
     suite.perTest.defer(() => watch.close());
     await put(`${root}/a/1`, 'x');
     await put(`${root}/outside`, 'not followed');
