@@ -157,7 +157,7 @@ function combinedError(failures: Array<{ file: string; err: unknown }>): FabricE
     return message.includes(file) ? message : `${file}: ${message}`;
   });
   const codes = failures.map(({ err }) => (err instanceof FabricError ? err.code : ('FABRIC_ERR_RELOAD' as ErrorCode)));
-  const code = failures.length === 1 ? codes[0]! : (codes.find((c, i) => isRetryable(failures[i]!.err)) ?? codes[0]!);
+  const code = failures.length === 1 ? codes[0]! : (codes.find((_code, i) => isRetryable(failures[i]!.err)) ?? codes[0]!);
   return new FabricError(code, messages.join('; '), {
     cause: failures[0]!.err,
     details: { resources: failures.map(({ file }, i) => ({ file, code: codes[i], message: messages[i] })) },

@@ -47,7 +47,7 @@ export class KeyWatch {
     /** Called once per prefix: each follower watches on a client of its own. */
     newClient: () => Etcd3,
     prefixes: string[],
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly onChange: () => void,
   ) {
     this.firstSnapshot = new Promise((resolve) => (this.snapshotDone = resolve));

@@ -3,10 +3,10 @@ import type { Etcd3 } from 'etcd3';
 import { runCommand } from '../../src/command.js';
 import { FabricError, describeError } from '../../src/errors.js';
 import { sameContent } from '../../src/files.js';
-import type { Logger } from '../../src/log.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
-import { expandCommand, syncFile, type SyncMode, type SyncResult } from '../sync.js';
+import { expandCommand, syncFile, type SyncResult } from '../sync.js';
+import type { TargetContext } from '../target.js';
 import type { KeyValues } from '../template/kv.js';
 import { KeyWatch, readKeys } from './keys.js';
 import { PrefixedKeyValues, absoluteKey, watchedPrefixes } from './prefix.js';
@@ -31,13 +31,8 @@ export interface ResourceSpec {
   timeoutMs: number;
 }
 
-export interface ResourceContext {
-  etcd: Etcd3;
-  /** A client of its own per watched prefix (see EtcdConnection.watchClient). */
-  watchClient: () => Etcd3;
-  logger: Logger;
-  mode: SyncMode;
-  once: boolean;
+/** What a resource needs of its target's context; `onChange` asks the router for an apply. */
+export interface ResourceContext extends Pick<TargetContext, 'etcd' | 'watchClient' | 'logger' | 'mode' | 'once'> {
   /** A watched key changed. */
   onChange: () => void;
   /** How long an apply waits for the first snapshot of the keys. */

@@ -1,5 +1,5 @@
 import { readdir, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { runCommand } from '../../src/command.js';
 import { FabricError, describeError, isRetryable, type ErrorCode } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';

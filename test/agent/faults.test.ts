@@ -112,7 +112,7 @@ describe('etcd faults', () => {
 
   it('etcd down for longer than the TTL: new lease, everything re-registered within one TTL of its return, no key ever missing', async () => {
     const etcd = await testEtcd();
-    const webs = await Promise.all([1, 2].map(() => runWeb(docker, { labels: { 'fabric.service': 'longout' } })));
+    await Promise.all([1, 2].map(() => runWeb(docker, { labels: { 'fabric.service': 'longout' } })));
     const agent = await startAgent(etcd, { hostName: 'node-x', ttl: '2s' });
     const view = new EtcdView(etcd);
     const oldLease = await agent.leaseId();
