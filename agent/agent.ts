@@ -7,6 +7,7 @@ import type { Logger } from '../src/log.js';
 import { encodeEndpoint, type Endpoint } from '../src/model/endpoint.js';
 import { encodeHost, type HostRecord } from '../src/model/host.js';
 import { isStopSignal } from './container.js';
+import { Label } from './labels.js';
 import { desiredOutcome, type HostContext, type Outcome } from './desired.js';
 import { DockerEventStream, type DockerEvent } from './docker-events.js';
 import { DockerSource } from './docker-source.js';
@@ -123,7 +124,7 @@ export class Agent {
     const action = event.Action.split(':')[0]!.trim();
     this.metrics.events.inc({ type: event.Type, action });
     const id = event.Type === 'network' ? event.Actor.Attributes?.container : event.Actor.ID;
-    if (!id) return;
+    if (!id || !this.concerns(event, id)) return;
     if (event.Type === 'container') {
       if (!RELEVANT_ACTIONS.has(action) && action !== 'health_status') return;
       if (action === 'kill') this.stopping.set(id, event.Actor.Attributes?.signal);
@@ -133,6 +134,16 @@ export class Agent {
     const since = event.Type === 'container' ? eventTime(event) : undefined;
     if (this.dirty.get(id) === undefined) this.dirty.set(id, since);
     this.wake?.();
+  }
+
+  /**
+   * Whether an event can change what this host registers: a container fabric already tracks, or one
+   * whose labels (container events carry them, and they never change) opt in. Anything else would
+   * only cost an inspect; the periodic full sync still sees every container.
+   */
+  private concerns(event: DockerEvent, id: string): boolean {
+    if (this.outcomes.has(id)) return true;
+    return event.Type === 'container' && event.Actor.Attributes?.[Label.service] !== undefined;
   }
 
   private async loop(): Promise<void> {

@@ -6,7 +6,7 @@ import { FabricError, describeError } from '../src/errors.js';
 import { LOG_LEVELS, type LogLevel } from '../src/log.js';
 import { addEtcdOptions, etcdOptions, option, parseOrThrow, resolveOptions } from '../src/options.js';
 import { routerConfigSchema, type RouterConfig } from './config.js';
-import { buildModel, type Model } from './model.js';
+import { deriveModel, type Model } from './model.js';
 import { KeyStore } from './store.js';
 import type { SyncMode } from './sync.js';
 import type { ApplyReport, Target } from './target.js';
@@ -72,7 +72,7 @@ async function snapshotModel(etcd: EtcdConnection, config: RouterConfig): Promis
     kvs.map((kv) => ({ type: 'put' as const, key: kv.key.toString(), value: kv.value.toString(), createRevision: Number(kv.create_revision) })),
     revision,
   );
-  return buildModel(store.values(), revision, { domain: config.domain });
+  return deriveModel(store.grouped(), revision, { domain: config.domain });
 }
 
 /** Each target once, in order; a failure does not stop the others. Every target is stopped after. */

@@ -1,6 +1,5 @@
 import { Backoff } from '../src/backoff.js';
 import { FabricError, describeError, isRetryable } from '../src/errors.js';
-import { Keys } from '../src/keyspace.js';
 import type { Logger } from '../src/log.js';
 import { Debouncer } from './debounce.js';
 import type { HealthChecker } from './health/checker.js';
@@ -92,8 +91,7 @@ export class Router {
       this.markDirty();
     });
     this.watch.on('changes', (changes, revision) => {
-      // Routers' own status (status/routers/…) is their output, not model input: it never triggers an apply.
-      if (this.store.apply(changes.filter((c) => !c.key.startsWith(Keys.routerStatusRoot)), revision)) this.markDirty();
+      if (this.store.apply(changes, revision)) this.markDirty();
     });
     this.watch.on('state', (state) => {
       this.metrics.etcdConnected.set(state === 'watching' ? 1 : 0);

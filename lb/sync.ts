@@ -66,12 +66,20 @@ async function setOwner(staged: StagedFile, spec: FileSpec): Promise<void> {
 }
 
 async function check(staged: StagedFile, spec: FileSpec): Promise<void> {
+  await checkFile(staged.path, spec);
+}
+
+/**
+ * Runs `spec.check` on `path` (`{{src}}`): a refusal is FABRIC_ERR_VALIDATE (the file waits for the
+ * next change), an overrun stays FABRIC_ERR_COMMAND_TIMEOUT (retried).
+ */
+export async function checkFile(path: string, spec: Pick<FileSpec, 'check' | 'dest' | 'timeoutMs' | 'vars'>, refused = `check of ${spec.dest} failed`): Promise<void> {
   if (!spec.check) return;
   try {
-    await runCommand(expandCommand(spec.check, { src: staged.path, dest: spec.dest, ...spec.vars }), { timeoutMs: spec.timeoutMs });
+    await runCommand(expandCommand(spec.check, { src: path, dest: spec.dest, ...spec.vars }), { timeoutMs: spec.timeoutMs });
   } catch (err) {
     if (err instanceof FabricError && err.code === 'FABRIC_ERR_COMMAND_TIMEOUT') throw err;
-    throw new FabricError('FABRIC_ERR_VALIDATE', `check of ${spec.dest} failed: ${describeError(err)}`, { cause: err });
+    throw new FabricError('FABRIC_ERR_VALIDATE', `${refused}: ${describeError(err)}`, { cause: err });
   }
 }
 

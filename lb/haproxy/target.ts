@@ -1,12 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { runCommand } from '../../src/command.js';
-import { FabricError, describeError } from '../../src/errors.js';
+import { describeError } from '../../src/errors.js';
 import { readIfExists, stageFile, writeAtomic, type StagedFile } from '../../src/files.js';
 import type { Logger } from '../../src/log.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
-import { syncFile } from '../sync.js';
+import { checkFile, syncFile } from '../sync.js';
 import type { ApplyReport, DriverContext, ManagedTargetConfig, Target } from '../target.js';
 import { DeferredWrite } from '../deferred-write.js';
 import { DesiredMemo, desiredHaproxy, type HaproxyDesired, type SlotTable } from './desired.js';
@@ -228,12 +228,9 @@ export class HaproxyTarget implements Target {
   }
 
   private async validate(staged: Pick<StagedFile, 'path'>): Promise<void> {
-    try {
-      // No -q: it silences the [ALERT] lines too, and HAProxy's own message is what an operator needs.
-      await runCommand(`${this.config.binary} -c -f ${staged.path}`, { timeoutMs: this.config.commandTimeoutMs });
-    } catch (err) {
-      throw new FabricError('FABRIC_ERR_VALIDATE', `haproxy -c rejected the new config: ${describeError(err)}`, { cause: err });
-    }
+    // No -q: it silences the [ALERT] lines too, and HAProxy's own message is what an operator needs.
+    const spec = { check: '{{binary}} -c -f {{src}}', dest: this.files.config, timeoutMs: this.config.commandTimeoutMs, vars: { binary: this.config.binary } };
+    await checkFile(staged.path, spec, 'haproxy -c rejected the new config');
   }
 
   private async swap(staged: StagedFile): Promise<void> {

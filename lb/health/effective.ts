@@ -20,7 +20,3 @@ export function effectiveHealth(docker: Health, check: CheckState | undefined): 
   if (check === 'healthy' || docker === 'healthy') return 'healthy';
   return 'unknown';
 }
-
-export function isServable(health: EffectiveHealth): boolean {
-  return health === 'healthy' || health === 'unknown';
-}

@@ -1,12 +1,11 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Backoff, delay } from '../../src/backoff.js';
-import { runCommand } from '../../src/command.js';
-import { FabricError, describeError } from '../../src/errors.js';
+import { FabricError } from '../../src/errors.js';
 import { readIfExists } from '../../src/files.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
-import { expandCommand, syncFile, type FileSpec, type SyncResult } from '../sync.js';
+import { checkFile, syncFile, type FileSpec, type SyncResult } from '../sync.js';
 import type { ApplyReport, DriverContext, ManagedTargetConfig, Target } from '../target.js';
 import { fatalLinesSince, isNginx, logOffset, servedVersion } from './control.js';
 import { NginxMaster } from './master.js';
@@ -188,13 +187,7 @@ export class NginxTarget implements Target {
 
   /** `nginx -t` on a file already in place (before a start). */
   private async validate(path: string): Promise<void> {
-    const spec = this.fileSpec(undefined);
-    try {
-      await runCommand(expandCommand(spec.check!, { ...spec.vars, src: path }), { timeoutMs: this.config.commandTimeoutMs });
-    } catch (err) {
-      if (err instanceof FabricError && err.code === 'FABRIC_ERR_COMMAND_TIMEOUT') throw err;
-      throw new FabricError('FABRIC_ERR_VALIDATE', `nginx -t rejected ${path}: ${describeError(err)}`, { cause: err });
-    }
+    await checkFile(path, this.fileSpec(undefined), `nginx -t rejected ${path}`);
   }
 
   /** A start leaves no old workers behind, so it does not hold back the next reload (restarts have their own backoff). */

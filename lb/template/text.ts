@@ -1,3 +1,4 @@
+import { describeError } from '../../src/errors.js';
 import { helper, int, list, renderError, str, type HelperDef } from './define.js';
 
 /** confd's string, path, encoding and data-shaping functions, with Go's semantics where they differ from JS. */
@@ -93,7 +94,7 @@ function parseJson(helperName: string, value: unknown, shape: 'object' | 'array'
   try {
     parsed = JSON.parse(str(helperName, value));
   } catch (err) {
-    throw renderError(helperName, `not JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw renderError(helperName, `not JSON: ${describeError(err)}`);
   }
   const isArray = Array.isArray(parsed);
   const ok = shape === 'array' ? isArray : typeof parsed === 'object' && parsed !== null && !isArray;

@@ -1,7 +1,8 @@
 import { runCommand } from '../../src/command.js';
 import { FabricError, describeError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
-import { normalizeAddress, type VipPool } from './pool.js';
+import { normalizeAddress } from '../../src/model/entry.js';
+import type { VipPool } from './pool.js';
 
 const INTERFACE = /^[A-Za-z0-9_.:-]{1,15}$/;
 

@@ -1,5 +1,6 @@
 import type { ModelIssue } from '../model.js';
-import { normalizeAddress, type VipPool } from './pool.js';
+import { normalizeAddress } from '../../src/model/entry.js';
+import type { VipPool } from './pool.js';
 
 /** What a Service spec asks for: any free address of the pool, or one given address. */
 export interface VipWant {

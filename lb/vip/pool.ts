@@ -63,9 +63,6 @@ export class VipPool {
 }
 
 /** The canonical text of an address (etcd keys and HAProxy binds use it). */
-export function normalizeAddress(address: string): string | undefined {
-  return ipaddr.isValid(address) ? ipaddr.parse(address).toString() : undefined;
-}
 
 function toBigInt(address: ipaddr.IPv4 | ipaddr.IPv6): bigint {
   return address.toByteArray().reduce((n, byte) => (n << 8n) | BigInt(byte), 0n);

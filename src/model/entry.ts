@@ -1,0 +1,75 @@
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { FabricError, describeError } from '../errors.js';
+import { serviceName } from '../grammar.js';
+import { Keys, parseEndpointKey } from '../keyspace.js';
+import { decodeJson } from './codec.js';
+import { decodeEndpoint, type Endpoint } from './endpoint.js';
+import { routeSpecSchema, serviceSpecSchema, type RouteSpec, type ServiceSpec } from './service.js';
+
+/**
+ * One fabric key, decoded: what the router's store holds and what `fabric get`
+ * reads. A value that fails to decode is kept as `invalid` with the reason.
+ */
+export interface EntryBase {
+  key: string;
+  /** The value as etcd holds it: an identical put is not a change. */
+  raw: string;
+  /** Older claims win domain conflicts. */
+  createRevision: number;
+}
+
+export type Entry = EntryBase &
+  (
+    | { kind: 'endpoint'; endpoint: Endpoint }
+    | { kind: 'service'; spec: ServiceSpec }
+    | { kind: 'route'; spec: RouteSpec }
+    /** `vips/<address>` = service name: the address is that service's VIP. */
+    | { kind: 'vip'; address: string; service: string }
+    | { kind: 'other' }
+    | { kind: 'invalid'; error: string }
+  );
+
+export function decodeEntry(key: string, raw: string, createRevision: number): Entry {
+  const base = { key, raw, createRevision };
+  try {
+    if (key.startsWith(Keys.endpointsRoot)) {
+      const endpoint = decodeEndpoint(key, raw);
+      const parsed = parseEndpointKey(key);
+      if (!parsed || parsed.service !== endpoint.service || parsed.container !== endpoint.container) {
+        throw new Error(`${key}: key does not match the endpoint's service and container`);
+      }
+      return { ...base, kind: 'endpoint', endpoint };
+    }
+    if (key.startsWith(Keys.servicesRoot)) {
+      const spec = decodeJson(serviceSpecSchema, key, raw);
+      if (Keys.service(spec.name) !== key) throw new Error(`${key}: name "${spec.name}" does not match the key`);
+      return { ...base, kind: 'service', spec };
+    }
+    if (key.startsWith(Keys.routesRoot)) {
+      const spec = decodeJson(routeSpecSchema, key, raw);
+      if (Keys.route(spec.name) !== key) throw new Error(`${key}: name "${spec.name}" does not match the key`);
+      return { ...base, kind: 'route', spec };
+    }
+    if (key.startsWith(Keys.vipsRoot)) return { ...base, kind: 'vip', ...decodeVip(key, raw) };
+    return { ...base, kind: 'other' };
+  } catch (err) {
+    return { ...base, kind: 'invalid', error: describeError(err) };
+  }
+}
+
+/** `vips/<address>`: the key names the address (canonical form), the value the service holding it. */
+function decodeVip(key: string, raw: string): { address: string; service: string } {
+  const address = key.slice(Keys.vipsRoot.length);
+  if (isIP(address) === 0 || normalizeAddress(address) !== address) {
+    throw new FabricError('FABRIC_ERR_DECODE', `${key}: "${address}" is not an IP address in canonical form`);
+  }
+  const service = raw.trim();
+  if (!serviceName.safeParse(service).success) throw new FabricError('FABRIC_ERR_DECODE', `${key}: ${JSON.stringify(service)} is not a service name`);
+  return { address, service };
+}
+
+/** An IP address in its canonical text form, or undefined when it is not one. */
+export function normalizeAddress(address: string): string | undefined {
+  return ipaddr.isValid(address) ? ipaddr.parse(address).toString() : undefined;
+}
