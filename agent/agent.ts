@@ -4,13 +4,13 @@ import { mapConcurrent } from '../src/concurrency.js';
 import { describeError } from '../src/errors.js';
 import { Keys } from '../src/keyspace.js';
 import type { Logger } from '../src/log.js';
-import { encodeEndpoint, type Endpoint } from '../src/model/endpoint.js';
+import { type Endpoint, encodeEndpoint } from '../src/model/endpoint.js';
 import { encodeHost, type HostRecord } from '../src/model/host.js';
 import { isStopSignal } from './container.js';
-import { Label } from './labels.js';
 import { desiredOutcome, type HostContext, type Outcome } from './desired.js';
-import { DockerEventStream, type DockerEvent } from './docker-events.js';
+import { type DockerEvent, DockerEventStream } from './docker-events.js';
 import { DockerSource } from './docker-source.js';
+import { Label } from './labels.js';
 import type { AgentMetrics } from './metrics.js';
 import { isEmptyPlan, planWrites, type StoredKey } from './plan.js';
 import type { HostRegistry } from './registry.js';
@@ -267,9 +267,7 @@ export class Agent {
   }
 
   rejected(): Rejection[] {
-    return [...this.outcomes.values()].flatMap((o) =>
-      o.kind === 'reject' ? [{ container: o.container, name: o.name, reason: o.reason }] : [],
-    );
+    return [...this.outcomes.values()].flatMap((o) => (o.kind === 'reject' ? [{ container: o.container, name: o.name, reason: o.reason }] : []));
   }
 
   readiness(): { ready: boolean; reasons: string[] } {

@@ -46,9 +46,7 @@ export function factsFromInspect(info: ContainerInspectInfo): ContainerFacts {
     health: healthStatus === 'healthy' || healthStatus === 'unhealthy' || healthStatus === 'starting' ? healthStatus : 'none',
     hostNetwork: info.HostConfig?.NetworkMode === 'host',
     stopSignal: (info.Config as { StopSignal?: string } | undefined)?.StopSignal,
-    exposedTcpPorts: [...new Set([...exposed.map(tcpPort), ...published.map((p) => p.containerPort)])].filter(
-      (p): p is number => p !== undefined,
-    ),
+    exposedTcpPorts: [...new Set([...exposed.map(tcpPort), ...published.map((p) => p.containerPort)])].filter((p): p is number => p !== undefined),
     published,
     networks,
   };

@@ -1,5 +1,5 @@
-import type { Endpoint } from '../src/model/endpoint.js';
 import { Keys } from '../src/keyspace.js';
+import type { Endpoint } from '../src/model/endpoint.js';
 import type { ContainerFacts } from './container.js';
 import { isOptedIn, readLabels, type ServiceLabels } from './labels.js';
 

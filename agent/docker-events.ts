@@ -37,6 +37,7 @@ export class DockerEventStream extends EventEmitter {
   override on(event: 'connected', listener: () => void): this;
   override on(event: 'disconnected', listener: (reason: string) => void): this;
   override on(event: 'event', listener: (event: DockerEvent) => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: the implementation signature behind the typed overloads above
   override on(event: string, listener: (...args: any[]) => void): this {
     return super.on(event, listener);
   }

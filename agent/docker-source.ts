@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { FabricError } from '../src/errors.js';
-import { factsFromInspect, type ContainerFacts } from './container.js';
+import { type ContainerFacts, factsFromInspect } from './container.js';
 import { Label } from './labels.js';
 
 /** Connects to `--docker`: `unix:///path`, `tcp://host:port`, or DOCKER_HOST. */

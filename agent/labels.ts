@@ -27,7 +27,12 @@ const integerText = (what: string, min: number, max: number) =>
 
 const domainList = z
   .string()
-  .transform((text) => text.split(',').map((d) => d.trim()).filter(Boolean))
+  .transform((text) =>
+    text
+      .split(',')
+      .map((d) => d.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(domain).max(64));
 
 const labelSchema = z.object({
@@ -65,9 +70,7 @@ export function readLabels(labels: Record<string, string>): LabelResult {
   if (!parsed.success) return { ok: false, reason: `label ${formatIssues(parsed.error)}` };
   const l = parsed.data;
   const check =
-    l[Label.healthPath] !== undefined || l[Label.healthInterval] !== undefined
-      ? { path: l[Label.healthPath], intervalMs: l[Label.healthInterval] }
-      : undefined;
+    l[Label.healthPath] !== undefined || l[Label.healthInterval] !== undefined ? { path: l[Label.healthPath], intervalMs: l[Label.healthInterval] } : undefined;
   return {
     ok: true,
     labels: {

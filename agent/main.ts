@@ -5,7 +5,7 @@ import { onShutdown } from '../src/shutdown.js';
 import { addAgentOptions, agentOptions, startAgent } from './start.js';
 
 export function agentCommand(): Command {
-  const command = new Command('agent').description('register this host\'s labelled containers in etcd');
+  const command = new Command('agent').description("register this host's labelled containers in etcd");
   addAgentOptions(addCommonOptions(command, '127.0.0.1:7070'));
   return command.action(async (_opts, cmd: Command) => runAgent(cmd));
 }

@@ -13,7 +13,12 @@ export class AgentMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.events = new Counter({ name: 'fabric_agent_docker_events_total', help: 'Docker events received, by type and action', labelNames: ['type', 'action'], registers });
+    this.events = new Counter({
+      name: 'fabric_agent_docker_events_total',
+      help: 'Docker events received, by type and action',
+      labelNames: ['type', 'action'],
+      registers,
+    });
     this.writes = new Counter({ name: 'fabric_agent_etcd_writes_total', help: 'etcd key writes, by operation (put, delete)', labelNames: ['op'], registers });
     this.txns = new Counter({ name: 'fabric_agent_etcd_txns_total', help: 'etcd transactions committed', registers });
     this.resyncs = new Counter({ name: 'fabric_agent_resyncs_total', help: 'Full reconciles of Docker against etcd', registers });

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { IOperation, Lease, Namespace } from 'etcd3';
-import { FabricError, describeError } from '../src/errors.js';
+import { describeError, FabricError } from '../src/errors.js';
 import { listPrefix } from '../src/etcd.js';
 import { Keys, parseEndpointKey } from '../src/keyspace.js';
 import type { Logger } from '../src/log.js';
@@ -33,6 +33,7 @@ export class HostRegistry extends EventEmitter {
   }
 
   override on(event: 'lost', listener: (reason: string) => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: the implementation signature behind the typed overloads above
   override on(event: string, listener: (...args: any[]) => void): this {
     return super.on(event, listener);
   }

@@ -1,5 +1,5 @@
 import { hostname, networkInterfaces } from 'node:os';
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { z } from 'zod';
 import { durationSchema } from '../src/duration.js';
 import { connectEtcd } from '../src/etcd.js';
@@ -7,7 +7,7 @@ import { hostName, ipAddress } from '../src/grammar.js';
 import { createApi, listen } from '../src/http.js';
 import type { Logger } from '../src/log.js';
 import { createRegistry } from '../src/metrics.js';
-import { option, parseOrThrow, type CommonOptions } from '../src/options.js';
+import { type CommonOptions, option, parseOrThrow } from '../src/options.js';
 import { packageVersion } from '../src/version.js';
 import { Agent } from './agent.js';
 import { agentRoutes } from './api.js';
@@ -32,11 +32,11 @@ export type AgentOptions = z.infer<typeof agentSchema>;
 export function addAgentOptions(command: Command): Command {
   return command
     .addOption(option('--docker <url>', 'Docker engine (DOCKER_HOST is honoured)'))
-    .addOption(option('--host-name <name>', 'this host\'s name in etcd', hostname()))
+    .addOption(option('--host-name <name>', "this host's name in etcd", hostname()))
     .addOption(option('--host-ip <ip>', 'address at which published ports are reached'))
     .addOption(option('--address-mode <mode>', 'published | container | host', 'published'))
     .addOption(option('--network <name>', 'Docker network whose address is registered in container mode'))
-    .addOption(option('--ttl <duration>', 'lease TTL: a dead agent\'s keys vanish after it', '15s'))
+    .addOption(option('--ttl <duration>', "lease TTL: a dead agent's keys vanish after it", '15s'))
     .addOption(option('--resync-interval <duration>', 'full reconcile of Docker against etcd', '30s'))
     .addOption(option('--keep-lease', 'on SIGTERM let the lease expire instead of revoking it', false));
 }

@@ -6,8 +6,8 @@ import { removeAllContainers, runWeb } from '../test/harness/containers.js';
 import { startEtcd } from '../test/harness/etcd.js';
 import { waitFor } from '../test/harness/wait.js';
 import { benchDocker, subscribeStarts } from './lib/docker.js';
-import { etcdClient, get, revision, scrape, startAgent, total, type FabricProcess } from './lib/fabric.js';
-import { latencyFigures, ms, nowMs, type Figure } from './lib/report.js';
+import { etcdClient, type FabricProcess, get, revision, scrape, startAgent, total } from './lib/fabric.js';
+import { type Figure, latencyFigures, ms, nowMs } from './lib/report.js';
 import { Arrivals, Cleanup, mapLimit } from './lib/util.js';
 
 const A_CONTAINERS = 50;
@@ -53,7 +53,11 @@ export async function benchStartToEtcd(): Promise<Figure[]> {
     const events = [...hist].filter(([k]) => k.startsWith('fabric_agent_docker_events_total')).map(([k, v]) => `${/action="([^"]+)"/.exec(k)?.[1]}=${v}`);
     return [
       ...latencyFigures('a', `start event → key in etcd (${A_CONTAINERS} containers, one by one)`, samples, { p50: '≤ 20 ms', p99: '≤ 100 ms' }, failures),
-      { id: 'a', name: "agent's own fabric_agent_event_to_etcd_seconds: mean; observations ≤ 20 ms", value: `${ms((sum / count) * 1000)}; ${within20} of ${count}` },
+      {
+        id: 'a',
+        name: "agent's own fabric_agent_event_to_etcd_seconds: mean; observations ≤ 20 ms",
+        value: `${ms((sum / count) * 1000)}; ${within20} of ${count}`,
+      },
       { id: 'a', name: 'Docker events the agent received, by action', value: events.join(' ') },
     ];
   } finally {
@@ -73,8 +77,10 @@ export async function benchColdStartAndResync(): Promise<Figure[]> {
     cleanup.defer('containers', () => removeAllContainers(docker));
 
     const createdAt = nowMs();
-    await mapLimit(Array.from({ length: B_CONTAINERS }, (_, i) => i), 8, (i) =>
-      runWeb(docker, { name: `bench-b-${i}`, labels: { 'fabric.service': 'bench-b' } }),
+    await mapLimit(
+      Array.from({ length: B_CONTAINERS }, (_, i) => i),
+      8,
+      (i) => runWeb(docker, { name: `bench-b-${i}`, labels: { 'fabric.service': 'bench-b' } }),
     );
     const createMs = nowMs() - createdAt;
 

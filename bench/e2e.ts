@@ -2,13 +2,13 @@
 // (host network on a loopback port known in advance, so the container's own start can be timed
 // directly on that port while HAProxy is polled at the same time).
 import type { Namespace } from 'etcd3';
-import { freePort } from '../test/harness/ports.js';
 import { runWeb, type WebContainer } from '../test/harness/containers.js';
 import { startEtcd } from '../test/harness/etcd.js';
+import { freePort } from '../test/harness/ports.js';
 import { waitFor } from '../test/harness/wait.js';
 import { benchDocker, subscribeStarts } from './lib/docker.js';
 import { DOMAIN, endpoint, etcdClient, get, pollServed, revision, scrape, startAgent, startRouter, total, txn, waitApplied } from './lib/fabric.js';
-import { latencyFigures, nowMs, sleep, type Figure } from './lib/report.js';
+import { type Figure, latencyFigures, nowMs, sleep } from './lib/report.js';
 import { Cleanup } from './lib/util.js';
 
 const E_SAMPLES = 20;
@@ -90,7 +90,13 @@ export async function benchDockerToServed(): Promise<Figure[]> {
     await waitApplied(router, await revision(kv));
     const reloads = total(await scrape(router.apiPort), 'fabric_router_reloads_total') - reloadsBefore;
     return [
-      ...latencyFigures('e', 'Docker start event → served through HAProxy', served, { p50: '≤ 100 ms beyond own start', p99: '≤ 300 ms beyond own start' }, failures),
+      ...latencyFigures(
+        'e',
+        'Docker start event → served through HAProxy',
+        served,
+        { p50: '≤ 100 ms beyond own start', p99: '≤ 300 ms beyond own start' },
+        failures,
+      ),
       ...latencyFigures('e', 'served through HAProxy − answering directly (beyond its own start)', beyond, { p50: '≤ 100 ms', p99: '≤ 300 ms' }),
       ...latencyFigures('e', "container's own start: create+start call → its port answers", own).slice(0, 2),
       ...latencyFigures('e', "container's own start: start event → its port answers", ownFromEvent).slice(0, 2),

@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import type { Namespace } from 'etcd3';
 import { startEtcd } from '../test/harness/etcd.js';
 import { waitFor } from '../test/harness/wait.js';
-import { DOMAIN, endpoint, etcdClient, get, getJson, scrape, startRouter, total, txn, waitApplied, type RouterProcess } from './lib/fabric.js';
-import { cpuTimeMs, ms, nowMs, sleep, summarize, type Figure } from './lib/report.js';
-import { Cleanup, startIdServers, type IdServer } from './lib/util.js';
+import { DOMAIN, endpoint, etcdClient, get, getJson, type RouterProcess, scrape, startRouter, total, txn, waitApplied } from './lib/fabric.js';
+import { cpuTimeMs, type Figure, ms, nowMs, sleep, summarize } from './lib/report.js';
+import { Cleanup, type IdServer, startIdServers } from './lib/util.js';
 
 const J_INTERVAL_MS = 500;
 const J_FALL = 2;
@@ -35,10 +35,11 @@ async function startToggleServer(id: string): Promise<{ port: number; setHealthy
   return {
     port: (server.address() as AddressInfo).port,
     setHealthy: (ok) => void (healthy = ok),
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -89,10 +90,20 @@ export async function benchHealthDetection(): Promise<Figure[]> {
     const s = summarize(samples);
     const series = await scrape(router.apiPort);
     return [
-      { id: 'j', name: `health path fails → out of HAProxy's rotation (${J_SAMPLES} samples): p50 / max`, value: `${ms(s.p50)} / ${ms(s.max)}`, target: `≈ interval × fall = ${J_INTERVAL_MS * J_FALL} ms` },
+      {
+        id: 'j',
+        name: `health path fails → out of HAProxy's rotation (${J_SAMPLES} samples): p50 / max`,
+        value: `${ms(s.p50)} / ${ms(s.max)}`,
+        target: `≈ interval × fall = ${J_INTERVAL_MS * J_FALL} ms`,
+      },
       { id: 'j', name: 'spread', value: `n=${s.n}${failures ? `, ${failures} timed out` : ''}; min ${ms(s.min)}, p90 ${ms(s.p90)}, mean ${ms(s.mean)}` },
       { id: 'j', name: 'settings', value: `interval ${J_INTERVAL_MS} ms, fall ${J_FALL}, rise 2, timeout 250 ms; HTTP GET ${HEALTH_PATH} → 500` },
-      { id: 'j', name: 'HAProxy reloads during the samples', value: String(total(series, 'fabric_router_reloads_total') - reloadsBefore), target: '0 (runtime API)' },
+      {
+        id: 'j',
+        name: 'HAProxy reloads during the samples',
+        value: String(total(series, 'fabric_router_reloads_total') - reloadsBefore),
+        target: '0 (runtime API)',
+      },
     ];
   } finally {
     await cleanup.run();
@@ -135,7 +146,11 @@ export async function benchHealthCost(): Promise<Figure[]> {
     const phases: Phase[] = [
       { name: 'no checks (unconfigured: none)', healthCheck: '{unconfigured: none}' },
       { name: `TCP checks (unconfigured: tcp, interval ${K_INTERVAL})`, healthCheck: `{interval: ${K_INTERVAL}, unconfigured: tcp}` },
-      { name: `HTTP checks (GET ${HEALTH_PATH}, interval ${K_INTERVAL})`, healthCheck: `{interval: ${K_INTERVAL}, unconfigured: none}`, check: { path: HEALTH_PATH } },
+      {
+        name: `HTTP checks (GET ${HEALTH_PATH}, interval ${K_INTERVAL})`,
+        healthCheck: `{interval: ${K_INTERVAL}, unconfigured: none}`,
+        check: { path: HEALTH_PATH },
+      },
     ];
     const figures: Figure[] = [];
     for (const phase of phases) {
@@ -156,12 +171,14 @@ export async function benchHealthCost(): Promise<Figure[]> {
 async function measurePhase(etcdEndpoint: string, kv: Namespace, servers: IdServer[], phase: Phase): Promise<PhaseResult> {
   // The same keys every phase (a put replaces them): only `check` differs.
   let rev = 0;
-  const puts = servers.map((server, i) => endpoint({
-    service: `k${String(Math.floor(i / K_PER_SERVICE)).padStart(3, '0')}`,
-    container: `${String(i).padStart(32, '0')}`,
-    port: server.port,
-    check: phase.check,
-  }));
+  const puts = servers.map((server, i) =>
+    endpoint({
+      service: `k${String(Math.floor(i / K_PER_SERVICE)).padStart(3, '0')}`,
+      container: `${String(i).padStart(32, '0')}`,
+      port: server.port,
+      check: phase.check,
+    }),
+  );
   for (let i = 0; i < puts.length; i += 128) rev = await txn(kv, puts.slice(i, i + 128));
   const router: RouterProcess = await startRouter({ etcd: etcdEndpoint, name: 'bench-router-k', healthCheck: phase.healthCheck, readyTimeoutMs: 60_000 });
   try {

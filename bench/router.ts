@@ -5,9 +5,22 @@
 //  f) 1,000 services × 10 endpoints: first apply, one change at that size, RSS, cold start
 import type { Namespace } from 'etcd3';
 import { startEtcd } from '../test/harness/etcd.js';
-import { appliedDurations, DOMAIN, endpoint, etcdClient, get, pollServed, scrape, startRouter, total, txn, waitApplied, type RouterProcess } from './lib/fabric.js';
-import { latencyFigures, ms, nowMs, sleep, summarize, type Figure } from './lib/report.js';
-import { Cleanup, startIdServers, type IdServer } from './lib/util.js';
+import {
+  appliedDurations,
+  DOMAIN,
+  endpoint,
+  etcdClient,
+  get,
+  pollServed,
+  type RouterProcess,
+  scrape,
+  startRouter,
+  total,
+  txn,
+  waitApplied,
+} from './lib/fabric.js';
+import { type Figure, latencyFigures, ms, nowMs, sleep, summarize } from './lib/report.js';
+import { Cleanup, type IdServer, startIdServers } from './lib/util.js';
 
 const D_SAMPLES = 60;
 const G_PAIRS = 20;
@@ -120,15 +133,29 @@ export async function benchPutToServed(): Promise<Figure[]> {
     const fastP50 = summarize(fast).p50;
     const forcedP50 = summarize(forced).p50;
     return [
-      ...latencyFigures('d', `etcd put → first request served by it (${D_SAMPLES} samples, runtime path)`, samples, { p50: '≤ 20 ms', p99: '≤ 100 ms' }, failures),
+      ...latencyFigures(
+        'd',
+        `etcd put → first request served by it (${D_SAMPLES} samples, runtime path)`,
+        samples,
+        { p50: '≤ 20 ms', p99: '≤ 100 ms' },
+        failures,
+      ),
       { id: 'd', name: 'HAProxy reloads during those changes', value: String(reloadsDuringD), target: '0 (fast path)' },
-      { id: 'd', name: "router's own apply time for those changes (log durationMs): p50 / max", value: `${ms(summarize(runtimeApplies).p50)} / ${ms(summarize(runtimeApplies).max)} (n=${runtimeApplies.length})` },
+      {
+        id: 'd',
+        name: "router's own apply time for those changes (log durationMs): p50 / max",
+        value: `${ms(summarize(runtimeApplies).p50)} / ${ms(summarize(runtimeApplies).max)} (n=${runtimeApplies.length})`,
+      },
       { id: 'g', name: `fast path (endpoint replaced, runtime API): p50 of ${fast.length}`, value: ms(fastP50) },
       { id: 'g', name: `forced reload (new service → new backend): p50 of ${forced.length}`, value: ms(forcedP50) },
       { id: 'g', name: 'forced reload p50 / fast path p50', value: `${(forcedP50 / fastP50).toFixed(1)}×` },
       { id: 'g', name: 'p99 fast / forced', value: `${ms(summarize(fast).p99)} / ${ms(summarize(forced).p99)}${gFailures ? ` (${gFailures} timed out)` : ''}` },
       { id: 'g', name: `reloads counted during g (expect ${G_PAIRS}: one per new service)`, value: String(gReloads) },
-      { id: 'g', name: "router's own apply time of those reloads (log durationMs): p50 / max", value: `${ms(summarize(reloadApplies).p50)} / ${ms(summarize(reloadApplies).max)} (n=${reloadApplies.length})` },
+      {
+        id: 'g',
+        name: "router's own apply time of those reloads (log durationMs): p50 / max",
+        value: `${ms(summarize(reloadApplies).p50)} / ${ms(summarize(reloadApplies).max)} (n=${reloadApplies.length})`,
+      },
     ];
   } finally {
     await cleanup.run();
@@ -180,7 +207,11 @@ export async function benchAtScale(): Promise<Figure[]> {
         value: `${lastApply ? ms(lastApply.durationMs) : 'n/a'} (${lastApply?.action ?? '?'}: ${lastApply?.detail ?? ''})`,
         target: '≤ 1 s',
       },
-      { id: 'f', name: 'applies while loading (event_to_applied count; mean; reloads)', value: `${histCount}; ${ms((histSum / histCount) * 1000)}; ${reloadsDuringLoad}` },
+      {
+        id: 'f',
+        name: 'applies while loading (event_to_applied count; mean; reloads)',
+        value: `${histCount}; ${ms((histSum / histCount) * 1000)}; ${reloadsDuringLoad}`,
+      },
       { id: 'f', name: 'last service served through HAProxy after the load', value: `${check.status} ${check.body}` },
       { id: 'f', name: `RSS at ${F_SERVICES + 1} services / ${puts.length} endpoints`, value: rssText(router), target: 'router ≤ 200 MB' },
     ];
@@ -209,8 +240,17 @@ export async function benchAtScale(): Promise<Figure[]> {
     const changeStatus = await router.status();
     figures.push(
       ...latencyFigures('f', `one endpoint change at that size: put → served (${F_SAMPLES} samples)`, samples, { p50: '≤ 20 ms', p99: '≤ 100 ms' }, failures),
-      { id: 'f', name: 'reloads during those changes; last one\'s lastApply.durationMs', value: `${total(afterChanges, 'fabric_router_reloads_total') - reloadsBefore}; ${ms(changeStatus.targets[0]?.lastApply?.durationMs ?? NaN)} (${changeStatus.targets[0]?.lastApply?.action})` },
-      { id: 'f', name: 'router RSS after each of those changes: min / max (V8 heap, GC-driven)', value: `${Math.min(...rssDuring).toFixed(0)} / ${Math.max(...rssDuring).toFixed(0)} MiB`, target: '≤ 200 MB' },
+      {
+        id: 'f',
+        name: "reloads during those changes; last one's lastApply.durationMs",
+        value: `${total(afterChanges, 'fabric_router_reloads_total') - reloadsBefore}; ${ms(changeStatus.targets[0]?.lastApply?.durationMs ?? NaN)} (${changeStatus.targets[0]?.lastApply?.action})`,
+      },
+      {
+        id: 'f',
+        name: 'router RSS after each of those changes: min / max (V8 heap, GC-driven)',
+        value: `${Math.min(...rssDuring).toFixed(0)} / ${Math.max(...rssDuring).toFixed(0)} MiB`,
+        target: '≤ 200 MB',
+      },
       { id: 'f', name: 'RSS after the changes', value: rssText(router) },
     );
 
@@ -221,7 +261,12 @@ export async function benchAtScale(): Promise<Figure[]> {
     const cold = (await router.status()).targets[0]?.lastApply;
     figures.push(
       { id: 'f', name: 'cold start on that keyspace: spawn → /readyz 200', value: ms(readyAt - router.spawnedAt) },
-      { id: 'f', name: 'cold start: its first apply, lastApply.durationMs', value: `${cold ? ms(cold.durationMs) : 'n/a'} (${cold?.action ?? '?'})`, target: '≤ 1 s' },
+      {
+        id: 'f',
+        name: 'cold start: its first apply, lastApply.durationMs',
+        value: `${cold ? ms(cold.durationMs) : 'n/a'} (${cold?.action ?? '?'})`,
+        target: '≤ 1 s',
+      },
       { id: 'f', name: 'RSS after the cold start', value: rssText(router) },
     );
     return figures;

@@ -6,7 +6,7 @@ import { benchColdStartAndResync, benchStartToEtcd } from './agent.js';
 import { benchDockerToServed } from './e2e.js';
 import { benchHealthCost, benchHealthDetection } from './health.js';
 import { closeBenchDocker } from './lib/docker.js';
-import { machine, printFigures, printMachine, type Figure } from './lib/report.js';
+import { type Figure, machine, printFigures, printMachine } from './lib/report.js';
 import { benchAtScale, benchPutToServed } from './router.js';
 import { benchNginxBurst, benchNginxVsHaproxy } from './targets.js';
 
@@ -69,9 +69,15 @@ async function main(): Promise<void> {
   } finally {
     await closeBenchDocker();
   }
-  m.loadavg = `${m.loadavg} at start; ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at end`;
+  m.loadavg = `${m.loadavg} at start; ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} at end`;
   printMachine(m);
-  printFigures(`All figures (node dist/bench/run.js ${args.join(' ')})`, results.flatMap((r) => r.figures));
+  printFigures(
+    `All figures (node dist/bench/run.js ${args.join(' ')})`,
+    results.flatMap((r) => r.figures),
+  );
   for (const r of results) if (r.error) console.log(`\n!! ${r.title}: ${r.error.split('\n')[0]}`);
   if (jsonFile) fs.writeFileSync(jsonFile, `${JSON.stringify({ machine: m, command: `node dist/bench/run.js ${args.join(' ')}`, results }, null, 2)}\n`);
 }

@@ -6,9 +6,9 @@
 //     the default) → reloads per target and time until each serves the final state
 import type { Namespace } from 'etcd3';
 import { startEtcd } from '../test/harness/etcd.js';
-import { DOMAIN, endpoint, etcdClient, pollServed, scrape, startRouter, total, txn, waitApplied, type RouterProcess } from './lib/fabric.js';
-import { latencyFigures, ms, nowMs, sleep, summarize, type Figure } from './lib/report.js';
-import { Cleanup, startIdServers, type IdServer } from './lib/util.js';
+import { DOMAIN, endpoint, etcdClient, pollServed, type RouterProcess, scrape, startRouter, total, txn, waitApplied } from './lib/fabric.js';
+import { type Figure, latencyFigures, ms, nowMs, sleep, summarize } from './lib/report.js';
+import { Cleanup, type IdServer, startIdServers } from './lib/util.js';
 
 const H_SAMPLES = 30;
 const H_MIN_RELOAD_INTERVAL_MS = 100;
@@ -87,8 +87,17 @@ export async function benchNginxVsHaproxy(): Promise<Figure[]> {
       ...latencyFigures('h', `put → served through HAProxy (runtime API; ${H_SAMPLES} samples)`, viaHaproxy, {}, failures),
       ...latencyFigures('h', `put → served through nginx (reload, minReloadInterval ${H_MIN_RELOAD_INTERVAL_MS} ms)`, viaNginx, {}, failures),
       { id: 'h', name: 'nginx ÷ HAProxy: p50 / p99 (same samples)', value: `${(sn.p50 / sh.p50).toFixed(1)}× / ${(sn.p99 / sh.p99).toFixed(1)}×` },
-      { id: 'h', name: 'nginx ÷ HAProxy per sample: p50 (min–max)', value: `${summarize(ratios).p50.toFixed(1)}× (${summarize(ratios).min.toFixed(1)}–${summarize(ratios).max.toFixed(1)}×)` },
-      { id: 'h', name: 'fabric_router_reloads_total during the samples: haproxy / nginx', value: `${after.haproxy - before.haproxy} / ${after.nginx - before.nginx}`, target: `0 / ${H_SAMPLES}` },
+      {
+        id: 'h',
+        name: 'nginx ÷ HAProxy per sample: p50 (min–max)',
+        value: `${summarize(ratios).p50.toFixed(1)}× (${summarize(ratios).min.toFixed(1)}–${summarize(ratios).max.toFixed(1)}×)`,
+      },
+      {
+        id: 'h',
+        name: 'fabric_router_reloads_total during the samples: haproxy / nginx',
+        value: `${after.haproxy - before.haproxy} / ${after.nginx - before.nginx}`,
+        target: `0 / ${H_SAMPLES}`,
+      },
       { id: 'h', name: 'quiet time between samples (after the previous change was applied)', value: `${H_GAP_MS} ms` },
     ];
   } finally {
@@ -128,15 +137,22 @@ export async function benchNginxBurst(): Promise<Figure[]> {
     // Any reload still pending would come within one more interval.
     await sleep(1_500);
     const after = await reloadsByTarget(router);
-    const timeline = nginxReloads(router, firstPutAt).map((r) => `+${r.at.toFixed(0)} ms, changes 1–${revs.filter((rev) => rev <= r.revision).length}${r.waited ? ` (waited ${r.waited} ms)` : ''}`);
+    const timeline = nginxReloads(router, firstPutAt).map(
+      (r) => `+${r.at.toFixed(0)} ms, changes 1–${revs.filter((rev) => rev <= r.revision).length}${r.waited ? ` (waited ${r.waited} ms)` : ''}`,
+    );
     const since = (t: number | undefined, from: number) => (t === undefined ? 'not served in 30 s' : ms(t - from));
     return [
       { id: 'i', name: `${I_CHANGES} endpoint changes (one txn each, sequential): first put → last committed`, value: ms(burstDone - firstPutAt) },
-      { id: 'i', name: 'nginx reloads for the burst (fabric_router_reloads_total{target="nginx"})', value: String(after.nginx - before.nginx), target: '≈ 1 per second of burst' },
+      {
+        id: 'i',
+        name: 'nginx reloads for the burst (fabric_router_reloads_total{target="nginx"})',
+        value: String(after.nginx - before.nginx),
+        target: '≈ 1 per second of burst',
+      },
       { id: 'i', name: 'HAProxy reloads for the burst', value: String(after.haproxy - before.haproxy), target: '0 (fast path)' },
       { id: 'i', name: 'nginx serves the final state: from the last put / from the first put', value: `${since(n, lastPutAt)} / ${since(n, firstPutAt)}` },
       { id: 'i', name: 'HAProxy serves the final state: from the last put / from the first put', value: `${since(h, lastPutAt)} / ${since(h, firstPutAt)}` },
-      { id: 'i', name: "nginx reloads (router log, from the first put): done at, burst changes included, pacing wait", value: timeline.join('; ') },
+      { id: 'i', name: 'nginx reloads (router log, from the first put): done at, burst changes included, pacing wait', value: timeline.join('; ') },
     ];
   } finally {
     await cleanup.run();

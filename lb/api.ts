@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { HealthChecker } from './health/checker.js';
-import { servingState, type ModelEndpoint, type ModelIssue, type RouteModel, type ServiceModel } from './model.js';
 import { routerDocs } from './api-docs.js';
+import type { HealthChecker } from './health/checker.js';
+import { type ModelEndpoint, type ModelIssue, type RouteModel, type ServiceModel, servingState } from './model.js';
 import type { Router } from './router.js';
 
 /** The router's read API over its current model. */

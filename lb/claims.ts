@@ -78,9 +78,7 @@ export function resolveClaims(claims: Claim[], issues: ModelIssue[]): HostRule[]
 
 function byAge(a: Claim, b: Claim): number {
   return (
-    a.createRevision - b.createRevision ||
-    (a.owner.kind === b.owner.kind ? 0 : a.owner.kind === 'route' ? -1 : 1) ||
-    a.owner.name.localeCompare(b.owner.name)
+    a.createRevision - b.createRevision || (a.owner.kind === b.owner.kind ? 0 : a.owner.kind === 'route' ? -1 : 1) || a.owner.name.localeCompare(b.owner.name)
   );
 }
 

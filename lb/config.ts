@@ -9,7 +9,10 @@ const commandTimeout = durationSchema({ min: 100, max: 600_000 }).default(30_000
 const haproxyTargetSchema = z
   .object({
     kind: z.literal('haproxy'),
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+      .optional(),
     http: hostPort.optional(),
     template: z.string().default('templates/haproxy.cfg.hbs'),
     dest: z.string().default('/var/lib/fabric/haproxy/haproxy.cfg'),
@@ -17,7 +20,10 @@ const haproxyTargetSchema = z
     binary: z.string().default('haproxy'),
     reload: z.string().optional(),
     runtimeSocket: z.string().optional(),
-    hardStopAfter: z.string().regex(/^\d+(ms|s|m|h)$/).default('30s'),
+    hardStopAfter: z
+      .string()
+      .regex(/^\d+(ms|s|m|h)$/)
+      .default('30s'),
     maxconn: z.number().int().min(1).optional(),
     commandTimeout,
   })
@@ -27,7 +33,10 @@ const haproxyTargetSchema = z
 export const nginxTargetSchema = z
   .object({
     kind: z.literal('nginx'),
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+      .optional(),
     http: hostPort.optional(),
     template: z.string().default('templates/nginx.conf.hbs'),
     dest: z.string().default('/var/lib/fabric/nginx/nginx.conf'),
@@ -37,7 +46,10 @@ export const nginxTargetSchema = z
     reload: z.string().optional(),
     /** Reloads are at least this far apart: a burst of changes waits and is folded into one reload. */
     minReloadInterval: durationSchema({ min: 0, max: 600_000 }).default(1_000),
-    workerShutdownTimeout: z.string().regex(/^\d+(ms|s|m|h)$/).default('30s'),
+    workerShutdownTimeout: z
+      .string()
+      .regex(/^\d+(ms|s|m|h)$/)
+      .default('30s'),
     commandTimeout,
   })
   .strict();
@@ -46,7 +58,10 @@ export const nginxTargetSchema = z
 export const fileTargetSchema = z
   .object({
     kind: z.literal('file'),
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+      .optional(),
     template: z.string().min(1),
     dest: z.string().min(1),
     /** etcd key prefixes the template reads, relative to `prefix`. */
@@ -66,7 +81,10 @@ export const fileTargetSchema = z
 export const slbTargetSchema = z
   .object({
     kind: z.literal('slb'),
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional(),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+      .optional(),
     template: z.string().default('templates/slb.json.hbs'),
     /** One file per load balancer: must contain `{{slb}}`; its directory belongs to this target. */
     dest: z.string().includes('{{slb}}', { message: 'must contain {{slb}} (one file per load balancer)' }).default('/var/lib/fabric/slb/{{slb}}.json'),
@@ -104,7 +122,10 @@ export const routerConfigSchema = z
       .default({ interval: 2_000, timeout: 1_000, rise: 2, fall: 3, unconfigured: 'tcp', concurrency: 64 }),
     targets: z.array(z.discriminatedUnion('kind', [haproxyTargetSchema, nginxTargetSchema, fileTargetSchema, slbTargetSchema])).default([]),
     confdir: z.string().optional(),
-    routerId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/).optional(),
+    routerId: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/)
+      .optional(),
   })
   .passthrough();
 
@@ -113,3 +134,4 @@ export type HaproxyTargetSpec = z.infer<typeof haproxyTargetSchema>;
 export type FileTargetSpec = z.infer<typeof fileTargetSchema>;
 export type NginxTargetSpec = z.infer<typeof nginxTargetSchema>;
 export type SlbTargetSpec = z.infer<typeof slbTargetSchema>;
+export type TargetSpec = RouterConfig['targets'][number];

@@ -59,11 +59,13 @@ export class DeferredWrite {
 
   /** Serialized: a job starts only after the previous one ended. */
   private run(): Promise<void> {
-    const next = this.running.catch(() => undefined).then(() => {
-      const job = this.pending;
-      this.pending = undefined;
-      return job?.();
-    });
+    const next = this.running
+      .catch(() => undefined)
+      .then(() => {
+        const job = this.pending;
+        this.pending = undefined;
+        return job?.();
+      });
     this.running = next;
     return next;
   }

@@ -17,11 +17,31 @@ export class RouterMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.applies = new Counter({ name: 'fabric_router_applies_total', help: 'Applies per target, by action (none, runtime, reload, start)', labelNames: ['target', 'action'], registers });
+    this.applies = new Counter({
+      name: 'fabric_router_applies_total',
+      help: 'Applies per target, by action (none, runtime, reload, start)',
+      labelNames: ['target', 'action'],
+      registers,
+    });
     this.reloads = new Counter({ name: 'fabric_router_reloads_total', help: 'Verified load-balancer reloads and starts', labelNames: ['target'], registers });
-    this.runtimeCommands = new Counter({ name: 'fabric_router_runtime_api_commands_total', help: 'HAProxy Runtime API commands sent instead of reloading', labelNames: ['target'], registers });
-    this.failures = new Counter({ name: 'fabric_router_apply_failures_total', help: 'Failed applies, by error code', labelNames: ['target', 'code'], registers });
-    this.validationFailures = new Counter({ name: 'fabric_router_validation_failures_total', help: 'Rendered configs the load balancer refused to validate (never deployed)', labelNames: ['target'], registers });
+    this.runtimeCommands = new Counter({
+      name: 'fabric_router_runtime_api_commands_total',
+      help: 'HAProxy Runtime API commands sent instead of reloading',
+      labelNames: ['target'],
+      registers,
+    });
+    this.failures = new Counter({
+      name: 'fabric_router_apply_failures_total',
+      help: 'Failed applies, by error code',
+      labelNames: ['target', 'code'],
+      registers,
+    });
+    this.validationFailures = new Counter({
+      name: 'fabric_router_validation_failures_total',
+      help: 'Rendered configs the load balancer refused to validate (never deployed)',
+      labelNames: ['target'],
+      registers,
+    });
     this.renders = new Counter({ name: 'fabric_router_model_builds_total', help: 'Model builds (one per debounced batch of etcd changes)', registers });
     this.eventToApplied = new Histogram({
       name: 'fabric_router_event_to_applied_seconds',
@@ -31,8 +51,17 @@ export class RouterMetrics {
     });
     this.revision = new Gauge({ name: 'fabric_router_etcd_revision', help: 'etcd revision the model is built from', registers });
     this.etcdConnected = new Gauge({ name: 'fabric_router_etcd_connected', help: '1 while the etcd watch is live', registers });
-    this.modelIssues = new Gauge({ name: 'fabric_router_model_issues', help: 'Keys or claims skipped (bad JSON, invalid values, domain conflicts)', registers });
-    this.healthChecks = new Counter({ name: 'fabric_router_health_checks_total', help: 'Active health checks run, by kind (http, tcp) and result (success, failure)', labelNames: ['kind', 'result'], registers });
+    this.modelIssues = new Gauge({
+      name: 'fabric_router_model_issues',
+      help: 'Keys or claims skipped (bad JSON, invalid values, domain conflicts)',
+      registers,
+    });
+    this.healthChecks = new Counter({
+      name: 'fabric_router_health_checks_total',
+      help: 'Active health checks run, by kind (http, tcp) and result (success, failure)',
+      labelNames: ['kind', 'result'],
+      registers,
+    });
     this.healthCheckDuration = new Histogram({
       name: 'fabric_router_health_check_duration_seconds',
       help: 'Duration of one active health check, by kind',
@@ -40,6 +69,11 @@ export class RouterMetrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
-    this.endpointsByHealth = new Gauge({ name: 'fabric_router_endpoints', help: 'Endpoints by effective health (healthy, unhealthy, starting, unknown)', labelNames: ['health'], registers });
+    this.endpointsByHealth = new Gauge({
+      name: 'fabric_router_endpoints',
+      help: 'Endpoints by effective health (healthy, unhealthy, starting, unknown)',
+      labelNames: ['health'],
+      registers,
+    });
   }
 }

@@ -79,7 +79,14 @@ function sameClaims(a: Claim[], b: Claim[]): boolean {
     a.length === b.length &&
     a.every((x, i) => {
       const y = b[i]!;
-      return x.host === y.host && x.path === y.path && x.rank === y.rank && x.createRevision === y.createRevision && x.owner.kind === y.owner.kind && x.owner.name === y.owner.name;
+      return (
+        x.host === y.host &&
+        x.path === y.path &&
+        x.rank === y.rank &&
+        x.createRevision === y.createRevision &&
+        x.owner.kind === y.owner.kind &&
+        x.owner.name === y.owner.name
+      );
     })
   );
 }

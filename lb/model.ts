@@ -1,15 +1,15 @@
 import type { ErrorCode } from '../src/errors.js';
 import type { Endpoint } from '../src/model/endpoint.js';
 import type { RouteSpec, ServiceSpec } from '../src/model/service.js';
-import { resolveClaims, type Claim, type ClaimRank } from './claims.js';
-import { buildRoutes, type RouteModel } from './routes/model.js';
+import { type Claim, type ClaimRank, resolveClaims } from './claims.js';
 import type { ModelMemo } from './model-memo.js';
+import { buildRoutes, type RouteModel } from './routes/model.js';
 import type { EndpointEntry, Entry, GroupedKeys, ServiceEntry, ServiceKeys } from './store.js';
 import { planVips, type VipCreate, type VipHold, type VipRelease, type VipWant } from './vip/plan.js';
 import type { VipPool } from './vip/pool.js';
 
-export type { RouteModel } from './routes/model.js';
 export { ModelMemo } from './model-memo.js';
+export type { RouteModel } from './routes/model.js';
 
 export type Balance = 'roundrobin' | 'leastconn' | 'source';
 /** What a load balancer should do with an endpoint. */

@@ -1,11 +1,11 @@
 import { Command } from 'commander';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { z } from 'zod';
-import { connectEtcd, listPrefix, type EtcdConnection } from '../src/etcd.js';
-import { FabricError, describeError } from '../src/errors.js';
+import { describeError, FabricError } from '../src/errors.js';
+import { connectEtcd, type EtcdConnection, listPrefix } from '../src/etcd.js';
 import { LOG_LEVELS, type LogLevel } from '../src/log.js';
 import { addEtcdOptions, etcdOptions, option, parseOrThrow, resolveOptions } from '../src/options.js';
-import { routerConfigSchema, type RouterConfig } from './config.js';
+import { type RouterConfig, routerConfigSchema } from './config.js';
 import { deriveModel, type Model } from './model.js';
 import { KeyStore } from './store.js';
 import type { SyncMode } from './sync.js';
@@ -45,7 +45,10 @@ async function runRender(command: Command): Promise<void> {
   let outcomes: Outcome[];
   try {
     const model = await snapshotModel(etcd, config);
-    outcomes = await applyOnce(createTargets(config, { logger, requestApply: () => undefined, mode, once: true, etcd: etcd.client, watchClient: () => etcd.watchClient().client }), model);
+    outcomes = await applyOnce(
+      createTargets(config, { logger, requestApply: () => undefined, mode, once: true, etcd: etcd.client, watchClient: () => etcd.watchClient().client }),
+      model,
+    );
   } finally {
     etcd.close();
   }

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
-import { FabricError, describeError } from '../src/errors.js';
+import { describeError, FabricError } from '../src/errors.js';
 import { registerConfdHelpers } from './template/helpers.js';
 import type { KeyValues } from './template/kv.js';
 import type { SystemSources } from './template/system.js';

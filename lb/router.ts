@@ -1,11 +1,11 @@
 import { Backoff } from '../src/backoff.js';
-import { FabricError, describeError, isRetryable } from '../src/errors.js';
+import { describeError, FabricError, isRetryable } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import { Debouncer } from './debounce.js';
 import type { HealthChecker } from './health/checker.js';
 import { ApplyHistory } from './history.js';
 import type { RouterMetrics } from './metrics.js';
-import { deriveModel, ModelMemo, type Model } from './model.js';
+import { deriveModel, type Model, ModelMemo } from './model.js';
 import { KeyStore } from './store.js';
 import type { Target, TargetStatus } from './target.js';
 import type { VipManager } from './vip/manager.js';
@@ -81,9 +81,7 @@ export class Router {
     if (this.currentState !== 'idle') throw new Error(`Router.start() in state ${this.currentState}`);
     this.currentState = 'syncing';
     this.resumed = Promise.all(
-      this.targets.map((t) =>
-        t.resume?.().catch((err) => this.logger.warn({ target: t.name, err: describeError(err) }, 'could not resume the last config')),
-      ),
+      this.targets.map((t) => t.resume?.().catch((err) => this.logger.warn({ target: t.name, err: describeError(err) }, 'could not resume the last config'))),
     );
     this.watch.on('snapshot', (changes, revision) => {
       this.store.reset(changes, revision);
@@ -181,7 +179,16 @@ export class Router {
       }
       if (report.action !== 'none') {
         status.lastApply = { at: new Date().toISOString(), revision: model.revision, action: report.action, detail: report.detail, durationMs };
-        this.history.add({ applyId, at: status.lastApply.at, target: target.name, revision: model.revision, result: 'ok', action: report.action, detail: report.detail, durationMs });
+        this.history.add({
+          applyId,
+          at: status.lastApply.at,
+          target: target.name,
+          revision: model.revision,
+          result: 'ok',
+          action: report.action,
+          detail: report.detail,
+          durationMs,
+        });
         this.logger.info({ applyId, target: target.name, revision: model.revision, action: report.action, detail: report.detail, durationMs }, 'applied');
       }
       status.lastError = undefined;

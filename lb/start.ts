@@ -8,10 +8,10 @@ import { routerRoutes } from './api.js';
 import type { RouterConfig } from './config.js';
 import { dashboardRoutes } from './dashboard/route.js';
 import { EventHub } from './events.js';
-import { RouterMetrics } from './metrics.js';
 import { createHealthChecker } from './health/create.js';
+import { RouterMetrics } from './metrics.js';
 import { Router } from './router.js';
-import { StatusPublisher, defaultRouterId, routerStatusDocument } from './status-publisher.js';
+import { defaultRouterId, routerStatusDocument, StatusPublisher } from './status-publisher.js';
 import { createTargets } from './targets.js';
 import { VipManager } from './vip/manager.js';
 import { KeyspaceWatch } from './watch.js';
@@ -54,7 +54,13 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
   });
   const vips = config.vipPool ? new VipManager({ pool: config.vipPool, interface: config.vipInterface }, etcd.kv, logger) : undefined;
   const health = createHealthChecker(config.healthCheck, metrics, logger);
-  router = new Router(new KeyspaceWatch(etcd.watchClient().kv, logger), targets, { domain: config.domain, debounce: config.debounce, health, vips }, metrics, logger);
+  router = new Router(
+    new KeyspaceWatch(etcd.watchClient().kv, logger),
+    targets,
+    { domain: config.domain, debounce: config.debounce, health, vips },
+    metrics,
+    logger,
+  );
   const running = router;
   const routerId = config.routerId ?? defaultRouterId(common.listen);
   const publisher = new StatusPublisher({ kv: etcd.kv, routerId, document: () => routerStatusDocument(routerId, running), logger });

@@ -120,6 +120,10 @@ export function routerStatusDocument(routerId: string, router: Router) {
 /** `<hostname>-<api port>`, fitted to the router-id grammar: unique per machine, stable across restarts. */
 export function defaultRouterId(listen: string, hostname = os.hostname()): string {
   const port = /:(\d+)$/.exec(listen)?.[1] ?? '0';
-  const host = hostname.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 56) || 'router';
+  const host =
+    hostname
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 56) || 'router';
   return `${host}-${port}`;
 }

@@ -1,8 +1,8 @@
 import { chown } from 'node:fs/promises';
 import { createTwoFilesPatch } from 'diff';
 import { runCommand } from '../src/command.js';
-import { FabricError, describeError } from '../src/errors.js';
-import { readIfExists, stageFile, type StagedFile } from '../src/files.js';
+import { describeError, FabricError } from '../src/errors.js';
+import { readIfExists, type StagedFile, stageFile } from '../src/files.js';
 
 /**
  * How a target applies what it rendered, fabric's take on confd's modes:
@@ -27,9 +27,7 @@ export interface FileSpec {
   vars?: Record<string, string>;
 }
 
-export type SyncResult =
-  | { changed: false }
-  | { changed: true; action: 'noop' | 'write' | 'reload'; diff: string };
+export type SyncResult = { changed: false } | { changed: true; action: 'noop' | 'write' | 'reload'; diff: string };
 
 /**
  * confd's sync, as named steps: compare → stage → check → swap → reload.
@@ -73,7 +71,11 @@ async function check(staged: StagedFile, spec: FileSpec): Promise<void> {
  * Runs `spec.check` on `path` (`{{src}}`): a refusal is FABRIC_ERR_VALIDATE (the file waits for the
  * next change), an overrun stays FABRIC_ERR_COMMAND_TIMEOUT (retried).
  */
-export async function checkFile(path: string, spec: Pick<FileSpec, 'check' | 'dest' | 'timeoutMs' | 'vars'>, refused = `check of ${spec.dest} failed`): Promise<void> {
+export async function checkFile(
+  path: string,
+  spec: Pick<FileSpec, 'check' | 'dest' | 'timeoutMs' | 'vars'>,
+  refused = `check of ${spec.dest} failed`,
+): Promise<void> {
   if (!spec.check) return;
   try {
     await runCommand(expandCommand(spec.check, { src: path, dest: spec.dest, ...spec.vars }), { timeoutMs: spec.timeoutMs });
@@ -96,5 +98,5 @@ export function expandCommand(commandLine: string, vars: Record<string, string>)
 }
 
 function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_.\/:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }

@@ -1,6 +1,6 @@
-import type { HaproxyTargetSpec, NginxTargetSpec, RouterConfig } from './config.js';
 import { ConfdirTarget } from './confd/confdir-target.js';
 import { createFileTarget } from './confd/file-target.js';
+import type { HaproxyTargetSpec, NginxTargetSpec, RouterConfig, TargetSpec } from './config.js';
 import { HaproxyTarget } from './haproxy/target.js';
 import { NginxTarget } from './nginx/target.js';
 import { templatePath } from './render.js';
@@ -12,33 +12,31 @@ import type { ManagedTargetConfig, Target, TargetContext } from './target.js';
  * `targets:` in order, then `confdir:`'s resources. Each gets the same context.
  */
 export function createTargets(config: RouterConfig, context: TargetContext): Target[] {
-  const targets: Target[] = config.targets.map((spec, index) => {
+  const targets = config.targets.map((spec, index) => {
     const name = spec.name ?? `${spec.kind}-${index}`;
-    const driver = { ...context, logger: context.logger.child({ target: name }) };
-    switch (spec.kind) {
-      case 'haproxy':
-        return new HaproxyTarget(
-          { ...managed(name, spec), runtimeSocket: spec.runtimeSocket, hardStopAfter: spec.hardStopAfter, maxconn: spec.maxconn },
-          driver,
-        );
-      case 'nginx':
-        return new NginxTarget(
-          { ...managed(name, spec), minReloadIntervalMs: spec.minReloadInterval, workerShutdownTimeout: spec.workerShutdownTimeout },
-          driver,
-        );
-      case 'file':
-        return createFileTarget(name, spec, driver);
-      case 'slb':
-        return new SlbTarget(
-          { name, template: templatePath(spec.template), dest: spec.dest, apply: spec.apply, commandTimeoutMs: spec.commandTimeout },
-          driver,
-        );
-    }
+    return createTarget(spec, name, { ...context, logger: context.logger.child({ target: name }) });
   });
   const confdir = config.confdir
     ? new ConfdirTarget({ name: 'confd', confdir: config.confdir, defaultTimeoutMs: 30_000 }, { ...context, logger: context.logger.child({ target: 'confd' }) })
     : null;
   return confdir ? [...targets, confdir] : targets;
+}
+
+/** One driver for one `targets:` entry. */
+function createTarget(spec: TargetSpec, name: string, driver: TargetContext): Target {
+  switch (spec.kind) {
+    case 'haproxy':
+      return new HaproxyTarget({ ...managed(name, spec), runtimeSocket: spec.runtimeSocket, hardStopAfter: spec.hardStopAfter, maxconn: spec.maxconn }, driver);
+    case 'nginx':
+      return new NginxTarget(
+        { ...managed(name, spec), minReloadIntervalMs: spec.minReloadInterval, workerShutdownTimeout: spec.workerShutdownTimeout },
+        driver,
+      );
+    case 'file':
+      return createFileTarget(name, spec, driver);
+    case 'slb':
+      return new SlbTarget({ name, template: templatePath(spec.template), dest: spec.dest, apply: spec.apply, commandTimeoutMs: spec.commandTimeout }, driver);
+  }
 }
 
 /** The part of a load balancer's spec every process-managed driver reads. */

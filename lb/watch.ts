@@ -30,6 +30,7 @@ export class KeyspaceWatch extends EventEmitter {
   override on(event: 'snapshot', listener: (changes: KeyChange[], revision: number) => void): this;
   override on(event: 'changes', listener: (changes: KeyChange[], revision: number) => void): this;
   override on(event: 'state', listener: (state: WatchState) => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: the implementation signature behind the typed overloads above
   override on(event: string, listener: (...args: any[]) => void): this {
     return super.on(event, listener);
   }
@@ -77,7 +78,11 @@ export class KeyspaceWatch extends EventEmitter {
         }));
         if (this.abort.signal.aborted) return;
         this.emit('snapshot', changes, revision);
-        this.watcher = await this.kv.watch().prefix('').startRevision(String(revision + 1)).create();
+        this.watcher = await this.kv
+          .watch()
+          .prefix('')
+          .startRevision(String(revision + 1))
+          .create();
         this.attach(this.watcher);
         this.lastError = undefined;
         this.backoff.reset();

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { FabricError, describeError } from './errors.js';
+import { describeError, FabricError } from './errors.js';
 import { packageVersion } from './version.js';
 
 /**
@@ -19,9 +19,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 };
 
 async function main(argv: string[]): Promise<void> {
-  const program = new Command('fabric')
-    .description('service discovery and dynamic load balancing for Docker hosts')
-    .version(packageVersion());
+  const program = new Command('fabric').description('service discovery and dynamic load balancing for Docker hosts').version(packageVersion());
   const requested = argv[2];
   const names = requested !== undefined && requested in COMMANDS ? [requested] : Object.keys(COMMANDS);
   for (const name of names) program.addCommand(await COMMANDS[name]!());

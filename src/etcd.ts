@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
-import { Etcd3, Range, isRecoverableError, type IKeyValue, type IOptions, type Namespace } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import { Etcd3, type IKeyValue, type IOptions, isRecoverableError, type Namespace, Range } from 'etcd3';
 import { FabricError } from './errors.js';
 import { namespacePrefix } from './keyspace.js';
 
@@ -63,8 +63,7 @@ function clientOptions(options: EtcdOptions): IOptions {
     // The client's default breaker stays open 5 s after three failures; a
     // fabric must notice etcd's return faster than that.
     faultHandling: {
-      host: () =>
-        circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 500, breaker: new ConsecutiveBreaker(3) }),
+      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 500, breaker: new ConsecutiveBreaker(3) }),
       global: retry(handleWhen(isRecoverableError), {
         maxAttempts: 2,
         backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 500 }),
@@ -78,9 +77,7 @@ function clientOptions(options: EtcdOptions): IOptions {
     }
     result.credentials = {
       rootCertificate: readFileSync(options.cacert),
-      ...(options.cert && options.key
-        ? { certChain: readFileSync(options.cert), privateKey: readFileSync(options.key) }
-        : {}),
+      ...(options.cert && options.key ? { certChain: readFileSync(options.cert), privateKey: readFileSync(options.key) } : {}),
     };
   }
   if (options.user) {

@@ -49,7 +49,7 @@ export async function readIfExists(path: string): Promise<Buffer | undefined> {
 
 export async function sameContent(path: string, content: string | Buffer): Promise<boolean> {
   const current = await readIfExists(path);
-  return current !== undefined && current.equals(Buffer.isBuffer(content) ? content : Buffer.from(content));
+  return current?.equals(Buffer.isBuffer(content) ? content : Buffer.from(content)) ?? false;
 }
 
 /** Atomic replace; skipped when the file already holds exactly these bytes. Returns whether it wrote. */

@@ -8,7 +8,7 @@ import { z } from 'zod';
  */
 export const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-export const PATH_PREFIX = /^\/[A-Za-z0-9._~\/-]{0,254}$/;
+export const PATH_PREFIX = /^\/[A-Za-z0-9._~/-]{0,254}$/;
 export const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
 export const CONTAINER_ID = /^[a-f0-9]{12,64}$/;

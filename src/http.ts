@@ -1,9 +1,9 @@
 import swagger from '@fastify/swagger';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { Logger } from './log.js';
-import { parseHostPort } from './grammar.js';
 import { FabricError } from './errors.js';
+import { parseHostPort } from './grammar.js';
+import type { Logger } from './log.js';
 import { packageVersion } from './version.js';
 
 export interface Readiness {
@@ -72,7 +72,14 @@ function logRequest(request: FastifyRequest, statusCode: number, elapsedMs: numb
 function addCommonRoutes(app: FastifyInstance, options: ApiOptions): void {
   app.get(
     '/healthz',
-    { schema: { summary: 'Liveness', description: 'Always 200 while the process runs; `pid` says which process answered.', tags: ['health'], response: { 200: looseObject('alive') } } },
+    {
+      schema: {
+        summary: 'Liveness',
+        description: 'Always 200 while the process runs; `pid` says which process answered.',
+        tags: ['health'],
+        response: { 200: looseObject('alive') },
+      },
+    },
     async () => ({ status: 'ok', pid: process.pid }),
   );
   app.get(
@@ -100,7 +107,14 @@ function addCommonRoutes(app: FastifyInstance, options: ApiOptions): void {
   );
   app.get(
     '/v1/status',
-    { schema: { summary: 'Process status', description: 'State, connections, last results and issues.', tags: ['status'], response: { 200: looseObject('status') } } },
+    {
+      schema: {
+        summary: 'Process status',
+        description: 'State, connections, last results and issues.',
+        tags: ['status'],
+        response: { 200: looseObject('status') },
+      },
+    },
     async () => options.status(),
   );
 }

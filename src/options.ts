@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { FabricError, describeError } from './errors.js';
+import { describeError, FabricError } from './errors.js';
 import type { EtcdOptions } from './etcd.js';
 import { formatIssues } from './grammar.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
@@ -65,7 +65,7 @@ export function resolveOptions(command: Command): { values: Record<string, unkno
 
 const commonSchema = z.object({
   etcd: z.union([z.string(), z.array(z.string())]),
-  etcdPrefix: z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, 'must be an absolute key prefix'),
+  etcdPrefix: z.string().regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute key prefix'),
   etcdCacert: z.string().optional(),
   etcdCert: z.string().optional(),
   etcdKey: z.string().optional(),
@@ -92,9 +92,7 @@ export function etcdOptions(values: Record<string, unknown>): EtcdOptions {
 
 export function commonOptions(values: Record<string, unknown>): CommonOptions {
   const parsed = parseOrThrow(commonSchema, values, 'options');
-  const endpoints = (Array.isArray(parsed.etcd) ? parsed.etcd : parsed.etcd.split(','))
-    .map((url) => url.trim())
-    .filter(Boolean);
+  const endpoints = (Array.isArray(parsed.etcd) ? parsed.etcd : parsed.etcd.split(',')).map((url) => url.trim()).filter(Boolean);
   return {
     etcd: {
       endpoints,

@@ -2,12 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { pino } from 'pino';
+import { z } from 'zod';
 import { addAgentOptions, agentOptions } from '../agent/start.js';
 import { domain as domainSchema, parseHostPort } from '../src/grammar.js';
 import { createLogger, type LogLevel } from '../src/log.js';
 import { addCommonOptions, commonOptions, option, parseOrThrow, resolveOptions } from '../src/options.js';
 import { onShutdown } from '../src/shutdown.js';
-import { z } from 'zod';
 import { stdoutOutput } from './progress.js';
 import { up } from './up.js';
 
@@ -24,8 +24,8 @@ export function upCommand(): Command {
   const command = new Command('up').description('all in one on this machine: embedded etcd, router with HAProxy, agent on the local Docker');
   addAgentOptions(addCommonOptions(command, '127.0.0.1:7080'))
     .addOption(option('--domain <domain>', 'root domain: containers answer at <service>.<domain>', 'apps.localhost'))
-    .addOption(option('--http <host:port>', 'HAProxy\'s HTTP frontend', '127.0.0.1:8080'))
-    .addOption(option('--agent-listen <host:port>', 'the agent\'s HTTP API', '127.0.0.1:7070'))
+    .addOption(option('--http <host:port>', "HAProxy's HTTP frontend", '127.0.0.1:8080'))
+    .addOption(option('--agent-listen <host:port>', "the agent's HTTP API", '127.0.0.1:7070'))
     .addOption(option('--data-dir <dir>', 'etcd data, HAProxy config and logs', './.fabric'))
     .addOption(option('--demo', 'also start three labelled busybox web containers (service "web")', false));
   return command.action(async (_opts, cmd: Command) => runUp(cmd));
@@ -56,9 +56,13 @@ async function runUp(command: Command): Promise<void> {
     stdoutOutput,
     log,
   );
-  onShutdown(log('up'), async () => {
-    stdoutOutput.line('\nstopping fabric…');
-    await fabric.stop();
-    stdoutOutput.line('stopped.');
-  }, 30_000);
+  onShutdown(
+    log('up'),
+    async () => {
+      stdoutOutput.line('\nstopping fabric…');
+      await fabric.stop();
+      stdoutOutput.line('stopped.');
+    },
+    30_000,
+  );
 }

@@ -3,8 +3,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import type Docker from 'dockerode';
+import { execa } from 'execa';
 
 /** Debian's busybox-static. */
 export const BUSYBOX = '/bin/busybox';
@@ -47,9 +47,7 @@ async function importTar(docker: Docker, tarFile: string, tag: string): Promise<
     changes: [`CMD ${JSON.stringify(DEFAULT_CMD)}`, 'ENV PATH=/bin'],
   });
   const events = await new Promise<Array<{ error?: string }>>((resolve, reject) => {
-    docker.modem.followProgress(progress, (error: Error | null, output: Array<{ error?: string }>) =>
-      error ? reject(error) : resolve(output),
-    );
+    docker.modem.followProgress(progress, (error: Error | null, output: Array<{ error?: string }>) => (error ? reject(error) : resolve(output)));
   });
   const failed = events.find((event) => event.error);
   if (failed) throw new Error(`importing ${tag} failed: ${failed.error}`);

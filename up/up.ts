@@ -1,15 +1,15 @@
 import { join, relative } from 'node:path';
 import { dockerClient } from '../agent/docker-source.js';
-import { startAgent, type AgentHandle, type AgentOptions } from '../agent/start.js';
+import { type AgentHandle, type AgentOptions, startAgent } from '../agent/start.js';
 import { routerConfigSchema } from '../lb/config.js';
-import { startRouter, type RouterHandle } from '../lb/start.js';
-import { FabricError, describeError } from '../src/errors.js';
+import { type RouterHandle, startRouter } from '../lb/start.js';
+import { describeError, FabricError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
-import { parseOrThrow, type CommonOptions } from '../src/options.js';
+import { type CommonOptions, parseOrThrow } from '../src/options.js';
 import { demoServedProbe, removeDemo, showDemo, startDemo } from './demo.js';
-import { dockerHelp, probeDocker, type DockerProbe } from './docker.js';
+import { type DockerProbe, dockerHelp, probeDocker } from './docker.js';
 import { EmbeddedEtcd } from './etcd.js';
-import { httpProbe, waitReady, WaitTimeout, type Output } from './progress.js';
+import { httpProbe, type Output, WaitTimeout, waitReady } from './progress.js';
 
 export interface UpOptions {
   /** Router's etcd, listen address (API + dashboard) and log level; `etcd.endpoints` is replaced when embedded. */
@@ -40,7 +40,10 @@ class StopStack {
   private readonly steps: Array<{ what: string; stop: () => Promise<void> }> = [];
   private stopping: Promise<void> | undefined;
 
-  constructor(private readonly out: Output, private readonly logger: Logger) {}
+  constructor(
+    private readonly out: Output,
+    private readonly logger: Logger,
+  ) {}
 
   push(what: string, stop: () => Promise<void>): void {
     this.steps.push({ what, stop });
@@ -93,7 +96,13 @@ async function startStore(options: UpOptions, stack: StopStack, out: Output, log
   return [etcd.endpoint];
 }
 
-async function startRouterStep(options: UpOptions, common: CommonOptions, stack: StopStack, out: Output, log: (component: string) => Logger): Promise<RouterHandle> {
+async function startRouterStep(
+  options: UpOptions,
+  common: CommonOptions,
+  stack: StopStack,
+  out: Output,
+  log: (component: string) => Logger,
+): Promise<RouterHandle> {
   out.line(`→ router: HAProxy on ${options.http}, API and dashboard on ${options.common.listen}`);
   const config = parseOrThrow(
     routerConfigSchema,
@@ -140,7 +149,12 @@ async function startDemoStep(options: UpOptions, router: RouterHandle, docker: D
 function agentSummary(agent: AgentHandle): Record<string, unknown> {
   const status = agent.agent.status();
   const lastError = status.lastError as { message?: string } | undefined;
-  return { state: status.state, docker: status.docker, rejected: agent.agent.rejected(), error: status.docker === 'connected' ? undefined : lastError?.message };
+  return {
+    state: status.state,
+    docker: status.docker,
+    rejected: agent.agent.rejected(),
+    error: status.docker === 'connected' ? undefined : lastError?.message,
+  };
 }
 
 function printSummary(options: UpOptions, etcd: string[], router: RouterHandle, agent: AgentHandle, docker: DockerProbe, out: Output): void {

@@ -106,6 +106,14 @@ describe('factsFromInspect', () => {
         NetworkSettings: { Networks: { host: {} } },
       }),
     );
-    expect(facts).toMatchObject({ paused: true, hostNetwork: true, stopSignal: 'SIGQUIT', labels: {}, exposedTcpPorts: [], published: [], networks: { host: '' } });
+    expect(facts).toMatchObject({
+      paused: true,
+      hostNetwork: true,
+      stopSignal: 'SIGQUIT',
+      labels: {},
+      exposedTcpPorts: [],
+      published: [],
+      networks: { host: '' },
+    });
   });
 });

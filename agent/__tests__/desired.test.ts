@@ -120,7 +120,11 @@ describe('desiredOutcome: published mode', () => {
     ['IPv4 preferred over IPv6', facts({ published: [bind(80, '::1', 9000), bind(80, '127.0.0.2', 9001)] }), { address: '127.0.0.2', port: 9001 }],
     [
       'fabric.port picks one of several',
-      facts({ labels: { 'fabric.service': 'web', 'fabric.port': '443' }, exposedTcpPorts: [80, 443], published: [bind(80, '127.0.0.1', 1), bind(443, '127.0.0.1', 2)] }),
+      facts({
+        labels: { 'fabric.service': 'web', 'fabric.port': '443' },
+        exposedTcpPorts: [80, 443],
+        published: [bind(80, '127.0.0.1', 1), bind(443, '127.0.0.1', 2)],
+      }),
       { address: '127.0.0.1', port: 2 },
     ],
     [
@@ -147,7 +151,12 @@ describe('desiredOutcome: published mode', () => {
 describe('desiredOutcome: container mode', () => {
   it.each([
     ['the only network, the only exposed port', facts(), container, { address: '172.30.0.5', port: 80 }],
-    ['--network among several', facts({ networks: { bridge: '172.30.0.5', back: '10.1.0.3' } }), { ...container, network: 'back' }, { address: '10.1.0.3', port: 80 }],
+    [
+      '--network among several',
+      facts({ networks: { bridge: '172.30.0.5', back: '10.1.0.3' } }),
+      { ...container, network: 'back' },
+      { address: '10.1.0.3', port: 80 },
+    ],
     [
       'fabric.port among several exposed',
       facts({ labels: { 'fabric.service': 'web', 'fabric.port': '81' }, exposedTcpPorts: [80, 81] }),
@@ -157,7 +166,12 @@ describe('desiredOutcome: container mode', () => {
     ['several networks, no --network', facts({ networks: { a: '10.0.0.1', b: '10.0.0.2' } }), container, 'the container is on 2 networks: set --network'],
     ['no network at all', facts({ networks: {} }), container, 'the container is on 0 networks: set --network'],
     ['not on --network', facts(), { ...container, network: 'back' }, 'the container has no address on network "back"'],
-    ['on --network without an address', facts({ networks: { bridge: '' } }), { ...container, network: 'bridge' }, 'the container has no address on network "bridge"'],
+    [
+      'on --network without an address',
+      facts({ networks: { bridge: '' } }),
+      { ...container, network: 'bridge' },
+      'the container has no address on network "bridge"',
+    ],
     [
       'fabric.port not exposed',
       facts({ labels: { 'fabric.service': 'web', 'fabric.port': '8080' } }),

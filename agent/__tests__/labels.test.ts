@@ -50,7 +50,16 @@ describe('readLabels: every label of the contract', () => {
   });
 
   it('fills in the defaults', () => {
-    expect(ok(base)).toEqual({ service: 'web', port: undefined, domains: [], path: undefined, weight: 100, version: undefined, mode: 'http', check: undefined });
+    expect(ok(base)).toEqual({
+      service: 'web',
+      port: undefined,
+      domains: [],
+      path: undefined,
+      weight: 100,
+      version: undefined,
+      mode: 'http',
+      check: undefined,
+    });
   });
 
   it('ignores labels that are not fabric.*', () => {

@@ -20,7 +20,13 @@ describe('planWrites', () => {
       'a mix',
       desired({ keep: 'k', change: 'new', add: 'a' }),
       stored({ keep: ['k', LEASE], change: ['old', LEASE], drop: ['d', LEASE] }),
-      { puts: [{ key: 'change', value: 'new' }, { key: 'add', value: 'a' }], deletes: ['drop'] },
+      {
+        puts: [
+          { key: 'change', value: 'new' },
+          { key: 'add', value: 'a' },
+        ],
+        deletes: ['drop'],
+      },
     ],
   ])('%s', (_what, want, have, plan) => {
     expect(planWrites(want, have, LEASE)).toEqual(plan);

@@ -2,7 +2,7 @@
 // subscription to its event stream for the `start` events' own timestamps.
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { startDockerd, stopDockerd, type DockerEngine } from '../../test/harness/dockerd.js';
+import { type DockerEngine, startDockerd, stopDockerd } from '../../test/harness/dockerd.js';
 import { buildBusyboxImage, DEFAULT_TEST_IMAGE } from '../../test/harness/image.js';
 
 let engine: Promise<DockerEngine> | undefined;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Etcd3, type Namespace } from 'etcd3';
 import { freePort } from '../../test/harness/ports.js';
 import { withDescendants } from '../../test/harness/proc-scan.js';
-import { addExitCleanup, startProcess, type ManagedProcess } from '../../test/harness/processes.js';
+import { addExitCleanup, type ManagedProcess, startProcess } from '../../test/harness/processes.js';
 import { waitFor } from '../../test/harness/wait.js';
 import { rssMiB } from './report.js';
 
@@ -49,7 +49,12 @@ export async function getJson<T>(port: number, urlPath: string): Promise<T> {
  * the wall-clock time of that answer, or undefined when `timeoutMs` passes. `gapMs` between tries
  * bounds the load this puts on a small machine, and is the measurement's resolution.
  */
-export async function pollServed(port: number, host: string | undefined, body: string, opts: { timeoutMs?: number; gapMs?: number; signal?: AbortSignal; onServed?: (requestMs: number) => void } = {}): Promise<number | undefined> {
+export async function pollServed(
+  port: number,
+  host: string | undefined,
+  body: string,
+  opts: { timeoutMs?: number; gapMs?: number; signal?: AbortSignal; onServed?: (requestMs: number) => void } = {},
+): Promise<number | undefined> {
   const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
   const gap = opts.gapMs ?? 1;
   while (Date.now() < deadline && !opts.signal?.aborted) {
@@ -135,8 +140,22 @@ export interface FabricProcess {
 
 export async function startAgent(opts: { etcd: string; dockerHost: string; hostName: string; resync?: string; name?: string }): Promise<FabricProcess> {
   const apiPort = await freePort();
-  const args = [CLI, 'agent', '--etcd', opts.etcd, '--docker', opts.dockerHost, '--host-ip', '127.0.0.1', '--host-name', opts.hostName,
-    '--listen', `127.0.0.1:${apiPort}`, '--resync-interval', opts.resync ?? '30s'];
+  const args = [
+    CLI,
+    'agent',
+    '--etcd',
+    opts.etcd,
+    '--docker',
+    opts.dockerHost,
+    '--host-ip',
+    '127.0.0.1',
+    '--host-name',
+    opts.hostName,
+    '--listen',
+    `127.0.0.1:${apiPort}`,
+    '--resync-interval',
+    opts.resync ?? '30s',
+  ];
   const spawnedAt = performance.timeOrigin + performance.now();
   const proc = startProcess(process.execPath, args, { name: opts.name ?? 'bench-agent' });
   return { proc, apiPort, spawnedAt, stop: async () => void (await proc.stop('SIGTERM', 10_000)) };

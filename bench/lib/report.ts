@@ -62,7 +62,11 @@ export function printTable(title: string, header: string[], rows: string[][]): v
 }
 
 export function printFigures(title: string, figures: Figure[]): void {
-  printTable(title, ['id', 'figure', 'measured', 'issue target'], figures.map((f) => [f.id, f.name, f.value, f.target ?? '']));
+  printTable(
+    title,
+    ['id', 'figure', 'measured', 'issue target'],
+    figures.map((f) => [f.id, f.name, f.value, f.target ?? '']),
+  );
 }
 
 function firstLine(cmd: string, args: string[]): string {
@@ -102,12 +106,19 @@ export function machine(): Machine {
     haproxy: firstLine('haproxy', ['-v']).replace(/ - https?:.*$/, ''),
     etcd: firstLine('etcd', ['--version']),
     docker: firstLine('dockerd', ['--version']),
-    loadavg: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    loadavg: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
   };
 }
 
 export function printMachine(m: Machine = machine()): Machine {
-  printTable('Machine', ['', ''], Object.entries(m).map(([k, v]) => [k, String(v)]));
+  printTable(
+    'Machine',
+    ['', ''],
+    Object.entries(m).map(([k, v]) => [k, String(v)]),
+  );
   return m;
 }
 

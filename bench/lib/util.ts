@@ -57,10 +57,15 @@ export async function startIdServers(n: number, prefix: string): Promise<{ serve
   return {
     servers,
     close: async () => {
-      await Promise.all(running.map((s) => new Promise<void>((resolve) => {
-        s.closeAllConnections();
-        s.close(() => resolve());
-      })));
+      await Promise.all(
+        running.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.closeAllConnections();
+              s.close(() => resolve());
+            }),
+        ),
+      );
     },
   };
 }

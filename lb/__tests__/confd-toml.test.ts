@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FabricError } from '../../src/errors.js';
-import { PrefixedKeyValues, absoluteKey, normalizePrefix, watchedPrefixes } from '../confd/prefix.js';
+import type { FabricError } from '../../src/errors.js';
 import { coveringPrefixes } from '../confd/keys.js';
+import { absoluteKey, normalizePrefix, PrefixedKeyValues, watchedPrefixes } from '../confd/prefix.js';
 import { confdLayout, parseResourceFile } from '../confd/toml.js';
 import { MemoryKeyValues } from '../template/kv.js';
 

@@ -32,15 +32,33 @@ describe('desiredHaproxy: slot assignment', () => {
     },
     {
       name: 'an endpoint keeps its slot when others come and go',
-      steps: [['a', 'b', 'c'], ['a', 'c'], ['a', 'c', 'd'], ['c', 'd']],
+      steps: [
+        ['a', 'b', 'c'],
+        ['a', 'c'],
+        ['a', 'c', 'd'],
+        ['c', 'd'],
+      ],
       sizes: [4, 4, 4, 4],
-      slots: [{ a: 's1', b: 's2', c: 's3' }, { a: 's1', c: 's3' }, { a: 's1', c: 's3', d: 's2' }, { c: 's3', d: 's2' }],
+      slots: [
+        { a: 's1', b: 's2', c: 's3' },
+        { a: 's1', c: 's3' },
+        { a: 's1', c: 's3', d: 's2' },
+        { c: 's3', d: 's2' },
+      ],
     },
     {
       name: 'new endpoints take the lowest free slots',
-      steps: [['a', 'b', 'c', 'd'], ['b', 'd'], ['b', 'd', 'e', 'f']],
+      steps: [
+        ['a', 'b', 'c', 'd'],
+        ['b', 'd'],
+        ['b', 'd', 'e', 'f'],
+      ],
       sizes: [4, 4, 4],
-      slots: [{ a: 's1', b: 's2', c: 's3', d: 's4' }, { b: 's2', d: 's4' }, { b: 's2', d: 's4', e: 's1', f: 's3' }],
+      slots: [
+        { a: 's1', b: 's2', c: 's3', d: 's4' },
+        { b: 's2', d: 's4' },
+        { b: 's2', d: 's4', e: 's1', f: 's3' },
+      ],
     },
     {
       name: 'the backend doubles when slots run out',
@@ -108,10 +126,7 @@ describe('desiredHaproxy: slot assignment', () => {
   });
 
   it('keeps each backend’s slots to itself', () => {
-    const first = desiredHaproxy(
-      modelOf([endpointEntry(ep('a', 'a1')), endpointEntry(ep('b', 'b1')), endpointEntry(ep('b', 'b2'))]),
-      new Map(),
-    );
+    const first = desiredHaproxy(modelOf([endpointEntry(ep('a', 'a1')), endpointEntry(ep('b', 'b1')), endpointEntry(ep('b', 'b2'))]), new Map());
     const second = desiredHaproxy(modelOf([endpointEntry(ep('a', 'a1')), endpointEntry(ep('b', 'b2'))]), first.slots);
     expect(second.desired.backends.map((b) => [b.name, b.servers.filter((s) => s.endpoint).map((s) => s.name)])).toEqual([
       ['svc_a', ['s1']],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend, HaproxyDesired, ServerSlot } from '../haproxy/desired.js';
-import { diffHaproxy, type Change } from '../haproxy/diff.js';
+import { type Change, diffHaproxy } from '../haproxy/diff.js';
 
 const EMPTY: Omit<ServerSlot, 'name'> = { endpoint: undefined, address: '127.0.0.1', port: 1, weight: 1, state: 'maint' };
 
@@ -18,10 +18,7 @@ function desired(backends: Backend[], hostMap: Array<[string, string]> = [], pat
 
 const a = { endpoint: 'h1/aaa' };
 const b = { endpoint: 'h1/bbb' };
-const base = desired(
-  [backend('svc_web', [slot('s1', a), slot('s2', { ...b, address: '10.0.0.2' }), slot('s3'), slot('s4')])],
-  [['web.apps.test', 'svc_web']],
-);
+const base = desired([backend('svc_web', [slot('s1', a), slot('s2', { ...b, address: '10.0.0.2' }), slot('s3'), slot('s4')])], [['web.apps.test', 'svc_web']]);
 
 /** `base` with slot `index` of the first backend replaced. */
 function withSlot(index: number, server: ServerSlot, from: HaproxyDesired = base): HaproxyDesired {
@@ -173,8 +170,26 @@ const cases: Array<{ name: string; before: HaproxyDesired | undefined; after: Ha
   {
     name: 'a host added → the whole hosts map replaced',
     before: base,
-    after: { ...base, hostMap: [['web.apps.test', 'svc_web'], ['www.example.com', 'svc_web']] },
-    change: { kind: 'runtime', ops: [{ kind: 'map', map: 'hosts', entries: [['web.apps.test', 'svc_web'], ['www.example.com', 'svc_web']] }] },
+    after: {
+      ...base,
+      hostMap: [
+        ['web.apps.test', 'svc_web'],
+        ['www.example.com', 'svc_web'],
+      ],
+    },
+    change: {
+      kind: 'runtime',
+      ops: [
+        {
+          kind: 'map',
+          map: 'hosts',
+          entries: [
+            ['web.apps.test', 'svc_web'],
+            ['www.example.com', 'svc_web'],
+          ],
+        },
+      ],
+    },
   },
   {
     name: 'a path rule added → the paths map replaced',

@@ -49,7 +49,16 @@ afterAll(async () => {
 });
 
 const check = (over: Partial<CheckSpec>): CheckSpec => ({
-  kind: 'http', address: '127.0.0.1', port, path: '/healthz', intervalMs: 100, timeoutMs: 300, rise: 2, fall: 2, source: 'spec', ...over,
+  kind: 'http',
+  address: '127.0.0.1',
+  port,
+  path: '/healthz',
+  intervalMs: 100,
+  timeoutMs: 300,
+  rise: 2,
+  fall: 2,
+  source: 'spec',
+  ...over,
 });
 const signal = () => new AbortController().signal;
 

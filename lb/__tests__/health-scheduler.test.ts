@@ -29,7 +29,14 @@ function recorder(concurrency: number, runMs: number) {
       maxInFlight = Math.max(maxInFlight, inFlight);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, runMs);
-        signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
       });
       inFlight -= 1;
     });

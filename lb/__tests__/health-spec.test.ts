@@ -1,8 +1,8 @@
 // Which check an endpoint gets: Service spec > container labels > router defaults, field by field.
 import { describe, expect, it } from 'vitest';
 import type { ServiceSpec } from '../../src/model/service.js';
-import { DEFAULT_CHECK, probeTarget, resolveCheck, type CheckDefaults } from '../health/spec.js';
 import { effectiveHealth } from '../health/effective.js';
+import { type CheckDefaults, DEFAULT_CHECK, probeTarget, resolveCheck } from '../health/spec.js';
 import { buildModel, servingState } from '../model.js';
 import { endpointEntry, ep, specEntry } from './fixtures.js';
 
@@ -11,11 +11,36 @@ const spec = (healthCheck: ServiceSpec['healthCheck'], extra: Partial<ServiceSpe
 
 describe('resolveCheck', () => {
   it.each([
-    ['nothing configured: a TCP connect with the router defaults', ep('web', 'a'), undefined, { kind: 'tcp', path: undefined, intervalMs: 2_000, timeoutMs: 1_000, rise: 2, fall: 3, source: 'default' }],
-    ['labels: HTTP on their path and interval', ep('web', 'a', { check: { path: '/healthz', intervalMs: 500 } }), undefined, { kind: 'http', path: '/healthz', intervalMs: 500, timeoutMs: 1_000, source: 'labels' }],
-    ['labels with only an interval: TCP at that interval', ep('web', 'a', { check: { intervalMs: 700 } }), undefined, { kind: 'tcp', intervalMs: 700, source: 'labels' }],
-    ['spec wins over labels, field by field', ep('web', 'a', { check: { path: '/label', intervalMs: 500 } }), spec({ path: '/spec', rise: 4 }), { kind: 'http', path: '/spec', intervalMs: 500, rise: 4, fall: 3, source: 'spec' }],
-    ['spec timing with a label path', ep('web', 'a', { check: { path: '/label' } }), spec({ interval: 300, timeout: 100, fall: 1 }), { kind: 'http', path: '/label', intervalMs: 300, timeoutMs: 100, fall: 1, source: 'spec' }],
+    [
+      'nothing configured: a TCP connect with the router defaults',
+      ep('web', 'a'),
+      undefined,
+      { kind: 'tcp', path: undefined, intervalMs: 2_000, timeoutMs: 1_000, rise: 2, fall: 3, source: 'default' },
+    ],
+    [
+      'labels: HTTP on their path and interval',
+      ep('web', 'a', { check: { path: '/healthz', intervalMs: 500 } }),
+      undefined,
+      { kind: 'http', path: '/healthz', intervalMs: 500, timeoutMs: 1_000, source: 'labels' },
+    ],
+    [
+      'labels with only an interval: TCP at that interval',
+      ep('web', 'a', { check: { intervalMs: 700 } }),
+      undefined,
+      { kind: 'tcp', intervalMs: 700, source: 'labels' },
+    ],
+    [
+      'spec wins over labels, field by field',
+      ep('web', 'a', { check: { path: '/label', intervalMs: 500 } }),
+      spec({ path: '/spec', rise: 4 }),
+      { kind: 'http', path: '/spec', intervalMs: 500, rise: 4, fall: 3, source: 'spec' },
+    ],
+    [
+      'spec timing with a label path',
+      ep('web', 'a', { check: { path: '/label' } }),
+      spec({ interval: 300, timeout: 100, fall: 1 }),
+      { kind: 'http', path: '/label', intervalMs: 300, timeoutMs: 100, fall: 1, source: 'spec' },
+    ],
     ['a TCP service is TCP-checked even with a path', ep('db', 'a', { mode: 'tcp', check: { path: '/x' } }), undefined, { kind: 'tcp', path: undefined }],
     ['the spec mode decides', ep('web', 'a', { check: { path: '/x' } }), spec({}, { mode: 'tcp' }), { kind: 'tcp' }],
   ] as const)('%s', (_name, endpoint, serviceSpec, expected) => {
@@ -55,7 +80,11 @@ describe('Docker health and the active check together', () => {
     const b = ep('web', 'b');
     const c = ep('web', 'c', { health: 'starting' });
     const d = ep('web', 'd', { state: 'draining' });
-    const verdicts = new Map([[a.container, 'unhealthy' as const], [c.container, 'healthy' as const], [d.container, 'healthy' as const]]);
+    const verdicts = new Map([
+      [a.container, 'unhealthy' as const],
+      [c.container, 'healthy' as const],
+      [d.container, 'healthy' as const],
+    ]);
     const entries = [a, b, c, d].map((e) => endpointEntry(e));
     const model = buildModel(entries, 5, { domain: 'apps.test', health: (e) => verdicts.get(e.container) });
     const served = Object.fromEntries(model.services[0]!.endpoints.map((e) => [e.name, servingState(e)]));

@@ -1,6 +1,6 @@
 // The rise/fall state machine, table-driven: a sequence of probe results in, the states out.
 import { describe, expect, it } from 'vitest';
-import { INITIAL_STATUS, checkAllowsServing, observe, type CheckState, type CheckStatus } from '../health/state.js';
+import { type CheckState, type CheckStatus, checkAllowsServing, INITIAL_STATUS, observe } from '../health/state.js';
 
 /** Runs `results` ('+' success, '-' failure) from `start`; returns the state after each. */
 function run(results: string, thresholds = { rise: 2, fall: 3 }, start: CheckStatus = INITIAL_STATUS): { states: CheckState[]; last: CheckStatus } {

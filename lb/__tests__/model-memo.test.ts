@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../src/model/endpoint.js';
 import { DesiredMemo, desiredHaproxy, type SlotTable } from '../haproxy/desired.js';
-import { buildModel, deriveModel, ModelMemo, type ActiveHealth, type ModelOptions } from '../model.js';
-import { KeyStore, type KeyChange } from '../store.js';
+import { type ActiveHealth, buildModel, deriveModel, ModelMemo, type ModelOptions } from '../model.js';
+import { type KeyChange, KeyStore } from '../store.js';
 import { cid, ep } from './fixtures.js';
 
 const put = (key: string, value: string, createRevision = 1): KeyChange => ({ type: 'put', key, value, createRevision });
@@ -104,21 +104,52 @@ describe('ModelMemo: incremental model builds', () => {
           case 0:
           case 1:
           case 2:
-            changes.push(endpointPut(ep(service, tag, { port: 8000 + r.int(3), weight: r.pick([0, 50, 100]), state: r.pick(['up', 'draining'] as const), health: r.pick(['none', 'unhealthy'] as const), domains: r.int(4) === 0 ? [r.pick(domains)] : [] }), revision));
+            changes.push(
+              endpointPut(
+                ep(service, tag, {
+                  port: 8000 + r.int(3),
+                  weight: r.pick([0, 50, 100]),
+                  state: r.pick(['up', 'draining'] as const),
+                  health: r.pick(['none', 'unhealthy'] as const),
+                  domains: r.int(4) === 0 ? [r.pick(domains)] : [],
+                }),
+                revision,
+              ),
+            );
             break;
           case 3:
             changes.push(del(`endpoints/${service}/h1/${cid(tag)}`));
             break;
           case 4:
-            changes.push(put(`services/${service}`, JSON.stringify({ name: service, domains: r.int(2) ? [r.pick(domains)] : [], ...(r.int(3) === 0 ? { paths: ['/api'] } : {}), ...(r.int(4) === 0 ? { mode: 'tcp' } : {}) }), revision));
+            changes.push(
+              put(
+                `services/${service}`,
+                JSON.stringify({
+                  name: service,
+                  domains: r.int(2) ? [r.pick(domains)] : [],
+                  ...(r.int(3) === 0 ? { paths: ['/api'] } : {}),
+                  ...(r.int(4) === 0 ? { mode: 'tcp' } : {}),
+                }),
+                revision,
+              ),
+            );
             break;
           case 5:
             changes.push(del(`services/${service}`));
             break;
           case 6: {
             const route = `r${r.int(2)}`;
-            const backends = [{ service, weight: 1 + r.int(9) }, { service: r.pick(services), weight: 1 + r.int(9) }];
-            changes.push(put(`routes/${route}`, JSON.stringify({ name: route, host: r.pick(domains), backends: backends.slice(0, 1 + r.int(2)), sticky: r.int(2) === 0 }), revision));
+            const backends = [
+              { service, weight: 1 + r.int(9) },
+              { service: r.pick(services), weight: 1 + r.int(9) },
+            ];
+            changes.push(
+              put(
+                `routes/${route}`,
+                JSON.stringify({ name: route, host: r.pick(domains), backends: backends.slice(0, 1 + r.int(2)), sticky: r.int(2) === 0 }),
+                revision,
+              ),
+            );
             break;
           }
           case 7:

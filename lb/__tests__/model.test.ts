@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../src/model/endpoint.js';
-import { servingState, type Model } from '../model.js';
+import { type Model, servingState } from '../model.js';
 import { decodeEntry, type Entry } from '../store.js';
 import { endpointEntry, ep, modelOf, specEntry } from './fixtures.js';
 
@@ -87,10 +87,7 @@ describe('buildModel: who gets a domain', () => {
     },
     {
       name: 'the same host with different paths is no conflict',
-      entries: [
-        endpointEntry(ep('api', 'a1', { domains: ['x.com'], path: '/api' }), 1),
-        endpointEntry(ep('site', 's1', { domains: ['x.com'] }), 2),
-      ],
+      entries: [endpointEntry(ep('api', 'a1', { domains: ['x.com'], path: '/api' }), 1), endpointEntry(ep('site', 's1', { domains: ['x.com'] }), 2)],
       rules: ['api.apps.test/api → api', 'site.apps.test → site', 'x.com → site', 'x.com/api → api'],
       conflicts: [],
     },
@@ -112,10 +109,7 @@ describe('buildModel: who gets a domain', () => {
   });
 
   it('lists each service’s won domains, its automatic subdomain first', () => {
-    const model = modelOf([
-      endpointEntry(ep('web', 'w1', { domains: ['b.com', 'a.com'] }), 5),
-      endpointEntry(ep('other', 'o1', { domains: ['a.com'] }), 1),
-    ]);
+    const model = modelOf([endpointEntry(ep('web', 'w1', { domains: ['b.com', 'a.com'] }), 5), endpointEntry(ep('other', 'o1', { domains: ['a.com'] }), 1)]);
     expect(model.services.map((s) => [s.name, s.domains])).toEqual([
       ['other', ['other.apps.test', 'a.com']],
       ['web', ['web.apps.test', 'b.com']],

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { childPids, isNginx, servedVersion } from '../nginx/control.js';
 import { NginxMaster } from '../nginx/master.js';
-import { nginxPaths, type NginxPaths } from '../nginx/view.js';
+import { type NginxPaths, nginxPaths } from '../nginx/view.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fabric-nginx-master-'));
 const paths: NginxPaths = nginxPaths(path.join(work, 'nginx.conf'), work);

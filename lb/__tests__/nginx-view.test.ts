@@ -149,5 +149,4 @@ describe('ReloadPacer', () => {
     expect(pacer.remaining()).toBe(0);
     expect(new ReloadPacer(0, () => now).remaining()).toBe(0);
   });
-
 });

@@ -92,7 +92,10 @@ describe('domain ownership: Services, Routes and labels', () => {
   });
 
   it('a refused route is inactive and gets no backend; the service view lists the won domains', () => {
-    const model = modelOf([specEntry({ name: 'other', domains: ['x.com'] }, 5), routeEntry(route('r', 'x.com', ['web']), 9), endpointEntry(ep('web', 'w1'))], null);
+    const model = modelOf(
+      [specEntry({ name: 'other', domains: ['x.com'] }, 5), routeEntry(route('r', 'x.com', ['web']), 9), endpointEntry(ep('web', 'w1'))],
+      null,
+    );
     expect(model.weightedRoutes!.map((r) => [r.name, r.active])).toEqual([['r', false]]);
     expect(model.services.map((s) => [s.name, s.domains])).toEqual([
       ['other', ['x.com']],

@@ -5,7 +5,7 @@ import { diffHaproxy } from '../haproxy/diff.js';
 import { decodeEntry, type Entry } from '../store.js';
 import { endpointEntry, ep, modelOf, specEntry } from './fixtures.js';
 
-export function routeEntry(spec: Record<string, unknown>, createRevision = 1): Entry {
+function routeEntry(spec: Record<string, unknown>, createRevision = 1): Entry {
   return decodeEntry(`routes/${String(spec.name)}`, JSON.stringify(spec), createRevision);
 }
 
@@ -16,7 +16,16 @@ function canary(weights: [number, number], extra: Record<string, unknown> = {}, 
   return modelOf([
     specEntry({ name: 'web', domains: ['www.example.com'] }, 2),
     routeEntry(
-      { name: 'canary', host: 'www.example.com', path: '/', backends: [{ service: 'web', version: 'v1', weight: weights[0] }, { service: 'web', version: 'v2', weight: weights[1] }], ...extra },
+      {
+        name: 'canary',
+        host: 'www.example.com',
+        path: '/',
+        backends: [
+          { service: 'web', version: 'v1', weight: weights[0] },
+          { service: 'web', version: 'v2', weight: weights[1] },
+        ],
+        ...extra,
+      },
       5,
     ),
     ...endpoints.map((e) => endpointEntry(e)),
@@ -91,7 +100,14 @@ describe('Routes in the model and in HAProxy', () => {
 
   it('an endpoint in no version of the route is not one of its servers; without a version, any is', () => {
     const model = modelOf([
-      routeEntry({ name: 'canary', host: 'x.com', backends: [{ service: 'web', version: 'v2', weight: 1 }, { service: 'api', weight: 1 }] }),
+      routeEntry({
+        name: 'canary',
+        host: 'x.com',
+        backends: [
+          { service: 'web', version: 'v2', weight: 1 },
+          { service: 'api', weight: 1 },
+        ],
+      }),
       endpointEntry(ep('web', 'w1', { version: 'v1' })),
       endpointEntry(ep('web', 'w2', { version: 'v2' })),
       endpointEntry(ep('api', 'a1')),

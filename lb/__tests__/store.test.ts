@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyStore, decodeEntry, type KeyChange } from '../store.js';
+import { decodeEntry, type KeyChange, KeyStore } from '../store.js';
 import { cid, ep } from './fixtures.js';
 
 const good = ep('web', 'c1', { domains: ['WWW.Example.com'] });
@@ -10,17 +10,70 @@ describe('decodeEntry', () => {
     { name: 'an endpoint', key: goodKey, value: JSON.stringify(good), kind: 'endpoint' },
     { name: 'an endpoint that is not JSON', key: goodKey, value: '{"service":', kind: 'invalid', error: /not JSON/ },
     { name: 'an endpoint failing the schema', key: goodKey, value: JSON.stringify({ ...good, port: 70000 }), kind: 'invalid', error: /port/ },
-    { name: 'an endpoint with a newline in a domain', key: goodKey, value: JSON.stringify({ ...good, domains: ['a.com\n  server evil 1.2.3.4:80'] }), kind: 'invalid', error: /domains/ },
-    { name: 'an endpoint with a port in its address', key: goodKey, value: JSON.stringify({ ...good, address: '1.2.3.4:80' }), kind: 'invalid', error: /address/ },
+    {
+      name: 'an endpoint with a newline in a domain',
+      key: goodKey,
+      value: JSON.stringify({ ...good, domains: ['a.com\n  server evil 1.2.3.4:80'] }),
+      kind: 'invalid',
+      error: /domains/,
+    },
+    {
+      name: 'an endpoint with a port in its address',
+      key: goodKey,
+      value: JSON.stringify({ ...good, address: '1.2.3.4:80' }),
+      kind: 'invalid',
+      error: /address/,
+    },
     { name: 'an endpoint with a space in its path', key: goodKey, value: JSON.stringify({ ...good, path: '/a b' }), kind: 'invalid', error: /path/ },
-    { name: 'an endpoint under another service’s key', key: `endpoints/api/h1/${good.container}`, value: JSON.stringify(good), kind: 'invalid', error: /does not match/ },
-    { name: 'an endpoint under another container’s key', key: `endpoints/web/h1/${cid('other')}`, value: JSON.stringify(good), kind: 'invalid', error: /does not match/ },
-    { name: 'an endpoint key with a missing segment', key: `endpoints/web/${good.container}`, value: JSON.stringify(good), kind: 'invalid', error: /does not match/ },
+    {
+      name: 'an endpoint under another service’s key',
+      key: `endpoints/api/h1/${good.container}`,
+      value: JSON.stringify(good),
+      kind: 'invalid',
+      error: /does not match/,
+    },
+    {
+      name: 'an endpoint under another container’s key',
+      key: `endpoints/web/h1/${cid('other')}`,
+      value: JSON.stringify(good),
+      kind: 'invalid',
+      error: /does not match/,
+    },
+    {
+      name: 'an endpoint key with a missing segment',
+      key: `endpoints/web/${good.container}`,
+      value: JSON.stringify(good),
+      kind: 'invalid',
+      error: /does not match/,
+    },
     { name: 'a service spec', key: 'services/web', value: JSON.stringify({ kind: 'Service', name: 'web', balance: 'leastconn' }), kind: 'service' },
-    { name: 'a service spec under another name', key: 'services/api', value: JSON.stringify({ name: 'web' }), kind: 'invalid', error: /does not match the key/ },
-    { name: 'a service spec with an unknown field', key: 'services/web', value: JSON.stringify({ name: 'web', backdoor: true }), kind: 'invalid', error: /backdoor|Unrecognized/i },
-    { name: 'a route', key: 'routes/canary', value: JSON.stringify({ name: 'canary', host: 'www.example.com', backends: [{ service: 'web', weight: 10 }] }), kind: 'route' },
-    { name: 'a route without backends', key: 'routes/canary', value: JSON.stringify({ name: 'canary', host: 'www.example.com', backends: [] }), kind: 'invalid', error: /backends/ },
+    {
+      name: 'a service spec under another name',
+      key: 'services/api',
+      value: JSON.stringify({ name: 'web' }),
+      kind: 'invalid',
+      error: /does not match the key/,
+    },
+    {
+      name: 'a service spec with an unknown field',
+      key: 'services/web',
+      value: JSON.stringify({ name: 'web', backdoor: true }),
+      kind: 'invalid',
+      error: /backdoor|Unrecognized/i,
+    },
+    {
+      name: 'a route',
+      key: 'routes/canary',
+      value: JSON.stringify({ name: 'canary', host: 'www.example.com', backends: [{ service: 'web', weight: 10 }] }),
+      kind: 'route',
+    },
+    {
+      name: 'a route without backends',
+      key: 'routes/canary',
+      value: JSON.stringify({ name: 'canary', host: 'www.example.com', backends: [] }),
+      kind: 'invalid',
+      error: /backends/,
+    },
     { name: 'any other key', key: 'hosts/h1', value: 'whatever', kind: 'other' },
   ];
 

@@ -49,7 +49,12 @@ const cases: Case[] = [
   { name: 'getv missing', template: 'a={{getv "/nokey"}}', error: { code: 'FABRIC_ERR_MISSING_KEY', contains: '"/nokey"' } },
   { name: 'get', template: '{{#with (get "/key")}}{{base Key}}={{Value}}{{/with}}', keys: { '/a/key': 'x', '/key': 'v' }, expected: 'key=v' },
   { name: 'get missing', template: '{{#with (get "/gone")}}{{Value}}{{/with}}', error: { code: 'FABRIC_ERR_MISSING_KEY', contains: '"/gone"' } },
-  { name: 'missing key inside each', template: '{{#each (ls "/a")}}{{getv (printf "/a/%s/port" this)}}{{/each}}', keys: { '/a/x/host': 'h' }, error: { code: 'FABRIC_ERR_MISSING_KEY', contains: '"/a/x/port"' } },
+  {
+    name: 'missing key inside each',
+    template: '{{#each (ls "/a")}}{{getv (printf "/a/%s/port" this)}}{{/each}}',
+    keys: { '/a/x/host': 'h' },
+    error: { code: 'FABRIC_ERR_MISSING_KEY', contains: '"/a/x/port"' },
+  },
   { name: 'exists', template: '{{#if (exists "/key")}}yes{{/if}}{{#unless (exists "/nokey")}} no{{/unless}}', keys: { '/key': '' }, expected: 'yes no' },
   {
     name: 'gets',
@@ -60,11 +65,26 @@ const cases: Case[] = [
   { name: 'gets exact key', template: '{{#each (gets "/key")}}{{Value}}{{/each}}', keys: { '/key': 'v', '/key2': 'w' }, expected: 'v' },
   { name: 'gets ? and class', template: '{{join (getvs "/n/[ab]?") ","}}', keys: { '/n/a1': '1', '/n/b2': '2', '/n/c3': '3', '/n/a12': '4' }, expected: '1,2' },
   { name: 'gets nothing is empty', template: '[{{#each (gets "/none/*")}}x{{/each}}]', keys: { '/key': 'v' }, expected: '[]' },
-  { name: 'getvs', template: '{{#each (getvs "/app/upstream/*")}}server {{this}};\n{{/each}}', keys: { '/app/upstream/app1': '10.0.1.100:80', '/app/upstream/app2': '10.0.1.101:80' }, expected: 'server 10.0.1.100:80;\nserver 10.0.1.101:80;\n' },
-  { name: 'ls', template: '{{join (ls "/deis/services") ","}}', keys: { '/deis/services/b': '1', '/deis/services/a/x': '2', '/deis/servicesX/c': '3' }, expected: 'a,b' },
+  {
+    name: 'getvs',
+    template: '{{#each (getvs "/app/upstream/*")}}server {{this}};\n{{/each}}',
+    keys: { '/app/upstream/app1': '10.0.1.100:80', '/app/upstream/app2': '10.0.1.101:80' },
+    expected: 'server 10.0.1.100:80;\nserver 10.0.1.101:80;\n',
+  },
+  {
+    name: 'ls',
+    template: '{{join (ls "/deis/services") ","}}',
+    keys: { '/deis/services/b': '1', '/deis/services/a/x': '2', '/deis/servicesX/c': '3' },
+    expected: 'a,b',
+  },
   { name: 'ls trailing slash', template: '{{join (ls "/deis/services/") ","}}', keys: { '/deis/services/b': '1', '/deis/services/a/x': '2' }, expected: 'a,b' },
   { name: 'ls missing dir', template: '[{{join (ls "/nothing") ","}}]', keys: { '/key': 'v' }, expected: '[]' },
-  { name: 'lsdir', template: '{{join (lsdir "/deis/services") ","}}', keys: { '/deis/services/b': '1', '/deis/services/a/x': '2', '/deis/services/c/y/z': '3' }, expected: 'a,c' },
+  {
+    name: 'lsdir',
+    template: '{{join (lsdir "/deis/services") ","}}',
+    keys: { '/deis/services/b': '1', '/deis/services/a/x': '2', '/deis/services/c/y/z': '3' },
+    expected: 'a,c',
+  },
   {
     name: 'lsdir + gets + json (confd complex example)',
     template:
@@ -79,9 +99,19 @@ const cases: Case[] = [
   // ---- paths and strings
   { name: 'base', template: '{{base "/a/b/c"}} {{base "/a/b/"}} {{base "/"}} [{{base ""}}]', expected: 'c b / [.]' },
   { name: 'dir', template: '{{dir "/services/data/url"}} {{dir "/a"}} {{dir "a"}} {{dir "/a/b/"}}', expected: '/services/data / . /a/b' },
-  { name: 'split + lookup', template: '{{#with (split (getv "/svc") ":")}}host: {{lookup this 0}} port: {{lookup this 1}}{{/with}}', keys: { '/svc': '10.0.0.1:8080' }, expected: 'host: 10.0.0.1 port: 8080' },
+  {
+    name: 'split + lookup',
+    template: '{{#with (split (getv "/svc") ":")}}host: {{lookup this 0}} port: {{lookup this 1}}{{/with}}',
+    keys: { '/svc': '10.0.0.1:8080' },
+    expected: 'host: 10.0.0.1 port: 8080',
+  },
   { name: 'split empty separator', template: '{{join (split "abc" "") "-"}}', expected: 'a-b-c' },
-  { name: 'join getvs', template: 'services: {{join (getvs "/es/*") ","}}', keys: { '/es/1': 'a:9200', '/es/2': 'b:9200' }, expected: 'services: a:9200,b:9200' },
+  {
+    name: 'join getvs',
+    template: 'services: {{join (getvs "/es/*") ","}}',
+    keys: { '/es/1': 'a:9200', '/es/2': 'b:9200' },
+    expected: 'services: a:9200,b:9200',
+  },
   { name: 'join needs a list', template: '{{join "abc" ","}}', error: { code: 'FABRIC_ERR_RENDER', contains: 'join: expected a list' } },
   { name: 'toUpper toLower', template: '{{toUpper "value"}} {{toLower "VaLuE"}}', expected: 'VALUE value' },
   { name: 'contains', template: '{{#if (contains "hello world" "o w")}}y{{/if}}{{#if (contains "abc" "x")}}n{{/if}}', expected: 'y' },
@@ -102,15 +132,30 @@ const cases: Case[] = [
     keys: { '/test/data': '{"animals":[{"type":"dog","name":"Fido"},{"type":"cat","name":"Misse"}]}' },
     expected: 'Fido(dog) Misse(cat) Misse',
   },
-  { name: 'json invalid', template: '{{#with (json (getv "/k"))}}{{a}}{{/with}}', keys: { '/k': '{nope' }, error: { code: 'FABRIC_ERR_RENDER', contains: 'json: not JSON' } },
+  {
+    name: 'json invalid',
+    template: '{{#with (json (getv "/k"))}}{{a}}{{/with}}',
+    keys: { '/k': '{nope' },
+    error: { code: 'FABRIC_ERR_RENDER', contains: 'json: not JSON' },
+  },
   { name: 'json wants an object', template: '{{#with (json "[1]")}}x{{/with}}', error: { code: 'FABRIC_ERR_RENDER', contains: 'JSON object' } },
-  { name: 'jsonArray', template: '{{#each (jsonArray (getv "/arr"))}}val: {{this}}\n{{/each}}', keys: { '/arr': '["a", "b", "c"]' }, expected: 'val: a\nval: b\nval: c\n' },
+  {
+    name: 'jsonArray',
+    template: '{{#each (jsonArray (getv "/arr"))}}val: {{this}}\n{{/each}}',
+    keys: { '/arr': '["a", "b", "c"]' },
+    expected: 'val: a\nval: b\nval: c\n',
+  },
   { name: 'jsonArray wants an array', template: '{{#each (jsonArray "{}")}}x{{/each}}', error: { code: 'FABRIC_ERR_RENDER', contains: 'JSON array' } },
   { name: 'toJson', template: '{{toJson view}}', view: { view: { a: [1, 'b'] } }, expected: '{"a":[1,"b"]}' },
   { name: 'map', template: '{{#with (map "name" "elasticsearch" "private_port" 9200)}}{{name}}:{{private_port}}{{/with}}', expected: 'elasticsearch:9200' },
   { name: 'map hash form', template: '{{#with (map name="es" port=9200)}}{{name}}:{{port}}{{/with}}', expected: 'es:9200' },
   { name: 'map odd arguments', template: '{{#with (map "name")}}{{name}}{{/with}}', error: { code: 'FABRIC_ERR_RENDER', contains: 'key/value pairs' } },
-  { name: 'parseBool', template: '{{#if (parseBool (getv "/on"))}}on{{/if}}{{#unless (parseBool "F")}} off{{/unless}}', keys: { '/on': 'TRUE' }, expected: 'on off' },
+  {
+    name: 'parseBool',
+    template: '{{#if (parseBool (getv "/on"))}}on{{/if}}{{#unless (parseBool "F")}} off{{/unless}}',
+    keys: { '/on': 'TRUE' },
+    expected: 'on off',
+  },
   { name: 'parseBool invalid', template: '{{#if (parseBool "yes")}}x{{/if}}', error: { code: 'FABRIC_ERR_RENDER', contains: '"yes" is not a boolean' } },
   { name: 'atoi', template: '{{add (atoi (getv "/n")) 1}}', keys: { '/n': '41' }, expected: '42' },
   { name: 'atoi invalid', template: '{{atoi "4x"}}', error: { code: 'FABRIC_ERR_RENDER', contains: 'atoi' } },
@@ -124,13 +169,27 @@ const cases: Case[] = [
   { name: 'wrong argument count', template: '{{add 1}}', error: { code: 'FABRIC_ERR_RENDER', contains: 'add: takes 2 arguments, got 1' } },
 
   // ---- Go's built-ins
-  { name: 'and or not', template: '{{#if (and (exists "/a") (not (exists "/b")))}}a-not-b{{/if}} {{or (getv "/b" "") "fallback"}}', keys: { '/a': '1' }, expected: 'a-not-b fallback' },
+  {
+    name: 'and or not',
+    template: '{{#if (and (exists "/a") (not (exists "/b")))}}a-not-b{{/if}} {{or (getv "/b" "") "fallback"}}',
+    keys: { '/a': '1' },
+    expected: 'a-not-b fallback',
+  },
   { name: 'len', template: '{{len (getvs "/n/*")}} {{len "abc"}}', keys: { '/n/1': 'x', '/n/2': 'y' }, expected: '2 3' },
-  { name: 'lt gt on numbers and key text', template: '{{#if (gt (getv "/w") 9)}}big{{/if}} {{#if (lt "abc" "abd")}}lt{{/if}} {{#if (ge 3 3)}}ge{{/if}}', keys: { '/w': '10' }, expected: 'big lt ge' },
+  {
+    name: 'lt gt on numbers and key text',
+    template: '{{#if (gt (getv "/w") 9)}}big{{/if}} {{#if (lt "abc" "abd")}}lt{{/if}} {{#if (ge 3 3)}}ge{{/if}}',
+    keys: { '/w': '10' },
+    expected: 'big lt ge',
+  },
   { name: 'empty list is false', template: '{{#if (and (gets "/none/*") true)}}x{{else}}empty{{/if}}', keys: {}, expected: 'empty' },
 
   // ---- environment, time, DNS
-  { name: 'getenv', template: '{{getenv "HOSTNAME"}} [{{getenv "NOPE"}}] {{getenv "NOPE" "127.0.0.1"}} {{getenv "EMPTY" "d"}}', expected: 'box1 [] 127.0.0.1 d' },
+  {
+    name: 'getenv',
+    template: '{{getenv "HOSTNAME"}} [{{getenv "NOPE"}}] {{getenv "NOPE" "127.0.0.1"}} {{getenv "EMPTY" "d"}}',
+    expected: 'box1 [] 127.0.0.1 d',
+  },
   { name: 'datetime', template: '{{datetime}}', expected: NOW.toISOString() },
   { name: 'datetime layout', template: '{{datetime "2006-01-02 15:04:05.000"}}', expected: '2015-01-23 13:34:56.093' },
   { name: 'datetime Go example', template: '{{datetime "Jan 2, 2006 at 3:04pm"}}', expected: 'Jan 23, 2015 at 1:34pm' },
@@ -241,7 +300,8 @@ describe('porting examples', () => {
     },
     {
       name: 'split and join',
-      template: '{{#with (split (getv "/deis/service") ":")}}\nhost: {{lookup this 0}}\nport: {{lookup this 1}}\n{{/with}}\nhosts: {{join (getvs "/es/*") ","}}\n',
+      template:
+        '{{#with (split (getv "/deis/service") ":")}}\nhost: {{lookup this 0}}\nport: {{lookup this 1}}\n{{/with}}\nhosts: {{join (getvs "/es/*") ","}}\n',
       keys: { '/deis/service': '10.0.0.5:5000', '/es/1': 'es1:9200', '/es/2': 'es2:9200' },
       expected: 'host: 10.0.0.5\nport: 5000\nhosts: es1:9200,es2:9200\n',
     },

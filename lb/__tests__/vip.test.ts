@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../model.js';
 import { decodeEntry } from '../store.js';
-import { planInterface, parseIpAddrShow } from '../vip/iface.js';
+import { parseIpAddrShow, planInterface } from '../vip/iface.js';
 import { planVips, type VipHold, type VipWant } from '../vip/plan.js';
 import { VipPool } from '../vip/pool.js';
 import { endpointEntry, ep, modelOf, specEntry } from './fixtures.js';
@@ -27,7 +27,12 @@ describe('VipPool', () => {
     expect(pool.size).toBe(6);
     expect([0, 5].map((i) => pool.at(i))).toEqual(['10.200.0.1', '10.200.0.6']);
     expect(['10.200.0.0', '10.200.0.7', '10.200.0.8', '10.201.0.1', 'fd00::1', 'nope'].map((a) => pool.contains(a))).toEqual([
-      false, false, false, false, false, false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
     ]);
     expect(pool.contains('10.200.0.3')).toBe(true);
     expect(VipPool.parse('127.77.0.0/24').size).toBe(254);
@@ -109,7 +114,16 @@ describe('planVips: wanted vs held → create / release', () => {
   });
 
   it('without a pool: shows what is held, writes nothing, says why a want is unmet', () => {
-    expect(summary([{ service: 'web', request: 'auto' }, { service: 'api', request: 'auto' }], [hold('10.200.0.1', 'web'), hold('10.200.0.2', 'gone')], null)).toEqual({
+    expect(
+      summary(
+        [
+          { service: 'web', request: 'auto' },
+          { service: 'api', request: 'auto' },
+        ],
+        [hold('10.200.0.1', 'web'), hold('10.200.0.2', 'gone')],
+        null,
+      ),
+    ).toEqual({
       assigned: { web: '10.200.0.1' },
       create: [],
       release: [],

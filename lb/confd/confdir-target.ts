@@ -1,12 +1,12 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
-import { FabricError, describeError, isRetryable, type ErrorCode } from '../../src/errors.js';
+import { type FSWatcher, watch } from 'chokidar';
+import { describeError, type ErrorCode, FabricError, isRetryable } from '../../src/errors.js';
 import type { Model } from '../model.js';
 import type { ApplyAction, ApplyReport, Target, TargetContext } from '../target.js';
 import { syncReport } from './file-target.js';
 import { TemplateResource } from './resource.js';
-import { confdLayout, parseResourceFile, type ConfdLayout } from './toml.js';
+import { type ConfdLayout, confdLayout, parseResourceFile } from './toml.js';
 
 export interface ConfdirTargetConfig {
   name: string;

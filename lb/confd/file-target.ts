@@ -4,7 +4,7 @@ import { templatePath } from '../render.js';
 import type { SyncResult } from '../sync.js';
 import type { ApplyReport, Target, TargetContext } from '../target.js';
 import { normalizePrefix } from './prefix.js';
-import { TemplateResource, type ResourceSpec } from './resource.js';
+import { type ResourceSpec, TemplateResource } from './resource.js';
 
 /**
  * `kind: file`: any template over any etcd keys (confd's template resource,

@@ -1,7 +1,7 @@
 import type { Etcd3, Watcher } from 'etcd3';
 import { Backoff, delay } from '../../src/backoff.js';
+import { describeError, FabricError } from '../../src/errors.js';
 import { listPrefix } from '../../src/etcd.js';
-import { FabricError, describeError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { MemoryKeyValues } from '../template/kv.js';
 
@@ -167,7 +167,11 @@ class PrefixFollower {
         this.replace(kvs.map((kv) => [kv.key.toString(), kv.value.toString()]));
         this.listed = true;
         this.events.snapshot();
-        this.watcher = await this.client.watch().prefix(this.prefix).startRevision(String(revision + 1)).create();
+        this.watcher = await this.client
+          .watch()
+          .prefix(this.prefix)
+          .startRevision(String(revision + 1))
+          .create();
         if (this.abort.signal.aborted) {
           await this.watcher.cancel().catch(() => undefined);
           return;

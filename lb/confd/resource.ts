@@ -1,15 +1,15 @@
 import { stat } from 'node:fs/promises';
 import type { Etcd3 } from 'etcd3';
 import { runCommand } from '../../src/command.js';
-import { FabricError, describeError } from '../../src/errors.js';
+import { describeError, FabricError } from '../../src/errors.js';
 import { sameContent } from '../../src/files.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
-import { expandCommand, syncFile, type SyncResult } from '../sync.js';
+import { expandCommand, type SyncResult, syncFile } from '../sync.js';
 import type { TargetContext } from '../target.js';
 import type { KeyValues } from '../template/kv.js';
 import { KeyWatch, readKeys } from './keys.js';
-import { PrefixedKeyValues, absoluteKey, watchedPrefixes } from './prefix.js';
+import { absoluteKey, PrefixedKeyValues, watchedPrefixes } from './prefix.js';
 
 /** A confd template resource: one template over some etcd keys, rendered to one file. */
 export interface ResourceSpec {

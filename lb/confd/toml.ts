@@ -3,7 +3,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { durationSchema } from '../../src/duration.js';
-import { FabricError, describeError } from '../../src/errors.js';
+import { describeError, FabricError } from '../../src/errors.js';
 import { formatIssues } from '../../src/grammar.js';
 import { fileModeSchema } from './mode.js';
 import { normalizePrefix } from './prefix.js';

@@ -1,5 +1,5 @@
 import type { Endpoint } from '../../src/model/endpoint.js';
-import { servingState, type Balance, type Model, type ServiceModel, type ServingState } from '../model.js';
+import { type Balance, type Model, type ServiceModel, type ServingState, servingState } from '../model.js';
 import type { RouteModel } from '../routes/model.js';
 
 /** One server line of a backend: a slot, filled by an endpoint or empty. */
@@ -88,7 +88,10 @@ export class DesiredMemo {
 export function desiredHaproxy(model: Model, previous: SlotTable, memo?: DesiredMemo): { desired: HaproxyDesired; slots: SlotTable } {
   const slots: SlotTable = new Map();
   const fill = (name: string, members: Array<{ key: string; endpoint: Endpoint; weight: number }>): ServerSlot[] => {
-    const assignment = assignSlots(previous.get(name), members.map((m) => m.key));
+    const assignment = assignSlots(
+      previous.get(name),
+      members.map((m) => m.key),
+    );
     slots.set(name, assignment);
     const servers: ServerSlot[] = Array.from({ length: assignment.size }, (_, i) => emptySlot(i));
     for (const { key, endpoint, weight } of members) {
@@ -173,7 +176,16 @@ function routeBackend(route: RouteModel, fill: Fill): Backend {
 function vipFrontends(model: Model): VipFrontend[] {
   return model.services.flatMap((service) =>
     service.vip
-      ? [{ name: `vip_${service.name}`, service: service.name, address: service.vip.address, port: service.vip.port, mode: service.mode, backend: backendName(service.name) }]
+      ? [
+          {
+            name: `vip_${service.name}`,
+            service: service.name,
+            address: service.vip.address,
+            port: service.vip.port,
+            mode: service.mode,
+            backend: backendName(service.name),
+          },
+        ]
       : [],
   );
 }

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { delay } from '../../src/backoff.js';
 import { FabricError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
-import { haproxyCommand, parseShowProc, type ProcInfo } from './socket.js';
+import { haproxyCommand, type ProcInfo, parseShowProc } from './socket.js';
 
 export type MasterState = 'stopped' | 'starting' | 'running' | 'reloading' | 'stopping' | 'exited';
 
@@ -31,6 +31,7 @@ export class HaproxyMaster extends EventEmitter {
   }
 
   override on(event: 'exit', listener: (reason: string) => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: the implementation signature behind the typed overloads above
   override on(event: string, listener: (...args: any[]) => void): this {
     return super.on(event, listener);
   }
@@ -143,4 +144,3 @@ export class HaproxyMaster extends EventEmitter {
     this.options.logger.debug({ haproxy: line }, 'haproxy output');
   }
 }
-

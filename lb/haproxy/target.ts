@@ -2,18 +2,18 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { runCommand } from '../../src/command.js';
 import { describeError } from '../../src/errors.js';
-import { readIfExists, stageFile, writeAtomic, type StagedFile } from '../../src/files.js';
+import { readIfExists, type StagedFile, stageFile, writeAtomic } from '../../src/files.js';
 import type { Logger } from '../../src/log.js';
+import { DeferredWrite } from '../deferred-write.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
 import { checkFile, syncFile } from '../sync.js';
 import type { ApplyReport, DriverContext, ManagedTargetConfig, Target } from '../target.js';
-import { DeferredWrite } from '../deferred-write.js';
 import { DesiredMemo, desiredHaproxy, type HaproxyDesired, type SlotTable } from './desired.js';
 import { diffHaproxy, type RuntimeOp } from './diff.js';
 import { HaproxyMaster } from './master.js';
 import { applyRuntimeOps } from './runtime.js';
-import { haproxyView, renderMap, type BackendViews, type HaproxyFiles } from './view.js';
+import { type BackendViews, type HaproxyFiles, haproxyView, renderMap } from './view.js';
 
 export interface HaproxyTargetConfig extends ManagedTargetConfig {
   /** With manage: false, an admin socket enables the no-reload fast path. */
@@ -155,7 +155,7 @@ export class HaproxyTarget implements Target {
   }
 
   async resume(): Promise<void> {
-    if (!this.master || this.master.state !== 'stopped' || !(await readIfExists(this.files.config))) return;
+    if (this.master?.state !== 'stopped' || !(await readIfExists(this.files.config))) return;
     await this.validate({ path: this.files.config });
     await mkdir(dirname(this.files.masterSocket), { recursive: true });
     await this.master.start();

@@ -19,7 +19,7 @@ export interface HaproxySettings {
 }
 
 /** Characters a config token may hold. Anything else means a value escaped validation. */
-const SAFE = /^[A-Za-z0-9._:\/\[\]@-]*$/;
+const SAFE = /^[A-Za-z0-9._:/[\]@-]*$/;
 
 function safe(value: string | number): string {
   const text = String(value);

@@ -3,11 +3,11 @@ import { describeError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { Endpoint, Health } from '../../src/model/endpoint.js';
 import type { Model, ModelEndpoint, ServiceModel } from '../model.js';
-import { EFFECTIVE_HEALTH, effectiveHealth, type EffectiveHealth } from './effective.js';
-import { runProbe, type Probe } from './probe.js';
+import { EFFECTIVE_HEALTH, type EffectiveHealth, effectiveHealth } from './effective.js';
+import { type Probe, runProbe } from './probe.js';
 import { CheckScheduler } from './scheduler.js';
-import { endpointKey, probeTarget, resolveCheck, type CheckDefaults, type CheckSpec } from './spec.js';
-import { INITIAL_STATUS, checkAllowsServing, observe, type CheckStatus } from './state.js';
+import { type CheckDefaults, type CheckSpec, endpointKey, probeTarget, resolveCheck } from './spec.js';
+import { type CheckStatus, checkAllowsServing, INITIAL_STATUS, observe } from './state.js';
 
 export interface HealthMetrics {
   observeCheck(kind: CheckSpec['kind'], ok: boolean, seconds: number): void;
@@ -78,6 +78,7 @@ export class HealthChecker extends EventEmitter {
   }
 
   override on(event: 'change', listener: (key: string, status: CheckStatus) => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: the implementation signature behind the typed overloads above
   override on(event: string, listener: (...args: any[]) => void): this {
     return super.on(event, listener);
   }
@@ -167,7 +168,10 @@ export class HealthChecker extends EventEmitter {
   }
 
   private track(key: string, spec: CheckSpec | undefined): void {
-    if (!spec) return this.untrack(key);
+    if (!spec) {
+      this.untrack(key);
+      return;
+    }
     const target = probeTarget(spec);
     const entry = this.entries.get(key);
     if (entry && entry.target === target) {
@@ -206,7 +210,11 @@ export class HealthChecker extends EventEmitter {
     if (entry.status.state === before.state) return;
     this.verdictsVersion += 1;
     const log = entry.status.state === 'unhealthy' ? this.options.logger.warn : this.options.logger.info;
-    log.call(this.options.logger, { endpoint: key, check: entry.target, from: before.state, to: entry.status.state, error: entry.status.lastError }, 'health check state changed');
+    log.call(
+      this.options.logger,
+      { endpoint: key, check: entry.target, from: before.state, to: entry.status.state, error: entry.status.lastError },
+      'health check state changed',
+    );
     this.updateEffective(key);
     if (checkAllowsServing(before.state) !== checkAllowsServing(entry.status.state)) this.emit('change', key, entry.status);
   }

@@ -49,11 +49,7 @@ export function httpProbe(spec: CheckSpec, signal: AbortSignal): Promise<ProbeOu
 }
 
 /** Runs `start`, settles once, and always cleans up: on the first result, the deadline or the abort. */
-function withDeadline(
-  timeoutMs: number,
-  signal: AbortSignal,
-  start: (settle: (outcome: ProbeOutcome) => void) => () => void,
-): Promise<ProbeOutcome> {
+function withDeadline(timeoutMs: number, signal: AbortSignal, start: (settle: (outcome: ProbeOutcome) => void) => () => void): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     let done = false;
     let cleanup: () => void = () => undefined;

@@ -1,4 +1,4 @@
-import { servingState, type Model } from '../model.js';
+import { type Model, servingState } from '../model.js';
 import type { HealthChecker } from './checker.js';
 import { endpointKey } from './spec.js';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import http from 'node:http';
 
 /**
@@ -34,7 +34,7 @@ export async function logOffset(path: string): Promise<number> {
  * not a refusal: old workers cut off by worker_shutdown_timeout log "open socket … left" at that level.)
  */
 export async function fatalLinesSince(path: string, offset: number): Promise<string[]> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch {
@@ -58,11 +58,7 @@ export async function fatalLinesSince(path: string, offset: number): Promise<str
 /** The pids of a process's children (nginx's workers), from /proc. */
 export function childPids(pid: number): number[] {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
     return [];
   }

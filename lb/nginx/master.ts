@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { readFile, rm } from 'node:fs/promises';
 import { delay } from '../../src/backoff.js';
@@ -36,6 +36,7 @@ export class NginxMaster extends EventEmitter {
   }
 
   override on(event: 'exit', listener: (reason: string) => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: the implementation signature behind the typed overloads above
   override on(event: string, listener: (...args: any[]) => void): this {
     return super.on(event, listener);
   }
@@ -107,7 +108,11 @@ export class NginxMaster extends EventEmitter {
     this.currentState = 'stopping';
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const workers = new Set(childPids(child.pid!));
-    const steps: Array<[NodeJS.Signals, number]> = [['SIGQUIT', graceMs], ['SIGTERM', 2_000], ['SIGKILL', 2_000]];
+    const steps: Array<[NodeJS.Signals, number]> = [
+      ['SIGQUIT', graceMs],
+      ['SIGTERM', 2_000],
+      ['SIGKILL', 2_000],
+    ];
     let escalated = false;
     for (const [signal, waitMs] of steps) {
       for (const pid of childPids(child.pid!)) workers.add(pid);
@@ -152,7 +157,10 @@ export class NginxMaster extends EventEmitter {
     const deadline = Date.now() + this.options.confirmTimeoutMs;
     while (!pids.every(workerRetired)) {
       if (Date.now() >= deadline) {
-        throw new FabricError('FABRIC_ERR_RELOAD', `nginx's old workers (${pids.filter((p) => !workerRetired(p)).join(' ')}) still accept connections after the reload`);
+        throw new FabricError(
+          'FABRIC_ERR_RELOAD',
+          `nginx's old workers (${pids.filter((p) => !workerRetired(p)).join(' ')}) still accept connections after the reload`,
+        );
       }
       await delay(5);
     }

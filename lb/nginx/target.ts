@@ -5,12 +5,12 @@ import { FabricError } from '../../src/errors.js';
 import { readIfExists } from '../../src/files.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
-import { checkFile, syncFile, type FileSpec, type SyncResult } from '../sync.js';
+import { checkFile, type FileSpec, type SyncResult, syncFile } from '../sync.js';
 import type { ApplyReport, DriverContext, ManagedTargetConfig, Target } from '../target.js';
 import { fatalLinesSince, isNginx, logOffset, servedVersion } from './control.js';
 import { NginxMaster } from './master.js';
 import { ReloadPacer } from './pacer.js';
-import { nginxPaths, nginxView, renderNginx, type NginxPaths } from './view.js';
+import { type NginxPaths, nginxPaths, nginxView, renderNginx } from './view.js';
 
 export interface NginxTargetConfig extends ManagedTargetConfig {
   /** Reloads are at least this far apart; a burst waits and is folded into one. */
@@ -99,7 +99,10 @@ export class NginxTarget implements Target {
   private async applyManaged(master: NginxMaster, rendered: Rendered): Promise<ApplyReport> {
     if (this.serving() && this.applied === rendered.version) return { action: 'none' };
     if (!rendered.content.includes(rendered.version)) {
-      throw new FabricError('FABRIC_ERR_RENDER', 'the nginx template must serve {{control.version}} on {{control.socket}}: the router confirms each reload through it');
+      throw new FabricError(
+        'FABRIC_ERR_RENDER',
+        'the nginx template must serve {{control.version}} on {{control.socket}}: the router confirms each reload through it',
+      );
     }
     const running = master.state === 'running';
     if (running) {

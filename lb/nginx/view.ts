@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FabricError } from '../../src/errors.js';
-import { servingState, type Balance, type Model } from '../model.js';
+import { type Balance, type Model, servingState } from '../model.js';
 import type { TemplateFn } from '../render.js';
 
 /** Every file nginx reads or writes, all under the directory of the config (so it runs unprivileged). */
@@ -47,7 +47,7 @@ export interface NginxSettings {
 }
 
 /** Characters a config token may hold (`~` for path prefixes). Anything else means a value escaped validation. */
-const SAFE = /^[A-Za-z0-9._:\/\[\]@~-]*$/;
+const SAFE = /^[A-Za-z0-9._:/[\]@~-]*$/;
 
 function safe(value: string | number): string {
   const text = String(value);

@@ -1,6 +1,6 @@
 import type { Endpoint } from '../../src/model/endpoint.js';
 import type { RouteSpec } from '../../src/model/service.js';
-import { servingState, type ServiceModel } from '../model.js';
+import { type ServiceModel, servingState } from '../model.js';
 import { effectiveShares, serverWeights } from './weights.js';
 
 /** One endpoint of a route backend with the HAProxy weight that gives its group its share. */

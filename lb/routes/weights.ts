@@ -23,9 +23,7 @@ export interface WeightGroup {
 export function serverWeights(groups: WeightGroup[]): number[][] {
   const live = groups.map((g) => (g.weight > 0 ? g.servers.reduce((sum, s) => sum + (s.ready ? s.weight : 0), 0) : 0));
   const total = groups.reduce((sum, g, i) => sum + (live[i]! > 0 ? g.weight : 0), 0);
-  const shares = groups.map((g, i) =>
-    g.servers.map((s) => (total > 0 && live[i]! > 0 && s.ready ? (g.weight / total) * (s.weight / live[i]!) : 0)),
-  );
+  const shares = groups.map((g, i) => g.servers.map((s) => (total > 0 && live[i]! > 0 && s.ready ? (g.weight / total) * (s.weight / live[i]!) : 0)));
   const max = Math.max(0, ...shares.flat());
   return shares.map((list) => list.map((share) => (share > 0 ? Math.max(1, Math.round((share / max) * MAX_SERVER_WEIGHT)) : 0)));
 }

@@ -1,13 +1,13 @@
 import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { runCommand } from '../../src/command.js';
-import { FabricError, describeError, isRetryable, type ErrorCode } from '../../src/errors.js';
+import { describeError, type ErrorCode, FabricError, isRetryable } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
-import { expandCommand, syncFile, type FileSpec, type SyncMode } from '../sync.js';
+import { expandCommand, type FileSpec, type SyncMode, syncFile } from '../sync.js';
 import type { ApplyReport, DriverContext, Target } from '../target.js';
-import { slbViews, type SlbView } from './view.js';
+import { type SlbView, slbViews } from './view.js';
 
 export interface SlbTargetConfig {
   name: string;
@@ -88,7 +88,8 @@ export class SlbTarget implements Target {
     const diff = sync.changed ? { dest: spec.dest, diff: sync.diff } : undefined;
     if (this.mode === 'noop') return { result: sync.changed ? 'noop' : 'unchanged', diff };
     // The file is already right but the LB was never told (its apply failed, or the router restarted).
-    if (this.mode === 'normal' && !sync.changed) await runCommand(expandCommand(this.config.apply, { src: spec.dest, dest: spec.dest, slb: id }), { timeoutMs: spec.timeoutMs });
+    if (this.mode === 'normal' && !sync.changed)
+      await runCommand(expandCommand(this.config.apply, { src: spec.dest, dest: spec.dest, slb: id }), { timeoutMs: spec.timeoutMs });
     this.applied.set(id, content);
     return { result: this.mode === 'normal' ? 'applied' : 'written', diff };
   }
@@ -134,7 +135,7 @@ export class SlbTarget implements Target {
     const names = await readdir(dir).catch(() => [] as string[]);
     const ids = names.flatMap((n) => {
       const m = pattern.exec(n);
-      return m && m.slice(1).every((v) => v === m[1]) ? [m[1]!] : [];
+      return m?.slice(1).every((v) => v === m[1]) ? [m[1]!] : [];
     });
     return new Set(ids);
   }

@@ -1,4 +1,4 @@
-import { servingState, type Model } from '../model.js';
+import { type Model, servingState } from '../model.js';
 
 /**
  * One backend server of a cloud load balancer, shaped for Alibaba Cloud SLB's

@@ -1,9 +1,9 @@
 import type Handlebars from 'handlebars';
-import { toHandlebars, type HelperDef } from './define.js';
+import { type HelperDef, toHandlebars } from './define.js';
 import { keyHelpers } from './keys.js';
 import { logicHelpers } from './logic.js';
 import { numberHelpers } from './numbers.js';
-import { resolveWithGetent, systemHelpers, type SystemSources } from './system.js';
+import { resolveWithGetent, type SystemSources, systemHelpers } from './system.js';
 import { textHelpers } from './text.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { HelperOptions } from 'handlebars';
 import { FabricError } from '../../src/errors.js';
-import { helper, renderError, str, type HelperDef } from './define.js';
+import { type HelperDef, helper, renderError, str } from './define.js';
 import type { KeyValues } from './kv.js';
 
 /** What `get` and `gets` return: confd's KVPair, so `{{Key}}` / `{{Value}}` read as in Go. */

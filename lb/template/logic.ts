@@ -1,4 +1,4 @@
-import { helper, int, type HelperDef } from './define.js';
+import { type HelperDef, helper, int } from './define.js';
 
 /**
  * Go templates' built-in comparisons and logic, which confd templates use

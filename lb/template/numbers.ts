@@ -1,4 +1,4 @@
-import { helper, int, renderError, type HelperDef } from './define.js';
+import { type HelperDef, helper, int, renderError } from './define.js';
 
 /** The longest list `seq` builds: a typo like `seq 1 1e9` must not take the router down. */
 const MAX_SEQ = 100_000;

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { isIP } from 'node:net';
 import { FabricError } from '../../src/errors.js';
-import { helper, renderError, str, type HelperDef } from './define.js';
+import { type HelperDef, helper, renderError, str } from './define.js';
 
 /** What the environment-reading helpers read, passed in so tests (and callers) choose. */
 export interface SystemSources {
@@ -48,7 +48,12 @@ export function resolveWithGetent(name: string): string[] {
   }
   if (result.status === 2) return []; // "key not found"
   if (result.status !== 0) throw renderError('lookupIP', `getent ahosts ${name} exited ${result.status ?? result.signal}: ${result.stderr.trim()}`);
-  const addresses = new Set(result.stdout.split('\n').map((line) => line.split(/\s+/)[0] ?? '').filter((a) => isIP(a)));
+  const addresses = new Set(
+    result.stdout
+      .split('\n')
+      .map((line) => line.split(/\s+/)[0] ?? '')
+      .filter((a) => isIP(a)),
+  );
   return [...addresses].sort();
 }
 

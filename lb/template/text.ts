@@ -1,12 +1,16 @@
 import { describeError } from '../../src/errors.js';
-import { helper, int, list, renderError, str, type HelperDef } from './define.js';
+import { type HelperDef, helper, int, list, renderError, str } from './define.js';
 
 /** confd's string, path, encoding and data-shaping functions, with Go's semantics where they differ from JS. */
 export const textHelpers: HelperDef[] = [
   helper('base', 1, 1, ([p]) => goBase(str('base', p))),
   helper('dir', 1, 1, ([p]) => goDir(str('dir', p))),
   helper('split', 2, 2, ([s, sep]) => goSplit(str('split', s), str('split', sep))),
-  helper('join', 2, 2, ([items, sep]) => list('join', items).map((v) => str('join', v)).join(str('join', sep))),
+  helper('join', 2, 2, ([items, sep]) =>
+    list('join', items)
+      .map((v) => str('join', v))
+      .join(str('join', sep)),
+  ),
   helper('toUpper', 1, 1, ([s]) => str('toUpper', s).toUpperCase()),
   helper('toLower', 1, 1, ([s]) => str('toLower', s).toLowerCase()),
   helper('contains', 2, 2, ([s, sub]) => str('contains', s).includes(str('contains', sub))),

@@ -1,5 +1,5 @@
 import { runCommand } from '../../src/command.js';
-import { FabricError, describeError } from '../../src/errors.js';
+import { describeError, FabricError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { normalizeAddress } from '../../src/model/entry.js';
 import type { VipPool } from './pool.js';

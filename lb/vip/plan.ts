@@ -1,5 +1,5 @@
-import type { ModelIssue } from '../model.js';
 import { normalizeAddress } from '../../src/model/entry.js';
+import type { ModelIssue } from '../model.js';
 import type { VipPool } from './pool.js';
 
 /** What a Service spec asks for: any free address of the pool, or one given address. */
@@ -63,9 +63,7 @@ export function planVips(wants: VipWant[], holds: VipHold[], pool: VipPool | und
   for (const [service, held] of [...byService].sort(([a], [b]) => a.localeCompare(b))) {
     const request = wanted.get(service);
     const keep =
-      request === undefined ? undefined
-      : request === 'auto' ? held.find((h) => !pool || pool.contains(h.address))
-      : held.find((h) => h.address === request);
+      request === undefined ? undefined : request === 'auto' ? held.find((h) => !pool || pool.contains(h.address)) : held.find((h) => h.address === request);
     if (keep) plan.assigned.set(service, keep.address);
     if (!pool) continue;
     for (const hold of held) if (hold !== keep) plan.release.push({ key: hold.key, service, address: hold.address });

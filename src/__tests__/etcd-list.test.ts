@@ -1,7 +1,7 @@
 // listPrefix: a snapshot of any size, at one revision, through the namespace (real etcd).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd, type EtcdServer } from '../../test/harness/index.js';
-import { connectEtcd, listPrefix, type EtcdConnection } from '../etcd.js';
+import { type EtcdServer, startEtcd } from '../../test/harness/index.js';
+import { connectEtcd, type EtcdConnection, listPrefix } from '../etcd.js';
 
 let etcd: EtcdServer;
 let conn: EtcdConnection;
@@ -20,7 +20,10 @@ describe('listPrefix', () => {
     const value = 'x'.repeat(2_000);
     const keys = Array.from({ length: 3_000 }, (_, i) => `endpoints/svc/h/${String(i).padStart(5, '0')}`);
     for (let i = 0; i < keys.length; i += 100) {
-      await conn.kv.if('hosts/none', 'Version', '>', -1).then(...keys.slice(i, i + 100).map((k) => conn.kv.put(k).value(value))).commit();
+      await conn.kv
+        .if('hosts/none', 'Version', '>', -1)
+        .then(...keys.slice(i, i + 100).map((k) => conn.kv.put(k).value(value)))
+        .commit();
     }
     await conn.client.put('/outside/namespace').value('no').exec();
     await conn.kv.put('hosts/h').value('{}').exec();

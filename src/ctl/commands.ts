@@ -15,7 +15,9 @@ import { VIEWS } from './views.js';
 export function applyCommand(): Command {
   const command = new Command('apply').description('create or update Services and Routes from YAML files, all or nothing');
   return addEtcdOptions(command)
-    .addOption(new Option('-f, --filename <file>', 'multi-document YAML of Service and Route; "-" reads stdin; repeatable').argParser(collect).makeOptionMandatory())
+    .addOption(
+      new Option('-f, --filename <file>', 'multi-document YAML of Service and Route; "-" reads stdin; repeatable').argParser(collect).makeOptionMandatory(),
+    )
     .addOption(new Option('--dry-run', 'validate and print what would change, write nothing').default(false))
     .action(async (_opts, cmd: Command) => runApply(cmd));
 }
@@ -30,7 +32,10 @@ export function getCommand(): Command {
 
 /** `fabric delete service|route NAME…`: every name must exist, else nothing is deleted. */
 export function deleteCommand(): Command {
-  const command = new Command('delete').description('remove Service or Route specs').argument('<kind>', 'service | route').argument('<names...>', 'names to delete');
+  const command = new Command('delete')
+    .description('remove Service or Route specs')
+    .argument('<kind>', 'service | route')
+    .argument('<names...>', 'names to delete');
   return addEtcdOptions(command).action(async (kind: string, names: string[], _opts, cmd: Command) => runDelete(cmd, kind, names));
 }
 

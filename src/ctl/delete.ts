@@ -31,11 +31,9 @@ async function notFound(kv: Namespace, kind: ResourceKind, names: string[]): Pro
   const present = await Promise.all(names.map((name) => kv.get(specKey(kind, name)).exists()));
   const missing = names.filter((_, i) => !present[i]);
   const list = missing.map((name) => `"${name}"`).join(', ');
-  return new FabricError(
-    'FABRIC_ERR_NOT_FOUND',
-    `${kind.toLowerCase()} ${list || '(changed concurrently)'} not found; nothing deleted`,
-    { details: { kind, missing } },
-  );
+  return new FabricError('FABRIC_ERR_NOT_FOUND', `${kind.toLowerCase()} ${list || '(changed concurrently)'} not found; nothing deleted`, {
+    details: { kind, missing },
+  });
 }
 
 function assertName(name: string): void {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { type Document, LineCounter, parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
-import { FabricError, describeError } from '../errors.js';
-import { routeSpecSchema, serviceSpecSchema, type RouteSpec, type ServiceSpec } from '../model/service.js';
+import { describeError, FabricError } from '../errors.js';
+import { type RouteSpec, routeSpecSchema, type ServiceSpec, serviceSpecSchema } from '../model/service.js';
 
 /** The kinds `fabric apply` takes, each with the schema the router decodes it with (lb/store.ts). */
 export const RESOURCE_KINDS = {
@@ -12,9 +12,7 @@ export const RESOURCE_KINDS = {
 
 export type ResourceKind = keyof typeof RESOURCE_KINDS;
 
-export type Resource =
-  | { kind: 'Service'; name: string; spec: ServiceSpec; origin: Origin }
-  | { kind: 'Route'; name: string; spec: RouteSpec; origin: Origin };
+export type Resource = { kind: 'Service'; name: string; spec: ServiceSpec; origin: Origin } | { kind: 'Route'; name: string; spec: RouteSpec; origin: Origin };
 
 /** Where a document came from, for error messages: `rules.yaml document 2 (Route web, line 12)`. */
 export interface Origin {
@@ -171,9 +169,7 @@ export function formatDocumentError(error: DocumentError): string {
 function invalidDocuments(errors: DocumentError[]): FabricError {
   const documents = new Set(errors.map((e) => `${e.origin.source}#${e.origin.index}`)).size;
   const lines = errors.map((e) => `  ${formatDocumentError(e)}`);
-  return new FabricError(
-    'FABRIC_ERR_SPEC',
-    `${documents} invalid document${documents === 1 ? '' : 's'}, nothing applied:\n${lines.join('\n')}`,
-    { details: { errors: errors.map((e) => ({ ...e.origin, kind: e.label, field: e.field, reason: e.reason, line: e.line ?? e.origin.line })) } },
-  );
+  return new FabricError('FABRIC_ERR_SPEC', `${documents} invalid document${documents === 1 ? '' : 's'}, nothing applied:\n${lines.join('\n')}`, {
+    details: { errors: errors.map((e) => ({ ...e.origin, kind: e.label, field: e.field, reason: e.reason, line: e.line ?? e.origin.line })) },
+  });
 }

@@ -1,6 +1,6 @@
 import { stringify as toYaml } from 'yaml';
 import { FabricError } from '../errors.js';
-import { formatTable, type Column } from './table.js';
+import { type Column, formatTable } from './table.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];

@@ -5,7 +5,7 @@ import { Keys } from '../keyspace.js';
 import { decodeJson } from '../model/codec.js';
 import type { Endpoint } from '../model/endpoint.js';
 import { decodeEntry } from '../model/entry.js';
-import { hostRecordSchema, type HostRecord } from '../model/host.js';
+import { type HostRecord, hostRecordSchema } from '../model/host.js';
 import type { RouteSpec, ServiceSpec } from '../model/service.js';
 
 /** The parts of the keyspace `fabric get` reads, decoded; keys that do not decode are listed, not fatal. */

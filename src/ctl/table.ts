@@ -20,10 +20,7 @@ export function formatTable<Row>(columns: Column<Row>[], rows: Row[], options: T
   const header = columns.map((c) => c.header.toUpperCase());
   const cells = rows.map((row) => columns.map((c) => clean(c.value(row))));
   const widths = header.map((h, i) => Math.max(width(h), ...cells.map((r) => width(r[i]!))));
-  const lines = [
-    styleHeader(alignRow(header, widths), options),
-    ...cells.map((r) => alignRow(r, widths)),
-  ];
+  const lines = [styleHeader(alignRow(header, widths), options), ...cells.map((r) => alignRow(r, widths))];
   return `${lines.join('\n')}\n`;
 }
 

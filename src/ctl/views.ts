@@ -97,6 +97,7 @@ export const hostsView: View<HostRecord> = {
 };
 
 /** `fabric get <word>`: plural, singular, or kubectl's short names. */
+// biome-ignore lint/suspicious/noExplicitAny: each view has its own row type; callers only pass rows back to the same view
 export const VIEWS: Record<string, View<any>> = {
   services: servicesView,
   service: servicesView,

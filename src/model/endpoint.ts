@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { decodeJson } from './codec.js';
 import { containerId, domain, hostName, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
+import { decodeJson } from './codec.js';
 
 export const HEALTH_STATES = ['healthy', 'unhealthy', 'starting', 'none'] as const;
 export type Health = (typeof HEALTH_STATES)[number];

@@ -1,11 +1,11 @@
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { FabricError, describeError } from '../errors.js';
+import { describeError, FabricError } from '../errors.js';
 import { serviceName } from '../grammar.js';
 import { Keys, parseEndpointKey } from '../keyspace.js';
 import { decodeJson } from './codec.js';
 import { decodeEndpoint, type Endpoint } from './endpoint.js';
-import { routeSpecSchema, serviceSpecSchema, type RouteSpec, type ServiceSpec } from './service.js';
+import { type RouteSpec, routeSpecSchema, type ServiceSpec, serviceSpecSchema } from './service.js';
 
 /**
  * One fabric key, decoded: what the router's store holds and what `fabric get`

@@ -24,15 +24,16 @@ export const serviceSpecSchema = z
     vip: z.union([z.literal('auto'), z.literal('none'), ipAddress]).optional(),
     port: port.optional(),
     healthCheck: healthCheckSpecSchema.optional(),
-    slb: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'is not a load balancer id').optional(),
+    slb: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'is not a load balancer id')
+      .optional(),
   })
   .strict();
 
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
 
-const routeBackendSchema = z
-  .object({ service: serviceName, version: version.optional(), weight })
-  .strict();
+const routeBackendSchema = z.object({ service: serviceName, version: version.optional(), weight }).strict();
 
 /** `kind: Route`: host + path prefix → weighted backends, stored at `routes/<name>`. */
 export const routeSpecSchema = z

@@ -7,10 +7,7 @@ useAgentCleanup();
 const { docker } = testDocker();
 
 async function twoWebs() {
-  return Promise.all([
-    runWeb(docker, { labels: { 'fabric.service': 'alpha' } }),
-    runWeb(docker, { labels: { 'fabric.service': 'beta' } }),
-  ]);
+  return Promise.all([runWeb(docker, { labels: { 'fabric.service': 'alpha' } }), runWeb(docker, { labels: { 'fabric.service': 'beta' } })]);
 }
 
 describe('the agent lease', () => {
@@ -21,9 +18,7 @@ describe('the agent lease', () => {
     const view = new EtcdView(etcd);
     const lease = await agent.leaseId();
     const keys = await view.keys();
-    expect(keys.map((k) => k.key).sort()).toEqual(
-      [`endpoints/alpha/node-l/${webs[0].id}`, `endpoints/beta/node-l/${webs[1].id}`, 'hosts/node-l'].sort(),
-    );
+    expect(keys.map((k) => k.key).sort()).toEqual([`endpoints/alpha/node-l/${webs[0].id}`, `endpoints/beta/node-l/${webs[1].id}`, 'hosts/node-l'].sort());
     for (const key of keys) expect(key.lease).toBe(lease);
     // etcd agrees: the lease lists exactly these keys.
     const info = await etcd.etcdctl(['lease', 'timetolive', leaseHex(lease), '--keys']);

@@ -130,7 +130,7 @@ describe('network connect and disconnect (container address mode)', () => {
     await startAgent(etcd, { addressMode: 'container', network: 'bridge' });
     const view = new EtcdView(etcd);
     const web = await runWeb(docker, { labels: { 'fabric.service': 'netty' }, publish: false });
-    const ipOf = async () => (await web.container.inspect()).NetworkSettings.Networks['bridge']?.IPAddress;
+    const ipOf = async () => (await web.container.inspect()).NetworkSettings.Networks.bridge?.IPAddress;
     const first = await view.waitForEndpoint(web.id);
     expect(first.address).toBe(await ipOf());
 

@@ -63,7 +63,16 @@ describe('agent registration', () => {
     const web = await runWeb(docker, { labels: { 'fabric.service': 'plain' }, port: 8080 });
     await startAgent(etcd);
     const endpoint = await new EtcdView(etcd).endpoint(web.id);
-    expect(endpoint).toMatchObject({ service: 'plain', address: '127.0.0.1', port: web.hostPort, weight: 100, mode: 'http', domains: [], health: 'none', state: 'up' });
+    expect(endpoint).toMatchObject({
+      service: 'plain',
+      address: '127.0.0.1',
+      port: web.hostPort,
+      weight: 100,
+      mode: 'http',
+      domains: [],
+      health: 'none',
+      state: 'up',
+    });
     expect(endpoint).not.toHaveProperty('version');
     expect(endpoint).not.toHaveProperty('path');
     expect(endpoint).not.toHaveProperty('check');
@@ -120,7 +129,7 @@ describe('address modes', () => {
     const web = await runWeb(docker, { labels: { 'fabric.service': 'ctr' }, port: 8080, publish: false });
     await startAgent(etcd, { addressMode: 'container' });
     const info = await web.container.inspect();
-    const ip = info.NetworkSettings.Networks['bridge']?.IPAddress;
+    const ip = info.NetworkSettings.Networks.bridge?.IPAddress;
     expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     // Only read from etcd: tests never send traffic to bridge addresses.
     expect(await new EtcdView(etcd).endpoint(web.id)).toMatchObject({ address: ip, port: 8080 });
@@ -130,7 +139,7 @@ describe('address modes', () => {
     const etcd = sharedEtcd();
     const web = await runWeb(docker, { labels: { 'fabric.service': 'ctr' }, publish: false });
     await startAgent(etcd, { addressMode: 'container', network: 'bridge' });
-    const ip = (await web.container.inspect()).NetworkSettings.Networks['bridge']?.IPAddress;
+    const ip = (await web.container.inspect()).NetworkSettings.Networks.bridge?.IPAddress;
     expect(await new EtcdView(etcd).endpoint(web.id)).toMatchObject({ address: ip, port: 80 });
   });
 
@@ -192,7 +201,12 @@ describe('HTTP API', () => {
     expect(metricValue(metrics.text, 'fabric_agent_resyncs_total')).toBeGreaterThanOrEqual(1);
     expect(metricValue(metrics.text, 'fabric_agent_registered_endpoints')).toBe(1);
     expect(metricValue(metrics.text, 'fabric_agent_rejected_containers')).toBe(0);
-    for (const name of ['fabric_agent_event_to_etcd_seconds_bucket', 'fabric_agent_etcd_txns_total', 'fabric_agent_docker_events_total', 'fabric_agent_sync_errors_total']) {
+    for (const name of [
+      'fabric_agent_event_to_etcd_seconds_bucket',
+      'fabric_agent_etcd_txns_total',
+      'fabric_agent_docker_events_total',
+      'fabric_agent_sync_errors_total',
+    ]) {
       expect(metrics.text).toContain(name);
     }
     expect((await agent.get('/nope')).status).toBe(404);

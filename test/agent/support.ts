@@ -6,23 +6,23 @@ import path from 'node:path';
 import { Etcd3, type IKeyValue } from 'etcd3';
 import { afterAll, afterEach, beforeAll, onTestFailed } from 'vitest';
 import {
-  CLI,
-  CuttableProxy,
+  type AgentOptions,
   assertBuilt,
+  CLI,
+  type Credentials,
+  CuttableProxy,
+  type EtcdOptions,
+  type EtcdServer,
   launchAgent,
   metricValue,
+  type RunningAgent,
   removeAllContainers,
   runCustom,
   runWeb,
   startEtcd,
   testDocker,
-  waitFor,
-  type AgentOptions,
-  type Credentials,
-  type EtcdOptions,
-  type EtcdServer,
-  type RunningAgent,
   type WaitOptions,
+  waitFor,
 } from '../harness/index.js';
 
 assertBuilt(['agent', 'src', 'src/model']);
@@ -200,7 +200,12 @@ export class EtcdView {
     while (kv) {
       values.push(kv.value.toString());
       if (kv.mod_revision === kv.create_revision) break;
-      kv = (await this.client.get(full).revision(String(BigInt(kv.mod_revision) - 1n)).exec()).kvs[0];
+      kv = (
+        await this.client
+          .get(full)
+          .revision(String(BigInt(kv.mod_revision) - 1n))
+          .exec()
+      ).kvs[0];
     }
     return values.reverse();
   }
@@ -302,4 +307,4 @@ export function leaseHex(decimal: string): string {
   return BigInt(decimal).toString(16);
 }
 
-export { CLI, metricValue, runCustom, runWeb, testDocker, waitFor, type AgentOptions, type RunningAgent };
+export { type AgentOptions, CLI, metricValue, type RunningAgent, runCustom, runWeb, testDocker, waitFor };

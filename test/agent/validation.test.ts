@@ -104,10 +104,9 @@ describe('invalid labels', () => {
       runWeb(docker, { labels: { 'fabric.service': 'web' } }),
     ]);
     await view.waitForEndpoint(good.id);
-    const rejection = await waitFor(
-      async () => (await agent.endpoints()).rejected.find((r: { container: string }) => r.container === bad.id),
-      { what: 'the bad container listed as rejected' },
-    );
+    const rejection = await waitFor(async () => (await agent.endpoints()).rejected.find((r: { container: string }) => r.container === bad.id), {
+      what: 'the bad container listed as rejected',
+    });
     expect(rejection).toMatchObject({ name: bad.name, reason: expect.stringMatching(/fabric\.domains/) });
     expect(await view.endpoint(bad.id)).toBeUndefined();
 
@@ -142,9 +141,7 @@ describe('invalid labels', () => {
     const bad = await runWeb(docker, { labels: { 'fabric.service': 'web', 'fabric.port': '8080' }, publish: false });
     const good = await runWeb(docker, { labels: { 'fabric.service': 'web', 'fabric.port': '80' }, publish: false });
     const agent = await startAgent(etcd, { addressMode: 'container' });
-    expect((await agent.status()).rejected).toEqual([
-      { container: bad.id, name: bad.name, reason: expect.stringMatching(/port 8080\/tcp is not exposed/) },
-    ]);
+    expect((await agent.status()).rejected).toEqual([{ container: bad.id, name: bad.name, reason: expect.stringMatching(/port 8080\/tcp is not exposed/) }]);
     expect(await new EtcdView(etcd).endpoint(good.id)).toMatchObject({ port: 80 });
   });
 });

@@ -2,10 +2,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { decodeEntry } from '../../lb/store.js';
-import { encodeEndpoint, type Endpoint } from '../../src/model/endpoint.js';
-import { encodeHost } from '../../src/model/host.js';
 import { commitChanges, planApply } from '../../src/ctl/apply.js';
 import { loadResources } from '../../src/ctl/documents.js';
+import { type Endpoint, encodeEndpoint } from '../../src/model/endpoint.js';
+import { encodeHost } from '../../src/model/host.js';
 import { makeTempDir } from '../harness/index.js';
 import { fabric, keysUnder, putAll, useCluster, writeTemp } from './support.js';
 
@@ -100,7 +100,9 @@ describe('fabric apply', { timeout: 120_000 }, () => {
   it('reports every problem at once: missing kind, unknown kind, YAML syntax, duplicate names', async () => {
     const c = cluster();
     const prefix = c.newPrefix();
-    const text = ['name: nokind', 'kind: Gateway\nname: gw', 'kind: Service\nname: dup', 'kind: Service\nname: dup', 'kind: Service\nname: x\nports: [\n'].join('\n---\n');
+    const text = ['name: nokind', 'kind: Gateway\nname: gw', 'kind: Service\nname: dup', 'kind: Service\nname: dup', 'kind: Service\nname: x\nports: [\n'].join(
+      '\n---\n',
+    );
     const result = await fabric(c, prefix, ['apply', '-f', '-'], text);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('4 invalid documents, nothing applied');
@@ -165,12 +167,18 @@ describe('the apply transaction', () => {
     const c = cluster();
     const prefix = c.newPrefix();
     const kv = c.client.namespace(`${prefix}/`);
-    await kv.put('services/web').value(JSON.stringify({ kind: 'Service', name: 'web' })).exec();
+    await kv
+      .put('services/web')
+      .value(JSON.stringify({ kind: 'Service', name: 'web' }))
+      .exec();
     const resources = loadResources([{ name: 'rules.yaml', text: RULES }]);
     const plan = await planApply(kv, resources);
     expect(plan.map((p) => p.action)).toEqual(['configured', 'created', 'created']);
 
-    await kv.put('services/web').value(JSON.stringify({ kind: 'Service', name: 'web', mode: 'tcp' })).exec();
+    await kv
+      .put('services/web')
+      .value(JSON.stringify({ kind: 'Service', name: 'web', mode: 'tcp' }))
+      .exec();
     expect(await commitChanges(kv, plan)).toBeUndefined();
     const keys = await keysUnder(c, prefix);
     expect([...keys.keys()]).toEqual(['services/web']);
@@ -250,7 +258,11 @@ describe('fabric get', { timeout: 120_000 }, () => {
     await seed(prefix);
 
     const endpoints = JSON.parse((await fabric(c, prefix, ['get', 'endpoints', '-o', 'json'])).stdout);
-    expect(endpoints.map((e: Endpoint) => `${e.service}/${e.host}/${e.health}`)).toEqual(['cache/node-1/healthy', 'web/node-1/healthy', 'web/node-2/unhealthy']);
+    expect(endpoints.map((e: Endpoint) => `${e.service}/${e.host}/${e.health}`)).toEqual([
+      'cache/node-1/healthy',
+      'web/node-1/healthy',
+      'web/node-2/unhealthy',
+    ]);
     const endpointTable = (await fabric(c, prefix, ['get', 'endpoints'])).stdout.trimEnd().split('\n');
     expect(endpointTable[0]).toMatch(/^SERVICE\s+HOST\s+CONTAINER\s+ADDRESS\s+VERSION\s+WEIGHT\s+HEALTH\s+STATE$/);
     expect(endpointTable[3]).toMatch(/^web\s+node-2\s+web-2\s+10\.0\.0\.12:8080\s+v2\s+10\s+unhealthy\s+up$/);

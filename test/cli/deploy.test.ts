@@ -41,7 +41,7 @@ describe('deploy/systemd', () => {
     });
   }
 
-  it('the router gives its children time to stop: TimeoutStopSec above the router\'s own 10 s grace', () => {
+  it("the router gives its children time to stop: TimeoutStopSec above the router's own 10 s grace", () => {
     const seconds = Number(/^TimeoutStopSec=(\d+)s$/m.exec(read('deploy/systemd/fabric-router.service'))![1]);
     expect(seconds).toBeGreaterThan(10);
   });

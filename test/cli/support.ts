@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Etcd3, type IKeyValue } from 'etcd3';
 import { execa } from 'execa';
 import { afterAll, beforeAll } from 'vitest';
-import { CLI, assertBuilt, startEtcd, type EtcdServer } from '../harness/index.js';
+import { assertBuilt, CLI, type EtcdServer, startEtcd } from '../harness/index.js';
 
 assertBuilt(['src/ctl']);
 

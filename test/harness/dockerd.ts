@@ -3,12 +3,12 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import Docker from 'dockerode';
+import { execa } from 'execa';
 import { createTestBridge, deleteBridge, deleteBridgeSync, type TestBridge } from './bridge.js';
 import { removeAllContainers } from './containers.js';
 import { killPids, pidsWithArg, withDescendants } from './proc-scan.js';
-import { addExitCleanup, startProcess, waitUntilReady, type ManagedProcess } from './processes.js';
+import { addExitCleanup, type ManagedProcess, startProcess, waitUntilReady } from './processes.js';
 
 export const DOCKERD_BIN = '/usr/sbin/dockerd';
 
@@ -38,16 +38,20 @@ export async function startDockerd(): Promise<DockerEngine> {
   const bridge = await createTestBridge();
   const socketPath = path.join(dir, 'docker.sock');
   fs.writeFileSync(path.join(dir, 'daemon.json'), '{}\n'); // ignore /etc/docker/daemon.json
-  const proc = startProcess(DOCKERD_BIN, [
-    `--config-file=${dir}/daemon.json`,
-    `--data-root=${dir}/root`,
-    `--exec-root=${dir}/exec`,
-    `--pidfile=${dir}/pid`,
-    `-H=unix://${socketPath}`,
-    `--bridge=${bridge.name}`,
-    '--iptables=false',
-    '--ip-masq=false',
-  ], { name: 'dockerd' });
+  const proc = startProcess(
+    DOCKERD_BIN,
+    [
+      `--config-file=${dir}/daemon.json`,
+      `--data-root=${dir}/root`,
+      `--exec-root=${dir}/exec`,
+      `--pidfile=${dir}/pid`,
+      `-H=unix://${socketPath}`,
+      `--bridge=${bridge.name}`,
+      '--iptables=false',
+      '--ip-masq=false',
+    ],
+    { name: 'dockerd' },
+  );
   const docker = dockerClient(socketPath);
   engine = { socketPath, dockerHost: `unix://${socketPath}`, pid: proc.pid, bridge, dir, process: proc, docker };
   forgetExitCleanup = addExitCleanup(() => emergencyCleanup(dir, bridge.name, socketPath));
@@ -83,10 +87,11 @@ async function unmountUnder(dir: string): Promise<void> {
 }
 
 function mountsUnder(dir: string): string[] {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8')
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((line) => line.split(' ')[4] ?? '')
-    .filter((mountPoint) => mountPoint.startsWith(dir + '/'))
+    .filter((mountPoint) => mountPoint.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length); // deepest first
 }
 
@@ -97,7 +102,9 @@ function mountsUnder(dir: string): string[] {
 function emergencyCleanup(dir: string, bridgeName: string, socketPath: string): void {
   console.error(`[harness] exiting without teardown: removing test dockerd in ${dir}`);
   const docker = ['-H', `unix://${socketPath}`];
-  const ids = execSync('/usr/bin/docker', [...docker, 'ps', '-aq']).split('\n').filter(Boolean);
+  const ids = execSync('/usr/bin/docker', [...docker, 'ps', '-aq'])
+    .split('\n')
+    .filter(Boolean);
   if (ids.length) execSync('/usr/bin/docker', [...docker, 'rm', '-f', ...ids]);
   killPids(withDescendants(pidsWithArg(dir)));
   deleteBridgeSync(bridgeName);

@@ -11,12 +11,7 @@ export interface EnableAuthOptions {
   role?: string;
 }
 
-export async function enableAuth(
-  etcd: EtcdServer,
-  user: string,
-  password: string,
-  opts: EnableAuthOptions = {},
-): Promise<Credentials> {
+export async function enableAuth(etcd: EtcdServer, user: string, password: string, opts: EnableAuthOptions = {}): Promise<Credentials> {
   const root: Credentials = { user: 'root', password: opts.rootPassword ?? 'fabric-root-pw' };
   const role = opts.role ?? 'fabric';
   const ctl = (args: string[]) => etcd.etcdctl(args, { user: false });

@@ -3,10 +3,10 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { execa } from 'execa';
 import type { IOptions } from 'etcd3';
+import { execa } from 'execa';
 import { freePorts } from './ports.js';
-import { startProcess, waitUntilReady, type ManagedProcess } from './processes.js';
+import { type ManagedProcess, startProcess, waitUntilReady } from './processes.js';
 import { makeTempDir, type TempDir } from './temp.js';
 import type { TlsMaterial } from './tls.js';
 
@@ -201,12 +201,16 @@ class Etcd implements EtcdServer {
         res.on('error', reject);
       };
       const req = this.tls
-        ? https.get(url, {
-            ca: fs.readFileSync(this.tls.caFile),
-            cert: fs.readFileSync(this.tls.clientCertFile),
-            key: fs.readFileSync(this.tls.clientKeyFile),
-            agent: false,
-          }, onResponse)
+        ? https.get(
+            url,
+            {
+              ca: fs.readFileSync(this.tls.caFile),
+              cert: fs.readFileSync(this.tls.clientCertFile),
+              key: fs.readFileSync(this.tls.clientKeyFile),
+              agent: false,
+            },
+            onResponse,
+          )
         : http.get(url, { agent: false }, onResponse);
       req.setTimeout(1_000, () => req.destroy(new Error(`GET ${url} timed out`)));
       req.on('error', reject);

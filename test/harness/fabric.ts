@@ -8,7 +8,7 @@ import type { Credentials, EtcdServer } from './etcd.js';
 import { getJson, type JsonResult } from './http.js';
 import { metricValue } from './metrics.js';
 import { freePort } from './ports.js';
-import { startProcess, waitUntilReady, type ExitResult, type ManagedProcess } from './processes.js';
+import { type ExitResult, type ManagedProcess, startProcess, waitUntilReady } from './processes.js';
 import type { WaitOptions } from './wait.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -169,14 +169,22 @@ function agentArgs(etcd: EtcdServer, listen: string, hostName: string, opts: Age
   const args = [
     CLI,
     'agent',
-    '--etcd', etcd.endpoint,
-    '--docker', opts.docker ?? testDocker().dockerHost,
-    '--host-ip', opts.hostIp ?? '127.0.0.1',
-    '--host-name', hostName,
-    '--listen', listen,
-    '--etcd-prefix', opts.prefix,
-    '--ttl', opts.ttl ?? '15s',
-    '--resync-interval', opts.resyncInterval ?? '30s',
+    '--etcd',
+    etcd.endpoint,
+    '--docker',
+    opts.docker ?? testDocker().dockerHost,
+    '--host-ip',
+    opts.hostIp ?? '127.0.0.1',
+    '--host-name',
+    hostName,
+    '--listen',
+    listen,
+    '--etcd-prefix',
+    opts.prefix,
+    '--ttl',
+    opts.ttl ?? '15s',
+    '--resync-interval',
+    opts.resyncInterval ?? '30s',
   ];
   if (opts.keepLease) args.push('--keep-lease');
   if (opts.addressMode) args.push('--address-mode', opts.addressMode);

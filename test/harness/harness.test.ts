@@ -6,24 +6,24 @@ import path from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type EtcdServer,
   enableAuth,
   freePort,
   freePorts,
   killPids,
+  type ManagedProcess,
   makeTempDir,
   makeTls,
   pidsWithArg,
+  type RunWebOptions,
   runWeb,
   startEtcd,
   startProcess,
+  type TlsMaterial,
   testDocker,
+  type WebContainer,
   waitFor,
   withDescendants,
-  type EtcdServer,
-  type ManagedProcess,
-  type RunWebOptions,
-  type TlsMaterial,
-  type WebContainer,
 } from './index.js';
 
 describe('waitFor and ports', () => {
@@ -31,7 +31,14 @@ describe('waitFor and ports', () => {
     let n = 0;
     await expect(waitFor(() => ++n >= 3 && n)).resolves.toBe(3);
     await expect(waitFor(() => false, { timeoutMs: 100, what: 'the moon' })).rejects.toThrow(/the moon.*last value: false/);
-    await expect(waitFor(() => { throw new Error('boom'); }, { timeoutMs: 100 })).rejects.toThrow(/last error: boom/);
+    await expect(
+      waitFor(
+        () => {
+          throw new Error('boom');
+        },
+        { timeoutMs: 100 },
+      ),
+    ).rejects.toThrow(/last error: boom/);
   });
 
   it('hands out distinct free loopback ports', async () => {

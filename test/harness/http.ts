@@ -36,17 +36,14 @@ function httpGetOnce(port: number, host: string, pathname: string, opts: HttpGet
   const timeoutMs = opts.timeoutMs ?? 5_000;
   return new Promise((resolve, reject) => {
     let responded = false;
-    const req = http.request(
-      { host: '127.0.0.1', port, path: pathname, method: 'GET', headers: { host }, agent: opts.agent ?? false },
-      (res) => {
-        responded = true;
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-        res.on('error', reject);
-      },
-    );
+    const req = http.request({ host: '127.0.0.1', port, path: pathname, method: 'GET', headers: { host }, agent: opts.agent ?? false }, (res) => {
+      responded = true;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      res.on('error', reject);
+    });
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET http://${host}${pathname} via :${port} timed out after ${timeoutMs} ms`)));
     req.on('error', (error: NodeJS.ErrnoException) => {
       const closedBeforeAnswer = !responded && req.reusedSocket && (error.code === 'ECONNRESET' || error.message === 'socket hang up');

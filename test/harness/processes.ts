@@ -1,12 +1,12 @@
 // Child processes the harness starts: output kept in memory (for assertions and failure messages)
 // and in test-artifacts/logs/<name>-<pid>.log (for post-mortems). Every process is stopped by pid;
 // a process 'exit' hook SIGKILLs survivors so an aborted vitest run orphans nothing.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor, type Truthy } from './wait.js';
+import { type Truthy, waitFor } from './wait.js';
 
 export interface ExitResult {
   code: number | null;
@@ -230,7 +230,7 @@ class Managed implements ManagedProcess {
   private push(line: string): void {
     this.ring.push(line);
     if (this.ring.length > MAX_LINES) this.ring.splice(0, this.ring.length - MAX_LINES);
-    this.log.write(line + '\n');
+    this.log.write(`${line}\n`);
     this.events.emit('line', line);
   }
 }
@@ -266,15 +266,9 @@ function installExitHook(): void {
  * Polls `probe` until it is truthy, but fails at once (with the process's last output) if the
  * process exits first: a crashed daemon should not cost the whole readiness timeout.
  */
-export async function waitUntilReady<T>(
-  proc: ManagedProcess,
-  probe: () => T | Promise<T>,
-  opts: { timeoutMs?: number; what: string },
-): Promise<Truthy<T>> {
+export async function waitUntilReady<T>(proc: ManagedProcess, probe: () => T | Promise<T>, opts: { timeoutMs?: number; what: string }): Promise<Truthy<T>> {
   const died = new AbortController();
-  void proc.exited.then((result) =>
-    died.abort(new Error(`${proc.name} (pid ${proc.pid}) exited ${fmtExit(result)} before ${opts.what}\n${tail(proc)}`)),
-  );
+  void proc.exited.then((result) => died.abort(new Error(`${proc.name} (pid ${proc.pid}) exited ${fmtExit(result)} before ${opts.what}\n${tail(proc)}`)));
   try {
     return await waitFor(probe, { ...opts, signal: died.signal });
   } catch (error) {

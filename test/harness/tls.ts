@@ -19,13 +19,9 @@ const NEW_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-
 export async function makeTls(dir: string): Promise<TlsMaterial> {
   await fs.mkdir(dir, { recursive: true });
   const file = (name: string) => path.join(dir, name);
-  await openssl(['req', '-x509', ...NEW_KEY, '-keyout', file('ca.key'), '-out', file('ca.crt'),
-    '-days', '30', '-subj', '/CN=fabric-test-ca']);
+  await openssl(['req', '-x509', ...NEW_KEY, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '30', '-subj', '/CN=fabric-test-ca']);
   // The server certificate also carries clientAuth: etcd's gRPC gateway dials etcd itself with it.
-  await signedCert(dir, 'server', '/CN=127.0.0.1', [
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    'extendedKeyUsage=serverAuth,clientAuth',
-  ]);
+  await signedCert(dir, 'server', '/CN=127.0.0.1', ['subjectAltName=IP:127.0.0.1,DNS:localhost', 'extendedKeyUsage=serverAuth,clientAuth']);
   await signedCert(dir, 'client', '/CN=fabric-test-client', ['extendedKeyUsage=clientAuth']);
   return {
     caFile: file('ca.crt'),
@@ -38,11 +34,25 @@ export async function makeTls(dir: string): Promise<TlsMaterial> {
 
 async function signedCert(dir: string, name: string, subject: string, extensions: string[]): Promise<void> {
   const file = (suffix: string) => path.join(dir, `${name}.${suffix}`);
-  await fs.writeFile(file('ext'), extensions.join('\n') + '\n');
+  await fs.writeFile(file('ext'), `${extensions.join('\n')}\n`);
   await openssl(['req', ...NEW_KEY, '-keyout', file('key'), '-out', file('csr'), '-subj', subject]);
-  await openssl(['x509', '-req', '-in', file('csr'), '-CA', path.join(dir, 'ca.crt'),
-    '-CAkey', path.join(dir, 'ca.key'), '-CAcreateserial', '-out', file('crt'), '-days', '30',
-    '-extfile', file('ext')]);
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    file('csr'),
+    '-CA',
+    path.join(dir, 'ca.crt'),
+    '-CAkey',
+    path.join(dir, 'ca.key'),
+    '-CAcreateserial',
+    '-out',
+    file('crt'),
+    '-days',
+    '30',
+    '-extfile',
+    file('ext'),
+  ]);
 }
 
 async function openssl(args: string[]): Promise<void> {

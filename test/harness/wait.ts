@@ -17,10 +17,7 @@ export type Truthy<T> = Exclude<T, false | 0 | 0n | '' | null | undefined>;
  * Calls `probe` until it returns a truthy value and resolves with that value.
  * A throwing probe counts as "not yet"; its last error is reported on timeout.
  */
-export async function waitFor<T>(
-  probe: () => T | Promise<T>,
-  opts: WaitOptions = {},
-): Promise<Truthy<T>> {
+export async function waitFor<T>(probe: () => T | Promise<T>, opts: WaitOptions = {}): Promise<Truthy<T>> {
   const timeoutMs = opts.timeoutMs ?? 15_000;
   const intervalMs = opts.intervalMs ?? 25;
   const what = opts.what ?? 'condition';

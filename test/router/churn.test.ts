@@ -4,18 +4,18 @@ import http from 'node:http';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  Resources,
   bodies,
   deleteEndpoint,
-  endpoint,
-  putEndpoint,
-  startWebServers,
-  isMaint,
-  takesTraffic,
-  waitFor,
-  useRouterSuite,
   type EndpointJson,
+  endpoint,
+  isMaint,
+  putEndpoint,
+  type Resources,
+  startWebServers,
+  takesTraffic,
+  useRouterSuite,
   type WebServer,
+  waitFor,
 } from './support.js';
 
 const suite = useRouterSuite();
@@ -59,7 +59,10 @@ async function expectServing(service: string, endpoints: EndpointJson[], revisio
   for (const e of endpoints.filter((x) => x.state === 'up' && x.health === 'none')) {
     await expect.poll(() => suite.router.config(), { timeout: 5_000 }).toContain(`${e.address}:${e.port} weight ${e.weight}`);
   }
-  const wanted = endpoints.filter((e) => desiredServed([e]).length > 0).map(bodyOf).sort();
+  const wanted = endpoints
+    .filter((e) => desiredServed([e]).length > 0)
+    .map(bodyOf)
+    .sort();
   const seen = new Set(await bodies(suite.router, `${service}.apps.test`, Math.max(12, wanted.length * 6)));
   expect([...seen].sort()).toEqual(wanted);
 }
@@ -69,28 +72,86 @@ describe('endpoint churn through etcd', () => {
     const [a, b, c, d] = [0, 1, 2, 3].map((i) => endpoint({ service: 'churn', port: servers[i]!.port }));
     let live = [a!, b!];
     await putEndpoint(suite.client, a!);
-    let rev = await putEndpoint(suite.client, b!);
+    const rev = await putEndpoint(suite.client, b!);
     await expectServing('churn', live, rev);
     const before = await suite.router.reloads();
     const runtimeBefore = (await suite.router.target()).counters.runtimeUpdates;
     const commandsBefore = await suite.router.metric('fabric_router_runtime_api_commands_total');
 
     const steps: Array<[string, () => Promise<number>]> = [
-      ['add c', async () => { live = [...live, c!]; return putEndpoint(suite.client, c!); }],
-      ['weight a 100 → 50', async () => { a!.weight = 50; return putEndpoint(suite.client, a!); }],
-      ['drain b', async () => { b!.state = 'draining'; return putEndpoint(suite.client, b!); }],
-      ['remove c', async () => { live = live.filter((e) => e !== c); return deleteEndpoint(suite.client, c!); }],
-      ['add d (takes the freed slot)', async () => { live = [...live, d!]; return putEndpoint(suite.client, d!); }],
-      ['d unhealthy', async () => { d!.health = 'unhealthy'; return putEndpoint(suite.client, d!); }],
-      ['undrain b, d healthy', async () => {
-        b!.state = 'up';
-        d!.health = 'healthy';
-        await putEndpoint(suite.client, b!);
-        return putEndpoint(suite.client, d!);
-      }],
-      ['weight 0 on a', async () => { a!.weight = 0; return putEndpoint(suite.client, a!); }],
-      ['a moves to another port', async () => { a!.port = servers[4]!.port; a!.weight = 100; return putEndpoint(suite.client, a!); }],
-      ['remove b', async () => { live = live.filter((e) => e !== b); return deleteEndpoint(suite.client, b!); }],
+      [
+        'add c',
+        async () => {
+          live = [...live, c!];
+          return putEndpoint(suite.client, c!);
+        },
+      ],
+      [
+        'weight a 100 → 50',
+        async () => {
+          a!.weight = 50;
+          return putEndpoint(suite.client, a!);
+        },
+      ],
+      [
+        'drain b',
+        async () => {
+          b!.state = 'draining';
+          return putEndpoint(suite.client, b!);
+        },
+      ],
+      [
+        'remove c',
+        async () => {
+          live = live.filter((e) => e !== c);
+          return deleteEndpoint(suite.client, c!);
+        },
+      ],
+      [
+        'add d (takes the freed slot)',
+        async () => {
+          live = [...live, d!];
+          return putEndpoint(suite.client, d!);
+        },
+      ],
+      [
+        'd unhealthy',
+        async () => {
+          d!.health = 'unhealthy';
+          return putEndpoint(suite.client, d!);
+        },
+      ],
+      [
+        'undrain b, d healthy',
+        async () => {
+          b!.state = 'up';
+          d!.health = 'healthy';
+          await putEndpoint(suite.client, b!);
+          return putEndpoint(suite.client, d!);
+        },
+      ],
+      [
+        'weight 0 on a',
+        async () => {
+          a!.weight = 0;
+          return putEndpoint(suite.client, a!);
+        },
+      ],
+      [
+        'a moves to another port',
+        async () => {
+          a!.port = servers[4]!.port;
+          a!.weight = 100;
+          return putEndpoint(suite.client, a!);
+        },
+      ],
+      [
+        'remove b',
+        async () => {
+          live = live.filter((e) => e !== b);
+          return deleteEndpoint(suite.client, b!);
+        },
+      ],
     ];
     for (const [what, step] of steps) {
       const revision = await step();
@@ -145,7 +206,10 @@ describe('endpoint churn through etcd', () => {
     expect(after.metric).toBe(before.metric);
     // The map files on disk match what HAProxy runs, for the next reload (other tests' services left out).
     const mapLines = (file: string) =>
-      fs.readFileSync(path.join(suite.router.dir, file), 'utf8').split('\n').filter((l) => / svc_(site|api)$/.test(l));
+      fs
+        .readFileSync(path.join(suite.router.dir, file), 'utf8')
+        .split('\n')
+        .filter((l) => / svc_(site|api)$/.test(l));
     // Written after the burst (lb/deferred-write.ts), not with each change.
     await expect.poll(() => mapLines('hosts.map'), { timeout: 5_000 }).toEqual(['site.apps.test svc_site', 'www.example.com svc_site']);
     await expect.poll(() => mapLines('paths.map'), { timeout: 5_000 }).toEqual(['www.example.com/api svc_api', 'api.apps.test/api svc_api']);

@@ -3,19 +3,10 @@
 // commands that really run, and a hung reload that is killed at its timeout.
 import fs from 'node:fs';
 import path from 'node:path';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { KeyWatch } from '../../lb/confd/keys.js';
-import { pino } from 'pino';
-import {
-  TcpProxy,
-  endpoint,
-  etcdClient,
-  putEndpoint,
-  startRouterWithConfig,
-  waitFor,
-  useRouterSuite,
-  type RunningRouter,
-} from './support.js';
+import { endpoint, etcdClient, putEndpoint, type RunningRouter, startRouterWithConfig, TcpProxy, useRouterSuite, waitFor } from './support.js';
 
 const suite = useRouterSuite({ router: false });
 
@@ -251,7 +242,12 @@ describe('KeyWatch: arbitrary prefixes, followed', () => {
     let changes = 0;
     const logs: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(line) });
-    const watch = new KeyWatch(() => etcdClient(suite.perTest, proxy.url), [`${root}/a`, `${root}/b`, `${root}/a/sub`], logger, () => changes++);
+    const watch = new KeyWatch(
+      () => etcdClient(suite.perTest, proxy.url),
+      [`${root}/a`, `${root}/b`, `${root}/a/sub`],
+      logger,
+      () => changes++,
+    );
     suite.perTest.defer(() => watch.close());
     await put(`${root}/a/1`, 'x');
     await put(`${root}/outside`, 'not followed');
@@ -275,7 +271,13 @@ describe('KeyWatch: arbitrary prefixes, followed', () => {
     await waitFor(
       () => {
         const now = watch.snapshot().list(root);
-        return JSON.stringify(now) === JSON.stringify([[`${root}/a/1`, 'x2'], [`${root}/b/1`, 'z']]) && watch.state === 'watching';
+        return (
+          JSON.stringify(now) ===
+            JSON.stringify([
+              [`${root}/a/1`, 'x2'],
+              [`${root}/b/1`, 'z'],
+            ]) && watch.state === 'watching'
+        );
       },
       { timeoutMs: 20_000, what: `the keys as etcd has them after the compaction (now ${JSON.stringify(watch.snapshot().list(root))})` },
     );

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { removeAllContainers, runWeb, type WebContainer } from '../harness/index.js';
-import { bodies, startAgent, testDocker, trafficDuring, waitFor, useRouterSuite, type RunningAgent } from './support.js';
+import { bodies, type RunningAgent, startAgent, testDocker, trafficDuring, useRouterSuite, waitFor } from './support.js';
 
 const suite = useRouterSuite({
   afterEach: async () => {
@@ -80,22 +80,26 @@ describe('agent + router + HAProxy', () => {
 
     const victim = replicas[1]!;
     // Requests on fresh and on kept-alive connections to HAProxy, through the stop and one second after.
-    const traffic = await trafficDuring((opts) => suite.router.request('stopme.apps.test', '/', opts), 1_500, async () => {
-      const started = Date.now();
-      const stopping = victim.stop(2);
-      // Busybox ignores SIGTERM, so for two seconds the container lives on while HAProxy drains it:
-      // the agent marked it at the kill(15) event, the router told HAProxy at run time.
-      const drained = await waitFor(
-        async () => {
-          const ep = ((await suite.router.get('/v1/services/stopme')).json.endpoints as any[]).find((e) => e.container === victim.id);
-          const served = await suite.router.servedSet('svc_stopme');
-          return ep?.serving === 'drain' && !served.some((s) => s.startsWith(`127.0.0.1:${victim.hostPort} `)) ? Date.now() : undefined;
-        },
-        { timeoutMs: 10_000, intervalMs: 10, what: 'the stopping replica drained in HAProxy' },
-      );
-      await stopping;
-      return { started, drained };
-    });
+    const traffic = await trafficDuring(
+      (opts) => suite.router.request('stopme.apps.test', '/', opts),
+      1_500,
+      async () => {
+        const started = Date.now();
+        const stopping = victim.stop(2);
+        // Busybox ignores SIGTERM, so for two seconds the container lives on while HAProxy drains it:
+        // the agent marked it at the kill(15) event, the router told HAProxy at run time.
+        const drained = await waitFor(
+          async () => {
+            const ep = ((await suite.router.get('/v1/services/stopme')).json.endpoints as any[]).find((e) => e.container === victim.id);
+            const served = await suite.router.servedSet('svc_stopme');
+            return ep?.serving === 'drain' && !served.some((s) => s.startsWith(`127.0.0.1:${victim.hostPort} `)) ? Date.now() : undefined;
+          },
+          { timeoutMs: 10_000, intervalMs: 10, what: 'the stopping replica drained in HAProxy' },
+        );
+        await stopping;
+        return { started, drained };
+      },
+    );
     const { started, drained } = traffic.result;
     expect(drained - started, 'drained long before docker sent SIGKILL').toBeLessThan(1_500);
 
@@ -114,10 +118,10 @@ describe('agent + router + HAProxy', () => {
     await web('fine', 'fine-1');
     const evil = await web('injected', 'evil', { 'fabric.domains': 'a.com\n  server evil 1.2.3.4:80' });
     await waitServed('fine.apps.test', ['fine-1']);
-    const rejected = await waitFor(
-      async () => ((await agent.get('/v1/endpoints')).json.rejected as any[]).find((r) => r.container === evil.id),
-      { timeoutMs: 10_000, what: 'the agent to reject the injected container' },
-    );
+    const rejected = await waitFor(async () => ((await agent.get('/v1/endpoints')).json.rejected as any[]).find((r) => r.container === evil.id), {
+      timeoutMs: 10_000,
+      what: 'the agent to reject the injected container',
+    });
     expect(rejected.reason).toMatch(/fabric\.domains/);
     expect(((await agent.status()).rejected as any[]).map((r) => r.container)).toContain(evil.id);
     // Never registered, so the router never heard of it.

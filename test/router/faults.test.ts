@@ -6,25 +6,25 @@ import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdServer } from '../harness/index.js';
 import {
-  DEFAULT_TEMPLATE,
-  Resources,
-  TcpProxy,
   bodies,
+  DEFAULT_TEMPLATE,
   deleteEndpoint,
+  type EndpointJson,
   endpoint,
   endpointKey,
   etcdClient,
   newContainerId,
   putEndpoint,
   putRaw,
+  Resources,
+  type RunningRouter,
   startEtcdFor,
   startRouter,
   startWebServers,
-  waitFor,
+  TcpProxy,
   useResources,
-  type EndpointJson,
-  type RunningRouter,
   type WebServer,
+  waitFor,
 } from './support.js';
 
 const { file, perTest } = useResources();
@@ -322,7 +322,11 @@ describe('bad and hostile values in etcd', () => {
     await router.waitApplied(rev);
 
     for (const [key] of hostile) expect((await issueFor(key)).code).toBe('FABRIC_ERR_DECODE');
-    const rendered = [router.config(), fs.readFileSync(path.join(router.dir, 'hosts.map'), 'utf8'), fs.readFileSync(path.join(router.dir, 'paths.map'), 'utf8')].join('\n');
+    const rendered = [
+      router.config(),
+      fs.readFileSync(path.join(router.dir, 'hosts.map'), 'utf8'),
+      fs.readFileSync(path.join(router.dir, 'paths.map'), 'utf8'),
+    ].join('\n');
     expect(rendered).not.toMatch(/evil/);
     expect(rendered).not.toMatch(/1\.2\.3\.4/);
     expect(rendered).not.toMatch(/a\.com/);

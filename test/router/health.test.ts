@@ -6,19 +6,19 @@ import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { freePort, removeAllContainers, runWeb } from '../harness/index.js';
 import {
-  PREFIX,
   bodies,
   deleteEndpoint,
+  type EndpointJson,
   endpoint,
   metricSum,
+  PREFIX,
   putEndpoint,
   putRaw,
   startAgent,
   startRouter,
   testDocker,
-  waitFor,
   useRouterSuite,
-  type EndpointJson,
+  waitFor,
 } from './support.js';
 
 const INTERVAL_MS = 200;
@@ -51,7 +51,13 @@ async function flipServers(names: string[]): Promise<FlipServer[]> {
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       state.port = (server.address() as net.AddressInfo).port;
-      suite.perTest.defer(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+      suite.perTest.defer(
+        () =>
+          new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+          }),
+      );
       return state;
     }),
   );
@@ -85,7 +91,10 @@ async function served(service: string): Promise<string[]> {
 /** Waits until exactly `ports` take traffic in HAProxy; returns the time it took. */
 async function waitServedPorts(service: string, ports: number[], timeoutMs: number): Promise<number> {
   const started = Date.now();
-  const want = ports.map((p) => `127.0.0.1:${p}`).sort().join(',');
+  const want = ports
+    .map((p) => `127.0.0.1:${p}`)
+    .sort()
+    .join(',');
   await waitFor(async () => (await served(service)).sort().join(',') === want, { timeoutMs, intervalMs: 20, what: `${service} served by ${want}` });
   return Date.now() - started;
 }
@@ -144,7 +153,11 @@ describe('active health checks', () => {
   it('answers 503 on /v1/services/<name>/health when every endpoint is down, 200 again after one recovers (spec check)', async () => {
     const [c, d] = await flipServers(['all-c', 'all-d']);
     // The Service spec's check wins over the router defaults; rise/fall 1 from the spec.
-    await putRaw(suite.client, 'services/allsvc', JSON.stringify({ name: 'allsvc', healthCheck: { path: '/healthz', interval: `${INTERVAL_MS}ms`, timeout: '150ms', rise: 1, fall: 1 } }));
+    await putRaw(
+      suite.client,
+      'services/allsvc',
+      JSON.stringify({ name: 'allsvc', healthCheck: { path: '/healthz', interval: `${INTERVAL_MS}ms`, timeout: '150ms', rise: 1, fall: 1 } }),
+    );
     suite.perTest.defer(async () => {
       await suite.client.delete().key(`${PREFIX}/services/allsvc`).exec();
     });

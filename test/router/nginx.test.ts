@@ -2,31 +2,31 @@
 // nginx 1.22 (and HAProxy where both run), endpoints from a real agent on the test dockerd or
 // written straight into a real etcd, and plain HTTP through nginx.
 import fs from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { childPids, isNginx, servedVersion } from '../../lb/nginx/control.js';
-import { ROOT, assertBuilt, freePorts, runWeb, type ManagedProcess, type WebContainer } from '../harness/index.js';
+import { assertBuilt, freePorts, type ManagedProcess, ROOT, runWeb, type WebContainer } from '../harness/index.js';
 import {
   DOMAIN,
-  PREFIX,
-  Resources,
-  RouterProcess,
   deleteEndpoint,
+  type EndpointJson,
   endpoint,
+  type HttpResult,
   httpGet,
   launchRouter,
+  PREFIX,
   putEndpoint,
+  type Resources,
+  RouterProcess,
   startAgent,
   startWebServers,
   testDocker,
-  waitFor,
-  writeRouterConfig,
   trafficDuring,
   useRouterSuite,
-  type EndpointJson,
-  type HttpResult,
   type WebServer,
+  waitFor,
+  writeRouterConfig,
 } from './support.js';
 
 const DEFAULT_NGINX_TEMPLATE = path.join(ROOT, 'templates/nginx.conf.hbs');
@@ -205,22 +205,26 @@ describe('kind: nginx', () => {
 
     const victim = replicas[1]!;
     // Requests on fresh and on kept-alive connections to nginx, through the stop and one second after.
-    const traffic = await trafficDuring((opts) => router.request('ngweb.apps.test', '/', opts), 2_000, async () => {
-      const started = Date.now();
-      const stopping = victim.stop(2);
-      // Busybox ignores SIGTERM: for two seconds the container lives on while the agent drains it
-      // (at the kill(15) event) and the router reloads nginx without it.
-      const drained = await waitFor(
-        async () => {
-          const ep = ((await router.get('/v1/services/ngweb')).json.endpoints as any[]).find((e) => e.container === victim.id);
-          const gone = !router.upstream('ngweb').some((u) => u.startsWith(`127.0.0.1:${victim.hostPort} `));
-          return ep?.serving === 'drain' && gone && (await router.servesConfigOnDisk()) ? Date.now() : undefined;
-        },
-        { timeoutMs: 10_000, intervalMs: 10, what: 'nginx reloaded without the stopping replica' },
-      );
-      await stopping;
-      return drained - started;
-    });
+    const traffic = await trafficDuring(
+      (opts) => router.request('ngweb.apps.test', '/', opts),
+      2_000,
+      async () => {
+        const started = Date.now();
+        const stopping = victim.stop(2);
+        // Busybox ignores SIGTERM: for two seconds the container lives on while the agent drains it
+        // (at the kill(15) event) and the router reloads nginx without it.
+        const drained = await waitFor(
+          async () => {
+            const ep = ((await router.get('/v1/services/ngweb')).json.endpoints as any[]).find((e) => e.container === victim.id);
+            const gone = !router.upstream('ngweb').some((u) => u.startsWith(`127.0.0.1:${victim.hostPort} `));
+            return ep?.serving === 'drain' && gone && (await router.servesConfigOnDisk()) ? Date.now() : undefined;
+          },
+          { timeoutMs: 10_000, intervalMs: 10, what: 'nginx reloaded without the stopping replica' },
+        );
+        await stopping;
+        return drained - started;
+      },
+    );
     expect(traffic.result, 'nginx let go of the replica before docker sent SIGKILL').toBeLessThan(2_000);
     expect(traffic.failures, `${traffic.failures.length} of ${traffic.total} requests failed`).toEqual([]);
     expect(traffic.total).toBeGreaterThan(100);
@@ -275,7 +279,10 @@ describe('kind: nginx', () => {
     expect(router.config()).toBe(before.config);
     expect(router.reconfigurations()).toBe(before.reconfigurations);
     expect((await router.target()).counters.reloads).toBe(before.target.counters.reloads);
-    expect(fs.readdirSync(router.dir).filter((f) => f.endsWith('.stage')), 'no staged file left behind').toEqual([]);
+    expect(
+      fs.readdirSync(router.dir).filter((f) => f.endsWith('.stage')),
+      'no staged file left behind',
+    ).toEqual([]);
 
     // The offending service goes: the next render validates and everything since is served.
     await router.waitApplied(await deleteEndpoint(suite.client, broken));
@@ -323,7 +330,11 @@ describe('kind: nginx', () => {
     // The config nginx runs lists exactly the ready endpoints, with their final weights ...
     expect(router.upstream('burst')).toEqual(ready.map((e) => `127.0.0.1:${e.port} weight=${e.weight}`).sort());
     // ... and requests reach exactly those.
-    await waitBodies(router, 'burst.apps.test', ready.map((e) => bodyOf.get(e.port)!));
+    await waitBodies(
+      router,
+      'burst.apps.test',
+      ready.map((e) => bodyOf.get(e.port)!),
+    );
 
     const after = {
       reloads: (await router.target()).counters.reloads,

@@ -3,9 +3,9 @@
 import AjvModule from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routerConfigSchema } from '../../lb/config.js';
-import { startRouter, type RouterHandle } from '../../lb/start.js';
+import { type RouterHandle, startRouter } from '../../lb/start.js';
 import { createLogger } from '../../src/log.js';
-import { freePort, startEtcd, type EtcdServer } from '../harness/index.js';
+import { type EtcdServer, freePort, startEtcd } from '../harness/index.js';
 
 interface Operation {
   summary?: string;
@@ -103,7 +103,12 @@ describe('router OpenAPI document', () => {
   it('serves the document from the agent API too (same createApi)', async () => {
     const { createApi } = await import('../../src/http.js');
     const { Registry } = await import('prom-client');
-    const app = await createApi({ logger: createLogger('silent', 'agent'), registry: new Registry(), readiness: () => ({ ready: true, reasons: [] }), status: () => ({}) });
+    const app = await createApi({
+      logger: createLogger('silent', 'agent'),
+      registry: new Registry(),
+      readiness: () => ({ ready: true, reasons: [] }),
+      status: () => ({}),
+    });
     const doc = (await app.inject({ method: 'GET', url: '/docs' })).json() as OpenApiDocument;
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/metrics', '/v1/status', '/docs']));
     await app.close();

@@ -1,7 +1,7 @@
 // Domain ownership through a real HAProxy: the first spec to claim a domain keeps it; a container
 // label (or a newer spec) claiming it is refused, takes no traffic, and the conflict is visible.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bodies, endpoint, putEndpoint, putRaw, startWebServers, waitFor, useRouterSuite, type WebServer } from './support.js';
+import { bodies, endpoint, putEndpoint, putRaw, startWebServers, useRouterSuite, type WebServer, waitFor } from './support.js';
 
 const suite = useRouterSuite();
 let servers: WebServer[];
@@ -41,9 +41,7 @@ describe('domain ownership', () => {
     const expected = 'FABRIC_ERR_CONFLICT: shop.example.com is already claimed by service owner; claim by thief refused';
     expect(await conflictsOf('thief')).toContain(expected);
     // A path on the owned host is refused too.
-    expect(await conflictsOf('sneak')).toEqual([
-      'FABRIC_ERR_CONFLICT: shop.example.com/checkout is already claimed by service owner; claim by sneak refused',
-    ]);
+    expect(await conflictsOf('sneak')).toEqual(['FABRIC_ERR_CONFLICT: shop.example.com/checkout is already claimed by service owner; claim by sneak refused']);
     expect(await statusConflicts()).toContain(`services/thief: ${expected.replace('FABRIC_ERR_CONFLICT: ', '')}`);
     expect(await conflictsOf('owner')).toEqual([]);
     expect((await suite.router.get('/v1/services/thief')).json.domains).toEqual(['thief.apps.test']);
@@ -52,9 +50,7 @@ describe('domain ownership', () => {
 
   it('a spec outranks an older label; between specs the older wins', async () => {
     // A label claims first …
-    await suite.router.waitApplied(
-      await putEndpoint(suite.client, endpoint({ service: 'first', port: servers[2]!.port, domains: ['label.example.com'] })),
-    );
+    await suite.router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'first', port: servers[2]!.port, domains: ['label.example.com'] })));
     expect((await suite.router.request('label.example.com')).body).toBe('first');
     // … then a spec claims the same domain: the spec wins.
     await putService({ name: 'second', domains: ['label.example.com', 'dup.example.com'] });

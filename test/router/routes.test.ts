@@ -2,7 +2,7 @@
 // requests, weight moves with no reload, and cookie stickiness.
 import http from 'node:http';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { endpoint, putEndpoint, putRaw, startWebServers, waitFor, useRouterSuite } from './support.js';
+import { endpoint, putEndpoint, putRaw, startWebServers, useRouterSuite, waitFor } from './support.js';
 
 const HOST = 'shop.example.com';
 const suite = useRouterSuite();
@@ -103,10 +103,13 @@ describe('weighted routes', () => {
     for (const version of ['v1', 'v2']) {
       // A first request without the cookie picks a server and sets the cookie.
       let first: { body: string; setCookie: string[] } | undefined;
-      await waitFor(async () => {
-        first = await get();
-        return first.body === version;
-      }, { timeoutMs: 10_000, what: `a first answer from ${version}` });
+      await waitFor(
+        async () => {
+          first = await get();
+          return first.body === version;
+        },
+        { timeoutMs: 10_000, what: `a first answer from ${version}` },
+      );
       const cookie = first!.setCookie.map((c) => c.split(';')[0]!).find((c) => c.startsWith('FABRIC_shop-canary='));
       expect(cookie, 'the route sets its cookie').toBeDefined();
       const seen = new Set<string>();
@@ -116,7 +119,11 @@ describe('weighted routes', () => {
   });
 
   it('a route whose backends have no endpoints answers 503, the config stays valid', async () => {
-    const rev = await putRaw(suite.client, 'routes/empty', JSON.stringify({ name: 'empty', host: 'empty.example.com', backends: [{ service: 'nobody', weight: 1 }] }));
+    const rev = await putRaw(
+      suite.client,
+      'routes/empty',
+      JSON.stringify({ name: 'empty', host: 'empty.example.com', backends: [{ service: 'nobody', weight: 1 }] }),
+    );
     await suite.router.waitApplied(rev);
     const res = await suite.router.request('empty.example.com');
     expect(res.status).toBe(503);

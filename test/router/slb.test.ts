@@ -6,14 +6,14 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   deleteEndpoint,
+  type EndpointJson,
   endpoint,
   putEndpoint,
   putRaw,
-  startRouterWithConfig,
-  waitFor,
-  useRouterSuite,
-  type EndpointJson,
   type RunningRouter,
+  startRouterWithConfig,
+  useRouterSuite,
+  waitFor,
 } from './support.js';
 
 const suite = useRouterSuite({ router: false });
@@ -171,7 +171,10 @@ describe('slb target', () => {
     made = await step('lb b dropped', async () => {
       const result = await suite.client
         .if('/fabric/services/api', 'Version', '>', 0)
-        .then(suite.client.put('/fabric/services/admin').value(JSON.stringify({ kind: 'Service', name: 'admin' })), suite.client.delete().key('/fabric/services/api'))
+        .then(
+          suite.client.put('/fabric/services/admin').value(JSON.stringify({ kind: 'Service', name: 'admin' })),
+          suite.client.delete().key('/fabric/services/api'),
+        )
         .commit();
       return Number(result.header.revision);
     });
@@ -196,7 +199,7 @@ describe('slb target', () => {
     const times = attempts('c');
     expect(times).toHaveLength(4);
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
-    gaps.forEach((gap, i) => expect(gap, `gap ${i} of ${gaps.join(', ')} ms`).toBeGreaterThanOrEqual(100 * 2 ** i - 15));
+    for (const [i, gap] of gaps.entries()) expect(gap, `gap ${i} of ${gaps.join(', ')} ms`).toBeGreaterThanOrEqual(100 * 2 ** i - 15);
     // The retries ran only the load balancer that failed.
     expect(calls().filter((c) => c.slb !== 'c').length).toBe(others);
   });

@@ -4,38 +4,38 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { stringify as toYaml } from 'yaml';
+import { haproxyCommand, type ProcInfo, parseShowProc } from '../../lb/haproxy/socket.js';
 import {
+  assertBuilt,
   CLI,
   CuttableProxy,
+  type EtcdServer,
+  type ExitResult,
   FabricProcess,
-  ROOT,
-  assertBuilt,
   freePort,
   freePorts,
+  type HttpGetOptions,
+  type HttpResult,
   httpGet,
   isAlive,
   launchAgent,
+  type ManagedProcess,
   metricSum,
+  ROOT,
+  type RunningAgent,
   startEtcd,
   startProcess,
   testDocker,
+  type WaitOptions,
   waitFor,
   waitUntilReady,
-  type EtcdServer,
-  type ExitResult,
-  type HttpGetOptions,
-  type HttpResult,
-  type ManagedProcess,
-  type RunningAgent,
-  type WaitOptions,
 } from '../harness/index.js';
-import { haproxyCommand, parseShowProc, type ProcInfo } from '../../lb/haproxy/socket.js';
 
 export const DEFAULT_TEMPLATE = path.join(ROOT, 'templates/haproxy.cfg.hbs');
 export const PREFIX = '/fabric';
@@ -681,4 +681,4 @@ export class TcpProxy {
   }
 }
 
-export { CLI, httpGet, metricSum, testDocker, waitFor, type HttpResult, type RunningAgent };
+export { CLI, type HttpResult, httpGet, metricSum, type RunningAgent, testDocker, waitFor };

@@ -5,18 +5,7 @@
 import http from 'node:http';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/index.js';
-import {
-  PREFIX,
-  Resources,
-  endpoint,
-  putEndpoint,
-  putRaw,
-  startRouter,
-  startWebServers,
-  waitFor,
-  useRouterSuite,
-  type RunningRouter,
-} from './support.js';
+import { endpoint, PREFIX, putEndpoint, putRaw, Resources, type RunningRouter, startRouter, startWebServers, useRouterSuite, waitFor } from './support.js';
 
 const POOL = '127.77.0.0/24';
 const COUNT = 100;
@@ -88,7 +77,9 @@ describe('per-service VIPs', () => {
   it('two routers allocate 100 distinct addresses from the pool, one per service', async () => {
     // All 100 Services in one transaction, while both routers watch.
     const txn = suite.client.if(`${PREFIX}/services/${names[0]}`, 'Create', '==', 0);
-    txn.then(...names.map((name) => suite.client.put(`${PREFIX}/services/${name}`).value(JSON.stringify({ kind: 'Service', name, vip: 'auto', port: vipPort }))));
+    txn.then(
+      ...names.map((name) => suite.client.put(`${PREFIX}/services/${name}`).value(JSON.stringify({ kind: 'Service', name, vip: 'auto', port: vipPort }))),
+    );
     expect((await txn.commit()).succeeded).toBe(true);
 
     allocated = await waitFor(
@@ -122,10 +113,13 @@ describe('per-service VIPs', () => {
     const address = [...allocated].find(([, s]) => s === 'svc-007')![0];
     await waitFor(async () => (await routerB.status()).appliedRevision >= (await routerA.status()).appliedRevision, { what: 'router B caught up' });
     // Any Host header: the VIP frontend sends everything to the service's backend.
-    const res = await waitFor(async () => {
-      const r = await get(address, vipPort).catch(() => undefined);
-      return r?.status === 200 ? r : undefined;
-    }, { timeoutMs: 10_000, what: `GET http://${address}:${vipPort}/` });
+    const res = await waitFor(
+      async () => {
+        const r = await get(address, vipPort).catch(() => undefined);
+        return r?.status === 200 ? r : undefined;
+      },
+      { timeoutMs: 10_000, what: `GET http://${address}:${vipPort}/` },
+    );
     expect(res.body).toBe('svc-007 here');
   });
 
@@ -134,7 +128,11 @@ describe('per-service VIPs', () => {
     bResources = new Resources();
     routerB = await startWithPool(bResources);
     const expected = Object.fromEntries([...allocated].map(([address, service]) => [service, `${address}:${vipPort}`]));
-    await waitFor(async () => sameVips(await vipsSeenBy(routerB), expected), { timeoutMs: 30_000, intervalMs: 200, what: 'the restarted router serves every VIP' });
+    await waitFor(async () => sameVips(await vipsSeenBy(routerB), expected), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      what: 'the restarted router serves every VIP',
+    });
     expect(await vipKeys()).toEqual(allocated);
   });
 

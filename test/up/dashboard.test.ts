@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runWeb, testDocker, type WebContainer } from '../harness/index.js';
 import { startUp, type UpProcess } from './support.js';
@@ -42,11 +42,11 @@ describe('dashboard', () => {
     const row = page.locator('[data-service="dash"] tr[data-endpoint]');
     await row.waitFor({ timeout: 15_000 });
     const latencyMs = Date.now() - started;
-    const text = await row.innerText();
+    const text = await row.textContent();
     expect(text).toContain('up-test'); // host
     expect(text).toContain('127.0.0.1:'); // published address
     expect(text).toContain('v7'); // version
-    expect(await page.locator('[data-service="dash"]').innerText()).toContain('dash.apps.localhost');
+    expect(await page.locator('[data-service="dash"]').textContent()).toContain('dash.apps.localhost');
 
     // Errors show up live too: a container whose labels the agent rejects.
     bad = await runWeb(testDocker().docker, { labels: { 'fabric.service': 'Not_A_Name' } });

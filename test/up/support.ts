@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, freePorts, httpGet, startProcess, testDocker, withDescendants, type ManagedProcess } from '../harness/index.js';
+import { CLI, freePorts, httpGet, type ManagedProcess, startProcess, testDocker, withDescendants } from '../harness/index.js';
 
 export const DOMAIN = 'apps.localhost';
 
@@ -29,14 +29,22 @@ export async function startUp(extraArgs: string[] = []): Promise<UpProcess> {
   const proc = startProcess(
     process.execPath,
     [
-      CLI, 'up',
-      '--docker', dockerHost,
-      '--data-dir', dataDir,
-      '--http', `127.0.0.1:${httpPort}`,
-      '--listen', `127.0.0.1:${apiPort}`,
-      '--agent-listen', `127.0.0.1:${agentPort}`,
-      '--host-name', 'up-test',
-      '--ttl', '5s',
+      CLI,
+      'up',
+      '--docker',
+      dockerHost,
+      '--data-dir',
+      dataDir,
+      '--http',
+      `127.0.0.1:${httpPort}`,
+      '--listen',
+      `127.0.0.1:${apiPort}`,
+      '--agent-listen',
+      `127.0.0.1:${agentPort}`,
+      '--host-name',
+      'up-test',
+      '--ttl',
+      '5s',
       ...extraArgs,
     ],
     { name: 'fabric-up', env: { FABRIC_LOG_LEVEL: 'debug' } },

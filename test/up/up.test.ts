@@ -1,7 +1,7 @@
 // `fabric up` end to end: embedded etcd, router with a supervised HAProxy, agent on the harness's
 // private dockerd; a labelled container answers at its subdomain; SIGINT stops everything.
 import { afterEach, describe, expect, it } from 'vitest';
-import { isAlive, pidsWithArg, runWeb, testDocker, waitFor, type WebContainer } from '../harness/index.js';
+import { isAlive, pidsWithArg, runWeb, testDocker, type WebContainer, waitFor } from '../harness/index.js';
 import { childPids, DOMAIN, getVia, startUp, type UpProcess } from './support.js';
 
 describe('fabric up', () => {
