@@ -90,7 +90,7 @@ async function applyOnce(targets: Target[], model: Model): Promise<Outcome[]> {
       }
     }
   } finally {
-    await Promise.all(targets.map((t) => t.stop().catch(() => undefined)));
+    await Promise.all(targets.map((t) => t.stop('stop').catch(() => undefined)));
   }
   return outcomes;
 }

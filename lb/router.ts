@@ -7,7 +7,7 @@ import { ApplyHistory } from './history.js';
 import type { RouterMetrics } from './metrics.js';
 import { deriveModel, type Model, ModelMemo } from './model.js';
 import { KeyStore } from './store.js';
-import type { Target, TargetStatus } from './target.js';
+import type { ExitIntent, Target, TargetStatus } from './target.js';
 import type { VipManager } from './vip/manager.js';
 import type { KeyspaceWatch } from './watch.js';
 
@@ -100,7 +100,8 @@ export class Router {
     this.watch.start();
   }
 
-  async stop(): Promise<void> {
+  /** `intent`: whether the load balancers stop too, or keep serving for the next router (see Target.stop). */
+  async stop(intent: ExitIntent): Promise<void> {
     if (this.currentState === 'stopping' || this.currentState === 'stopped') return;
     this.currentState = 'stopping';
     this.debouncer.close();
@@ -108,7 +109,7 @@ export class Router {
     await this.watch.close();
     await this.options.health?.stop();
     this.options.vips?.close();
-    await Promise.all(this.targets.map((t) => t.stop().catch((err) => this.logger.warn({ target: t.name, err: describeError(err) }, 'target stop failed'))));
+    await Promise.all(this.targets.map((t) => t.stop(intent).catch((err) => this.logger.warn({ target: t.name, err: describeError(err) }, 'target stop failed'))));
     this.currentState = 'stopped';
   }
 

@@ -11,6 +11,7 @@ import { EventHub } from './events.js';
 import { createHealthChecker } from './health/create.js';
 import { RouterMetrics } from './metrics.js';
 import { Router } from './router.js';
+import type { ExitIntent } from './target.js';
 import { defaultRouterId, routerStatusDocument, StatusPublisher } from './status-publisher.js';
 import { createTargets } from './targets.js';
 import { VipManager } from './vip/manager.js';
@@ -20,6 +21,8 @@ export interface RouterStartOptions {
   common: CommonOptions;
   config: RouterConfig;
   logger: Logger;
+  /** On stop: leave the load balancers serving for the next router (`keep`, `fabric router`'s default), or stop them. */
+  lbOnExit: ExitIntent;
 }
 
 /** A running router: its API (and dashboard) address, the router itself, and one way to stop both. */
@@ -75,7 +78,7 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
     (stopping ??= (async () => {
       await api.close();
       await publisher.stop();
-      await running.stop();
+      await running.stop(options.lbOnExit);
       etcd.close();
     })());
 

@@ -45,8 +45,15 @@ export interface Target {
   resume?(): Promise<void>;
   /** Whether the target serves something (it may still be behind the model). */
   serving(): boolean;
-  stop(): Promise<void>;
+  /**
+   * `keep`: the router goes away but the load balancer it runs keeps serving (files flushed, the
+   * process left running for the next router to adopt); `stop`: the load balancer stops too.
+   */
+  stop(intent: ExitIntent): Promise<void>;
 }
+
+/** What a router's exit does to the load balancers it runs (`--lb-on-exit`). */
+export type ExitIntent = 'keep' | 'stop';
 
 /** What every driver is built with (see `lb/targets.ts`). */
 export interface TargetContext {

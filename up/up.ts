@@ -109,7 +109,8 @@ async function startRouterStep(
     { domain: options.domain, targets: [{ kind: 'haproxy', http: options.http, dest: join(options.dataDir, 'haproxy', 'haproxy.cfg') }] },
     'router config',
   );
-  const router = await startRouter({ common, config, logger: log('router') });
+  // fabric up owns the whole machine: Ctrl-C stops HAProxy with the router.
+  const router = await startRouter({ common, config, logger: log('router'), lbOnExit: 'stop' });
   stack.push('router and HAProxy', () => router.stop());
   await waitReady(out, { what: 'router and HAProxy', probe: httpProbe(`${router.address}/readyz`), timeoutMs: 30_000 });
   return router;

@@ -77,7 +77,7 @@ describe('Router readiness', () => {
     expect(router.readiness()).toEqual({ ready: false, reasons: ['target fake: not serving'] });
     target.up = true;
     expect(router.readiness().ready).toBe(true);
-    await router.stop();
+    await router.stop('stop');
   });
 
   it('reports a refused config until a later apply succeeds', async () => {
@@ -93,6 +93,6 @@ describe('Router readiness', () => {
     watch.emit('changes', [{ type: 'put', key: 'hosts/h1', value: '{"x":1}', createRevision: 4 }], 5);
     await until(() => router.readiness().ready);
     expect(router.status()).toMatchObject({ appliedRevision: 5, state: 'running' });
-    await router.stop();
+    await router.stop('stop');
   });
 });

@@ -51,6 +51,7 @@ describe('router OpenAPI document', () => {
       common: { etcd: { endpoints: [etcd.endpoint], prefix: '/fabric' }, listen: `127.0.0.1:${await freePort()}`, logLevel: 'silent' },
       config,
       logger: createLogger('silent', 'router'),
+      lbOnExit: 'stop',
     });
   });
   afterAll(async () => {
