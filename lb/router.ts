@@ -109,7 +109,9 @@ export class Router {
     await this.watch.close();
     await this.options.health?.stop();
     this.options.vips?.close();
-    await Promise.all(this.targets.map((t) => t.stop(intent).catch((err) => this.logger.warn({ target: t.name, err: describeError(err) }, 'target stop failed'))));
+    await Promise.all(
+      this.targets.map((t) => t.stop(intent).catch((err) => this.logger.warn({ target: t.name, err: describeError(err) }, 'target stop failed'))),
+    );
     this.currentState = 'stopped';
   }
 
