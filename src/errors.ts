@@ -22,6 +22,12 @@ export const ErrorCodes = {
   FABRIC_ERR_VIP_EXHAUSTED: { retryable: false, text: 'VIP pool exhausted' },
   FABRIC_ERR_STARTUP: { retryable: false, text: 'a component of `fabric up` did not start' },
   FABRIC_ERR_NOT_FOUND: { retryable: false, text: 'no such resource' },
+  /** A load balancer's port is held by another process: an error, never a silent split of the traffic. */
+  FABRIC_ERR_PORT_IN_USE: { retryable: true, text: 'port already in use' },
+  /** A load balancer left by an earlier router could not be adopted (and was stopped). */
+  FABRIC_ERR_ADOPT: { retryable: true, text: 'could not adopt a running load balancer' },
+  /** etcd refused an operation for the user's role. */
+  FABRIC_ERR_PERMISSION: { retryable: false, text: 'etcd permission denied' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
