@@ -5,8 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { childPids, isNginx, servedVersion } from '../nginx/control.js';
+import { servedVersion } from '../nginx/control.js';
 import { NginxMaster } from '../nginx/master.js';
+import { childPids, isNginx } from '../nginx/procfs.js';
 import { type NginxPaths, nginxPaths } from '../nginx/view.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fabric-nginx-master-'));

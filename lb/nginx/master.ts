@@ -4,7 +4,8 @@ import { readFile, rm } from 'node:fs/promises';
 import { delay } from '../../src/backoff.js';
 import { FabricError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
-import { childPids, fatalLinesSince, isNginx, logOffset, servedVersion, workerRetired } from './control.js';
+import { fatalLinesSince, logOffset, servedVersion } from './control.js';
+import { childPids, isNginx, workerRetired } from './procfs.js';
 import type { NginxPaths } from './view.js';
 
 export type NginxMasterState = 'stopped' | 'starting' | 'running' | 'reloading' | 'stopping' | 'exited';

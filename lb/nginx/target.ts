@@ -7,9 +7,10 @@ import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
 import { checkFile, type FileSpec, type SyncResult, syncFile } from '../sync.js';
 import type { ApplyReport, DriverContext, ManagedTargetConfig, Target } from '../target.js';
-import { fatalLinesSince, isNginx, logOffset, servedVersion } from './control.js';
+import { fatalLinesSince, logOffset, servedVersion } from './control.js';
 import { NginxMaster } from './master.js';
 import { ReloadPacer } from './pacer.js';
+import { isNginx } from './procfs.js';
 import { type NginxPaths, nginxPaths, nginxView, renderNginx } from './view.js';
 
 export interface NginxTargetConfig extends ManagedTargetConfig {

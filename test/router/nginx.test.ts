@@ -2,23 +2,19 @@
 // nginx 1.22 (and HAProxy where both run), endpoints from a real agent on the test dockerd or
 // written straight into a real etcd, and plain HTTP through nginx.
 import fs from 'node:fs';
-import type http from 'node:http';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { childPids, isNginx, servedVersion } from '../../lb/nginx/control.js';
-import { assertBuilt, freePorts, type ManagedProcess, ROOT, runWeb, type WebContainer } from '../harness/index.js';
+import { isNginx } from '../../lb/nginx/procfs.js';
+import { freePorts, ROOT, runWeb, type WebContainer } from '../harness/index.js';
+import { type NginxRouter, type NginxRouterOptions, startNginxRouter as startRouterWithNginx, waitBodies } from './nginx-support.js';
 import {
-  DOMAIN,
   deleteEndpoint,
   type EndpointJson,
   endpoint,
-  type HttpResult,
-  httpGet,
-  launchRouter,
   PREFIX,
   putEndpoint,
+  putRaw,
   type Resources,
-  RouterProcess,
   startAgent,
   startWebServers,
   testDocker,
@@ -26,13 +22,9 @@ import {
   useRouterSuite,
   type WebServer,
   waitFor,
-  writeRouterConfig,
 } from './support.js';
 
 const DEFAULT_NGINX_TEMPLATE = path.join(ROOT, 'templates/nginx.conf.hbs');
-
-// support.ts checks the build of lb/ and src/; the nginx driver's own directory is checked here.
-assertBuilt(['lb/nginx']);
 
 const suite = useRouterSuite({
   router: false,
@@ -40,151 +32,8 @@ const suite = useRouterSuite({
   afterEach: async () => void (await suite.client.delete().prefix(`${PREFIX}/`).exec()),
 });
 
-// ---------------------------------------------------------------- a router with an nginx target
-
-interface NginxRouterOptions {
-  template?: string;
-  minReloadInterval?: string;
-  /** Also run a managed HAProxy target in the same router. */
-  haproxy?: boolean;
-  /** Run on the config, directory and ports of an earlier (stopped) router. */
-  from?: NginxRouter;
-  /** Point the router at this etcd URL instead of the test's etcd (e.g. one that does not answer). */
-  etcdUrl?: string;
-  /** Wait for /readyz 200 (default) or only for /healthz. */
-  waitReady?: boolean;
-}
-
-class NginxRouter extends RouterProcess {
-  /** nginx pids seen (master and workers), checked after the router stops. */
-  private readonly nginxPids = new Set<number>();
-  protected override applyTimeoutMs = 15_000;
-
-  constructor(
-    proc: ManagedProcess,
-    url: string,
-    readonly nginxPort: number,
-    /** The nginx target's directory: nginx.conf, run/, logs/, tmp/. */
-    readonly dir: string,
-    readonly haproxyPort: number | undefined,
-    configFile: string,
-  ) {
-    super(proc, url, configFile);
-  }
-
-  async target(name = 'nginx'): Promise<any> {
-    return ((await this.status()).targets as any[]).find((t) => t.name === name);
-  }
-
-  request(host: string, pathname = '/', opts: { timeoutMs?: number; agent?: http.Agent } = {}): Promise<HttpResult> {
-    return httpGet(this.nginxPort, host, pathname, opts);
-  }
-
-  requestHaproxy(host: string, pathname = '/'): Promise<HttpResult> {
-    if (!this.haproxyPort) throw new Error('no HAProxy target in this router');
-    return httpGet(this.haproxyPort, host, pathname);
-  }
-
-  config(): string {
-    return fs.readFileSync(path.join(this.dir, 'nginx.conf'), 'utf8');
-  }
-
-  /** `address:port weight=W` of every server in `upstream svc_<service>` of the config on disk, sorted. */
-  upstream(service: string): string[] {
-    const block = new RegExp(`upstream svc_${service} \\{([^}]*)\\}`).exec(this.config());
-    if (!block) return [];
-    return [...block[1]!.matchAll(/server (\S+) weight=(\d+)/g)].map((m) => `${m[1]} weight=${m[2]}`).sort();
-  }
-
-  /** Whether nginx's workers run the config on disk: its control server answers with the version written in it. */
-  async servesConfigOnDisk(): Promise<boolean> {
-    const written = /return 200 "([0-9a-f]+)\\n";/.exec(this.config())?.[1];
-    return written !== undefined && (await servedVersion(path.join(this.dir, 'run/control.sock'))) === written;
-  }
-
-  /** nginx's own reload count: the master logs "reconfiguring" once per SIGHUP it acts on. */
-  reconfigurations(): number {
-    const log = fs.readFileSync(path.join(this.dir, 'logs/error.log'), 'utf8');
-    return log.split('\n').filter((l) => /\[notice\] \d+#\d+: reconfiguring$/.test(l)).length;
-  }
-
-  masterPid(): number {
-    const pid = Number(fs.readFileSync(path.join(this.dir, 'run/nginx.pid'), 'utf8').trim());
-    this.nginxPids.add(pid);
-    return pid;
-  }
-
-  /** The master's children, by their process titles ("nginx: worker process [is shutting down]"). */
-  workers(): Array<{ pid: number; title: string }> {
-    const master = this.masterPid();
-    return childPids(master).map((pid) => {
-      this.nginxPids.add(pid);
-      let title = '';
-      try {
-        title = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      } catch {
-        // exited meanwhile
-      }
-      return { pid, title };
-    });
-  }
-
-  /** SIGTERM (the router stops nginx itself), then makes sure no nginx it ran survives. */
-  async stop(): Promise<string[]> {
-    try {
-      this.workers();
-    } catch {
-      // nginx already gone
-    }
-    await this.proc.stop('SIGTERM', 15_000);
-    const survivors = [...this.nginxPids].filter((pid) => isNginx(pid));
-    for (const pid of survivors) process.kill(pid, 'SIGKILL');
-    if (survivors.length) console.warn(`[nginx test] nginx outlived the router: killed ${survivors.join(' ')}`);
-    return survivors.map(String);
-  }
-}
-
-async function startNginxRouter(res: Resources, opts: NginxRouterOptions = {}): Promise<NginxRouter> {
-  const [apiPort, freshNginxPort, freshHaproxyPort] = (await freePorts(3)) as [number, number, number];
-  const nginxPort = opts.from?.nginxPort ?? freshNginxPort;
-  const haproxyPort = opts.from ? opts.from.haproxyPort : opts.haproxy ? freshHaproxyPort : undefined;
-  const dir = opts.from?.dir ?? path.join(res.tempDir('fabric-nginx-'), 'nginx');
-  const configFile = opts.from?.configFile ?? writeNginxRouterConfig(dir, nginxPort, haproxyPort, opts);
-  const router = await launchRouter(res, configFile, (proc, url) => new NginxRouter(proc, url, nginxPort, dir, haproxyPort, configFile), {
-    etcdUrl: opts.etcdUrl ?? suite.etcd.endpoint,
-    name: 'nginx-router',
-    apiPort,
-  });
-  await router.waitStarted(opts.waitReady !== false);
-  if (opts.waitReady !== false) router.workers(); // remember nginx's pids
-  return router;
-}
-
-/** router.yaml next to `dir`: the nginx target in `dir` (and a HAProxy target, given its port). */
-function writeNginxRouterConfig(dir: string, nginxPort: number, haproxyPort: number | undefined, opts: NginxRouterOptions): string {
-  const work = path.dirname(dir);
-  const nginx: Record<string, unknown> = { kind: 'nginx', name: 'nginx', http: `127.0.0.1:${nginxPort}`, dest: path.join(dir, 'nginx.conf') };
-  if (opts.template) nginx.template = opts.template;
-  if (opts.minReloadInterval) nginx.minReloadInterval = opts.minReloadInterval;
-  const targets = [nginx];
-  if (haproxyPort) targets.push({ kind: 'haproxy', name: 'haproxy', http: `127.0.0.1:${haproxyPort}`, dest: path.join(work, 'haproxy/haproxy.cfg') });
-  return writeRouterConfig(work, { domain: DOMAIN, debounce: { min: '20ms', max: '500ms' }, targets });
-}
-
-/** Until `n` requests to `host` give exactly the bodies in `expected` (as a set). */
-async function waitBodies(router: NginxRouter, host: string, expected: string[], timeoutMs = 15_000): Promise<void> {
-  const want = [...new Set(expected)].sort().join(',');
-  await waitFor(
-    async () => {
-      const seen = new Set<string>();
-      for (let i = 0; i < Math.max(6, expected.length * 4); i++) {
-        const r = await router.request(host);
-        seen.add(r.status === 200 ? r.body : `HTTP ${r.status}`);
-      }
-      return [...seen].sort().join(',') === want;
-    },
-    { timeoutMs, what: `${host} served through nginx by exactly ${want}` },
-  );
+function startNginxRouter(res: Resources, opts: NginxRouterOptions = {}): Promise<NginxRouter> {
+  return startRouterWithNginx(res, suite.etcd, opts);
 }
 
 // ---------------------------------------------------------------- tests
@@ -356,7 +205,7 @@ describe('kind: nginx', () => {
   });
 
   it('runs an HAProxy and an nginx target side by side, serving the same service', async () => {
-    const router = await startNginxRouter(suite.perTest, { haproxy: true });
+    const router = await startNginxRouter(suite.perTest, { haproxy: true, lbOnExit: 'stop' });
     const [s1, s2] = await startWebServers(suite.perTest, ['both-1', 'both-2']);
     const first = endpoint({ service: 'both', port: s1!.port });
     await router.waitApplied(await putEndpoint(suite.client, first));
@@ -421,11 +270,12 @@ describe('kind: nginx', () => {
   });
 
   it('serves the last good config when restarted while etcd is unreachable', async () => {
-    const first = await startNginxRouter(suite.perTest);
+    // `stop`: nothing is left to adopt, the second router starts nginx from the file on disk.
+    const first = await startNginxRouter(suite.perTest, { lbOnExit: 'stop' });
     const [s1] = await startWebServers(suite.perTest, ['kept']);
     await first.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'kept', port: s1!.port })));
     expect((await first.request('kept.apps.test')).body).toBe('kept');
-    await first.stop();
+    expect(await first.stop(), 'nginx pids left by a router stopping with --lb-on-exit stop').toEqual([]);
     await waitFor(async () => (await first.request('kept.apps.test').catch(() => undefined)) === undefined, { what: 'nginx gone with its router' });
 
     // Nothing listens on this port: the new router never sees etcd, only the config on disk.
@@ -436,5 +286,98 @@ describe('kind: nginx', () => {
     });
     expect((await second.get('/readyz')).status).toBe(503);
     second.workers(); // remember its pids for the cleanup
+  });
+
+  it('splits a weighted Route 90/10 per version group over 2,000 requests, and says what nginx cannot do', async () => {
+    const router = await startNginxRouter(suite.perTest);
+    const host = 'shop.example.com';
+    // Three v1 replicas and one v2: bodies name the version.
+    const servers = await startWebServers(suite.perTest, ['v1', 'v1', 'v1', 'v2']);
+    await putRaw(suite.client, 'services/shop', JSON.stringify({ kind: 'Service', name: 'shop', domains: [host] }));
+    for (const [i, s] of servers.entries()) {
+      await putEndpoint(suite.client, endpoint({ service: 'shop', port: s.port, version: s.body, name: `shop-${i}` }));
+    }
+    const route = (extra: Record<string, unknown> = {}) =>
+      putRaw(
+        suite.client,
+        'routes/shop-canary',
+        JSON.stringify({
+          kind: 'Route',
+          name: 'shop-canary',
+          host,
+          backends: [
+            { service: 'shop', version: 'v1', weight: 90 },
+            { service: 'shop', version: 'v2', weight: 10 },
+          ],
+          ...extra,
+        }),
+      );
+    await router.waitApplied(await route());
+    // The weights HAProxy's route backend gets (lb/routes/weights.ts): 256 per v1 replica, 85 for v2.
+    const v2 = servers.find((s) => s.body === 'v2')!;
+    expect(router.upstream('shop', 'route_shop-canary')).toEqual(servers.map((s) => `127.0.0.1:${s.port} weight=${s === v2 ? 85 : 256}`).sort());
+    expect(await router.servesConfigOnDisk()).toBe(true);
+
+    const counts = new Map<string, number>();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next++ < 2_000) {
+          const r = await router.request(host);
+          const key = r.status === 200 ? r.body : `HTTP ${r.status}`;
+          counts.set(key, (counts.get(key) ?? 0) + 1);
+        }
+      }),
+    );
+    expect([...counts.keys()].sort(), 'only v1 and v2 answer').toEqual(['v1', 'v2']);
+    const percent = ((counts.get('v2') ?? 0) / 2_000) * 100;
+    console.info(`[nginx route] v2 answered ${percent.toFixed(2)} % of 2,000 requests at 90/10`);
+    expect(percent, `v2 got ${percent.toFixed(2)} % at 90/10`).toBeGreaterThanOrEqual(7);
+    expect(percent, `v2 got ${percent.toFixed(2)} % at 90/10`).toBeLessThanOrEqual(13);
+    expect((await router.target()).limitations).toBeUndefined();
+
+    // Cookie stickiness is an nginx Plus feature: the route is served by weight alone, and the status says so.
+    await router.waitApplied(await route({ sticky: true }));
+    const target = await router.target();
+    expect(target.limitations).toEqual([expect.stringMatching(/route shop-canary: sticky.*not supported by open-source nginx/)]);
+    expect(router.config()).toMatch(/upstream route_shop-canary \{\n\s+# route shop-canary: sticky/);
+    expect((await router.request(host)).status).toBe(200);
+  });
+
+  it('reloads only when the rendered config changes, not for an unrelated key', async () => {
+    const router = await startNginxRouter(suite.perTest);
+    const [s1, s2] = await startWebServers(suite.perTest, ['calm-1', 'calm-2']);
+    await router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'calm', port: s1!.port })));
+    await waitBodies(router, 'calm.apps.test', ['calm-1']);
+    const snapshot = async () => ({
+      metric: await router.metric('fabric_router_reloads_total', { target: 'nginx' }),
+      reconfigurations: router.reconfigurations(),
+      workers: router
+        .workers()
+        .map((w) => w.pid)
+        .sort(),
+      config: router.config(),
+    });
+    await waitFor(() => router.workers().every((w) => !/shutting down/.test(w.title)), { what: 'no old nginx worker left' });
+    const before = await snapshot();
+
+    // A host record (as an agent writes it) changes the revision and nothing nginx serves.
+    const unrelated = await putRaw(
+      suite.client,
+      'hosts/h9',
+      JSON.stringify({ name: 'h9', address: '127.0.0.9', agentVersion: 'test', started: new Date().toISOString() }),
+    );
+    await router.waitApplied(unrelated);
+    expect((await router.status()).appliedRevision).toBeGreaterThanOrEqual(unrelated);
+    expect(await snapshot()).toEqual(before);
+    expect(await router.servesConfigOnDisk()).toBe(true);
+
+    // An endpoint change still reloads, once.
+    await router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'calm', port: s2!.port })));
+    await waitBodies(router, 'calm.apps.test', ['calm-1', 'calm-2']);
+    const after = await snapshot();
+    expect(after.metric).toBe(before.metric + 1);
+    expect(after.reconfigurations).toBe(before.reconfigurations + 1);
+    expect(after.workers).not.toEqual(before.workers);
   });
 });
