@@ -170,6 +170,7 @@ export class Router {
         return 'deferred';
       }
       status.state = 'applied';
+      status.limitations = report.limitations?.length ? report.limitations : undefined;
       status.counters.applies += 1;
       this.metrics.applies.inc({ target: target.name, action: report.action });
       if (report.action === 'reload' || report.action === 'start') {

@@ -17,6 +17,8 @@ export interface ApplyReport {
   commands?: number;
   /** What changed (or, in `noop` mode, would change) per file, as unified diffs: `fabric render --noop` prints them. */
   diffs?: Array<{ dest: string; diff: string }>;
+  /** What the model asks for that this target cannot do (e.g. sticky routes on open-source nginx): never silently ignored. */
+  limitations?: string[];
 }
 
 /** A target's last outcome, for `/v1/status` and the dashboard. */
@@ -27,6 +29,8 @@ export interface TargetStatus {
   lastApply?: { at: string; revision: number; action: ApplyAction; detail?: string; durationMs: number };
   lastError?: { at: string; revision: number; code: string; message: string };
   counters: { applies: number; reloads: number; runtimeUpdates: number; failures: number };
+  /** The last successful apply's `limitations`, when there were any. */
+  limitations?: string[];
 }
 
 /**

@@ -1,4 +1,6 @@
-// NginxMaster against the real nginx: start, a confirmed reload, a reload nginx refuses, stop.
+// NginxMaster against the real nginx: start, a confirmed reload, a reload nginx refuses, stop;
+// adopting an nginx left running on the same config, and stopping what cannot be adopted.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -7,7 +9,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { servedVersion } from '../nginx/control.js';
 import { NginxMaster } from '../nginx/master.js';
-import { childPids, isNginx } from '../nginx/procfs.js';
+import { childPids, isNginx, processTitle } from '../nginx/procfs.js';
 import { type NginxPaths, nginxPaths } from '../nginx/view.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fabric-nginx-master-'));
@@ -23,8 +25,8 @@ afterEach(async () => {
 });
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-/** A minimal config: the control server answering `version`, and an HTTP server on `port`. */
-function writeConfig(version: string, port: number): void {
+/** A minimal config: the control server answering `version` (or 404), and an HTTP server on `port`. */
+function writeConfig(version: string, port: number, control = `return 200 "${version}\\n";`): void {
   fs.writeFileSync(
     paths.config,
     `pid ${paths.pid};
@@ -38,7 +40,7 @@ http {
   uwsgi_temp_path ${paths.temp.uwsgi};
   scgi_temp_path ${paths.temp.scgi};
   access_log off;
-  server { listen unix:${paths.controlSocket}; location = /fabric/config { return 200 "${version}\\n"; } }
+  server { listen unix:${paths.controlSocket}; location = /fabric/config { ${control} } }
   server { listen 127.0.0.1:${port}; return 200 "${version}"; }
 }
 `,
@@ -56,10 +58,29 @@ function freePort(): Promise<number> {
   });
 }
 
-function newMaster(): NginxMaster {
-  const master = new NginxMaster({ binary: 'nginx', paths, logger, confirmTimeoutMs: 10_000 });
+function newMaster(log = logger): NginxMaster {
+  const master = new NginxMaster({ binary: 'nginx', paths, logger: log, confirmTimeoutMs: 10_000 });
   masters.push(master);
   return master;
+}
+
+/** A logger whose warnings and errors land in `lines` (one JSON object each). */
+function capturingLogger(lines: any[]) {
+  return pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+}
+
+/** Until none of `pids` is an nginx any more (at most 5 s). */
+async function gone(pids: number[]): Promise<boolean> {
+  const deadline = Date.now() + 5_000;
+  while (pids.some(isNginx) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return !pids.some(isNginx);
+}
+
+/** Kills, at the end of the test, whatever nginx of `pids` is still alive (a test that failed half-way). */
+function reap(pids: number[]): void {
+  cleanups.push(() => {
+    for (const pid of pids.filter(isNginx)) process.kill(pid, 'SIGKILL');
+  });
 }
 
 describe('NginxMaster', () => {
@@ -98,7 +119,8 @@ describe('NginxMaster', () => {
     await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', () => resolve()));
     cleanups.push(() => squatter.close());
     writeConfig('v2', (squatter.address() as net.AddressInfo).port);
-    await expect(master.reload('v2')).rejects.toMatchObject({ code: 'FABRIC_ERR_RELOAD', message: expect.stringMatching(/bind\(\).*failed/) });
+    const address = `127.0.0.1:${(squatter.address() as net.AddressInfo).port}`;
+    await expect(master.reload('v2')).rejects.toMatchObject({ code: 'FABRIC_ERR_PORT_IN_USE', message: expect.stringContaining(address) });
     expect(master.state).toBe('running');
     expect(await servedVersion(paths.controlSocket)).toBe('v1');
   });
@@ -133,5 +155,100 @@ describe('NginxMaster', () => {
     while (workers.some(isNginx) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(workers.filter(isNginx)).toEqual([]);
     expect(await master.start('v1')).toBe('v1');
+  });
+
+  it('fails a start on an address another process holds with FABRIC_ERR_PORT_IN_USE, naming it', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', () => resolve()));
+    cleanups.push(() => squatter.close());
+    const address = `127.0.0.1:${(squatter.address() as net.AddressInfo).port}`;
+    writeConfig('v1', (squatter.address() as net.AddressInfo).port);
+    const master = newMaster();
+    await expect(master.start('v1')).rejects.toMatchObject({ code: 'FABRIC_ERR_PORT_IN_USE', message: expect.stringContaining(address) });
+    expect(master.pid).toBeUndefined();
+    expect(master.state).toBe('stopped');
+  });
+
+  it('runs nginx detached: a process group of its own, its output in logs/nginx.out', async () => {
+    writeConfig('v1', await freePort());
+    const master = newMaster();
+    await master.start('v1');
+    const pid = master.pid!;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [, , pgrp, session] = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    expect([pgrp, session]).toEqual([pid, pid]);
+    expect(fs.readlinkSync(`/proc/${pid}/fd/1`)).toBe(paths.output);
+  });
+
+  it('adopts a master left running on its config: the same process, supervised by pid, reloaded and stopped', async () => {
+    const port = await freePort();
+    writeConfig('v1', port);
+    const first = newMaster();
+    await first.start('v1');
+    const pid = first.pid!;
+    reap([pid, ...childPids(pid)]);
+    first.release();
+    expect(first.state).toBe('released');
+    expect(isNginx(pid)).toBe(true);
+
+    const second = newMaster();
+    expect(await second.adopt()).toBe('v1');
+    expect(second).toMatchObject({ pid, adopted: true, state: 'running' });
+    writeConfig('v2', port);
+    await second.reload('v2');
+    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('v2');
+
+    // Not its child: its death is noticed by polling, and its workers are told to go.
+    const workers = childPids(pid);
+    const exited = new Promise<string>((resolve) => second.on('exit', resolve));
+    process.kill(pid, 'SIGKILL');
+    expect(await exited).toMatch(/adopted.*gone/);
+    expect(second.state).toBe('exited');
+    expect(await gone(workers)).toBe(true);
+  });
+
+  it('stops a master it cannot adopt (its control server does not answer) and says why', async () => {
+    writeConfig('v1', await freePort(), 'return 404;');
+    const args = ['-p', `${work}/`, '-e', paths.errorLog, '-c', paths.config, '-g', 'daemon off; master_process on;'];
+    fs.rmSync(paths.controlSocket, { force: true }); // left by a master killed in an earlier test
+    const child = spawn('nginx', args, { detached: true, stdio: 'ignore' });
+    const deadline = Date.now() + 5_000;
+    while (!processTitle(child.pid!)?.startsWith('nginx: master') || childPids(child.pid!).length === 0) {
+      if (Date.now() > deadline) throw new Error('nginx did not start');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const pids = [child.pid!, ...childPids(child.pid!)];
+    reap(pids);
+    const lines: any[] = [];
+    const master = newMaster(capturingLogger(lines));
+    expect(await master.adopt()).toBeUndefined();
+    expect(master.state).toBe('stopped');
+    expect(await gone(pids)).toBe(true);
+    expect(lines).toContainEqual(expect.objectContaining({ code: 'FABRIC_ERR_ADOPT', reason: expect.stringMatching(/control server .* does not answer/) }));
+  });
+
+  it('stops workers left without their master, then starts afresh', async () => {
+    const port = await freePort();
+    writeConfig('v1', port);
+    const first = newMaster();
+    await first.start('v1');
+    const pid = first.pid!;
+    const workers = childPids(pid);
+    reap([pid, ...workers]);
+    first.release();
+    process.kill(pid, 'SIGKILL');
+    expect(await gone([pid])).toBe(true);
+    expect(workers.filter(isNginx)).toEqual(workers); // orphans, still holding the port
+
+    const lines: any[] = [];
+    const second = newMaster(capturingLogger(lines));
+    expect(await second.adopt()).toBeUndefined();
+    expect(await gone(workers)).toBe(true);
+    expect(lines).toContainEqual(expect.objectContaining({ code: 'FABRIC_ERR_ADOPT', reason: expect.stringMatching(/without their master/) }));
+    expect(await second.start('v1')).toBe('v1');
+    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('v1');
   });
 });

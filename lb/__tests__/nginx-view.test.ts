@@ -4,9 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { desiredHaproxy } from '../haproxy/desired.js';
 import { ReloadPacer } from '../nginx/pacer.js';
 import { nginxPaths, nginxView, renderNginx } from '../nginx/view.js';
 import { createTemplateEngine, loadTemplate, templatePath } from '../render.js';
+import { decodeEntry } from '../store.js';
 import { endpointEntry, ep, modelOf, specEntry } from './fixtures.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fabric-nginx-view-'));
@@ -35,6 +37,7 @@ describe('nginxView', () => {
           { target: '[fd00::1]:8006', weight: 100, endpoint: expect.stringMatching(/^h1\//) },
           { target: '10.0.0.1:8001', weight: 50, endpoint: expect.stringMatching(/^h1\//) },
         ],
+        limitations: [],
       },
     ]);
   });
@@ -93,6 +96,70 @@ describe('nginxView', () => {
   });
 });
 
+/** web: three v1 replicas (one not ready) and one v2; a Route 90/10 on www.example.com. */
+function canary(extra: Record<string, unknown> = {}, revision = 10) {
+  const route = {
+    name: 'canary',
+    host: 'www.example.com',
+    backends: [
+      { service: 'web', version: 'v1', weight: 90 },
+      { service: 'web', version: 'v2', weight: 10 },
+    ],
+    ...extra,
+  };
+  return modelOf(
+    [
+      specEntry({ name: 'web', domains: ['www.example.com'] }, 2),
+      decodeEntry('routes/canary', JSON.stringify(route), 5),
+      ...['a', 'b', 'c'].map((t, i) => endpointEntry(ep('web', `v1${t}`, { version: 'v1', port: 8001 + i }))),
+      endpointEntry(ep('web', 'v1sick', { version: 'v1', port: 8004, health: 'unhealthy' })),
+      endpointEntry(ep('web', 'v2a', { version: 'v2', port: 8010 })),
+    ],
+    'apps.test',
+    revision,
+  );
+}
+
+describe('nginxView: weighted Routes', () => {
+  it("gives a Route its upstream, each endpoint weighted as in HAProxy's route backend", () => {
+    const model = canary();
+    const view = nginxView(model, paths, settings);
+    const upstream = view.upstreams.find((u) => u.name === 'route_canary')!;
+    expect(upstream).toMatchObject({ route: 'canary', service: 'web', balance: 'roundrobin', limitations: [] });
+    // The same numbers as the HAProxy backend, less the endpoint that is not ready (weight 0 there).
+    const haproxy = desiredHaproxy(model, new Map()).desired.backends.find((b) => b.name === 'route_canary')!;
+    const byTarget = (servers: Array<{ target: string; weight: number }>) => servers.map((s) => `${s.target} ${s.weight}`).sort();
+    expect(byTarget(upstream.servers)).toEqual(
+      byTarget(haproxy.servers.filter((s) => s.endpoint !== undefined && s.weight > 0).map((s) => ({ target: `${s.address}:${s.port}`, weight: s.weight }))),
+    );
+    expect(byTarget(upstream.servers)).toEqual(['10.0.0.1:8001 256', '10.0.0.1:8002 256', '10.0.0.1:8003 256', '10.0.0.1:8010 85']);
+    // The route's host goes to the route's upstream; the service's own subdomain stays on the service.
+    expect(view.hosts.find((h) => h.name === 'www.example.com')!.locations).toEqual([
+      { path: '/', service: 'web', route: 'canary', upstream: 'route_canary', ready: true },
+    ]);
+    expect(view.hosts.find((h) => h.name === 'web.apps.test')!.locations[0]).toMatchObject({ upstream: 'svc_web' });
+    expect(view.limitations).toEqual([]);
+  });
+
+  it('lists what open-source nginx cannot do for a Route (sticky), in the config and for the status', async () => {
+    const view = nginxView(canary({ sticky: true }), paths, settings);
+    expect(view.limitations).toEqual([expect.stringMatching(/^route canary: sticky is not supported by open-source nginx/)]);
+    const template = await loadTemplate(createTemplateEngine(), templatePath('templates/nginx.conf.hbs'));
+    const rendered = renderNginx(template, view);
+    expect(rendered.limitations).toEqual(view.limitations);
+    expect(rendered.content).toMatch(/upstream route_canary \{\n\s+# route canary: sticky is not supported/);
+  });
+
+  it('answers 503 for a Route with no ready endpoint', () => {
+    const route = { name: 'empty', host: 'empty.example.com', backends: [{ service: 'nobody', weight: 1 }] };
+    const view = nginxView(modelOf([decodeEntry('routes/empty', JSON.stringify(route), 5)]), paths, settings);
+    expect(view.upstreams).toEqual([]);
+    expect(view.hosts).toEqual([
+      { name: 'empty.example.com', hasRoot: true, locations: [{ path: '/', service: 'nobody', route: 'empty', upstream: 'route_empty', ready: false }] },
+    ]);
+  });
+});
+
 describe('templates/nginx.conf.hbs', () => {
   const cases: Array<[string, ReturnType<typeof modelOf>, typeof settings | { http: undefined; workerShutdownTimeout: string }]> = [
     ['empty model', modelOf([]), settings],
@@ -112,6 +179,7 @@ describe('templates/nginx.conf.hbs', () => {
       ]),
       settings,
     ],
+    ['a weighted sticky Route', canary({ sticky: true }), settings],
   ];
 
   it.each(cases)('renders a config nginx -t accepts: %s', async (_name, model, caseSettings) => {
@@ -134,6 +202,14 @@ describe('templates/nginx.conf.hbs', () => {
     // The served parts: an upstream line per ready endpoint, a proxy_pass, the 503 for an empty service.
     expect(a.content).toMatch(/upstream svc_web \{[^}]*server 10\.0\.0\.1:8000 weight=100 /);
     expect(a.content).toMatch(/server_name web\.apps\.test;\s+default_type text\/plain;\s+location \/ \{\s+proxy_pass http:\/\/svc_web;/);
+  });
+
+  it('renders the same version at another etcd revision: only what nginx runs counts', async () => {
+    const template = await loadTemplate(createTemplateEngine(), templatePath('templates/nginx.conf.hbs'));
+    const at = (revision: number) => renderNginx(template, nginxView(canary({}, revision), paths, settings));
+    expect(at(11).version).toBe(at(10).version);
+    expect(at(11).content).not.toBe(at(10).content); // the header names the revision
+    expect(renderNginx(template, nginxView(canary({ backends: [{ service: 'web', weight: 1 }] }, 10), paths, settings)).version).not.toBe(at(10).version);
   });
 });
 

@@ -33,6 +33,11 @@ export async function logOffset(path: string): Promise<number> {
  * not a refusal: old workers cut off by worker_shutdown_timeout log "open socket … left" at that level.)
  */
 export async function fatalLinesSince(path: string, offset: number): Promise<string[]> {
+  return (await linesSince(path, offset)).filter((line) => line.includes('[emerg]'));
+}
+
+/** The lines appended to a file since `offset` (at most the last 256 KiB of them); none when it is absent. */
+export async function linesSince(path: string, offset: number): Promise<string[]> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -48,7 +53,7 @@ export async function fatalLinesSince(path: string, offset: number): Promise<str
     return buffer
       .toString('utf8')
       .split('\n')
-      .filter((line) => line.includes('[emerg]'));
+      .filter((line) => line.trim() !== '');
   } finally {
     await handle.close();
   }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 // What the router learns about nginx processes from /proc: never trusted blindly (a pid file can
 // outlive its process, and pids are reused), always checked before a signal is sent.
@@ -32,4 +32,49 @@ export function workerRetired(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** The process title nginx set (`nginx: master process …`), argv joined by spaces; undefined when the process is gone. */
+export function processTitle(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+/g, ' ').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `pid` is a live nginx master started on `config` (`-c <config>` in its title). */
+export function isNginxMasterOf(pid: number, config: string): boolean {
+  const title = processTitle(pid) ?? '';
+  return title.startsWith('nginx: master process ') && ` ${title} `.includes(` -c ${config} `);
+}
+
+/**
+ * nginx masters and workers (titled `nginx: …`, so never an `nginx -t`) that have `file` open:
+ * every process of a config holds its error log, including workers whose master is gone.
+ */
+export function nginxHolding(file: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || !processTitle(pid)?.startsWith('nginx: ')) continue;
+    if (holdsOpen(pid, file)) pids.push(pid);
+  }
+  return pids;
+}
+
+function holdsOpen(pid: number, file: string): boolean {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  return fds.some((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`) === file;
+    } catch {
+      return false;
+    }
+  });
 }

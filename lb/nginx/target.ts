@@ -1,17 +1,17 @@
 import { mkdir, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Backoff, delay } from '../../src/backoff.js';
 import { FabricError } from '../../src/errors.js';
 import { readIfExists } from '../../src/files.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
 import { checkFile, type FileSpec, type SyncResult, syncFile } from '../sync.js';
-import type { ApplyReport, DriverContext, ManagedTargetConfig, Target } from '../target.js';
+import type { ApplyReport, DriverContext, ExitIntent, ManagedTargetConfig, Target } from '../target.js';
 import { fatalLinesSince, logOffset, servedVersion } from './control.js';
 import { NginxMaster } from './master.js';
 import { ReloadPacer } from './pacer.js';
 import { isNginx } from './procfs.js';
-import { type NginxPaths, nginxPaths, nginxView, renderNginx } from './view.js';
+import { type NginxPaths, nginxPaths, nginxView, type RenderedNginx, renderNginx } from './view.js';
 
 export interface NginxTargetConfig extends ManagedTargetConfig {
   /** Reloads are at least this far apart; a burst waits and is folded into one. */
@@ -19,19 +19,16 @@ export interface NginxTargetConfig extends ManagedTargetConfig {
   workerShutdownTimeout: string;
 }
 
-interface Rendered {
-  content: string;
-  version: string;
-}
-
 /** A crash-looping nginx is restarted no faster than this; a run this long resets the backoff. */
 const RESTART_BACKOFF = { initialMs: 500, maxMs: 30_000, stableMs: 30_000 };
 
 /**
  * The nginx driver. Its apply path, in order:
- * render → compare → (wait out minReloadInterval) → stage → validate (nginx -t) → swap → reload → verify.
+ * render → adopt (what an earlier router left running) → compare → (wait out minReloadInterval) →
+ * stage → validate (nginx -t) → swap → reload → verify.
  * nginx open source has no runtime API: every change of the upstreams is a reload, which is why
- * reloads are paced, and why the rendered upstreams list only endpoints the router calls ready.
+ * reloads are paced, why one happens only when what nginx runs changes (not for every etcd
+ * revision), and why the rendered upstreams list only endpoints the router calls ready.
  */
 export class NginxTarget implements Target {
   readonly kind = 'nginx';
@@ -43,6 +40,10 @@ export class NginxTarget implements Target {
   private template: TemplateFn | undefined;
   /** Version of the config nginx was last confirmed (or, unmanaged, told) to run. */
   private applied: string | undefined;
+  /** Version of the config on disk, when known (after an adoption it is read again). */
+  private onDisk: string | undefined;
+  /** The limitations last logged, so each set is logged once. */
+  private loggedLimitations = '';
   private startedAt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private pacedTimer: NodeJS.Timeout | undefined;
@@ -52,7 +53,9 @@ export class NginxTarget implements Target {
     private readonly context: DriverContext,
   ) {
     this.name = config.name;
-    this.paths = nginxPaths(config.dest, dirname(config.dest));
+    // Absolute: nginx's process title and the files it holds name them so, and adoption compares them.
+    const dest = resolve(config.dest);
+    this.paths = nginxPaths(dest, dirname(dest));
     this.pacer = new ReloadPacer(config.minReloadIntervalMs);
     // `fabric render --once` and confd's other modes never start a process.
     if (config.manage && !context.once && context.mode === 'normal') {
@@ -71,40 +74,56 @@ export class NginxTarget implements Target {
 
   async apply(model: Model): Promise<ApplyReport> {
     const rendered = await this.render(model);
+    this.logLimitations(rendered.limitations);
+    const report = await this.applyRendered(rendered);
+    return rendered.limitations.length > 0 ? { ...report, limitations: rendered.limitations } : report;
+  }
+
+  /**
+   * Before etcd answers: adopt the nginx an earlier router left running on this config, or else
+   * start one on the last good config on disk.
+   */
+  async resume(): Promise<void> {
+    const master = this.master;
+    if (!master?.idle) return;
+    if (await this.adopt(master)) return;
+    if (!(await readIfExists(this.paths.config))) return;
+    await this.prepareDirs();
+    await this.validate(this.paths.config);
+    this.applied = await this.start(master);
+    this.onDisk = this.applied;
+    this.context.logger.info({ config: this.paths.config }, 'serving the last good config until etcd answers');
+  }
+
+  /** `keep`: nginx goes on serving, its files as they are (each apply leaves them in step), for the next router. */
+  async stop(intent: ExitIntent): Promise<void> {
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.pacedTimer);
+    if (intent === 'keep') this.master?.release();
+    else await this.master?.stop();
+  }
+
+  private applyRendered(rendered: RenderedNginx): Promise<ApplyReport> {
     if (this.context.mode !== 'normal') return this.writeOnly(rendered);
     return this.master ? this.applyManaged(this.master, rendered) : this.applyUnmanaged(rendered);
   }
 
-  async resume(): Promise<void> {
-    if (!this.master || (this.master.state !== 'stopped' && this.master.state !== 'exited')) return;
-    if (!(await readIfExists(this.paths.config))) return;
-    await this.prepareDirs();
-    await this.validate(this.paths.config);
-    this.applied = await this.start(this.master);
-    this.context.logger.info({ config: this.paths.config }, 'serving the last good config until etcd answers');
-  }
-
-  async stop(): Promise<void> {
-    clearTimeout(this.restartTimer);
-    clearTimeout(this.pacedTimer);
-    await this.master?.stop();
-  }
-
-  private async render(model: Model): Promise<Rendered> {
+  private async render(model: Model): Promise<RenderedNginx> {
     const template = (this.template ??= await loadTemplate(createTemplateEngine(), this.config.template));
     const settings = { http: this.config.http, workerShutdownTimeout: this.config.workerShutdownTimeout };
     return renderNginx(template, nginxView(model, this.paths, settings));
   }
 
-  /** The router runs nginx: render → compare → pace → stage → validate → swap → reload|start → verify. */
-  private async applyManaged(master: NginxMaster, rendered: Rendered): Promise<ApplyReport> {
-    if (this.serving() && this.applied === rendered.version) return { action: 'none' };
+  /** The router runs nginx: adopt → compare → pace → stage → validate → swap → reload|start → verify. */
+  private async applyManaged(master: NginxMaster, rendered: RenderedNginx): Promise<ApplyReport> {
     if (!rendered.content.includes(rendered.version)) {
       throw new FabricError(
         'FABRIC_ERR_RENDER',
         'the nginx template must serve {{control.version}} on {{control.socket}}: the router confirms each reload through it',
       );
     }
+    if (master.idle) await this.adopt(master);
+    if (this.serving() && this.applied === rendered.version) return this.keepFileInStep(rendered);
     const running = master.state === 'running';
     if (running) {
       const deferred = this.deferWhilePaced();
@@ -112,6 +131,7 @@ export class NginxTarget implements Target {
     }
     await this.prepareDirs();
     const result = await syncFile(this.fileSpec(undefined), rendered.content, 'normal');
+    this.onDisk = rendered.version;
     const diffs = result.changed ? [{ dest: this.paths.config, diff: result.diff }] : undefined;
     if (running) {
       this.pacer.mark();
@@ -125,13 +145,53 @@ export class NginxTarget implements Target {
     return { action: 'start', detail: 'nginx started', diffs };
   }
 
+  /** Takes over the nginx an earlier router left on this config, when it is usable: whether it did. */
+  private async adopt(master: NginxMaster): Promise<boolean> {
+    const served = await master.adopt();
+    if (served === undefined) return false;
+    this.applied = served;
+    this.onDisk = undefined;
+    this.startedAt = Date.now();
+    return true;
+  }
+
+  /**
+   * nginx already runs what the model renders (only the revision moved, or an adopted nginx serves
+   * the model): no reload. The file on disk must hold that config too, for `nginx -t`, a restart
+   * or the next router; after an adoption it may not (the earlier router died between swap and reload).
+   */
+  private async keepFileInStep(rendered: RenderedNginx): Promise<ApplyReport> {
+    if (this.onDisk === rendered.version || (await this.fileHolds(rendered.version))) {
+      this.onDisk = rendered.version;
+      return { action: 'none' };
+    }
+    await this.prepareDirs();
+    const result = await syncFile(this.fileSpec(undefined), rendered.content, 'normal');
+    this.onDisk = rendered.version;
+    if (!result.changed) return { action: 'none' };
+    return { action: 'write', detail: 'config on disk brought in step with what nginx serves', diffs: [{ dest: this.paths.config, diff: result.diff }] };
+  }
+
+  /** Whether the config on disk is this version (it serves the version string on its control server). */
+  private async fileHolds(version: string): Promise<boolean> {
+    return (await readIfExists(this.paths.config))?.toString('utf8').includes(version) ?? false;
+  }
+
+  private logLimitations(limitations: string[]): void {
+    const key = limitations.join('\n');
+    if (key === this.loggedLimitations) return;
+    this.loggedLimitations = key;
+    if (limitations.length > 0) this.context.logger.warn({ limitations }, 'nginx cannot do all the model asks for');
+  }
+
   /**
    * Someone else runs nginx (manage: false), or `fabric render --once`: stage → validate → swap →
    * the `reload` command; with neither, an nginx running on this config (its pid file) gets SIGHUP.
    */
-  private async applyUnmanaged(rendered: Rendered): Promise<ApplyReport> {
+  private async applyUnmanaged(rendered: RenderedNginx): Promise<ApplyReport> {
     const current = (await readIfExists(this.paths.config))?.toString('utf8');
-    if (current === rendered.content) {
+    // The same config, perhaps rendered at another revision: nothing to write or reload.
+    if (current !== undefined && (current === rendered.content || current.includes(rendered.version))) {
       this.applied = rendered.version;
       return { action: 'none' };
     }
@@ -154,7 +214,7 @@ export class NginxTarget implements Target {
   }
 
   /** confd's `noop` (report the diff) and `sync-only` (write, no check, no reload). */
-  private async writeOnly(rendered: Rendered): Promise<ApplyReport> {
+  private async writeOnly(rendered: RenderedNginx): Promise<ApplyReport> {
     if (this.context.mode === 'sync-only') await this.prepareDirs();
     const result = await syncFile(this.fileSpec(undefined), rendered.content, this.context.mode);
     if (!result.changed) return { action: 'none' };

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FabricError } from '../../src/errors.js';
-import { type Balance, type Model, servingState } from '../model.js';
+import type { Endpoint } from '../../src/model/endpoint.js';
+import { type Balance, type Model, type RouteModel, type ServiceModel, servingState } from '../model.js';
 import type { TemplateFn } from '../render.js';
 
 /** Every file nginx reads or writes, all under the directory of the config (so it runs unprivileged). */
@@ -12,6 +13,8 @@ export interface NginxPaths {
   lock: string;
   errorLog: string;
   accessLog: string;
+  /** nginx's stdout and stderr (it does not write to the router's): what it says before its error log is open. */
+  output: string;
   /** The control server's unix socket: answers GET /fabric/config with the config version. */
   controlSocket: string;
   temp: { clientBody: string; proxy: string; fastcgi: string; uwsgi: string; scgi: string };
@@ -28,6 +31,7 @@ export function nginxPaths(dest: string, dir: string): NginxPaths {
     lock: join(run, 'nginx.lock'),
     errorLog: join(logs, 'error.log'),
     accessLog: join(logs, 'access.log'),
+    output: join(logs, 'nginx.out'),
     controlSocket: join(run, 'control.sock'),
     temp: {
       clientBody: join(tmp, 'client_body'),
@@ -59,18 +63,29 @@ export function upstreamName(service: string): string {
   return `svc_${service}`;
 }
 
+/** A Route's upstream, as HAProxy's route backend is `route_<name>`. */
+export function routeUpstreamName(route: string): string {
+  return `route_${route}`;
+}
+
 export interface UpstreamView {
   name: string;
   service: string;
+  /** Set on a Route's upstream: `service` is then its first backend's service. */
+  route?: string;
   balance: Balance;
   servers: Array<{ target: string; weight: number; endpoint: string }>;
+  /** What nginx cannot do for this upstream (the template prints them as comments). */
+  limitations: string[];
 }
 
 export interface LocationView {
   path: string;
   service: string;
+  /** Set when a Route won this host (+ path): `upstream` is the route's. */
+  route?: string;
   upstream: string;
-  /** False when the service has no ready endpoint: the location answers 503 (nginx refuses an empty upstream). */
+  /** False when the upstream has no ready endpoint: the location answers 503 (nginx refuses an empty upstream). */
   ready: boolean;
 }
 
@@ -89,21 +104,10 @@ export interface HostView {
  */
 export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettings) {
   const http = model.services.filter((s) => s.mode === 'http');
-  const upstreams: UpstreamView[] = http
-    .map((service) => ({
-      name: safe(upstreamName(service.name)),
-      service: safe(service.name),
-      balance: service.balance,
-      servers: service.endpoints
-        .filter((e) => servingState(e) === 'ready' && e.weight > 0)
-        .map((e) => ({
-          target: safe(e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`),
-          weight: e.weight,
-          endpoint: safe(`${e.host}/${e.container}`),
-        })),
-    }))
-    .filter((u) => u.servers.length > 0);
-  const ready = new Set(upstreams.map((u) => u.service));
+  const routes = (model.weightedRoutes ?? []).filter((r) => r.active);
+  const limitations = routes.flatMap(routeLimitations);
+  const upstreams = [...http.map(serviceUpstream), ...routes.map(routeUpstream)].filter((u) => u.servers.length > 0);
+  const ready = new Set(upstreams.map((u) => u.name));
   const hosts = hostViews(model, new Set(http.map((s) => s.name)), ready);
   return {
     revision: model.revision,
@@ -131,21 +135,69 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
     hosts,
     /** Services nginx's http server cannot carry (tcp mode): listed for a comment, served by other targets. */
     tcpServices: model.services.filter((s) => s.mode === 'tcp').map((s) => safe(s.name)),
+    /** What the model asks for that open-source nginx cannot do: the target reports them in its status. */
+    limitations,
     services: model.services,
   };
 }
 
 export type NginxView = ReturnType<typeof nginxView>;
 
+type UpstreamServer = UpstreamView['servers'][number];
+
+function upstreamServer(e: Endpoint, weight: number): UpstreamServer {
+  return {
+    target: safe(e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`),
+    weight,
+    endpoint: safe(`${e.host}/${e.container}`),
+  };
+}
+
+function serviceUpstream(service: ServiceModel): UpstreamView {
+  return {
+    name: safe(upstreamName(service.name)),
+    service: safe(service.name),
+    balance: service.balance,
+    servers: service.endpoints.filter((e) => servingState(e) === 'ready' && e.weight > 0).map((e) => upstreamServer(e, e.weight)),
+    limitations: [],
+  };
+}
+
+/**
+ * A Route's upstream: every endpoint of its groups with the weight HAProxy's route backend
+ * gives it (lb/routes/weights.ts), so each version group gets its share. Endpoints that are
+ * not ready have weight 0 there and are left out here.
+ */
+function routeUpstream(route: RouteModel): UpstreamView {
+  return {
+    name: safe(routeUpstreamName(route.name)),
+    service: safe(route.groups[0]?.service ?? route.name),
+    route: safe(route.name),
+    balance: 'roundrobin',
+    servers: route.groups.flatMap((g) => g.servers.filter((s) => s.weight > 0).map((s) => upstreamServer(s.endpoint, s.weight))),
+    limitations: routeLimitations(route),
+  };
+}
+
+/** HAProxy pins a sticky route's clients with a cookie it inserts; open-source nginx has no such thing (`sticky` is nginx Plus). */
+function routeLimitations(route: RouteModel): string[] {
+  if (!route.sticky) return [];
+  return [`route ${safe(route.name)}: sticky is not supported by open-source nginx (no cookie stickiness): requests are balanced by weight only`];
+}
+
 /** Host rules → one server block per host, its locations longest path first. */
-function hostViews(model: Model, httpServices: Set<string>, ready: Set<string>): HostView[] {
+function hostViews(model: Model, httpServices: Set<string>, readyUpstreams: Set<string>): HostView[] {
   const byHost = new Map<string, Map<string, LocationView>>();
   // Rules without a path first: a rule for the path "/" itself then overrides the host's root, as in HAProxy's path map.
-  const rules = model.hostRules.filter((r) => httpServices.has(r.service)).sort((a, b) => Number(a.path !== undefined) - Number(b.path !== undefined));
+  const rules = model.hostRules
+    .filter((r) => r.route !== undefined || httpServices.has(r.service))
+    .sort((a, b) => Number(a.path !== undefined) - Number(b.path !== undefined));
   for (const rule of rules) {
     const locations = byHost.get(rule.host) ?? new Map<string, LocationView>();
     const path = rule.path ?? '/';
-    locations.set(path, { path: safe(path), service: safe(rule.service), upstream: safe(upstreamName(rule.service)), ready: ready.has(rule.service) });
+    const upstream = safe(rule.route ? routeUpstreamName(rule.route) : upstreamName(rule.service));
+    const route = rule.route ? { route: safe(rule.route) } : {};
+    locations.set(path, { path: safe(path), service: safe(rule.service), ...route, upstream, ready: readyUpstreams.has(upstream) });
     byHost.set(rule.host, locations);
   }
   return [...byHost]
@@ -174,13 +226,23 @@ function nextPowerOfTwo(n: number): number {
   return p;
 }
 
+export interface RenderedNginx {
+  content: string;
+  /** What nginx would run: equal versions, equal configs (whatever etcd revision they were rendered at). */
+  version: string;
+  limitations: string[];
+}
+
 /**
  * Renders the config and its version: a hash of the config rendered with an
- * empty version, served by the control server so a reload can be confirmed
- * by asking the new workers which config they run.
+ * empty version and no revision, served by the control server so a reload can
+ * be confirmed by asking the new workers which config they run. The revision
+ * moves with every key under the prefix (a host record, a router's status):
+ * left out of the version, a change nginx does not serve renders the same
+ * version, and the target neither writes nor reloads.
  */
-export function renderNginx(template: TemplateFn, view: NginxView): { content: string; version: string } {
-  const draft = template(view);
+export function renderNginx(template: TemplateFn, view: NginxView): RenderedNginx {
+  const draft = template({ ...view, revision: 0, control: { ...view.control, version: '' } });
   const version = createHash('sha256').update(draft).digest('hex').slice(0, 16);
-  return { content: template({ ...view, control: { ...view.control, version } }), version };
+  return { content: template({ ...view, control: { ...view.control, version } }), version, limitations: view.limitations };
 }
