@@ -3,6 +3,7 @@
 // failed request; `--lb-on-exit stop` leaves none; two routers on one port never both serve.
 import { describe, expect, it } from 'vitest';
 import { isNginx } from '../../lb/nginx/procfs.js';
+import { freePorts } from '../harness/index.js';
 import { type NginxRouter, startNginxRouter } from './nginx-support.js';
 import { endpoint, PREFIX, putEndpoint, startWebServers, trafficDuring, useRouterSuite, waitFor } from './support.js';
 
@@ -110,6 +111,21 @@ describe('nginx adoption', () => {
     await waitFor(async () => (await second.target()).lastApply?.action === 'start' && (await second.isReady()), {
       what: 'the restart reported in /v1/status and /readyz 200',
     });
+  });
+
+  it('adopts before etcd answers: a router restarted while etcd is unreachable serves on through the same nginx', async () => {
+    const first = await servingRouter('early', ['early-1']);
+    const master = first.masterPid();
+    await first.exit('SIGTERM');
+    // Nothing listens on this port: the new router only has what runs on its config.
+    const [deadPort] = await freePorts(1);
+    const second = await startNginxRouter(suite.perTest, suite.etcd, { from: first, etcdUrl: `http://127.0.0.1:${deadPort}`, waitReady: false });
+    await second.proc.waitForLine(/adopted nginx/, 15_000);
+    expect(second.masters()).toEqual([master]);
+    expect(await answeredBy(second, 'early.apps.test', 'early-1')).toBe(40);
+    const ready = await second.get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.text).toMatch(/etcd/);
   });
 
   it('--lb-on-exit stop leaves no nginx behind', async () => {
