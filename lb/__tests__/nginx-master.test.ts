@@ -190,7 +190,7 @@ describe('NginxMaster', () => {
     await first.start('v1');
     const pid = first.pid!;
     reap([pid, ...childPids(pid)]);
-    first.release();
+    await first.release();
     expect(first.state).toBe('released');
     expect(isNginx(pid)).toBe(true);
 
@@ -238,7 +238,7 @@ describe('NginxMaster', () => {
     const pid = first.pid!;
     const workers = childPids(pid);
     reap([pid, ...workers]);
-    first.release();
+    await first.release();
     process.kill(pid, 'SIGKILL');
     expect(await gone([pid])).toBe(true);
     expect(workers.filter(isNginx)).toEqual(workers); // orphans, still holding the port

@@ -52,6 +52,8 @@ export class NginxMaster extends EventEmitter {
   private currentState: NginxMasterState = 'stopped';
   /** Worker pids seen, so none is left behind when the master dies under us (they would hold the ports). */
   private readonly workers = new Set<number>();
+  /** An adoption in progress: stop() and release() wait for it, so what it takes over is stopped or released too. */
+  private adopting: Promise<string | undefined> | undefined;
 
   constructor(private readonly options: NginxMasterOptions) {
     super();
@@ -90,6 +92,16 @@ export class NginxMaster extends EventEmitter {
   async adopt(): Promise<string | undefined> {
     this.expectState('adopt', IDLE);
     this.currentState = 'adopting';
+    this.adopting = this.takeOver();
+    try {
+      return await this.adopting;
+    } finally {
+      this.adopting = undefined;
+    }
+  }
+
+  /** adopt()'s steps: find what runs on the config → stop what cannot be used → supervise what can. */
+  private async takeOver(): Promise<string | undefined> {
     const { paths, logger } = this.options;
     try {
       const found = await findLeftover(paths);
@@ -158,6 +170,7 @@ export class NginxMaster extends EventEmitter {
 
   /** Graceful stop (QUIT: workers finish their requests), then TERM, then KILL of master and workers, by pid. */
   async stop(graceMs = 5_000): Promise<void> {
+    await this.adopting?.catch(() => undefined);
     await this.terminateSupervised(gracefulSteps(graceMs));
   }
 
@@ -166,7 +179,8 @@ export class NginxMaster extends EventEmitter {
    * adopt. Nothing of it depends on this process (its own process group, output to a file), so
    * releasing it is only ceasing to watch it.
    */
-  release(): void {
+  async release(): Promise<void> {
+    await this.adopting?.catch(() => undefined);
     const proc = this.process;
     if (!proc) return;
     this.unsupervise();

@@ -99,7 +99,7 @@ export class NginxTarget implements Target {
   async stop(intent: ExitIntent): Promise<void> {
     clearTimeout(this.restartTimer);
     clearTimeout(this.pacedTimer);
-    if (intent === 'keep') this.master?.release();
+    if (intent === 'keep') await this.master?.release();
     else await this.master?.stop();
   }
 
