@@ -198,13 +198,14 @@ export class HaproxyMaster extends EventEmitter {
 function explainFailure(what: string, output: string[]): FabricError {
   const alerts = output.filter((l) => /\[(ALERT|WARNING)\]/.test(l));
   const shown = (alerts.length ? alerts : output).slice(-5).join(' | ') || 'nothing in its log';
-  const bind = /cannot bind socket \(Address already in use\) for \[([^\]]+)\]/.exec(output.join('\n'));
-  if (bind) {
-    const address = bind[1]!;
-    const port = Number(address.split(':').pop());
-    const holders = portHolders(port).map((h) => `pid ${h.pid} (${h.command})`);
-    const by = holders.length ? `held by ${holders.join(', ')}` : 'held by another process';
-    return new FabricError('FABRIC_ERR_PORT_IN_USE', `${what}: ${address} is already in use, ${by}: ${shown}`, { details: { address, holders } });
+  const taken = [...new Set([...output.join('\n').matchAll(/cannot bind socket \(Address already in use\) for \[([^\]]+)\]/g)].map((m) => m[1]!))];
+  if (taken.length > 0) {
+    const ports = [...new Set(taken.map((address) => Number(address.split(':').pop())))];
+    const holders = ports.flatMap(portHolders).map((h) => `pid ${h.pid} (${h.command})`);
+    const by = holders.length ? `held by ${[...new Set(holders)].join(', ')}` : 'held by another process';
+    return new FabricError('FABRIC_ERR_PORT_IN_USE', `${what}: ${taken.join(', ')} already in use, ${by}: ${shown}`, {
+      details: { addresses: taken, holders },
+    });
   }
   return new FabricError('FABRIC_ERR_RELOAD', `${what}: ${shown}`);
 }

@@ -341,6 +341,8 @@ export interface RouterOptions {
   lbOnExit?: 'keep' | 'stop';
   /** HAProxy's HTTP port; default a free one. */
   httpPort?: number;
+  /** The HAProxy binary (e.g. a wrapper that runs it in another network namespace). */
+  binary?: string;
 }
 
 /** A router with one managed HAProxy target (or, from startRouterWithConfig, any targets). */
@@ -428,13 +430,14 @@ function isHaproxy(pid: number): boolean {
  * Starts `fabric router` with a router.yaml in a temp dir: one managed HAProxy target on a free
  * port, rendering to <tmp>/haproxy/haproxy.cfg. Waits for /readyz 200 (HAProxy started).
  */
-export async function startRouter(res: Resources, etcd: EtcdServer, opts: RouterOptions = {}): Promise<RunningRouter> {
+export async function startRouter(res: Resources, etcd: Pick<EtcdServer, 'endpoint'>, opts: RouterOptions = {}): Promise<RunningRouter> {
   const work = res.tempDir('fabric-router-');
   const [apiPort, freeHttpPort] = (await freePorts(2)) as [number, number];
   const httpPort = opts.httpPort ?? freeHttpPort;
   const dir = path.join(work, 'haproxy');
   const target: Record<string, unknown> = { kind: 'haproxy', http: `127.0.0.1:${httpPort}`, dest: path.join(dir, 'haproxy.cfg') };
   if (opts.template) target.template = opts.template;
+  if (opts.binary) target.binary = opts.binary;
   const configFile = writeRouterConfig(work, {
     domain: opts.domain ?? DOMAIN,
     debounce: opts.debounce ?? { min: '20ms', max: '500ms' },
@@ -459,7 +462,7 @@ export async function startRouter(res: Resources, etcd: EtcdServer, opts: Router
 export async function restartRouter(
   res: Resources,
   previous: RunningRouter,
-  etcd: EtcdServer,
+  etcd: Pick<EtcdServer, 'endpoint'>,
   opts: Pick<RouterOptions, 'etcdUrl' | 'waitReady' | 'lbOnExit'> = {},
 ): Promise<RunningRouter> {
   const router = await launchRouter(
