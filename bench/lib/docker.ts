@@ -2,7 +2,7 @@
 // subscription to its event stream for the `start` events' own timestamps.
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { type DockerEngine, startDockerd, stopDockerd } from '../../test/harness/dockerd.js';
+import { type DockerEngine, startDockerd } from '../../test/harness/dockerd.js';
 import { buildBusyboxImage, DEFAULT_TEST_IMAGE } from '../../test/harness/image.js';
 
 let engine: Promise<DockerEngine> | undefined;
@@ -14,7 +14,7 @@ export function benchDocker(): Promise<DockerEngine> {
     try {
       await buildBusyboxImage(started.docker, DEFAULT_TEST_IMAGE);
     } catch (error) {
-      await stopDockerd();
+      await started.stop();
       throw error;
     }
     return started;
@@ -24,8 +24,9 @@ export function benchDocker(): Promise<DockerEngine> {
 
 export async function closeBenchDocker(): Promise<void> {
   if (!engine) return;
+  const started = engine;
   engine = undefined;
-  await stopDockerd();
+  await (await started).stop();
 }
 
 /** Container id → the `start` event's time (ms, from Docker's timeNano). */

@@ -125,7 +125,7 @@ describe('HaproxyTarget: files after a runtime update', () => {
     expect(commands.some((c) => c.includes('port 8003'))).toBe(true);
     expect(await files()).toBe(afterReload); // deferred: still the reload's files
 
-    await target.stop(); // flushes
+    await target.stop('stop'); // flushes
     const onDisk = await files();
     expect(onDisk).toContain('10.0.0.1:8003');
     expect(onDisk).not.toContain('10.0.0.1:8002');
@@ -142,7 +142,7 @@ describe('HaproxyTarget: files after a runtime update', () => {
     expect(seen).toBe(await files());
     expect(seen).toContain('10.0.0.1:8002');
     expect(seen).toContain('api.apps.test svc_api');
-    await target.stop();
+    await target.stop('stop');
     expect(await files()).toBe(seen); // the older pending write never lands on top of it
   });
 });

@@ -4,13 +4,16 @@ import { runCommand } from '../../src/command.js';
 import { describeError } from '../../src/errors.js';
 import { readIfExists, type StagedFile, stageFile, writeAtomic } from '../../src/files.js';
 import type { Logger } from '../../src/log.js';
+import { childPids, stopPid } from '../../src/proc.js';
 import { DeferredWrite } from '../deferred-write.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
 import { checkFile, syncFile } from '../sync.js';
-import type { ApplyReport, DriverContext, ManagedTargetConfig, Target } from '../target.js';
+import type { ApplyReport, DriverContext, ExitIntent, ManagedTargetConfig, Target } from '../target.js';
+import { adoptSlots, findRunning, readRuntime, runningDesired } from './adopt.js';
 import { DesiredMemo, desiredHaproxy, type HaproxyDesired, type SlotTable } from './desired.js';
 import { diffHaproxy, type RuntimeOp } from './diff.js';
+import { forgetLoaded, readLoaded, writeLoaded } from './loaded.js';
 import { HaproxyMaster } from './master.js';
 import { applyRuntimeOps } from './runtime.js';
 import { type BackendViews, type HaproxyFiles, haproxyView, renderMap } from './view.js';
@@ -51,6 +54,10 @@ export class HaproxyTarget implements Target {
   readonly name: string;
   private readonly logger: Logger;
   private readonly files: HaproxyFiles;
+  /** Next to the config, in run/: HAProxy's pid file and output, and the shape of the config it loaded. */
+  private readonly runFiles: { pidFile: string; logFile: string; loaded: string };
+  /** What an adopted HAProxy runs, read back at adoption: the first plan starts from it. */
+  private adopted: HaproxyDesired | undefined;
   private readonly master: HaproxyMaster | undefined;
   private template: TemplateFn | undefined;
   private applied: HaproxyDesired | undefined;
@@ -73,6 +80,7 @@ export class HaproxyTarget implements Target {
     this.deferred = new DeferredWrite({ ...FILE_WRITE, onError: (err) => this.deferredWriteFailed(err) });
     const dir = dirname(config.dest);
     const runDir = join(dir, 'run');
+    this.runFiles = { pidFile: join(runDir, 'haproxy.pid'), logFile: join(runDir, 'haproxy.log'), loaded: join(runDir, 'loaded.json') };
     this.files = {
       config: config.dest,
       hostsMap: join(dir, 'hosts.map'),
@@ -81,7 +89,14 @@ export class HaproxyTarget implements Target {
       masterSocket: join(runDir, 'master.sock'),
     };
     if (config.manage && !context.once) {
-      this.master = new HaproxyMaster({ binary: config.binary, configPath: config.dest, masterSocket: this.files.masterSocket, logger: this.logger });
+      this.master = new HaproxyMaster({
+        binary: config.binary,
+        configPath: config.dest,
+        masterSocket: this.files.masterSocket,
+        pidFile: this.runFiles.pidFile,
+        logFile: this.runFiles.logFile,
+        logger: this.logger,
+      });
       this.master.on('exit', () => {
         this.applied = undefined;
         this.context.requestApply();
@@ -99,11 +114,14 @@ export class HaproxyTarget implements Target {
 
   async apply(model: Model): Promise<ApplyReport> {
     if (this.context.once) return this.applyOnce(model);
+    const adopting = this.adopted !== undefined;
+    if (this.adopted) this.startFromAdopted(model, this.adopted);
     const plan = await this.plan(model);
     const change = this.serving() ? diffHaproxy(this.applied, plan.desired) : ({ kind: 'reload', reason: 'not running' } as const);
     if (change.kind === 'none') {
       this.slots = plan.slots;
-      if (this.writeFailed) await this.keepFilesInStep(plan);
+      // An earlier router may have died before writing its last files: these are the model's.
+      if (this.writeFailed || adopting) await this.keepFilesInStep(plan);
       return { action: 'none' };
     }
     if (change.kind === 'runtime' && this.canUpdateAtRuntime()) {
@@ -126,7 +144,7 @@ export class HaproxyTarget implements Target {
     } finally {
       await staged.discard();
     }
-    const action = await this.reloadAndVerify();
+    const action = await this.reloadAndVerify(plan);
     this.commit(plan);
     return { action, detail: change.kind === 'reload' ? change.reason : 'runtime update failed' };
   }
@@ -154,18 +172,81 @@ export class HaproxyTarget implements Target {
     return { action, diffs };
   }
 
+  /**
+   * Before the first snapshot: adopt the HAProxy an earlier router left running on this config
+   * (never a second one on its ports), else start the last good config on disk.
+   */
   async resume(): Promise<void> {
-    if (this.master?.state !== 'stopped' || !(await readIfExists(this.files.config))) return;
-    await this.validate({ path: this.files.config });
+    if (this.master?.state !== 'stopped') return;
     await mkdir(dirname(this.files.masterSocket), { recursive: true });
+    if (await this.adopt(this.master)) return;
+    if (!(await readIfExists(this.files.config))) return;
+    await this.validate({ path: this.files.config });
+    // The last good config's shape is not known here: an adopting router will reload once.
+    await forgetLoaded(this.runFiles.loaded);
     await this.master.start();
     this.logger.info({ config: this.files.config }, 'serving the last good config until etcd answers');
   }
 
-  async stop(): Promise<void> {
-    // A router restarted later resumes from these files: they must be the ones HAProxy runs.
+  /**
+   * `keep`: HAProxy goes on serving, its files in step with what it runs, for the next router
+   * to adopt. `stop`: a soft stop (listeners close, open connections finish).
+   */
+  async stop(intent: ExitIntent): Promise<void> {
+    // A router started later adopts or resumes from these files: they must be the ones HAProxy runs.
     await this.deferred.close().catch((err) => this.logger.error({ err: describeError(err) }, 'could not write the HAProxy files at stop'));
-    await this.master?.stop();
+    if (!this.master) return;
+    if (intent === 'keep' && this.serving()) {
+      this.logger.info({ pid: this.master.pid }, 'leaving haproxy serving for the next router to adopt');
+      this.master.release();
+      return;
+    }
+    await this.master.stop();
+  }
+
+  /** A live master of this config is taken over; one that cannot be driven is stopped first. */
+  private async adopt(master: HaproxyMaster): Promise<boolean> {
+    const found = await findRunning({
+      binary: this.config.binary,
+      configPath: this.files.config,
+      masterSocket: this.files.masterSocket,
+      pidFile: this.runFiles.pidFile,
+    });
+    if (found.kind === 'unusable') {
+      this.logger.warn(
+        { pid: found.pid, reason: found.reason },
+        'an haproxy of this config is running but cannot be driven; stopping it before starting afresh',
+      );
+      // Its workers hold the ports until they go too (they leave with their master, or at their own soft stop).
+      const workers = childPids(found.pid);
+      await stopPid(found.pid, 'SIGUSR1', 5_000);
+      await Promise.all(workers.map((pid) => stopPid(pid, 'SIGUSR1', 5_000)));
+      return false;
+    }
+    if (found.kind === 'none') return false;
+    master.adopt(found.info);
+    this.adopted = await this.readRunning().catch((err) => {
+      this.logger.warn({ err: describeError(err) }, 'cannot read what the adopted haproxy runs; the first apply reloads it');
+      return undefined;
+    });
+    const { masterPid, workers, reloads } = found.info;
+    this.logger.info({ pid: masterPid, workers, reloads, converge: this.adopted ? 'runtime' : 'reload' }, 'adopted the running haproxy');
+    return true;
+  }
+
+  /** The loaded config's shape plus the live servers and maps; undefined when they disagree. */
+  private async readRunning(): Promise<HaproxyDesired | undefined> {
+    const loaded = await readLoaded(this.runFiles.loaded);
+    if (!loaded) return undefined;
+    return runningDesired(loaded, await readRuntime(this.files));
+  }
+
+  /** The first plan after adoption: every endpoint keeps the slot HAProxy serves it in, so the diff is only what changed. */
+  private startFromAdopted(model: Model, running: HaproxyDesired): void {
+    this.adopted = undefined;
+    const { applied, slots } = adoptSlots(running, desiredHaproxy(model, new Map()).desired);
+    this.applied = applied;
+    this.slots = slots;
   }
 
   /** Pure planning: nothing touches HAProxy or the disk. */
@@ -237,17 +318,30 @@ export class HaproxyTarget implements Target {
     await staged.commit();
   }
 
-  private async reloadAndVerify(): Promise<'start' | 'reload'> {
+  /**
+   * The shape of what HAProxy loaded (run/loaded.json) is forgotten while a reload is under way
+   * and recorded once it is verified: an adopting router never trusts a half-done reload.
+   */
+  private async reloadAndVerify(plan: Plan): Promise<'start' | 'reload'> {
     if (!this.master) {
       if (!this.config.reload) return 'reload';
       await runCommand(this.config.reload, { timeoutMs: this.config.commandTimeoutMs });
       return 'reload';
     }
+    await forgetLoaded(this.runFiles.loaded);
     if (this.master.state === 'running') {
-      await this.master.reload();
+      try {
+        await this.master.reload();
+      } catch (err) {
+        // The old config goes on serving: its shape is still the one loaded.
+        await writeLoadedQuietly(this.runFiles.loaded, this.applied, this.logger);
+        throw err;
+      }
+      await writeLoadedQuietly(this.runFiles.loaded, plan.desired, this.logger);
       return 'reload';
     }
     await this.master.start();
+    await writeLoadedQuietly(this.runFiles.loaded, plan.desired, this.logger);
     return 'start';
   }
 
@@ -255,4 +349,10 @@ export class HaproxyTarget implements Target {
     this.applied = plan.desired;
     this.slots = plan.slots;
   }
+}
+
+/** Losing run/loaded.json costs only one reload at the next adoption: worth a warning, not a failed apply. */
+async function writeLoadedQuietly(path: string, desired: HaproxyDesired | undefined, logger: Logger): Promise<void> {
+  if (!desired) return forgetLoaded(path);
+  await writeLoaded(path, desired).catch((err) => logger.warn({ err: describeError(err), path }, 'could not record the loaded config shape'));
 }

@@ -9,6 +9,7 @@ import { freePorts } from './ports.js';
 import { type ManagedProcess, startProcess, waitUntilReady } from './processes.js';
 import { makeTempDir, type TempDir } from './temp.js';
 import type { TlsMaterial } from './tls.js';
+import { waitFor } from './wait.js';
 
 export const ETCD_BIN = '/usr/bin/etcd';
 export const ETCDCTL_BIN = '/usr/bin/etcdctl';
@@ -23,6 +24,8 @@ export interface EtcdOptions {
   dataDir?: string;
   /** Extra etcd flags, e.g. ['--auto-compaction-retention=1']. */
   extraArgs?: string[];
+  /** A member of a cluster (startEtcdCluster): its ports and every member's `name=peerURL`. */
+  member?: { clientPort: number; peerPort: number; initialCluster: string; token: string };
 }
 
 export interface Credentials {
@@ -64,12 +67,74 @@ export interface EtcdServer {
 const running = new Set<EtcdServer>();
 
 export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdServer> {
-  const [clientPort, peerPort] = (await freePorts(2)) as [number, number];
-  let tempDir: TempDir | undefined;
-  const dataDir = opts.dataDir ?? (tempDir = makeTempDir('fabric-etcd-')).path;
-  const server = new Etcd(opts, clientPort, peerPort, dataDir, tempDir);
+  const server = await createEtcd(opts);
   await server.start();
   return server;
+}
+
+async function createEtcd(opts: EtcdOptions): Promise<Etcd> {
+  const [clientPort, peerPort] = opts.member ? [opts.member.clientPort, opts.member.peerPort] : ((await freePorts(2)) as [number, number]);
+  let tempDir: TempDir | undefined;
+  const dataDir = opts.dataDir ?? (tempDir = makeTempDir('fabric-etcd-')).path;
+  return new Etcd(opts, clientPort, peerPort, dataDir, tempDir);
+}
+
+/** A cluster of etcd members on loopback, each a process of its own (stop, kill9 and start them one by one). */
+export interface EtcdCluster {
+  readonly members: EtcdServer[];
+  /** Every member's client URL, comma-separated: what fabric's --etcd takes. */
+  readonly endpoint: string;
+  readonly tls: undefined;
+  /** The member that leads now (asked of every running member; they must agree). */
+  leader(): Promise<EtcdServer>;
+  /** Waits until the running members agree on a leader (after one was killed). */
+  waitLeader(timeoutMs?: number): Promise<EtcdServer>;
+  stop(): Promise<void>;
+}
+
+export async function startEtcdCluster(size: number, opts: Pick<EtcdOptions, 'extraArgs'> = {}): Promise<EtcdCluster> {
+  const ports = await freePorts(size * 2);
+  const token = `fabric-test-cluster-${ports[0]}`;
+  const names = Array.from({ length: size }, (_, i) => `etcd${i}`);
+  const initialCluster = names.map((name, i) => `${name}=http://127.0.0.1:${ports[i * 2 + 1]}`).join(',');
+  const members = await Promise.all(
+    names.map((name, i) => createEtcd({ ...opts, name, member: { clientPort: ports[i * 2]!, peerPort: ports[i * 2 + 1]!, initialCluster, token } })),
+  );
+  try {
+    // Together: a member is healthy only once a quorum has elected a leader.
+    await Promise.all(members.map((m) => m.start()));
+  } catch (error) {
+    await Promise.all(members.map((m) => m.stop()));
+    throw error;
+  }
+  return new Cluster(members);
+}
+
+class Cluster implements EtcdCluster {
+  readonly tls = undefined;
+
+  constructor(readonly members: Etcd[]) {}
+
+  get endpoint(): string {
+    return this.members.map((m) => m.endpoint).join(',');
+  }
+
+  async leader(): Promise<EtcdServer> {
+    const statuses = await Promise.all(this.members.filter((m) => m.isRunning()).map((m) => m.status().catch(() => undefined)));
+    const leaders = new Set(statuses.filter((s) => s !== undefined && s.leader !== '0').map((s) => s!.leader));
+    const [leaderId] = [...leaders];
+    const leader = leaders.size === 1 ? statuses.find((s) => s?.memberId === leaderId) : undefined;
+    if (!leader) throw new Error(`no agreed leader among the running members: ${JSON.stringify(statuses)}`);
+    return this.members.find((m) => m.name === leader.name)!;
+  }
+
+  async waitLeader(timeoutMs = 15_000): Promise<EtcdServer> {
+    return waitFor(() => this.leader().catch(() => undefined), { timeoutMs, what: 'the etcd members to agree on a leader' });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.stop()));
+  }
 }
 
 /** Stops every etcd started by this module (for afterAll hooks that want a safety net). */
@@ -166,9 +231,20 @@ class Etcd implements EtcdServer {
     return options;
   }
 
+  /** `etcdctl endpoint status` of this member alone: its id, and the id of the leader it follows. */
+  async status(): Promise<{ name: string; memberId: string; leader: string }> {
+    // Member ids are uint64: read them as text, JSON numbers would lose digits.
+    const text = await this.etcdctl(['endpoint', 'status', '-w', 'json']);
+    const memberId = /"member_id":(\d+)/.exec(text)?.[1];
+    const leader = /"leader":(\d+)/.exec(text)?.[1];
+    if (!memberId || !leader) throw new Error(`${this.name}: unexpected endpoint status ${text.slice(0, 200)}`);
+    return { name: this.name, memberId, leader };
+  }
+
   private args(): string[] {
     const client = this.endpoint;
     const peer = `http://127.0.0.1:${this.peerPort}`;
+    const member = this.opts.member;
     const args = [
       `--name=${this.name}`,
       `--data-dir=${this.dataDir}`,
@@ -176,8 +252,8 @@ class Etcd implements EtcdServer {
       `--advertise-client-urls=${client}`,
       `--listen-peer-urls=${peer}`,
       `--initial-advertise-peer-urls=${peer}`,
-      `--initial-cluster=${this.name}=${peer}`,
-      `--initial-cluster-token=fabric-test-${this.clientPort}`,
+      `--initial-cluster=${member?.initialCluster ?? `${this.name}=${peer}`}`,
+      `--initial-cluster-token=${member?.token ?? `fabric-test-${this.clientPort}`}`,
       '--initial-cluster-state=new',
       '--logger=zap',
       '--log-outputs=stderr',

@@ -154,7 +154,10 @@ export class RunningAgent extends FabricProcess {
  * Starts `fabric agent` (the built CLI, debug logs) against `etcd` and the test engine on a free
  * port, and returns at once: the caller registers its stop, then awaits `waitStarted()`.
  */
-export async function launchAgent(etcd: EtcdServer, hostName: string, opts: AgentOptions = {}): Promise<RunningAgent> {
+/** What an agent or router needs of etcd: its URL(s) and, when served over TLS, the certificates. */
+export type EtcdEndpoint = Pick<EtcdServer, 'endpoint' | 'tls'>;
+
+export async function launchAgent(etcd: EtcdEndpoint, hostName: string, opts: AgentOptions = {}): Promise<RunningAgent> {
   const listen = `127.0.0.1:${await freePort()}`;
   const prefix = opts.prefix ?? '/fabric';
   const proc = startProcess(process.execPath, agentArgs(etcd, listen, hostName, { ...opts, prefix }), {
@@ -165,7 +168,7 @@ export async function launchAgent(etcd: EtcdServer, hostName: string, opts: Agen
   return new RunningAgent(proc, `http://${listen}`, hostName, prefix);
 }
 
-function agentArgs(etcd: EtcdServer, listen: string, hostName: string, opts: AgentOptions & { prefix: string }): string[] {
+function agentArgs(etcd: EtcdEndpoint, listen: string, hostName: string, opts: AgentOptions & { prefix: string }): string[] {
   const args = [
     CLI,
     'agent',

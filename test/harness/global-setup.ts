@@ -2,7 +2,7 @@
 // test files. Tests get them with inject('dockerSocket') / inject('testImage') (see context.ts).
 // FABRIC_TEST_DOCKER_SOCK=/path/docker.sock reuses an engine that is already running.
 import type { TestProject } from 'vitest/node';
-import { dockerClient, startDockerd, stopDockerd } from './dockerd.js';
+import { type DockerEngine, dockerClient, startDockerd } from './dockerd.js';
 import { buildBusyboxImage, DEFAULT_TEST_IMAGE } from './image.js';
 
 declare module 'vitest' {
@@ -14,16 +14,17 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const reused = process.env.FABRIC_TEST_DOCKER_SOCK;
-  const socketPath = reused ?? (await startDockerd()).socketPath;
+  const engine: DockerEngine | undefined = reused ? undefined : await startDockerd();
+  const socketPath = reused ?? engine!.socketPath;
   try {
     await buildBusyboxImage(dockerClient(socketPath), DEFAULT_TEST_IMAGE);
   } catch (error) {
-    if (!reused) await stopDockerd(); // vitest runs no teardown when setup throws
+    await engine?.stop(); // vitest runs no teardown when setup throws
     throw error;
   }
   project.provide('dockerSocket', socketPath);
   project.provide('testImage', DEFAULT_TEST_IMAGE);
   return async () => {
-    if (!reused) await stopDockerd();
+    await engine?.stop();
   };
 }

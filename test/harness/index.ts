@@ -11,6 +11,7 @@ export * from './fabric.js';
 export * from './http.js';
 export * from './image.js';
 export * from './metrics.js';
+export * from './netns.js';
 export * from './ports.js';
 export * from './proc-scan.js';
 export * from './processes.js';

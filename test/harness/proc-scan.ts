@@ -1,6 +1,9 @@
 // Finding processes by their command line in /proc: used only to catch what a daemon leaves
 // behind (containerd, shims) by the unique temp path in their arguments. Signals still go by pid.
 import fs from 'node:fs';
+import { isAlive, parentPid } from '../../src/proc.js';
+
+export { isAlive, parentPid };
 
 /** Pids (other than this process) whose NUL-separated argv contains `needle`. */
 export function pidsWithArg(needle: string): number[] {
@@ -32,15 +35,6 @@ export function killPids(pids: number[]): number[] {
   });
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** `pids` and all their descendants, parents first: container processes hang below their shim. */
 export function withDescendants(pids: number[]): number[] {
   const childrenOf = new Map<number, number[]>();
@@ -58,14 +52,4 @@ export function withDescendants(pids: number[]): number[] {
     queue.push(...(childrenOf.get(pid) ?? []));
   }
   return result;
-}
-
-function parentPid(pid: number): number | undefined {
-  try {
-    // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after ')'.
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
 }

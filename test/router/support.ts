@@ -27,6 +27,8 @@ import {
   launchAgent,
   type ManagedProcess,
   metricSum,
+  parentPid,
+  pidsWithArg,
   ROOT,
   type RunningAgent,
   startEtcd,
@@ -292,13 +294,27 @@ export async function launchRouter<R extends RouterProcess>(
   res: Resources,
   configFile: string,
   create: (proc: ManagedProcess, url: string) => R,
-  opts: { etcdUrl: string; logLevel?: string; name?: string; apiPort?: number },
+  opts: { etcdUrl: string; logLevel?: string; name?: string; apiPort?: number; lbOnExit?: 'keep' | 'stop' },
 ): Promise<R> {
   const listen = `127.0.0.1:${opts.apiPort ?? (await freePort())}`;
   const name = `${opts.name ?? 'router'}-${process.pid}-${++routerCounter}`;
   const proc = startProcess(
     process.execPath,
-    [CLI, 'router', '--etcd', opts.etcdUrl, '--config', configFile, '--listen', listen, '--log-level', opts.logLevel ?? 'debug'],
+    // Tests stop what they start unless they test the hand-over (`keep`, fabric router's default).
+    [
+      CLI,
+      'router',
+      '--etcd',
+      opts.etcdUrl,
+      '--config',
+      configFile,
+      '--listen',
+      listen,
+      '--log-level',
+      opts.logLevel ?? 'debug',
+      '--lb-on-exit',
+      opts.lbOnExit ?? 'stop',
+    ],
     { name, cwd: ROOT },
   );
   const router = create(proc, `http://${listen}`);
@@ -321,6 +337,12 @@ export interface RouterOptions {
   logLevel?: string;
   /** More router.yaml keys (e.g. healthCheck, routerId), merged over the defaults. */
   config?: Record<string, unknown>;
+  /** What the router's exit does to its HAProxy; tests default to `stop`. */
+  lbOnExit?: 'keep' | 'stop';
+  /** HAProxy's HTTP port; default a free one. */
+  httpPort?: number;
+  /** The HAProxy binary (e.g. a wrapper that runs it in another network namespace). */
+  binary?: string;
 }
 
 /** A router with one managed HAProxy target (or, from startRouterWithConfig, any targets). */
@@ -408,12 +430,14 @@ function isHaproxy(pid: number): boolean {
  * Starts `fabric router` with a router.yaml in a temp dir: one managed HAProxy target on a free
  * port, rendering to <tmp>/haproxy/haproxy.cfg. Waits for /readyz 200 (HAProxy started).
  */
-export async function startRouter(res: Resources, etcd: EtcdServer, opts: RouterOptions = {}): Promise<RunningRouter> {
+export async function startRouter(res: Resources, etcd: Pick<EtcdServer, 'endpoint'>, opts: RouterOptions = {}): Promise<RunningRouter> {
   const work = res.tempDir('fabric-router-');
-  const [apiPort, httpPort] = (await freePorts(2)) as [number, number];
+  const [apiPort, freeHttpPort] = (await freePorts(2)) as [number, number];
+  const httpPort = opts.httpPort ?? freeHttpPort;
   const dir = path.join(work, 'haproxy');
   const target: Record<string, unknown> = { kind: 'haproxy', http: `127.0.0.1:${httpPort}`, dest: path.join(dir, 'haproxy.cfg') };
   if (opts.template) target.template = opts.template;
+  if (opts.binary) target.binary = opts.binary;
   const configFile = writeRouterConfig(work, {
     domain: opts.domain ?? DOMAIN,
     debounce: opts.debounce ?? { min: '20ms', max: '500ms' },
@@ -424,10 +448,41 @@ export async function startRouter(res: Resources, etcd: EtcdServer, opts: Router
     etcdUrl: opts.etcdUrl ?? etcd.endpoint,
     logLevel: opts.logLevel,
     apiPort,
+    lbOnExit: opts.lbOnExit,
   });
   await router.waitStarted(opts.waitReady !== false);
   if (opts.waitReady !== false) await router.showProc(); // remember HAProxy's pids
   return router;
+}
+
+/**
+ * A router started again on `previous`'s router.yaml, and so on the same HAProxy files: what a
+ * restart or an upgrade does. `previous` must have exited (or been killed) first.
+ */
+export async function restartRouter(
+  res: Resources,
+  previous: RunningRouter,
+  etcd: Pick<EtcdServer, 'endpoint'>,
+  opts: Pick<RouterOptions, 'etcdUrl' | 'waitReady' | 'lbOnExit'> = {},
+): Promise<RunningRouter> {
+  const router = await launchRouter(
+    res,
+    previous.configFile,
+    (proc, url) => new RunningRouter(proc, url, previous.httpPort, previous.dir, previous.configFile),
+    {
+      etcdUrl: opts.etcdUrl ?? etcd.endpoint,
+      lbOnExit: opts.lbOnExit,
+    },
+  );
+  await router.waitStarted(opts.waitReady !== false);
+  if (opts.waitReady !== false) await router.showProc();
+  return router;
+}
+
+/** The HAProxy masters running `configPath` (a master is an haproxy whose parent is not one). */
+export function haproxyMasters(configPath: string): number[] {
+  const pids = pidsWithArg(configPath).filter((pid) => isHaproxy(pid));
+  return pids.filter((pid) => !pids.includes(parentPid(pid) ?? -1));
 }
 
 /**

@@ -4,7 +4,7 @@
 // HAProxy binds the VIPs without vipInterface.
 import http from 'node:http';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../harness/index.js';
+import { createNetns, freePort, type NetNamespace } from '../harness/index.js';
 import { endpoint, PREFIX, putEndpoint, putRaw, Resources, type RunningRouter, startRouter, startWebServers, useRouterSuite, waitFor } from './support.js';
 
 const POOL = '127.77.0.0/24';
@@ -17,11 +17,16 @@ let routerB: RunningRouter;
 let bResources = new Resources();
 let vipPort: number;
 
-const startWithPool = (res: Resources) => startRouter(res, suite.etcd, { config: { vipPool: POOL } });
+/** Router B's HAProxy, as on a second router machine: in a network namespace of its own (its own loopback). */
+let otherHost: NetNamespace;
+const startWithPool = (res: Resources, binary?: string) => startRouter(res, suite.etcd, { config: { vipPool: POOL }, binary });
+const startB = (res: Resources) => startWithPool(res, otherHost.wrap('/usr/sbin/haproxy', suite.file.tempDir('fabric-netns-')));
 
 beforeAll(async () => {
   vipPort = await freePort();
-  [routerA, routerB] = await Promise.all([startWithPool(suite.file), startWithPool(bResources)]);
+  otherHost = await createNetns();
+  suite.file.defer(() => otherHost.remove());
+  [routerA, routerB] = await Promise.all([startWithPool(suite.file), startB(bResources)]);
   suite.file.defer(() => bResources.release());
 });
 
@@ -126,7 +131,7 @@ describe('per-service VIPs', () => {
   it('a restarted router keeps every address', async () => {
     await bResources.release();
     bResources = new Resources();
-    routerB = await startWithPool(bResources);
+    routerB = await startB(bResources);
     const expected = Object.fromEntries([...allocated].map(([address, service]) => [service, `${address}:${vipPort}`]));
     await waitFor(async () => sameVips(await vipsSeenBy(routerB), expected), {
       timeoutMs: 30_000,
