@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import { Etcd3, type IKeyValue, type IOptions, isRecoverableError, type Namespace, Range } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen, type IBackoff, retry } from 'cockatiel';
+import { Etcd3, GRPCDeadlineExceededError, type IKeyValue, type IOptions, isRecoverableError, type Namespace, Range } from 'etcd3';
 import { FabricError } from './errors.js';
 import { namespacePrefix } from './keyspace.js';
 
@@ -51,23 +51,46 @@ export function connectEtcd(options: EtcdOptions): EtcdConnection {
   };
 }
 
+/**
+ * How the clients fail over between members. When the leader dies, a follower keeps forwarding
+ * writes to it until the election timeout (~1 s here): those writes are lost and would wait out
+ * any deadline. So every unary call gets a short deadline and a timed-out call is tried again on
+ * another member (writes here are level-triggered or guarded by a compare: a retry is safe).
+ * Watches resume on another member within a second, never after etcd3's default 30 s backoff.
+ */
+export const FAILOVER = {
+  callTimeoutMs: 1_500,
+  attempts: 3,
+  watchBackoff: { initialDelay: 50, maxDelay: 1_000 },
+  /** gRPC pings on idle channels find a member that froze or vanished without a reset; etcd refuses pings under 5 s apart. */
+  keepaliveMs: 10_000,
+  keepaliveTimeoutMs: 3_000,
+};
+
 function clientOptions(options: EtcdOptions): IOptions {
-  const callTimeoutMs = options.callTimeoutMs ?? 5_000;
+  const callTimeoutMs = options.callTimeoutMs ?? FAILOVER.callTimeoutMs;
   const result: IOptions = {
     hosts: options.endpoints,
     dialTimeout: 3_000,
-    // gRPC refuses replies over 4 MiB by default; lists are paged (listPrefix), but one
-    // watch reply can still carry a large burst of events.
-    grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
+    grpcOptions: {
+      // gRPC refuses replies over 4 MiB by default; lists are paged (listPrefix), but one
+      // watch reply can still carry a large burst of events.
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.keepalive_time_ms': FAILOVER.keepaliveMs,
+      'grpc.keepalive_timeout_ms': FAILOVER.keepaliveTimeoutMs,
+      'grpc.keepalive_permit_without_calls': 1,
+    },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
-    // The client's default breaker stays open 5 s after three failures; a
-    // fabric must notice etcd's return faster than that.
     faultHandling: {
+      // The client's default breaker stays open 5 s after three failures; a fabric must notice
+      // a member's return faster than that.
       host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 500, breaker: new ConsecutiveBreaker(3) }),
-      global: retry(handleWhen(isRecoverableError), {
-        maxAttempts: 2,
+      global: retry(handleWhen(isWorthRetrying), {
+        maxAttempts: FAILOVER.attempts - 1,
         backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 500 }),
       }),
+      // etcd3 declares an IBackoff here but calls `.next()` on it first, as on its own default (a factory).
+      watchBackoff: new ExponentialBackoff(FAILOVER.watchBackoff) as unknown as IBackoff<unknown>,
     },
   };
   if (options.cacert || options.cert || options.key) {
@@ -105,4 +128,9 @@ export async function listPrefix(kv: Namespace, prefix: string, pageSize = 1_000
     if (!page.more || !last) return { kvs, revision: Number(revision) };
     from = Buffer.concat([last.key, Buffer.from([0])]);
   }
+}
+
+/** Unavailable (etcd3's "recoverable") or timed out: another member may answer. */
+function isWorthRetrying(err: Error): boolean {
+  return isRecoverableError(err) || err instanceof GRPCDeadlineExceededError;
 }

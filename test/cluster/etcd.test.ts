@@ -27,17 +27,21 @@ describe('etcd leader SIGKILLed', () => {
     const leader = await cluster.etcd.leader();
     const since = Date.now();
     await leader.kill9();
-    const added = await cluster.hosts[1]!.run('web');
-    const started = Date.now();
-    await cluster.waitServedEverywhere('web', [...web.map((c) => c.name), added.name], 10_000);
-    const servedMs = Date.now() - started;
-    web.push(added);
-    await cluster.etcd.waitLeader();
-    const report = await traffic.stop();
-    console.log(`leader ${leader.name} SIGKILLed: new container served by every router after ${servedMs} ms; ${report.total} requests`);
-    expect(describeFailures(report.failures, since)).toEqual([]);
-    expect(servedMs).toBeLessThanOrEqual(3_000);
-    await leader.start();
+    try {
+      const added = await cluster.hosts[1]!.run('web');
+      const started = Date.now();
+      await cluster.waitServedEverywhere('web', [...web.map((c) => c.name), added.name], 10_000);
+      const servedMs = Date.now() - started;
+      web.push(added);
+      await cluster.etcd.waitLeader();
+      const report = await traffic.stop();
+      console.log(`leader ${leader.name} SIGKILLed: new container served by every router after ${servedMs} ms; ${report.total} requests`);
+      expect(describeFailures(report.failures, since)).toEqual([]);
+      expect(servedMs).toBeLessThanOrEqual(3_000);
+    } finally {
+      await traffic.stop();
+      await leader.start();
+    }
   }, 60_000);
 
   it('fails over to the remaining members again and again (each member killed once)', async () => {
@@ -45,10 +49,13 @@ describe('etcd leader SIGKILLed', () => {
     const since = Date.now();
     for (const member of cluster.etcd.members) {
       await member.kill9();
-      const added = await cluster.hosts[0]!.run('web');
-      await cluster.waitServedEverywhere('web', [...web.map((c) => c.name), added.name], 10_000);
-      web.push(added);
-      await member.start();
+      try {
+        const added = await cluster.hosts[0]!.run('web');
+        await cluster.waitServedEverywhere('web', [...web.map((c) => c.name), added.name], 10_000);
+        web.push(added);
+      } finally {
+        await member.start();
+      }
       await cluster.etcd.waitLeader();
     }
     const report = await traffic.stop();

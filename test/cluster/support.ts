@@ -176,14 +176,17 @@ export interface TrafficReport {
 export class Traffic {
   private readonly report: TrafficReport = { total: 0, failures: [], seen: new Map() };
   private stopped = false;
+  /** Loops end by then even if nobody stops them (a test that failed half-way). */
+  private readonly deadline: number;
   private readonly agents: http.Agent[] = [];
   private readonly loops: Promise<void>[];
 
   constructor(
     routers: () => RunningRouter[],
     host: string,
-    private readonly opts: { maxRequests: number; timeoutMs?: number; paceMs?: number },
+    private readonly opts: { maxRequests: number; timeoutMs?: number; paceMs?: number; maxMs?: number },
   ) {
+    this.deadline = Date.now() + (opts.maxMs ?? 180_000);
     this.loops = routers().flatMap((_, index) => [this.loop(routers, index, host, undefined), this.loop(routers, index, host, this.keepAlive())]);
   }
 
@@ -205,7 +208,7 @@ export class Traffic {
   }
 
   private async loop(routers: () => RunningRouter[], index: number, host: string, agent: http.Agent | undefined): Promise<void> {
-    while (!this.stopped && this.report.total < this.opts.maxRequests) {
+    while (!this.stopped && this.report.total < this.opts.maxRequests && Date.now() < this.deadline) {
       this.report.total += 1;
       // The router at this index now (a restart replaces it; its HAProxy port stays).
       const router = routers()[index]!;
