@@ -5,7 +5,7 @@ import { describeError } from '../src/errors.js';
 import { Keys } from '../src/keyspace.js';
 import type { Logger } from '../src/log.js';
 import { type Endpoint, encodeEndpoint } from '../src/model/endpoint.js';
-import { encodeHost, type HostRecord } from '../src/model/host.js';
+import { decodeHost, encodeHost, type HostRecord } from '../src/model/host.js';
 import { isStopSignal } from './container.js';
 import { desiredOutcome, type HostContext, type Outcome } from './desired.js';
 import { type DockerEvent, DockerEventStream } from './docker-events.js';
@@ -27,6 +27,8 @@ export interface AgentOptions {
    * runs out (default 5 s).
    */
   retryMaxMs?: number;
+  /** `--keep-lease`: an earlier agent of this host may have left its keys on its lease; keep that lease alive instead of writing them again. */
+  keepLease?: boolean;
 }
 
 export interface Rejection {
@@ -59,7 +61,9 @@ export class Agent {
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
   private readonly backoff: Backoff;
-  private readonly started = new Date().toISOString();
+  /** When this host's registration began: now, or when the agent whose lease it kept started. */
+  private started = new Date().toISOString();
+  private keepTried = false;
   private lastError: { at: string; message: string } | undefined;
   private lastSync: { at: string; puts: number; deletes: number } | undefined;
   private lastWriteOk = false;
@@ -186,11 +190,13 @@ export class Agent {
     this.fullSyncWanted = false;
     this.dirty.clear();
     try {
-      const lease = await this.registry.ensureLease();
       if (!this.storedKnown || full) {
         this.stored = await this.registry.read();
         this.storedKnown = true;
       }
+      const keep = this.leaseToKeep();
+      const lease = await this.registry.ensureLease(keep);
+      if (keep !== undefined && lease === keep) this.started = this.storedStarted() ?? this.started;
       const ids = full ? await this.refreshAll() : [...batch.keys()];
       if (!full) await this.refresh(ids);
       const plan = planWrites(this.desiredKeys(), this.stored, lease);
@@ -216,6 +222,23 @@ export class Agent {
       for (const [id, since] of batch) if (!this.dirty.has(id)) this.dirty.set(id, since);
       throw err;
     }
+  }
+
+  /**
+   * At the first sync only, with --keep-lease: the one lease every key of this host is on (the
+   * agent before this one left them), so that an unchanged host needs no write at all.
+   */
+  private leaseToKeep(): string | undefined {
+    if (!this.options.keepLease || this.keepTried) return undefined;
+    this.keepTried = true;
+    const leases = new Set([...this.stored.values()].map((key) => key.lease));
+    const [lease] = leases;
+    return leases.size === 1 && lease && lease !== '0' ? lease : undefined;
+  }
+
+  private storedStarted(): string | undefined {
+    const stored = this.stored.get(Keys.host(this.options.context.host));
+    return stored ? decodeHost(stored.value)?.started : undefined;
   }
 
   private async refreshAll(): Promise<string[]> {

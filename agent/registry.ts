@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
-import type { IOperation, Lease, Namespace } from 'etcd3';
+import type { IOperation, Namespace } from 'etcd3';
 import { describeError, FabricError } from '../src/errors.js';
 import { listPrefix } from '../src/etcd.js';
 import { Keys, parseEndpointKey } from '../src/keyspace.js';
 import type { Logger } from '../src/log.js';
+import { grantedLease, type HeldLease, KeptLease } from './kept-lease.js';
 import type { StoredKey, WritePlan } from './plan.js';
 
 /** etcd refuses transactions with more than 128 operations. */
@@ -17,7 +18,7 @@ export type LeaseState = 'none' | 'granting' | 'granted' | 'lost' | 'revoked';
  * agent must write them all again under a new one.
  */
 export class HostRegistry extends EventEmitter {
-  private lease: Lease | undefined;
+  private lease: HeldLease | undefined;
   private leaseId: string | undefined;
   private currentState: LeaseState = 'none';
   /** Set while the lease's keepalive stream fails (etcd unreachable), cleared by the next success. */
@@ -54,17 +55,35 @@ export class HostRegistry extends EventEmitter {
     return this.currentState === 'granted' ? this.keepaliveFailure : undefined;
   }
 
-  /** The current lease id, granting a new lease when there is none. */
-  async ensureLease(): Promise<string> {
+  /**
+   * The current lease id, granting a new lease when there is none. `keep`: the lease an earlier
+   * agent of this host left its keys on (--keep-lease), kept alive instead when etcd still has it.
+   */
+  async ensureLease(keep?: string): Promise<string> {
     if (this.currentState === 'granted' && this.leaseId) return this.leaseId;
     this.currentState = 'granting';
-    const lease = this.kv.lease(this.ttlSeconds);
-    lease.on('lost', (err) => this.onLost(lease, describeError(err)));
-    lease.on('keepaliveFailed', (err) => {
-      if (lease === this.lease) this.keepaliveFailure = describeError(err);
-    });
-    lease.on('keepaliveSucceeded', () => {
-      if (lease === this.lease) this.keepaliveFailure = undefined;
+    const kept = keep ? await this.keepLease(keep) : undefined;
+    if (kept) return kept;
+    return this.hold(grantedLease(this.kv.lease(this.ttlSeconds)), 'lease granted');
+  }
+
+  /** The earlier agent's lease, if etcd still has it; any failure means a new lease instead. */
+  private async keepLease(id: string): Promise<string | undefined> {
+    try {
+      const kept = await KeptLease.keep(this.kv.leaseClient, id, this.ttlSeconds);
+      if (kept) return await this.hold(kept, 'kept the lease of the previous agent');
+      this.logger.info({ lease: id }, "the previous agent's lease has expired; granting a new one");
+    } catch (err) {
+      this.logger.warn({ lease: id, err: describeError(err) }, "could not keep the previous agent's lease; granting a new one");
+    }
+    return undefined;
+  }
+
+  /** Waits for the lease's id and makes it this host's; its loss and keepalive failures are watched. */
+  private async hold(lease: HeldLease, granted: string): Promise<string> {
+    lease.onLost((err) => this.onLost(lease, describeError(err)));
+    lease.onKeepalive((err) => {
+      if (lease === this.lease) this.keepaliveFailure = err && describeError(err);
     });
     try {
       const id = await lease.grant();
@@ -72,7 +91,7 @@ export class HostRegistry extends EventEmitter {
       this.leaseId = id;
       this.keepaliveFailure = undefined;
       this.currentState = 'granted';
-      this.logger.info({ lease: id, ttl: this.ttlSeconds }, 'lease granted');
+      this.logger.info({ lease: id, ttl: this.ttlSeconds }, granted);
       return id;
     } catch (err) {
       lease.release();
@@ -81,7 +100,7 @@ export class HostRegistry extends EventEmitter {
     }
   }
 
-  private onLost(lease: Lease, reason: string): void {
+  private onLost(lease: HeldLease, reason: string): void {
     if (lease !== this.lease || this.currentState !== 'granted') return;
     this.currentState = 'lost';
     this.lease = undefined;

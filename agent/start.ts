@@ -81,6 +81,7 @@ export async function startAgent(options: AgentStartOptions): Promise<AgentHandl
       resyncIntervalMs: opts.resyncInterval,
       // Retry often enough to re-register within one TTL of etcd's return.
       retryMaxMs: Math.min(5_000, Math.max(250, Math.floor(opts.ttl / 4))),
+      keepLease: opts.keepLease,
     },
     metrics,
     logger,

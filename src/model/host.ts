@@ -14,3 +14,13 @@ export type HostRecord = z.infer<typeof hostRecordSchema>;
 export function encodeHost(host: HostRecord): string {
   return JSON.stringify(hostRecordSchema.parse(host));
 }
+
+/** A stored host record, or undefined when it does not decode. */
+export function decodeHost(raw: string): HostRecord | undefined {
+  try {
+    const parsed = hostRecordSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

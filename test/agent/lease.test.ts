@@ -70,6 +70,30 @@ describe('the agent lease', () => {
     expect(Date.now() - stoppedAt).toBeLessThan(6_000);
   });
 
+  it('restarted with --keep-lease: keeps the lease the agent before it left, and writes nothing', async () => {
+    const etcd = await testEtcd();
+    await twoWebs();
+    const first = await startAgent(etcd, { hostName: 'node-kk', ttl: '5s', keepLease: true });
+    const view = new EtcdView(etcd);
+    const lease = await first.leaseId();
+    const before = await view.keys();
+    expect(before).toHaveLength(3);
+    const revision = async () => Number((await etcd.etcdctl(['endpoint', 'status', '-w', 'json'])).match(/"revision":(\d+)/)?.[1]);
+    expect(await first.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    const stoppedAt = Date.now();
+    const revisionBefore = await revision();
+
+    const second = await startAgent(etcd, { hostName: 'node-kk', ttl: '5s', keepLease: true });
+    expect(await second.leaseId()).toBe(lease);
+    await waitFor(async () => (await second.status()).lastSync !== undefined, { what: 'the new agent synced' });
+    expect(await revision()).toBe(revisionBefore); // not one write
+    expect(await view.keys()).toEqual(before);
+    expect(second.logs().some((l) => l.msg === 'kept the lease of the previous agent')).toBe(true);
+    // And keeps it alive: one TTL after the first agent stopped, the keys are still there, on that lease.
+    await waitFor(() => Date.now() - stoppedAt > 6_000, { timeoutMs: 8_000, intervalMs: 250, what: 'one TTL past the first agent' });
+    expect(await view.keys()).toEqual(before);
+  });
+
   it('a lease revoked behind its back: new lease, everything re-registered within one TTL', async () => {
     const etcd = await testEtcd();
     const webs = await twoWebs();
