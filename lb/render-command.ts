@@ -5,7 +5,7 @@ import { describeError, FabricError } from '../src/errors.js';
 import { connectEtcd, type EtcdConnection, listPrefix } from '../src/etcd.js';
 import { LOG_LEVELS, type LogLevel } from '../src/log.js';
 import { addEtcdOptions, etcdOptions, option, parseOrThrow, resolveOptions } from '../src/options.js';
-import { type RouterConfig, routerConfigSchema } from './config.js';
+import { ROUTER_CONFIG_KEYS, type RouterConfig, routerConfigSchema } from './config.js';
 import { deriveModel, type Model } from './model.js';
 import { KeyStore } from './store.js';
 import type { SyncMode } from './sync.js';
@@ -37,9 +37,9 @@ interface Outcome {
 }
 
 async function runRender(command: Command): Promise<void> {
-  const { values, file } = resolveOptions(command);
+  const { values, file } = resolveOptions(command, { fileKeys: ROUTER_CONFIG_KEYS });
   const mode = syncMode(values);
-  const config = parseOrThrow(routerConfigSchema, { ...file, domain: values.domain ?? file.domain }, 'router config');
+  const config = parseOrThrow(routerConfigSchema, { ...file, domain: values.domain ?? file.domain }, String(values.config ?? 'router config'));
   const logger = stderrLogger(parseOrThrow(logLevelSchema, values.logLevel, '--log-level'));
   const etcd = connectEtcd(etcdOptions(values));
   let outcomes: Outcome[];
