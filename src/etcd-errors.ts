@@ -102,5 +102,5 @@ export function describeLeaseLoss(leaseId: string | undefined, err: unknown, ttl
     return `${lease} expired: no keepalive reached etcd for ${2 * ttlSeconds}s (2×TTL)`;
   }
   if (err instanceof EtcdLeaseInvalidError) return `${lease} is expired or revoked: etcd no longer knows it`;
-  return `${lease} lost: ${message}`;
+  return `${lease} was lost: ${message}`;
 }

@@ -50,7 +50,7 @@ export function parseBooleanVariable(name: string, text: string): boolean {
   if (FALSE_WORDS.includes(word)) return false;
   throw new FabricError(
     'FABRIC_ERR_CONFIG',
-    `${name}=${JSON.stringify(text)}: expected ${TRUE_WORDS.join(', ')} (on) or ${FALSE_WORDS.filter(Boolean).join(', ')}, empty (off)`,
+    `${name}=${JSON.stringify(text)}: expected on (${TRUE_WORDS.join(', ')}) or off (${FALSE_WORDS.filter(Boolean).join(', ')} or empty)`,
   );
 }
 

@@ -35,7 +35,9 @@ describe('FABRIC_* variables', () => {
     for (const word of ['1', 'true', 'TRUE', 'yes', 'on', ' on ']) expect(parseBooleanVariable('FABRIC_X', word)).toBe(true);
     for (const word of ['0', 'false', 'False', 'no', 'off', '']) expect(parseBooleanVariable('FABRIC_X', word)).toBe(false);
     for (const word of ['2', 'maybe', 'enabled', 'y']) {
-      expect(() => parseBooleanVariable('FABRIC_KEEP_LEASE', word)).toThrow(/FABRIC_KEEP_LEASE=".*": expected 1, true, yes, on/);
+      expect(() => parseBooleanVariable('FABRIC_KEEP_LEASE', word)).toThrow(
+        /FABRIC_KEEP_LEASE=".*": expected on \(1, true, yes, on\) or off \(0, false, no, off or empty\)/,
+      );
     }
   });
 
