@@ -20,9 +20,9 @@ export function applyCommand(): Command {
   const command = new Command('apply').description('create or update Services and Routes from YAML files, all or nothing');
   return addEtcdOptions(command)
     .addOption(
-      option('-f, --filename <file>', 'multi-document YAML of Service and Route; "-" reads stdin; repeatable (FABRIC_FILENAME: one file)')
-        .argParser(collect)
-        .makeOptionMandatory(),
+      option('-f, --filename <file>', 'multi-document YAML of Service and Route; "-" reads stdin; repeatable (FABRIC_FILENAME: one file); required').argParser(
+        collect,
+      ),
     )
     .addOption(option('--dry-run', 'validate and print what would change, write nothing', false))
     .addOption(option('--max-txn-ops <n>', "operations one etcd transaction may hold (etcd's --max-txn-ops)", String(ETCD_DEFAULT_LIMITS.maxOps)))
@@ -52,7 +52,7 @@ export function deleteCommand(): Command {
 
 async function runApply(command: Command): Promise<void> {
   const { values } = resolveOptions(command);
-  const files = values.filename as string[];
+  const files = fileNames(values.filename);
   const dryRun = values.dryRun === true;
   const chunked = values.chunked === true;
   const resources = loadResources(readSources(files, () => readFileSync(0, 'utf8')));
@@ -123,6 +123,16 @@ async function withEtcd<T>(values: Record<string, unknown>, use: (etcd: EtcdConn
   } finally {
     etcd.close();
   }
+}
+
+/**
+ * -f (repeatable), FABRIC_FILENAME or `filename:` in --config (one name or a list). Checked here, not by
+ * commander: a required option is checked before the config file is read.
+ */
+function fileNames(value: unknown): string[] {
+  const names = Array.isArray(value) ? value.map(String) : typeof value === 'string' ? [value] : [];
+  if (names.length === 0) throw new FabricError('FABRIC_ERR_CONFIG', 'no file to apply: give -f FILE (or FABRIC_FILENAME, or `filename:` in --config)');
+  return names;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

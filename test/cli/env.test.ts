@@ -107,4 +107,15 @@ describe('--config files', { timeout: 60_000 }, () => {
     const good = writeTemp(temp.path, 'ctl-good.yaml', `etcd: ${c.etcd.endpoint}\netcdPrefix: ${prefix}\ndryRun: false\n`);
     expect((await runFabric(['apply', '-f', file, '--config', good])).stdout).toBe('service/web created');
   });
+
+  it('apply takes its file from `filename:` in --config too, and says what is missing without one', async () => {
+    const c = cluster();
+    const prefix = c.newPrefix();
+    const file = writeTemp(temp.path, 'from-config.yaml', SERVICE);
+    const config = writeTemp(temp.path, 'with-filename.yaml', `etcd: ${c.etcd.endpoint}\netcdPrefix: ${prefix}\nfilename: ${file}\n`);
+    expect((await runFabric(['apply', '--config', config])).stdout).toBe('service/web created');
+    const none = await fabric(c, prefix, ['apply']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toBe('fabric: FABRIC_ERR_CONFIG: no file to apply: give -f FILE (or FABRIC_FILENAME, or `filename:` in --config)');
+  });
 });
