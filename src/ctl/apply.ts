@@ -76,25 +76,28 @@ export async function applyResources(kv: Namespace, resources: Resource[], optio
 async function applyChunked(kv: Namespace, resources: Resource[], options: ApplyOptions): Promise<ApplyResult> {
   const first = await planApply(kv, resources);
   const outcome = new Map(first.map((change) => [change.key, change]));
-  let batches = splitWrites(pendingWrites(first), options.limits, describeResource);
-  const total = batches.length;
-  if (options.dryRun) return { changes: first, revision: undefined, transactions: total };
+  let chunks = splitWrites(pendingWrites(first), options.limits, describeResource);
+  const planned = chunks.length;
+  if (options.dryRun) return { changes: first, revision: undefined, transactions: planned };
   let revision: number | undefined;
   let written = 0;
-  for (let conflicts = 0; batches.length > 0; ) {
-    const [batch, ...rest] = batches as [PlannedChange[], ...PlannedChange[][]];
-    const landed = await commitChanges(kv, batch);
+  let conflicts = 0;
+  for (let next = 0; next < chunks.length; ) {
+    const chunk = chunks[next]!;
+    const landed = await commitChanges(kv, chunk);
     if (landed === undefined) {
-      if (++conflicts >= ATTEMPTS) throw chunkConflict(written, total);
-      batches = splitWrites(pendingWrites(await planApply(kv, resources)), options.limits, describeResource);
+      conflicts += 1;
+      if (conflicts >= ATTEMPTS) throw chunkConflict(written, planned);
+      chunks = splitWrites(pendingWrites(await planApply(kv, resources)), options.limits, describeResource);
+      next = 0;
       continue;
     }
     conflicts = 0;
     revision = landed;
     written += 1;
-    for (const change of batch) outcome.set(change.key, change);
-    options.onChunk?.({ chunk: written, chunks: Math.max(total, written + rest.length), changes: batch.length, revision });
-    batches = rest;
+    next += 1;
+    for (const change of chunk) outcome.set(change.key, change);
+    options.onChunk?.({ chunk: written, chunks: written + chunks.length - next, changes: chunk.length, revision });
   }
   return { changes: first.map((change) => outcome.get(change.key)!), revision, transactions: written };
 }

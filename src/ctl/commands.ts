@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { FabricError } from '../errors.js';
-import { connectEtcd, type EtcdConnection } from '../etcd.js';
+import { describeError, FabricError } from '../errors.js';
+import { connectEtcd, type EtcdConnection, type EtcdOptions } from '../etcd.js';
 import { explainEtcdError } from '../etcd-errors.js';
 import { namespacePrefix } from '../keyspace.js';
 import { addEtcdOptions, etcdOptions, option, resolveOptions } from '../options.js';
 import { applyResources, type ChunkProgress, describeChange } from './apply.js';
 import { deleteResources, parseDeleteKind } from './delete.js';
-import { loadResources, readSources } from './documents.js';
+import { loadResources, type Resource, readSources } from './documents.js';
 import { OUTPUT_FORMATS, parseOutputFormat, renderRows } from './output.js';
 import { describeMissingBackend, existingServices, missingBackends, undefinedBackends } from './references.js';
 import { readState } from './state.js';
@@ -62,8 +62,7 @@ async function runApply(command: Command): Promise<void> {
     keyPrefix: namespacePrefix(String(values.etcdPrefix)),
   };
   const result = await withEtcd(values, async (etcd) => {
-    const existing = await existingServices(etcd.kv, undefinedBackends(resources));
-    for (const missing of missingBackends(resources, existing)) process.stderr.write(`fabric: warning: ${describeMissingBackend(missing)}\n`);
+    await warnMissingBackends(etcd, resources, etcdOptions(values));
     return applyResources(etcd.kv, resources, { dryRun, chunked, limits, onChunk: printChunk });
   });
   process.stdout.write(result.changes.map((change) => `${describeChange(change, dryRun)}\n`).join(''));
@@ -71,6 +70,18 @@ async function runApply(command: Command): Promise<void> {
     process.stderr.write(
       `${dryRun ? 'would write' : 'wrote'} the changes in ${result.transactions} transactions (--chunked: each all or nothing, the whole not)\n`,
     );
+  }
+}
+
+/** A warning, never a refusal: the service may come later. A user who may not read endpoints/ gets told that instead. */
+async function warnMissingBackends(etcd: EtcdConnection, resources: Resource[], options: EtcdOptions): Promise<void> {
+  try {
+    const existing = await existingServices(etcd.kv, undefinedBackends(resources));
+    for (const missing of missingBackends(resources, existing)) process.stderr.write(`fabric: warning: ${describeMissingBackend(missing)}\n`);
+  } catch (err) {
+    const explained = explainEtcdError(err, options);
+    if (!(explained instanceof FabricError && explained.code === 'FABRIC_ERR_PERMISSION')) throw explained;
+    process.stderr.write(`fabric: warning: could not check that the Routes' services exist: ${describeError(explained)}\n`);
   }
 }
 
