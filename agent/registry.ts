@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { IOperation, Namespace } from 'etcd3';
 import { describeError, FabricError } from '../src/errors.js';
 import { listPrefix } from '../src/etcd.js';
+import { describeLeaseLoss, EtcdCallError, type EtcdOperation, type EtcdTarget, etcdCall, explainEtcdError, grpcReason } from '../src/etcd-errors.js';
 import { Keys, parseEndpointKey } from '../src/keyspace.js';
 import type { Logger } from '../src/log.js';
 import { grantedLease, type HeldLease, KeptLease } from './kept-lease.js';
@@ -29,6 +30,8 @@ export class HostRegistry extends EventEmitter {
     private readonly host: string,
     private readonly ttlSeconds: number,
     private readonly logger: Logger,
+    /** Where etcd is and as whom, for error messages (endpoints tried, the user refused). */
+    private readonly target: EtcdTarget = { endpoints: [], prefix: '/' },
   ) {
     super();
   }
@@ -81,7 +84,7 @@ export class HostRegistry extends EventEmitter {
 
   /** Waits for the lease's id and makes it this host's; its loss and keepalive failures are watched. */
   private async hold(lease: HeldLease, granted: string): Promise<string> {
-    lease.onLost((err) => this.onLost(lease, describeError(err)));
+    lease.onLost((err) => this.onLost(lease, describeLeaseLoss(this.leaseId, err, this.ttlSeconds)));
     lease.onKeepalive((err) => {
       if (lease === this.lease) this.keepaliveFailure = err && describeError(err);
     });
@@ -96,7 +99,8 @@ export class HostRegistry extends EventEmitter {
     } catch (err) {
       lease.release();
       this.currentState = 'lost';
-      throw new FabricError('FABRIC_ERR_ETCD_UNAVAILABLE', `lease grant: ${describeError(err)}`, { cause: err });
+      const at = this.target.endpoints.length ? ` (etcd at ${this.target.endpoints.join(', ')})` : '';
+      throw new FabricError('FABRIC_ERR_ETCD_UNAVAILABLE', `lease grant: ${grpcReason(describeError(err))}${at}`, { cause: err });
     }
   }
 
@@ -111,7 +115,7 @@ export class HostRegistry extends EventEmitter {
   /** Every key this host owns: its endpoints and its host record. */
   async read(): Promise<Map<string, StoredKey>> {
     // Multi-range reads come back with the namespace stripped; single gets do not.
-    const [endpoints, hosts] = await this.etcd('read', () =>
+    const [endpoints, hosts] = await this.etcd('read', [Keys.endpointsRoot, Keys.host(this.host)], () =>
       Promise.all([listPrefix(this.kv, Keys.endpointsRoot), this.kv.getAll().prefix(Keys.host(this.host)).exec()]),
     );
     const stored = new Map<string, StoredKey>();
@@ -130,10 +134,11 @@ export class HostRegistry extends EventEmitter {
       ...plan.deletes.map((key) => this.kv.delete().key(key)),
       ...plan.puts.map(({ key, value }) => this.kv.put(key).value(value).lease(leaseId)),
     ];
+    const keys = [...plan.deletes, ...plan.puts.map(({ key }) => key)];
     let txns = 0;
     for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
       // etcd3's builder needs a comparison; "version > -1" holds for every key.
-      await this.etcd('write', () =>
+      await this.etcd('write', keys.slice(i, i + MAX_TXN_OPS), () =>
         this.kv
           .if(Keys.host(this.host), 'Version', '>', -1)
           .then(...ops.slice(i, i + MAX_TXN_OPS))
@@ -157,11 +162,15 @@ export class HostRegistry extends EventEmitter {
     }
   }
 
-  private async etcd<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /** An etcd call whose failure names what it did: FABRIC_ERR_PERMISSION, else FABRIC_ERR_ETCD_UNAVAILABLE. */
+  private async etcd<T>(operation: EtcdOperation, keys: string[], fn: () => Promise<T>): Promise<T> {
     try {
-      return await fn();
+      return await etcdCall(operation, keys, fn);
     } catch (err) {
-      throw new FabricError('FABRIC_ERR_ETCD_UNAVAILABLE', `etcd ${what}: ${describeError(err)}`, { cause: err });
+      const explained = explainEtcdError(err, this.target);
+      if (explained instanceof FabricError) throw explained;
+      const cause = err instanceof EtcdCallError ? err.cause : err;
+      throw new FabricError('FABRIC_ERR_ETCD_UNAVAILABLE', `etcd ${operation}: ${grpcReason(describeError(cause))}`, { cause });
     }
   }
 }

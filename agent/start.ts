@@ -71,7 +71,7 @@ export async function startAgent(options: AgentStartOptions): Promise<AgentHandl
   const registry = createRegistry('agent');
   const metrics = new AgentMetrics(registry);
   const etcd = connectEtcd(common.etcd);
-  const hostRegistry = new HostRegistry(etcd.kv, opts.hostName, Math.round(opts.ttl / 1000), logger);
+  const hostRegistry = new HostRegistry(etcd.kv, opts.hostName, Math.round(opts.ttl / 1000), logger, common.etcd);
   const agent = Agent.create(
     dockerClient(opts.docker),
     hostRegistry,

@@ -127,7 +127,12 @@ export const routerConfigSchema = z
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/)
       .optional(),
   })
+  // The file also carries the common options (etcd, listen, …): resolveOptions refuses a top-level
+  // key that is neither one of those nor in ROUTER_CONFIG_KEYS; nested objects are strict.
   .passthrough();
+
+/** The router config's own top-level keys, which a router's --config file may hold besides its options. */
+export const ROUTER_CONFIG_KEYS: readonly string[] = Object.keys(routerConfigSchema.shape);
 
 export type RouterConfig = z.infer<typeof routerConfigSchema>;
 export type HaproxyTargetSpec = z.infer<typeof haproxyTargetSchema>;

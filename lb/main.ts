@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { createLogger } from '../src/log.js';
 import { addCommonOptions, commonOptions, option, parseOrThrow, resolveOptions } from '../src/options.js';
 import { onShutdown } from '../src/shutdown.js';
-import { routerConfigSchema } from './config.js';
+import { ROUTER_CONFIG_KEYS, routerConfigSchema } from './config.js';
 import { startRouter } from './start.js';
 import type { ExitIntent } from './target.js';
 
@@ -20,9 +20,9 @@ export function routerCommand(): Command {
 }
 
 async function runRouter(command: Command): Promise<void> {
-  const { values, file } = resolveOptions(command);
+  const { values, file } = resolveOptions(command, { fileKeys: ROUTER_CONFIG_KEYS });
   const common = commonOptions(values);
-  const config = parseOrThrow(routerConfigSchema, { ...file, domain: values.domain ?? file.domain }, 'router config');
+  const config = parseOrThrow(routerConfigSchema, { ...file, domain: values.domain ?? file.domain }, String(values.config ?? 'router config'));
   const logger = createLogger(common.logLevel, 'router');
   const handle = await startRouter({ common, config, logger, lbOnExit: values.lbOnExit as ExitIntent });
   onShutdown(logger, handle.stop);

@@ -129,6 +129,7 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
 
   const bases = derived.map((d) => d.base);
   const weightedRoutes = buildRoutes(routeEntries, bases);
+  for (const issue of missingBackendIssues(routeEntries, bases)) issues.push(issue);
   const routeClaims: Claim[] = weightedRoutes.map((route) => ({
     host: route.host,
     path: route.path,
@@ -228,6 +229,26 @@ function finalService(d: ServiceDerivation, domains: string[], vip: ServiceVip |
 
 function sameStrings(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * A Route backend naming a service that has neither a spec nor endpoints: accepted (the service
+ * may come later), reported, and its part of the route gets no traffic until then.
+ */
+function missingBackendIssues(routes: Array<{ spec: RouteSpec }>, services: ServiceModel[]): ModelIssue[] {
+  const existing = new Set(services.filter((s) => s.spec || s.endpoints.length > 0).map((s) => s.name));
+  const issues: ModelIssue[] = [];
+  for (const { spec } of routes) {
+    for (const service of new Set(spec.backends.map((b) => b.service))) {
+      if (existing.has(service)) continue;
+      issues.push({
+        code: 'FABRIC_ERR_NOT_FOUND',
+        subject: `routes/${spec.name}`,
+        message: `backend service "${service}" does not exist (no Service spec, no endpoints); it gets no traffic until it does`,
+      });
+    }
+  }
+  return issues;
 }
 
 /** Services whose spec asks for a VIP; a TCP service must name its port. */

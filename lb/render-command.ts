@@ -3,9 +3,10 @@ import { type Logger, pino } from 'pino';
 import { z } from 'zod';
 import { describeError, FabricError } from '../src/errors.js';
 import { connectEtcd, type EtcdConnection, listPrefix } from '../src/etcd.js';
+import { type EtcdTarget, explainEtcdError, grpcReason } from '../src/etcd-errors.js';
 import { LOG_LEVELS, type LogLevel } from '../src/log.js';
 import { addEtcdOptions, etcdOptions, option, parseOrThrow, resolveOptions } from '../src/options.js';
-import { type RouterConfig, routerConfigSchema } from './config.js';
+import { ROUTER_CONFIG_KEYS, type RouterConfig, routerConfigSchema } from './config.js';
 import { deriveModel, type Model } from './model.js';
 import { KeyStore } from './store.js';
 import type { SyncMode } from './sync.js';
@@ -37,14 +38,15 @@ interface Outcome {
 }
 
 async function runRender(command: Command): Promise<void> {
-  const { values, file } = resolveOptions(command);
+  const { values, file } = resolveOptions(command, { fileKeys: ROUTER_CONFIG_KEYS });
   const mode = syncMode(values);
-  const config = parseOrThrow(routerConfigSchema, { ...file, domain: values.domain ?? file.domain }, 'router config');
+  const config = parseOrThrow(routerConfigSchema, { ...file, domain: values.domain ?? file.domain }, String(values.config ?? 'router config'));
   const logger = stderrLogger(parseOrThrow(logLevelSchema, values.logLevel, '--log-level'));
-  const etcd = connectEtcd(etcdOptions(values));
+  const target = etcdOptions(values);
+  const etcd = connectEtcd(target);
   let outcomes: Outcome[];
   try {
-    const model = await snapshotModel(etcd, config);
+    const model = await snapshotModel(etcd, config, target);
     outcomes = await applyOnce(
       createTargets(config, { logger, requestApply: () => undefined, mode, once: true, etcd: etcd.client, watchClient: () => etcd.watchClient().client }),
       model,
@@ -66,9 +68,11 @@ function syncMode(values: Record<string, unknown>): SyncMode {
 }
 
 /** The fabric keyspace as it is now, as the router would model it. */
-async function snapshotModel(etcd: EtcdConnection, config: RouterConfig): Promise<Model> {
+async function snapshotModel(etcd: EtcdConnection, config: RouterConfig, target: EtcdTarget): Promise<Model> {
   const { kvs, revision } = await listPrefix(etcd.kv, '').catch((err) => {
-    throw new FabricError('FABRIC_ERR_ETCD_UNAVAILABLE', `cannot read the fabric keyspace: ${describeError(err)}`, { cause: err });
+    const explained = explainEtcdError(err, target);
+    if (explained instanceof FabricError) throw explained;
+    throw new FabricError('FABRIC_ERR_ETCD_UNAVAILABLE', `cannot read the fabric keyspace: ${grpcReason(describeError(err))}`, { cause: err });
   });
   const store = new KeyStore();
   store.reset(

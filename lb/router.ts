@@ -9,7 +9,7 @@ import { deriveModel, type Model, ModelMemo } from './model.js';
 import { KeyStore } from './store.js';
 import type { ExitIntent, Target, TargetStatus } from './target.js';
 import type { VipManager } from './vip/manager.js';
-import type { KeyspaceWatch } from './watch.js';
+import type { KeyspaceWatch, WatchState } from './watch.js';
 
 export type RouterState = 'idle' | 'syncing' | 'running' | 'stopping' | 'stopped';
 
@@ -40,6 +40,9 @@ export class Router {
   private retryTimer: NodeJS.Timeout | undefined;
   private pendingSince: number | undefined;
   private snapshotSeen = false;
+  /** The watch was live and has not been lost since (a re-list after a cancelled watch keeps it so). */
+  private watchWasLive = false;
+  private watchLossReported = false;
   private current: Model | undefined;
   private appliedRevision = -1;
   private resumed: Promise<unknown> = Promise.resolve();
@@ -91,13 +94,31 @@ export class Router {
     this.watch.on('changes', (changes, revision) => {
       if (this.store.apply(changes, revision)) this.markDirty();
     });
-    this.watch.on('state', (state) => {
-      this.metrics.etcdConnected.set(state === 'watching' ? 1 : 0);
-      if (state !== 'watching') this.logger.warn({ state, err: this.watch.error }, 'etcd watch not live; serving the last good state');
-      else this.logger.info('etcd watch live');
-    });
+    this.watch.on('state', (state) => this.onWatchState(state));
     this.options.health?.on('change', () => this.requestApply());
     this.watch.start();
+  }
+
+  /**
+   * A warning only when a live watch is lost: not while the first snapshot is read (the watch
+   * logs a failed list itself), not at close. What is served then depends on whether anything was.
+   */
+  private onWatchState(state: WatchState): void {
+    this.metrics.etcdConnected.set(state === 'watching' ? 1 : 0);
+    if (state === 'watching') {
+      this.logger.info(this.watchLossReported ? 'etcd watch live again' : 'etcd watch live');
+      this.watchWasLive = true;
+      this.watchLossReported = false;
+      return;
+    }
+    if (state !== 'disconnected' || !this.watchWasLive) return;
+    this.watchWasLive = false;
+    this.watchLossReported = true;
+    if (this.appliedRevision >= 0) {
+      this.logger.warn({ err: this.watch.error, revision: this.appliedRevision }, 'etcd watch lost; serving the last good state');
+    } else {
+      this.logger.warn({ err: this.watch.error }, 'etcd watch lost; nothing is served yet (no config was applied)');
+    }
   }
 
   /** `intent`: whether the load balancers stop too, or keep serving for the next router (see Target.stop). */

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { Lease, Namespace } from 'etcd3';
 import { describeError } from '../src/errors.js';
+import { describeLeaseLoss } from '../src/etcd-errors.js';
 import { Keys } from '../src/keyspace.js';
 import type { Logger } from '../src/log.js';
 import { healthView } from './health/view.js';
@@ -95,7 +96,10 @@ export class StatusPublisher {
     const lease = this.options.kv.lease(this.options.ttlSeconds ?? 15);
     lease.on('lost', (err) => {
       if (lease !== this.lease) return;
-      this.options.logger.warn({ key: this.key, err: describeError(err) }, 'status lease lost; granting a new one');
+      this.options.logger.warn(
+        { key: this.key, err: describeLeaseLoss(undefined, err, this.options.ttlSeconds ?? 15) },
+        'status lease lost; granting a new one',
+      );
       this.lease = undefined;
       this.written = undefined;
     });

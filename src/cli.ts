@@ -1,28 +1,9 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
 import { describeError, FabricError } from './errors.js';
-import { packageVersion } from './version.js';
-
-/**
- * Each subcommand lives with the process it starts, and is loaded only when
- * it runs: `fabric get` need not load Docker, HAProxy or HTTP server code.
- * Help and unknown commands load them all, so both list every command.
- */
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  agent: async () => (await import('../agent/main.js')).agentCommand(),
-  router: async () => (await import('../lb/main.js')).routerCommand(),
-  up: async () => (await import('../up/command.js')).upCommand(),
-  render: async () => (await import('../lb/render-command.js')).renderCommand(),
-  apply: async () => (await import('./ctl/commands.js')).applyCommand(),
-  get: async () => (await import('./ctl/commands.js')).getCommand(),
-  delete: async () => (await import('./ctl/commands.js')).deleteCommand(),
-};
+import { buildProgram } from './program.js';
 
 async function main(argv: string[]): Promise<void> {
-  const program = new Command('fabric').description('service discovery and dynamic load balancing for Docker hosts').version(packageVersion());
-  const requested = argv[2];
-  const names = requested !== undefined && requested in COMMANDS ? [requested] : Object.keys(COMMANDS);
-  for (const name of names) program.addCommand(await COMMANDS[name]!());
+  const program = await buildProgram(argv[2]);
   await program.parseAsync(argv);
 }
 

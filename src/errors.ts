@@ -28,6 +28,8 @@ export const ErrorCodes = {
   FABRIC_ERR_ADOPT: { retryable: true, text: 'could not adopt a running load balancer' },
   /** etcd refused an operation for the user's role. */
   FABRIC_ERR_PERMISSION: { retryable: false, text: 'etcd permission denied' },
+  /** More changes (or bytes) than one etcd transaction may carry (`--max-txn-ops`, `--max-request-bytes`). */
+  FABRIC_ERR_TOO_LARGE: { retryable: false, text: "over etcd's transaction limits" },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -6,6 +6,7 @@ import { describeError, FabricError } from './errors.js';
 import type { EtcdOptions } from './etcd.js';
 import { formatIssues } from './grammar.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import { closestKey } from './suggest.js';
 
 /** `--etcd-prefix` → `FABRIC_ETCD_PREFIX`, as the contract says. */
 export function envName(flag: string): string {
@@ -39,28 +40,86 @@ export function addEtcdOptions(command: Command): Command {
     .addOption(option('--etcd-password <password>', 'etcd password'));
 }
 
+/** Words a boolean FABRIC_* variable may hold; anything else is refused (`FABRIC_KEEP_LEASE=0` is off, not on). */
+const TRUE_WORDS = ['1', 'true', 'yes', 'on'];
+const FALSE_WORDS = ['0', 'false', 'no', 'off', ''];
+
+export function parseBooleanVariable(name: string, text: string): boolean {
+  const word = text.trim().toLowerCase();
+  if (TRUE_WORDS.includes(word)) return true;
+  if (FALSE_WORDS.includes(word)) return false;
+  throw new FabricError(
+    'FABRIC_ERR_CONFIG',
+    `${name}=${JSON.stringify(text)}: expected on (${TRUE_WORDS.join(', ')}) or off (${FALSE_WORDS.filter(Boolean).join(', ')} or empty)`,
+  );
+}
+
+export interface ResolveOptions {
+  /** Keys a --config file may hold besides the command's option names (the router's: its config schema's). */
+  fileKeys?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+}
+
 /**
  * The command's options with the config file folded in underneath: a value
- * comes from the flag, else FABRIC_*, else the file, else the default.
+ * comes from the flag, else FABRIC_*, else the file, else the default. A key
+ * of the file that is neither an option nor one of `fileKeys` is refused.
  */
-export function resolveOptions(command: Command): { values: Record<string, unknown>; file: Record<string, unknown> } {
-  const values: Record<string, unknown> = { ...command.opts() };
+export function resolveOptions(command: Command, opts: ResolveOptions = {}): { values: Record<string, unknown>; file: Record<string, unknown> } {
+  const values: Record<string, unknown> = { ...command.opts(), ...booleanVariables(command, opts.env ?? process.env) };
   const configPath = values.config as string | undefined;
   if (!configPath) return { values, file: {} };
-  let file: Record<string, unknown>;
+  const file = readConfigFile(configPath);
+  refuseUnknownKeys(Object.keys(file), [...optionKeys(command), ...(opts.fileKeys ?? [])], configPath);
+  for (const [key, value] of Object.entries(file)) {
+    const source = command.getOptionValueSource(key);
+    if (source === undefined || source === 'default') values[key] = value;
+  }
+  return { values, file };
+}
+
+/**
+ * Commander sets a boolean option to true whenever its variable exists, whatever it holds:
+ * read the variable of every flag that came from the environment again, strictly.
+ */
+function booleanVariables(command: Command, env: NodeJS.ProcessEnv): Record<string, boolean> {
+  const values: Record<string, boolean> = {};
+  for (const opt of command.options) {
+    const key = opt.attributeName();
+    if (opt.required || opt.optional || !opt.envVar || command.getOptionValueSource(key) !== 'env') continue;
+    const on = parseBooleanVariable(opt.envVar, env[opt.envVar] ?? '');
+    values[key] = opt.negate ? !on : on;
+  }
+  return values;
+}
+
+function readConfigFile(configPath: string): Record<string, unknown> {
+  let file: unknown;
   try {
-    file = (parseYaml(readFileSync(configPath, 'utf8')) ?? {}) as Record<string, unknown>;
+    file = parseYaml(readFileSync(configPath, 'utf8')) ?? {};
   } catch (err) {
     throw new FabricError('FABRIC_ERR_CONFIG', `${configPath}: ${describeError(err)}`, { cause: err });
   }
   if (typeof file !== 'object' || Array.isArray(file)) {
     throw new FabricError('FABRIC_ERR_CONFIG', `${configPath}: expected a YAML mapping`);
   }
-  for (const [key, value] of Object.entries(file)) {
-    const source = command.getOptionValueSource(key);
-    if (source === undefined || source === 'default') values[key] = value;
-  }
-  return { values, file };
+  return file as Record<string, unknown>;
+}
+
+/** The keys of a --config file that fold onto the command's options: their camelCase names, as `opts()` has them. */
+function optionKeys(command: Command): string[] {
+  return command.options.map((opt) => opt.attributeName()).filter((key) => key !== 'config');
+}
+
+function refuseUnknownKeys(keys: string[], known: string[], where: string): void {
+  const unknown = keys.filter((key) => !known.includes(key));
+  if (unknown.length > 0) throw new FabricError('FABRIC_ERR_CONFIG', unknown.map((key) => unknownKeyMessage(key, key, known, where)).join('; '));
+}
+
+/** "unknown key `targets[0].htp` in router.yaml; did you mean `http`?" */
+function unknownKeyMessage(path: string, key: string, known: readonly string[], where: string): string {
+  const suggestion = closestKey(key, known);
+  return `unknown key \`${path}\` in ${where}${suggestion ? `; did you mean \`${suggestion}\`?` : ''}`;
 }
 
 const commonSchema = z.object({
@@ -108,8 +167,30 @@ export function commonOptions(values: Record<string, unknown>): CommonOptions {
   };
 }
 
+/**
+ * `value` through `schema`, or a FABRIC_ERR_CONFIG naming each bad field. A strict object's
+ * unknown key is named with its path and the closest key that object knows.
+ */
 export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new FabricError('FABRIC_ERR_CONFIG', `${what}: ${formatIssues(result.error)}`);
+  const result = schema.safeParse(value, { error: (issue) => (issue.code === 'unrecognized_keys' ? unknownKeysIssue(issue, what) : undefined) });
+  if (!result.success) throw new FabricError('FABRIC_ERR_CONFIG', describeIssues(result.error, what));
   return result.data;
+}
+
+function unknownKeysIssue(issue: { keys: string[]; path?: PropertyKey[]; inst?: unknown }, what: string): string {
+  const known = issue.inst instanceof z.ZodObject ? Object.keys(issue.inst.shape) : [];
+  const path = issue.path ?? [];
+  return issue.keys.map((key) => unknownKeyMessage(keyPath([...path, key]), key, known, what)).join('; ');
+}
+
+function describeIssues(error: z.ZodError, what: string): string {
+  const unknownKeys = error.issues.filter((issue) => issue.code === 'unrecognized_keys').map((issue) => issue.message);
+  const others = error.issues.filter((issue) => issue.code !== 'unrecognized_keys');
+  const invalid = others.length ? [`${what}: ${formatIssues(new z.ZodError(others))}`] : [];
+  return [...invalid, ...unknownKeys].join('; ');
+}
+
+/** `['targets', 0, 'htp']` → `targets[0].htp`. */
+function keyPath(path: PropertyKey[]): string {
+  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`)).join('');
 }

@@ -154,3 +154,34 @@ describe('buildModel: services', () => {
     expect(servingState(ep('web', 'x', fields))).toBe(expected);
   });
 });
+
+describe('buildModel: a Route to a service that does not exist', () => {
+  const route = (backends: Array<{ service: string; weight: number }>) =>
+    decodeEntry('routes/shop', JSON.stringify({ name: 'shop', host: 'shop.example.com', backends }), 4);
+  const missing = (model: Model) => model.issues.filter((i) => i.code === 'FABRIC_ERR_NOT_FOUND').map((i) => `${i.subject}: ${i.message}`);
+
+  it('is reported, naming the route and the service', () => {
+    const model = modelOf([
+      route([
+        { service: 'web', weight: 50 },
+        { service: 'gone', weight: 50 },
+      ]),
+      endpointEntry(ep('web', 'w1')),
+    ]);
+    expect(missing(model)).toEqual(['routes/shop: backend service "gone" does not exist (no Service spec, no endpoints); it gets no traffic until it does']);
+    // Still served: the existing backend takes the whole route.
+    expect(model.weightedRoutes?.find((r) => r.name === 'shop')?.groups.map((g) => g.share)).toEqual([1, 0]);
+  });
+
+  it('is not reported for a service known by its spec alone or by its endpoints alone', () => {
+    const model = modelOf([
+      route([
+        { service: 'web', weight: 50 },
+        { service: 'api', weight: 50 },
+      ]),
+      endpointEntry(ep('web', 'w1')),
+      specEntry({ name: 'api' }),
+    ]);
+    expect(missing(model)).toEqual([]);
+  });
+});

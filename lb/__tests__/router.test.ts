@@ -96,3 +96,71 @@ describe('Router readiness', () => {
     await router.stop('stop');
   });
 });
+
+describe('Router: the etcd watch in its log', () => {
+  function withLog() {
+    const lines: Array<{ level: string; msg: string }> = [];
+    const logger = createLogger('info', 'router', { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const watch = new FakeWatch();
+    watch.start = () => {
+      watch.state = 'listing';
+      watch.emit('state', 'listing');
+    };
+    const target = new FakeTarget();
+    const router = new Router(
+      watch as unknown as KeyspaceWatch,
+      [target],
+      { domain: 'apps.test', debounce: { min: 5, max: 50 } },
+      new RouterMetrics(createRegistry('router-log-test')),
+      logger,
+    );
+    const setState = (state: string, error?: string) => {
+      watch.state = state;
+      watch.error = error;
+      watch.emit('state', state);
+    };
+    const warnings = () => lines.filter((l) => l.level === 'warn').map((l) => l.msg);
+    return { lines, watch, target, router, setState, warnings };
+  }
+
+  it('says nothing is wrong on a normal start and stop', async () => {
+    const { router, watch, target, setState, warnings, lines } = withLog();
+    router.start();
+    watch.emit('snapshot', [], 3);
+    setState('watching');
+    await until(() => target.applied.length === 1);
+    setState('closed');
+    await router.stop('stop');
+    expect(warnings()).toEqual([]);
+    expect(lines.map((l) => l.msg)).toContain('etcd watch live');
+  });
+
+  it('says nothing while the first list fails (the watch logs that), and nothing is served when a watch is lost before any apply', async () => {
+    const { router, setState, warnings, target } = withLog();
+    target.fail = new FabricError('FABRIC_ERR_VALIDATE', 'bad config');
+    router.start();
+    setState('disconnected', 'connect ECONNREFUSED');
+    setState('listing');
+    expect(warnings()).toEqual([]);
+    setState('watching');
+    setState('disconnected', 'connect ECONNREFUSED');
+    expect(warnings()).toEqual(['etcd watch lost; nothing is served yet (no config was applied)']);
+    await router.stop('stop');
+  });
+
+  it('serves the last good state once a live watch is lost after an apply, and says so once', async () => {
+    const { router, watch, target, setState, warnings, lines } = withLog();
+    router.start();
+    watch.emit('snapshot', [], 3);
+    setState('watching');
+    await until(() => router.status().appliedRevision === 3);
+    setState('disconnected', 'stream reset');
+    setState('listing');
+    setState('disconnected', 'still down');
+    expect(warnings()).toEqual(['etcd watch lost; serving the last good state']);
+    setState('watching');
+    expect(lines.at(-1)?.msg).toBe('etcd watch live again');
+    expect(target.applied.length).toBeGreaterThan(0);
+    await router.stop('stop');
+  });
+});

@@ -1,14 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
-import { FabricError } from '../errors.js';
-import { connectEtcd, type EtcdConnection } from '../etcd.js';
-import { addEtcdOptions, etcdOptions, resolveOptions } from '../options.js';
-import { applyResources, describeChange } from './apply.js';
+import { Command } from 'commander';
+import { describeError, FabricError } from '../errors.js';
+import { connectEtcd, type EtcdConnection, type EtcdOptions } from '../etcd.js';
+import { explainEtcdError } from '../etcd-errors.js';
+import { namespacePrefix } from '../keyspace.js';
+import { addEtcdOptions, etcdOptions, option, resolveOptions } from '../options.js';
+import { applyResources, type ChunkProgress, describeChange } from './apply.js';
 import { deleteResources, parseDeleteKind } from './delete.js';
-import { loadResources, readSources } from './documents.js';
+import { loadResources, type Resource, readSources } from './documents.js';
 import { OUTPUT_FORMATS, parseOutputFormat, renderRows } from './output.js';
+import { describeMissingBackend, existingServices, missingBackends, undefinedBackends } from './references.js';
 import { readState } from './state.js';
 import { wantsColor } from './table.js';
+import { ETCD_DEFAULT_LIMITS } from './txn-limits.js';
 import { VIEWS } from './views.js';
 
 /** `fabric apply -f FILE…`: validate every document, then write them in one transaction. */
@@ -16,9 +20,14 @@ export function applyCommand(): Command {
   const command = new Command('apply').description('create or update Services and Routes from YAML files, all or nothing');
   return addEtcdOptions(command)
     .addOption(
-      new Option('-f, --filename <file>', 'multi-document YAML of Service and Route; "-" reads stdin; repeatable').argParser(collect).makeOptionMandatory(),
+      option('-f, --filename <file>', 'multi-document YAML of Service and Route; "-" reads stdin; repeatable (FABRIC_FILENAME: one file); required').argParser(
+        collect,
+      ),
     )
-    .addOption(new Option('--dry-run', 'validate and print what would change, write nothing').default(false))
+    .addOption(option('--dry-run', 'validate and print what would change, write nothing', false))
+    .addOption(option('--max-txn-ops <n>', "operations one etcd transaction may hold (etcd's --max-txn-ops)", String(ETCD_DEFAULT_LIMITS.maxOps)))
+    .addOption(option('--max-request-bytes <n>', "bytes one etcd request may have (etcd's --max-request-bytes)", String(ETCD_DEFAULT_LIMITS.maxBytes)))
+    .addOption(option('--chunked', 'a file over those limits is written in several transactions, each all or nothing: the whole apply is NOT', false))
     .action(async (_opts, cmd: Command) => runApply(cmd));
 }
 
@@ -26,7 +35,7 @@ export function applyCommand(): Command {
 export function getCommand(): Command {
   const command = new Command('get').description('show services, endpoints, routes or hosts').argument('<resource>', Object.keys(VIEWS).join('|'));
   return addEtcdOptions(command)
-    .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
+    .addOption(option('-o, --output <format>', 'output format', 'table').choices(OUTPUT_FORMATS))
     .action(async (resource: string, _opts, cmd: Command) => runGet(cmd, resource));
 }
 
@@ -36,16 +45,60 @@ export function deleteCommand(): Command {
     .description('remove Service or Route specs')
     .argument('<kind>', 'service | route')
     .argument('<names...>', 'names to delete');
-  return addEtcdOptions(command).action(async (kind: string, names: string[], _opts, cmd: Command) => runDelete(cmd, kind, names));
+  return addEtcdOptions(command)
+    .addOption(option('--max-txn-ops <n>', "operations one etcd transaction may hold (etcd's --max-txn-ops)", String(ETCD_DEFAULT_LIMITS.maxOps)))
+    .action(async (kind: string, names: string[], _opts, cmd: Command) => runDelete(cmd, kind, names));
 }
 
 async function runApply(command: Command): Promise<void> {
   const { values } = resolveOptions(command);
-  const files = values.filename as string[];
-  const dryRun = Boolean(values.dryRun);
+  const files = fileNames(values.filename);
+  const dryRun = values.dryRun === true;
+  const chunked = values.chunked === true;
   const resources = loadResources(readSources(files, () => readFileSync(0, 'utf8')));
-  const result = await withEtcd(values, (etcd) => applyResources(etcd.kv, resources, dryRun));
+  const limits = {
+    maxOps: limitValue(values, 'maxTxnOps'),
+    maxBytes: limitValue(values, 'maxRequestBytes'),
+    keyPrefix: namespacePrefix(String(values.etcdPrefix)),
+  };
+  const result = await withEtcd(values, async (etcd) => {
+    await warnMissingBackends(etcd, resources, etcdOptions(values));
+    return applyResources(etcd.kv, resources, { dryRun, chunked, limits, onChunk: printChunk });
+  });
   process.stdout.write(result.changes.map((change) => `${describeChange(change, dryRun)}\n`).join(''));
+  if (chunked && result.transactions > 1) {
+    process.stderr.write(
+      `${dryRun ? 'would write' : 'wrote'} the changes in ${result.transactions} transactions (--chunked: each all or nothing, the whole not)\n`,
+    );
+  }
+}
+
+/** A warning, never a refusal: the service may come later. A user who may not read endpoints/ gets told that instead. */
+async function warnMissingBackends(etcd: EtcdConnection, resources: Resource[], options: EtcdOptions): Promise<void> {
+  try {
+    const existing = await existingServices(etcd.kv, undefinedBackends(resources));
+    for (const missing of missingBackends(resources, existing)) process.stderr.write(`fabric: warning: ${describeMissingBackend(missing)}\n`);
+  } catch (err) {
+    const explained = explainEtcdError(err, options);
+    if (!(explained instanceof FabricError && explained.code === 'FABRIC_ERR_PERMISSION')) throw explained;
+    process.stderr.write(`fabric: warning: could not check that the Routes' services exist: ${describeError(explained)}\n`);
+  }
+}
+
+function printChunk({ chunk, chunks, changes, revision }: ChunkProgress): void {
+  process.stderr.write(`chunk ${chunk}/${chunks}: ${changes} changes written (revision ${revision})\n`);
+}
+
+/** `--max-txn-ops 500`: a whole number, up to what one transaction can be built with here. */
+function limitValue(values: Record<string, unknown>, key: 'maxTxnOps' | 'maxRequestBytes'): number {
+  const [min, max] = key === 'maxTxnOps' ? [1, 10_000] : [1_024, 1024 * 1024 * 1024];
+  const text = String(values[key]);
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    const flag = key === 'maxTxnOps' ? '--max-txn-ops' : '--max-request-bytes';
+    throw new FabricError('FABRIC_ERR_CONFIG', `${flag} ${text}: expected a whole number from ${min} to ${max}`);
+  }
+  return value;
 }
 
 async function runGet(command: Command, resource: string): Promise<void> {
@@ -66,7 +119,7 @@ async function runGet(command: Command, resource: string): Promise<void> {
 async function runDelete(command: Command, kindWord: string, names: string[]): Promise<void> {
   const kind = parseDeleteKind(kindWord);
   const { values } = resolveOptions(command);
-  const lines = await withEtcd(values, (etcd) => deleteResources(etcd.kv, kind, names));
+  const lines = await withEtcd(values, (etcd) => deleteResources(etcd.kv, kind, names, limitValue(values, 'maxTxnOps')));
   process.stdout.write(lines.map((line) => `${line}\n`).join(''));
 }
 
@@ -77,20 +130,20 @@ async function withEtcd<T>(values: Record<string, unknown>, use: (etcd: EtcdConn
   try {
     return await use(etcd);
   } catch (err) {
-    throw explainEtcdError(err, options.endpoints);
+    throw explainEtcdError(err, options);
   } finally {
     etcd.close();
   }
 }
 
-function explainEtcdError(err: unknown, endpoints: string[]): unknown {
-  if (err instanceof FabricError) return err;
-  const name = err instanceof Error ? err.name : '';
-  const message = err instanceof Error ? err.message : String(err);
-  if (/GRPCConnectFailed|Unavailable|Deadline|BrokenCircuit/i.test(`${name} ${message}`)) {
-    return new FabricError('FABRIC_ERR_ETCD_UNAVAILABLE', `etcd at ${endpoints.join(',')}: ${message}`, { cause: err });
-  }
-  return err;
+/**
+ * -f (repeatable), FABRIC_FILENAME or `filename:` in --config (one name or a list). Checked here, not by
+ * commander: a required option is checked before the config file is read.
+ */
+function fileNames(value: unknown): string[] {
+  const names = Array.isArray(value) ? value.map(String) : typeof value === 'string' ? [value] : [];
+  if (names.length === 0) throw new FabricError('FABRIC_ERR_CONFIG', 'no file to apply: give -f FILE (or FABRIC_FILENAME, or `filename:` in --config)');
+  return names;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

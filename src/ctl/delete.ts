@@ -1,5 +1,6 @@
 import type { Namespace } from 'etcd3';
 import { FabricError } from '../errors.js';
+import { etcdCall } from '../etcd-errors.js';
 import { serviceName } from '../grammar.js';
 import type { ResourceKind } from './documents.js';
 import { specKey } from './specs.js';
@@ -15,20 +16,27 @@ export function parseDeleteKind(word: string): ResourceKind {
  * Deletes every named spec in one transaction, or none: the transaction holds
  * only if every key exists, and when one does not the error names each missing one.
  */
-export async function deleteResources(kv: Namespace, kind: ResourceKind, names: string[]): Promise<string[]> {
+export async function deleteResources(kv: Namespace, kind: ResourceKind, names: string[], maxTxnOps: number): Promise<string[]> {
   for (const name of names) assertName(name);
   const unique = [...new Set(names)];
+  if (unique.length > maxTxnOps) {
+    throw new FabricError(
+      'FABRIC_ERR_TOO_LARGE',
+      `${unique.length} deletes do not fit in one etcd transaction (more than --max-txn-ops ${maxTxnOps}); nothing deleted: delete fewer names at a time`,
+    );
+  }
   const keys = unique.map((name) => specKey(kind, name));
   const [first, ...rest] = keys as [string, ...string[]];
   const txn = kv.if(first, 'Version', '>', 0);
   for (const key of rest) txn.and(key, 'Version', '>', 0);
-  const response = await txn.then(...keys.map((key) => kv.delete().key(key))).commit();
+  const response = await etcdCall('delete', keys, () => txn.then(...keys.map((key) => kv.delete().key(key))).commit());
   if (response.succeeded) return unique.map((name) => `${kind.toLowerCase()}/${name} deleted`);
   throw await notFound(kv, kind, unique);
 }
 
 async function notFound(kv: Namespace, kind: ResourceKind, names: string[]): Promise<FabricError> {
-  const present = await Promise.all(names.map((name) => kv.get(specKey(kind, name)).exists()));
+  const keys = names.map((name) => specKey(kind, name));
+  const present = await etcdCall('read', keys, () => Promise.all(keys.map((key) => kv.get(key).exists())));
   const missing = names.filter((_, i) => !present[i]);
   const list = missing.map((name) => `"${name}"`).join(', ');
   return new FabricError('FABRIC_ERR_NOT_FOUND', `${kind.toLowerCase()} ${list || '(changed concurrently)'} not found; nothing deleted`, {

@@ -68,11 +68,12 @@ export function loadResources(sources: Source[]): Resource[] {
       if ('resource' in result) {
         if (result.resource) resources.push(result.resource);
       } else {
-        errors.push(...result.errors);
+        for (const error of result.errors) errors.push(error);
       }
     });
   }
-  errors.push(...duplicateErrors(resources));
+  // Loops, not push(...x): a file of 100k documents must not overflow the stack.
+  for (const error of duplicateErrors(resources)) errors.push(error);
   if (errors.length > 0) throw invalidDocuments(errors);
   if (resources.length === 0) throw new FabricError('FABRIC_ERR_SPEC', 'no documents to apply');
   return resources;
@@ -166,9 +167,13 @@ export function formatDocumentError(error: DocumentError): string {
   return error.field ? `${where}: ${error.field}: ${error.reason}` : `${where}: ${error.reason}`;
 }
 
+/** Problems listed in the message; the rest are counted (a generated file can have thousands). */
+const LISTED_ERRORS = 100;
+
 function invalidDocuments(errors: DocumentError[]): FabricError {
   const documents = new Set(errors.map((e) => `${e.origin.source}#${e.origin.index}`)).size;
-  const lines = errors.map((e) => `  ${formatDocumentError(e)}`);
+  const lines = errors.slice(0, LISTED_ERRORS).map((e) => `  ${formatDocumentError(e)}`);
+  if (errors.length > LISTED_ERRORS) lines.push(`  … and ${errors.length - LISTED_ERRORS} more`);
   return new FabricError('FABRIC_ERR_SPEC', `${documents} invalid document${documents === 1 ? '' : 's'}, nothing applied:\n${lines.join('\n')}`, {
     details: { errors: errors.map((e) => ({ ...e.origin, kind: e.label, field: e.field, reason: e.reason, line: e.line ?? e.origin.line })) },
   });

@@ -1,6 +1,7 @@
 import type { IKeyValue, Namespace } from 'etcd3';
 import { describeError } from '../errors.js';
 import { listPrefix } from '../etcd.js';
+import { etcdCall } from '../etcd-errors.js';
 import { Keys } from '../keyspace.js';
 import { decodeJson } from '../model/codec.js';
 import type { Endpoint } from '../model/endpoint.js';
@@ -32,7 +33,7 @@ const ROOTS: Record<StatePart, string> = {
 
 export async function readState(kv: Namespace, parts: StatePart[]): Promise<ClusterState> {
   const state: ClusterState = { services: [], routes: [], endpoints: [], hosts: [], vips: new Map(), skipped: [] };
-  const listed = await Promise.all(parts.map(async (part) => ({ part, kvs: (await listPrefix(kv, ROOTS[part])).kvs })));
+  const listed = await Promise.all(parts.map(async (part) => ({ part, kvs: (await etcdCall('read', ROOTS[part], () => listPrefix(kv, ROOTS[part]))).kvs })));
   for (const { part, kvs } of listed) {
     for (const entry of kvs) decodeInto(state, part, entry);
   }

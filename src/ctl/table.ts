@@ -19,7 +19,8 @@ const GAP = '   ';
 export function formatTable<Row>(columns: Column<Row>[], rows: Row[], options: TableOptions = {}): string {
   const header = columns.map((c) => c.header.toUpperCase());
   const cells = rows.map((row) => columns.map((c) => clean(c.value(row))));
-  const widths = header.map((h, i) => Math.max(width(h), ...cells.map((r) => width(r[i]!))));
+  // A fold, not Math.max(...cells): spreading 100k rows into one call overflows the stack.
+  const widths = header.map((h, i) => cells.reduce((widest, r) => Math.max(widest, width(r[i]!)), width(h)));
   const lines = [styleHeader(alignRow(header, widths), options), ...cells.map((r) => alignRow(r, widths))];
   return `${lines.join('\n')}\n`;
 }

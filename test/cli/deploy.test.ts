@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { routerConfigSchema } from '../../lb/config.js';
+import { ROUTER_CONFIG_KEYS, routerConfigSchema } from '../../lb/config.js';
 import { formatIssues } from '../../src/grammar.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -21,6 +21,13 @@ describe('deploy/router.example.yaml', () => {
     expect(config.targets.map((t) => t.kind)).toEqual(['haproxy', 'nginx', 'slb', 'file']);
     expect(config.domain).toBe('apps.example.com');
     expect(config.debounce).toEqual({ min: 20, max: 500 });
+  });
+
+  it('has no key the router would refuse as unknown', async () => {
+    const router = (await import('../../lb/main.js')).routerCommand();
+    const known = new Set([...ROUTER_CONFIG_KEYS, ...router.options.map((o) => o.attributeName())]);
+    const raw = parseYaml(read('deploy/router.example.yaml')) as Record<string, unknown>;
+    expect(Object.keys(raw).filter((key) => !known.has(key))).toEqual([]);
   });
 });
 

@@ -42,12 +42,17 @@ export function useCluster(): () => Cluster {
 }
 
 /** Runs `fabric <args> --etcd <etcd> --etcd-prefix <prefix>` to completion. */
-export async function fabric(cluster: Cluster, prefix: string, args: string[], input?: string): Promise<CliResult> {
-  const result = await execa(process.execPath, [CLI, ...args, '--etcd', cluster.etcd.endpoint, '--etcd-prefix', prefix], {
+export async function fabric(cluster: Cluster, prefix: string, args: string[], input?: string, env: Record<string, string> = {}): Promise<CliResult> {
+  return runFabric([...args, '--etcd', cluster.etcd.endpoint, '--etcd-prefix', prefix], { input, env });
+}
+
+/** Runs `fabric <args>` as given, with `env` added to (and overriding) the test's environment. */
+export async function runFabric(args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+  const result = await execa(process.execPath, [CLI, ...args], {
     reject: false,
-    timeout: 30_000,
-    input: input ?? '',
-    env: { NO_COLOR: '1' },
+    timeout: opts.timeoutMs ?? 30_000,
+    input: opts.input ?? '',
+    env: { NO_COLOR: '1', ...opts.env },
   });
   return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }

@@ -1,0 +1,51 @@
+import type { Namespace } from 'etcd3';
+import { mapConcurrent } from '../concurrency.js';
+import { etcdCall } from '../etcd-errors.js';
+import { Keys } from '../keyspace.js';
+import type { Resource } from './documents.js';
+
+/** A Route backend naming a service nothing defines yet. */
+export interface MissingBackend {
+  route: string;
+  service: string;
+}
+
+/** Pure: every Route backend whose service is neither in `existing` nor defined by the files themselves. */
+export function missingBackends(resources: Resource[], existing: ReadonlySet<string>): MissingBackend[] {
+  const defined = new Set(resources.filter((r) => r.kind === 'Service').map((r) => r.name));
+  const missing: MissingBackend[] = [];
+  for (const resource of resources) {
+    if (resource.kind !== 'Route') continue;
+    for (const service of new Set(resource.spec.backends.map((b) => b.service))) {
+      if (!defined.has(service) && !existing.has(service)) missing.push({ route: resource.name, service });
+    }
+  }
+  return missing;
+}
+
+/** Pure: the services Routes name that the files do not define: the ones to look for in etcd. */
+export function undefinedBackends(resources: Resource[]): string[] {
+  return [...new Set(missingBackends(resources, new Set()).map((m) => m.service))];
+}
+
+const LOOKUPS_IN_FLIGHT = 16;
+
+/**
+ * The services etcd knows: by spec (`services/<name>`) or by endpoints (`endpoints/<name>/…`),
+ * as the router does: one small read per name, keys only.
+ */
+export async function existingServices(kv: Namespace, names: string[]): Promise<Set<string>> {
+  const found = await mapConcurrent(names, LOOKUPS_IN_FLIGHT, async (name) => {
+    const endpointsOf = `${Keys.endpointsRoot}${name}/`;
+    const [spec, endpoints] = await Promise.all([
+      etcdCall('read', Keys.service(name), () => kv.get(Keys.service(name)).exists()),
+      etcdCall('read', endpointsOf, () => kv.getAll().prefix(endpointsOf).limit(1).keys()),
+    ]);
+    return spec || endpoints.length > 0 ? name : undefined;
+  });
+  return new Set(found.filter((name): name is string => name !== undefined));
+}
+
+export function describeMissingBackend({ route, service }: MissingBackend): string {
+  return `route/${route}: backend service "${service}" does not exist (no Service spec, no endpoints); applied anyway, it gets no traffic until the service exists`;
+}
