@@ -230,7 +230,10 @@ function sameStrings(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** Services whose spec asks for a VIP; a TCP service must name its port. */
+/**
+ * Services whose spec asks for a VIP. A TCP service must name its port: without one it is
+ * reported and wants nothing, so no address is held that the API would not show.
+ */
 function vipWants(services: ServiceModel[], issues: ModelIssue[]): VipWant[] {
   const wants: VipWant[] = [];
   for (const service of services) {
@@ -238,6 +241,7 @@ function vipWants(services: ServiceModel[], issues: ModelIssue[]): VipWant[] {
     if (request === undefined || request === 'none') continue;
     if (vipPort(service) === undefined) {
       issues.push({ code: 'FABRIC_ERR_SPEC', subject: `services/${service.name}`, message: 'a TCP service with a VIP needs a port' });
+      continue;
     }
     wants.push({ service: service.name, request });
   }

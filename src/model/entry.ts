@@ -5,7 +5,7 @@ import { serviceName } from '../grammar.js';
 import { Keys, parseEndpointKey } from '../keyspace.js';
 import { decodeJson } from './codec.js';
 import { decodeEndpoint, type Endpoint } from './endpoint.js';
-import { type RouteSpec, routeSpecSchema, type ServiceSpec, serviceSpecSchema } from './service.js';
+import { type RouteSpec, routeSpecSchema, type ServiceSpec, storedServiceSpecSchema } from './service.js';
 
 /**
  * One fabric key, decoded: what the router's store holds and what `fabric get`
@@ -42,7 +42,7 @@ export function decodeEntry(key: string, raw: string, createRevision: number): E
       return { ...base, kind: 'endpoint', endpoint };
     }
     if (key.startsWith(Keys.servicesRoot)) {
-      const spec = decodeJson(serviceSpecSchema, key, raw);
+      const spec = decodeJson(storedServiceSpecSchema, key, raw);
       if (Keys.service(spec.name) !== key) throw new Error(`${key}: name "${spec.name}" does not match the key`);
       return { ...base, kind: 'service', spec };
     }
