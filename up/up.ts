@@ -147,13 +147,13 @@ async function startDemoStep(options: UpOptions, router: RouterHandle, docker: D
   await showDemo(options.http, options.domain, out);
 }
 
+/** The agent's state for the dashboard; the containers it rejects the router shows itself (from etcd). */
 function agentSummary(agent: AgentHandle): Record<string, unknown> {
   const status = agent.agent.status();
   const lastError = status.lastError as { message?: string } | undefined;
   return {
     state: status.state,
     docker: status.docker,
-    rejected: agent.agent.rejected(),
     error: status.docker === 'connected' ? undefined : lastError?.message,
   };
 }
