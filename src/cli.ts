@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { describeError, FabricError } from './errors.js';
+import { guardStdio, writeStd } from './stdio.js';
 import { packageVersion } from './version.js';
 
 /**
@@ -19,6 +20,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 };
 
 async function main(argv: string[]): Promise<void> {
+  // A closed pipe or a gone terminal must not kill a command (least of all one that is stopping).
+  guardStdio();
   const program = new Command('fabric').description('service discovery and dynamic load balancing for Docker hosts').version(packageVersion());
   const requested = argv[2];
   const names = requested !== undefined && requested in COMMANDS ? [requested] : Object.keys(COMMANDS);
@@ -28,6 +31,6 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv).catch((err: unknown) => {
   const code = err instanceof FabricError ? err.code : 'FABRIC_ERR';
-  process.stderr.write(`fabric: ${code}: ${describeError(err)}\n`);
+  writeStd('stderr', `fabric: ${code}: ${describeError(err)}\n`);
   process.exit(1);
 });
