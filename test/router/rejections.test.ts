@@ -43,11 +43,13 @@ describe('containers an agent rejects, on every router', () => {
     const docker = testDocker().docker;
     const bad = await runWeb(docker, { labels: { 'fabric.service': 'rejected', 'fabric.weight': '9000' } });
     suite.perTest.defer(() => bad.remove());
+    const started = Date.now();
 
     const issue = await waitFor(async () => (await rejectedIssues()).find((i) => i.container?.id === bad.id), {
       timeoutMs: 15_000,
       what: `the router reports ${bad.name} as rejected`,
     });
+    console.log(`the router reported the rejected container ${Date.now() - started} ms after it started`);
     expect(issue).toMatchObject({ code: 'FABRIC_ERR_LABEL', subject: `hosts/${agent.hostName}`, container: { host: agent.hostName, name: bad.name } });
     expect(issue.message).toContain(bad.name);
     expect(issue.message).toMatch(/fabric\.weight.*9000/);

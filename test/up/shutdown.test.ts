@@ -73,8 +73,10 @@ describe('fabric up shutdown', () => {
 
       // The reader goes first (tee killed by the same Ctrl-C, or the terminal gone), then the signal.
       piped.closeOutput();
+      const signalled = Date.now();
       process.kill(piped.pid, signal);
       expect(await exitWithin(piped.exited, 40_000)).toEqual({ code: 0, signal: null });
+      console.log(`${signal} with its output gone: everything stopped in ${Date.now() - signalled} ms`);
       await expectNothingLeft(children, piped.dataDir);
 
       // The stop went on unseen: its lines are in the log file.
@@ -129,10 +131,12 @@ describe('fabric up shutdown', () => {
       process.kill(up.proc.pid, 'SIGINT');
       await up.proc.waitForLine(/stopping router and HAProxy/, 15_000);
       process.kill(up.proc.pid, 'SIGINT');
+      const second = Date.now();
       const line = await up.proc.waitForLine(/second signal/, 10_000);
       expect(line).toMatch(/^second signal \(SIGINT\): stopping now — killing (.*, )?haproxy \(pid \d+\)/);
       expect(line).toMatch(/etcd \(pid \d+\)/);
       expect(await exitWithin(up.proc.exited, 20_000)).toEqual({ code: 1, signal: null });
+      console.log(`second SIGINT: exited ${Date.now() - second} ms later (HAProxy would have waited up to 5 s for the held request)`);
       expect((await pending).status).not.toBe(200); // the held request was cut, never answered
       await expectNothingLeft(children, up.dataDir);
     } finally {
