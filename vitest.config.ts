@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // a 2-core machine from turning timing into flakiness.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', '{src,agent,lb}/**/*.test.ts'],
+    include: ['test/**/*.test.ts', '{src,agent,lb,up}/**/*.test.ts'],
     globalSetup: ['test/harness/global-setup.ts'],
     fileParallelism: false,
     testTimeout: 60_000,

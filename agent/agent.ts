@@ -5,7 +5,7 @@ import { describeError } from '../src/errors.js';
 import { Keys } from '../src/keyspace.js';
 import type { Logger } from '../src/log.js';
 import { type Endpoint, encodeEndpoint } from '../src/model/endpoint.js';
-import { decodeHost, encodeHost, type HostRecord } from '../src/model/host.js';
+import { decodeHost, encodeHost, type HostRecord, hostRejections, type Rejection } from '../src/model/host.js';
 import { isStopSignal } from './container.js';
 import { desiredOutcome, type HostContext, type Outcome } from './desired.js';
 import { type DockerEvent, DockerEventStream } from './docker-events.js';
@@ -31,11 +31,7 @@ export interface AgentOptions {
   keepLease?: boolean;
 }
 
-export interface Rejection {
-  container: string;
-  name: string;
-  reason: string;
-}
+export type { Rejection };
 
 /** Container events that can change what a container should look like in etcd. */
 const RELEVANT_ACTIONS = new Set(['start', 'restart', 'kill', 'stop', 'die', 'destroy', 'pause', 'unpause', 'rename', 'update']);
@@ -277,7 +273,14 @@ export class Agent {
   private desiredKeys(): Map<string, string> {
     const desired = new Map<string, string>();
     const { host, hostIp } = this.options.context;
-    const record: HostRecord = { name: host, address: hostIp, agentVersion: this.options.agentVersion, started: this.started };
+    // The rejections ride on the host record (same lease), so every router can show them.
+    const record: HostRecord = {
+      name: host,
+      address: hostIp,
+      agentVersion: this.options.agentVersion,
+      started: this.started,
+      ...hostRejections(this.rejected()),
+    };
     desired.set(Keys.host(host), encodeHost(record));
     for (const outcome of this.outcomes.values()) {
       if (outcome.kind === 'register') desired.set(outcome.key, encodeEndpoint(outcome.endpoint));

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { createLogger } from '../src/log.js';
+import { childProcesses, describeChildren, killChildren, waitGone } from '../src/children.js';
+import { createLogger, type Logger } from '../src/log.js';
 import { addCommonOptions, commonOptions, option, parseOrThrow, resolveOptions } from '../src/options.js';
 import { onShutdown } from '../src/shutdown.js';
 import { ROUTER_CONFIG_KEYS, routerConfigSchema } from './config.js';
@@ -24,6 +25,15 @@ async function runRouter(command: Command): Promise<void> {
   const common = commonOptions(values);
   const config = parseOrThrow(routerConfigSchema, { ...file, domain: values.domain ?? file.domain }, String(values.config ?? 'router config'));
   const logger = createLogger(common.logLevel, 'router');
-  const handle = await startRouter({ common, config, logger, lbOnExit: values.lbOnExit as ExitIntent });
-  onShutdown(logger, handle.stop);
+  const lbOnExit = values.lbOnExit as ExitIntent;
+  const handle = await startRouter({ common, config, logger, lbOnExit });
+  onShutdown(logger, handle.stop, { force: (reason) => forceStop(reason, lbOnExit, logger) });
+}
+
+/** A second signal: with `--lb-on-exit stop` the load balancers must not outlive the router, so they are killed. */
+async function forceStop(reason: string, lbOnExit: ExitIntent, logger: Logger): Promise<void> {
+  const children = lbOnExit === 'stop' ? childProcesses() : [];
+  if (lbOnExit === 'keep') logger.warn(`${reason}: exiting now; the load balancers keep serving (--lb-on-exit keep)`);
+  else logger.warn({ children }, `${reason}: stopping now — ${children.length ? `killing ${describeChildren(children)}` : 'no child process left'}`);
+  await waitGone(killChildren(children));
 }

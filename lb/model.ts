@@ -1,8 +1,10 @@
 import type { ErrorCode } from '../src/errors.js';
 import type { Endpoint } from '../src/model/endpoint.js';
+import type { HostRecord } from '../src/model/host.js';
 import type { RouteSpec, ServiceSpec } from '../src/model/service.js';
 import { type Claim, type ClaimRank, resolveClaims } from './claims.js';
 import type { ModelMemo } from './model-memo.js';
+import { rejectionIssues } from './rejections.js';
 import { buildRoutes, type RouteModel } from './routes/model.js';
 import type { EndpointEntry, Entry, GroupedKeys, ServiceEntry, ServiceKeys } from './store.js';
 import { planVips, type VipCreate, type VipHold, type VipRelease, type VipWant } from './vip/plan.js';
@@ -52,6 +54,8 @@ export interface ModelIssue {
   code: ErrorCode;
   subject: string;
   message: string;
+  /** A container an agent rejected (lb/rejections.ts): which one, where, and why. */
+  container?: { host: string; id: string; name: string; reason: string };
 }
 
 export interface Model {
@@ -109,12 +113,15 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
   const issues: ModelIssue[] = [];
   const routeEntries: Array<{ spec: RouteSpec; createRevision: number }> = [];
   const holds: VipHold[] = [];
+  const hosts: HostRecord[] = [];
   // By key: the order keys arrived in (which the store does not keep for these) must not matter.
   for (const entry of [...keys.others].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     if (entry.kind === 'route') routeEntries.push({ spec: entry.spec, createRevision: entry.createRevision });
     else if (entry.kind === 'vip') holds.push({ key: entry.key, address: entry.address, service: entry.service, createRevision: entry.createRevision });
+    else if (entry.kind === 'host') hosts.push(entry.host);
     else if (entry.kind === 'invalid') issues.push({ code: 'FABRIC_ERR_DECODE', subject: entry.key, message: entry.error });
   }
+  issues.push(...rejectionIssues(hosts));
 
   memo?.begin(options);
   const derived: ServiceDerivation[] = [];
@@ -251,7 +258,10 @@ function missingBackendIssues(routes: Array<{ spec: RouteSpec }>, services: Serv
   return issues;
 }
 
-/** Services whose spec asks for a VIP; a TCP service must name its port. */
+/**
+ * Services whose spec asks for a VIP. A TCP service must name its port: without one it is
+ * reported and wants nothing, so no address is held that the API would not show.
+ */
 function vipWants(services: ServiceModel[], issues: ModelIssue[]): VipWant[] {
   const wants: VipWant[] = [];
   for (const service of services) {
@@ -259,6 +269,7 @@ function vipWants(services: ServiceModel[], issues: ModelIssue[]): VipWant[] {
     if (request === undefined || request === 'none') continue;
     if (vipPort(service) === undefined) {
       issues.push({ code: 'FABRIC_ERR_SPEC', subject: `services/${service.name}`, message: 'a TCP service with a VIP needs a port' });
+      continue;
     }
     wants.push({ service: service.name, request });
   }

@@ -20,7 +20,9 @@ docker_answers() { curl -fsS --max-time 2 --unix-socket "$sock" http://docker/_p
 dockerd_pid=""
 stop_dockerd() {
   [ -n "$dockerd_pid" ] || return 0
-  echo "stopping the Docker engine this script started (pid $dockerd_pid)"
+  # Ctrl-C on `scripts/run.sh | tee log` kills tee too: the message may go nowhere, dockerd stops anyway.
+  trap '' PIPE
+  echo "stopping the Docker engine this script started (pid $dockerd_pid)" 2>/dev/null || true
   kill -TERM "$dockerd_pid" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 "$dockerd_pid" 2>/dev/null || { dockerd_pid=""; return 0; }; sleep 0.2; done
   kill -KILL "$dockerd_pid" 2>/dev/null || true

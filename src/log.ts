@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { stdoutLogDestination } from './stdio.js';
 
 export type { Logger };
 
@@ -8,6 +9,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /**
  * Structured JSON logs on stdout (or `destination`, e.g. a file for `fabric
  * up`, which keeps stdout for people); each component gets a child logger.
+ * Logging never takes the process down: once stdout is gone (a closed pipe,
+ * a hung-up terminal) its lines are dropped and the process goes on.
  */
 export function createLogger(level: LogLevel, component: string, destination?: DestinationStream): Logger {
   const options = {
@@ -16,5 +19,5 @@ export function createLogger(level: LogLevel, component: string, destination?: D
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return destination ? pino(options, destination) : pino(options);
+  return pino(options, destination ?? stdoutLogDestination());
 }

@@ -4,11 +4,13 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { addAgentOptions, agentOptions } from '../agent/start.js';
+import { childProcesses, killChildren } from '../src/children.js';
 import { domain as domainSchema, parseHostPort } from '../src/grammar.js';
 import { createLogger, type LogLevel } from '../src/log.js';
 import { addCommonOptions, commonOptions, option, parseOrThrow, resolveOptions } from '../src/options.js';
 import { onShutdown } from '../src/shutdown.js';
-import { stdoutOutput } from './progress.js';
+import { type Output, stdoutOutput } from './progress.js';
+import { ShutdownRequested, StopStack } from './stop-stack.js';
 import { up } from './up.js';
 
 const upSchema = z.object({
@@ -40,29 +42,39 @@ async function runUp(command: Command): Promise<void> {
   const logFile = join(dataDir, 'fabric.log');
   const destination = pino.destination({ dest: logFile, sync: true, append: true });
   const log = (component: string) => createLogger(common.logLevel as LogLevel, component, destination);
-  const fabric = await up(
-    {
-      common,
-      // No --etcd (flag, FABRIC_ETCD or config file): run our own.
-      embeddedEtcd: command.getOptionValueSource('etcd') === 'default' && values.etcd === command.getOptionValue('etcd'),
-      dataDir,
-      domain: opts.domain,
-      http: opts.http,
-      agent: agentOptions(values, '127.0.0.1'),
-      agentListen: opts.agentListen,
-      demo: opts.demo,
-      logFile,
-    },
-    stdoutOutput,
-    log,
-  );
-  onShutdown(
-    log('up'),
-    async () => {
-      stdoutOutput.line('\nstopping fabric…');
-      await fabric.stop();
-      stdoutOutput.line('stopped.');
-    },
-    30_000,
-  );
+  const logger = log('up');
+  const out = stdoutOutput(logger);
+  const stack = new StopStack(out, logger);
+  // Before anything starts: a Ctrl-C (or a closed terminal) while starting stops what was started.
+  onShutdown(logger, () => stopFabric(stack, out), { graceMs: 30_000, force: (reason) => stack.forceAll(reason), say: out.line });
+  // However this process ends, no child of it (HAProxy, etcd) outlives it.
+  process.on('exit', () => killChildren(childProcesses()));
+  try {
+    await up(
+      {
+        common,
+        // No --etcd (flag, FABRIC_ETCD or config file): run our own.
+        embeddedEtcd: command.getOptionValueSource('etcd') === 'default' && values.etcd === command.getOptionValue('etcd'),
+        dataDir,
+        domain: opts.domain,
+        http: opts.http,
+        agent: agentOptions(values, '127.0.0.1'),
+        agentListen: opts.agentListen,
+        demo: opts.demo,
+        logFile,
+      },
+      out,
+      log,
+      stack,
+    );
+  } catch (err) {
+    if (err instanceof ShutdownRequested) return; // the shutdown handler stops everything and exits
+    throw err;
+  }
+}
+
+async function stopFabric(stack: StopStack, out: Output): Promise<void> {
+  out.line('\nstopping fabric…');
+  await stack.stopAll();
+  out.line('stopped.');
 }

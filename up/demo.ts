@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import { describeError } from '../src/errors.js';
 import { parseHostPort } from '../src/grammar.js';
 import type { Logger } from '../src/log.js';
+import type { Rejection } from '../src/model/host.js';
 import { buildBusyboxImage } from './image.js';
 import type { Output, ProbeResult } from './progress.js';
 
@@ -43,14 +44,50 @@ export async function removeDemo(docker: Docker, logger: Logger): Promise<void> 
   );
 }
 
-/** Ready when the router serves `count` endpoints of the demo service. */
-export function demoServedProbe(api: string, count = COUNT): () => Promise<ProbeResult> {
+/** An endpoint of the demo service as the router's `/v1/services/<name>` shows it. */
+export interface ServedEndpoint {
+  container: string;
+  name: string;
+  serving: string;
+  effectiveHealth?: string;
+  healthCheck?: { state?: string; lastError?: string | null } | null;
+}
+
+/**
+ * Ready when the router serves an endpoint for every demo container; until then the reason
+ * says why not, container by container: rejected by the agent (and why), registered but not
+ * served (and why), or not registered yet.
+ */
+export function demoServedProbe(api: string, containers: () => DemoContainer[], rejected: () => Rejection[]): () => Promise<ProbeResult> {
   return async () => {
-    const response = await fetch(`${api}/v1/services/${DEMO_SERVICE}/health`, { signal: AbortSignal.timeout(2_000) });
-    const body = (await response.json()) as { healthy?: number; total?: number };
-    if ((body.healthy ?? 0) >= count) return { ready: true };
-    return { ready: false, reason: `${body.healthy ?? 0} of ${count} endpoints ready` };
+    const response = await fetch(`${api}/v1/services/${DEMO_SERVICE}`, { signal: AbortSignal.timeout(2_000) });
+    const endpoints = response.status === 404 ? [] : (((await response.json()) as { endpoints?: ServedEndpoint[] }).endpoints ?? []);
+    return demoProgress(containers(), endpoints, rejected());
   };
+}
+
+/** Pure: the demo containers, what the router serves and what the agent rejected → ready, or why not. */
+export function demoProgress(containers: DemoContainer[], endpoints: ServedEndpoint[], rejected: Rejection[]): ProbeResult {
+  const ids = new Set(containers.map((c) => c.id));
+  const ours = endpoints.filter((e) => ids.has(e.container));
+  const ready = ours.filter((e) => e.serving === 'ready').length;
+  const total = containers.length || COUNT;
+  if (containers.length > 0 && ready >= containers.length) return { ready: true };
+  const why = new Map<string, string[]>(); // reason → container names
+  const add = (reason: string, name: string) => why.set(reason, [...(why.get(reason) ?? []), name]);
+  for (const r of rejected) if (ids.has(r.container)) add(`rejected by the agent: ${r.reason}`, r.name);
+  for (const e of ours) if (e.serving !== 'ready') add(notServed(e), e.name);
+  const seen = new Set([...ours.map((e) => e.container), ...rejected.map((r) => r.container)]);
+  for (const c of containers) if (!seen.has(c.id)) add('not registered yet', c.name);
+  const reasons = [...why].map(([reason, names]) => `${names.sort().join(', ')} ${reason}`);
+  return { ready: false, reason: [`${ready} of ${total} endpoints ready`, ...reasons].join('; ') };
+}
+
+function notServed(endpoint: ServedEndpoint): string {
+  const check = endpoint.healthCheck;
+  if (check?.lastError) return `not served (${endpoint.serving}): health check failing: ${check.lastError}`;
+  if (endpoint.effectiveHealth && endpoint.effectiveHealth !== 'healthy') return `not served (${endpoint.serving}): health ${endpoint.effectiveHealth}`;
+  return `not served (${endpoint.serving})`;
 }
 
 /** Asks the HTTP frontend `times` times, as `curl -H 'Host: web.<domain>' <http>` would, and prints each answer. */

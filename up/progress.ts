@@ -1,11 +1,24 @@
 import { describeError } from '../src/errors.js';
+import type { Logger } from '../src/log.js';
+import { onStdioGone, writeStd } from '../src/stdio.js';
 
 /** Where `fabric up` talks to people: short lines on stdout (the JSON logs go to a file). */
 export interface Output {
   line(text: string): void;
 }
 
-export const stdoutOutput: Output = { line: (text) => process.stdout.write(`${text}\n`) };
+/**
+ * Lines on stdout while it is there. Once it is gone (the pipe closed, the terminal hung up)
+ * they go to the log instead, so a shutdown that goes on unseen is still on record.
+ */
+export function stdoutOutput(logger: Logger): Output {
+  onStdioGone((name, reason) => logger.warn({ stream: name, reason }, `${name} is gone: fabric goes on, its lines go to this log`));
+  return {
+    line: (text) => {
+      if (!writeStd('stdout', `${text}\n`)) logger.info({ line: text }, 'output');
+    },
+  };
+}
 
 /** What a readiness probe says: ready, or why not yet. */
 export type ProbeResult = { ready: true; detail?: string } | { ready: false; reason: string };

@@ -10,6 +10,7 @@ import { demoServedProbe, removeDemo, showDemo, startDemo } from './demo.js';
 import { type DockerProbe, dockerHelp, probeDocker } from './docker.js';
 import { EmbeddedEtcd } from './etcd.js';
 import { httpProbe, type Output, WaitTimeout, waitReady } from './progress.js';
+import { ShutdownRequested, type StopStack } from './stop-stack.js';
 
 export interface UpOptions {
   /** Router's etcd, listen address (API + dashboard) and log level; `etcd.endpoints` is replaced when embedded. */
@@ -35,53 +36,33 @@ export interface Fabric {
   stop(): Promise<void>;
 }
 
-/** Stops, newest first, whatever has been started so far. */
-class StopStack {
-  private readonly steps: Array<{ what: string; stop: () => Promise<void> }> = [];
-  private stopping: Promise<void> | undefined;
-
-  constructor(
-    private readonly out: Output,
-    private readonly logger: Logger,
-  ) {}
-
-  push(what: string, stop: () => Promise<void>): void {
-    this.steps.push({ what, stop });
-  }
-
-  stopAll(): Promise<void> {
-    this.stopping ??= this.run();
-    return this.stopping;
-  }
-
-  private async run(): Promise<void> {
-    for (const step of this.steps.splice(0).reverse()) {
-      this.out.line(`  stopping ${step.what}`);
-      await step.stop().catch((err) => {
-        this.logger.error({ what: step.what, err: describeError(err) }, 'stop failed');
-        this.out.line(`  ! stopping ${step.what} failed: ${describeError(err)}`);
-      });
-    }
-  }
-}
-
-/** etcd → router (+ HAProxy) → agent → demo, each waited for; then what runs where. */
-export async function up(options: UpOptions, out: Output, log: (component: string) => Logger): Promise<Fabric> {
+/**
+ * etcd → router (+ HAProxy) → agent → demo, each waited for; then what runs where. Each part
+ * pushes its stop on `stack`; a shutdown meanwhile (`stack.stopAll()`) ends the start with
+ * ShutdownRequested once whatever was starting has its stop on the stack.
+ */
+export async function up(options: UpOptions, out: Output, log: (component: string) => Logger, stack: StopStack): Promise<Fabric> {
   const logger = log('up');
-  const stack = new StopStack(out, logger);
   try {
     const etcd = await startStore(options, stack, out, logger);
     const common: CommonOptions = { ...options.common, etcd: { ...options.common.etcd, endpoints: etcd } };
     const router = await startRouterStep(options, common, stack, out, log);
     const { agent, docker } = await startAgentStep(options, common, router, stack, out, log);
-    if (options.demo) await startDemoStep(options, router, docker, stack, out, logger);
+    if (options.demo) await startDemoStep(options, router, agent, docker, stack, out, logger);
+    if (stack.stopRequested) throw new ShutdownRequested(); // never "fabric is up" while it stops
     printSummary(options, etcd, router, agent, docker, out);
     return { etcd: etcd.join(','), router, agent, stop: () => stack.stopAll() };
   } catch (err) {
+    if (err instanceof ShutdownRequested || stack.stopRequested) throw new ShutdownRequested();
     out.line(`! ${describeError(err)}`);
     await stack.stopAll();
     throw err instanceof WaitTimeout ? new FabricError('FABRIC_ERR_STARTUP', err.message, { cause: err }) : err;
   }
+}
+
+/** A wait gives up as soon as a shutdown begins. */
+function untilShutdown(stack: StopStack, also?: () => string | undefined): () => string | undefined {
+  return () => (stack.stopRequested ? 'shutting down' : also?.());
 }
 
 async function startStore(options: UpOptions, stack: StopStack, out: Output, logger: Logger): Promise<string[]> {
@@ -90,9 +71,13 @@ async function startStore(options: UpOptions, stack: StopStack, out: Output, log
     return options.common.etcd.endpoints;
   }
   out.line(`→ etcd: starting the embedded etcd (data in ${display(join(options.dataDir, 'etcd'))})`);
-  const etcd = await EmbeddedEtcd.start({ dataDir: options.dataDir, logger });
-  stack.push('etcd', () => etcd.stop());
-  await waitReady(out, { what: `etcd at ${etcd.endpoint}`, probe: () => etcd.probe(), timeoutMs: 30_000, abort: () => etcd.exited });
+  const etcd = await stack.start(async () => {
+    const started = await EmbeddedEtcd.start({ dataDir: options.dataDir, logger });
+    stack.push('etcd', () => started.stop());
+    return started;
+  });
+  const abort = untilShutdown(stack, () => etcd.exited);
+  await waitReady(out, { what: `etcd at ${etcd.endpoint}`, probe: () => etcd.probe(), timeoutMs: 30_000, abort });
   return [etcd.endpoint];
 }
 
@@ -110,9 +95,12 @@ async function startRouterStep(
     'router config',
   );
   // fabric up owns the whole machine: Ctrl-C stops HAProxy with the router.
-  const router = await startRouter({ common, config, logger: log('router'), lbOnExit: 'stop' });
-  stack.push('router and HAProxy', () => router.stop());
-  await waitReady(out, { what: 'router and HAProxy', probe: httpProbe(`${router.address}/readyz`), timeoutMs: 30_000 });
+  const router = await stack.start(async () => {
+    const started = await startRouter({ common, config, logger: log('router'), lbOnExit: 'stop' });
+    stack.push('router and HAProxy', () => started.stop());
+    return started;
+  });
+  await waitReady(out, { what: 'router and HAProxy', probe: httpProbe(`${router.address}/readyz`), timeoutMs: 30_000, abort: untilShutdown(stack) });
   return router;
 }
 
@@ -127,33 +115,56 @@ async function startAgentStep(
   out.line(`→ agent: Docker at ${options.agent.docker}`);
   const docker = await probeDocker(dockerClient(options.agent.docker));
   if (!docker.ok) for (const line of dockerHelp(options.agent.docker, docker.reason)) out.line(line);
-  const agent = await startAgent({ common: { ...common, listen: options.agentListen }, agent: options.agent, logger: log('agent') });
-  stack.push('agent', () => agent.stop());
+  const agent = await stack.start(async () => {
+    const started = await startAgent({ common: { ...common, listen: options.agentListen }, agent: options.agent, logger: log('agent') });
+    stack.push('agent', () => started.stop());
+    return started;
+  });
   router.events.addSource('agent', () => agentSummary(agent));
-  if (docker.ok) await waitReady(out, { what: `agent (Docker ${docker.version})`, probe: httpProbe(`${agent.address}/readyz`), timeoutMs: 30_000 });
+  if (docker.ok) {
+    const probe = httpProbe(`${agent.address}/readyz`);
+    await waitReady(out, { what: `agent (Docker ${docker.version})`, probe, timeoutMs: 30_000, abort: untilShutdown(stack) });
+  }
   return { agent, docker };
 }
 
-async function startDemoStep(options: UpOptions, router: RouterHandle, docker: DockerProbe, stack: StopStack, out: Output, logger: Logger): Promise<void> {
+async function startDemoStep(
+  options: UpOptions,
+  router: RouterHandle,
+  agent: AgentHandle,
+  docker: DockerProbe,
+  stack: StopStack,
+  out: Output,
+  logger: Logger,
+): Promise<void> {
   if (!docker.ok) {
     out.line('! --demo needs Docker: skipped (see above)');
     return;
   }
   out.line('→ demo: three busybox web containers, service "web"');
   const client = dockerClient(options.agent.docker);
-  stack.push('demo containers', () => removeDemo(client, logger));
-  await startDemo(client, out, logger);
-  await waitReady(out, { what: `web.${options.domain} served by 3 endpoints`, probe: demoServedProbe(router.address), timeoutMs: 30_000 });
+  const remove = () => removeDemo(client, logger);
+  const containers = await stack.start(async () => {
+    stack.push('demo containers', remove, remove); // before they exist: a half-done start is removed too
+    return startDemo(client, out, logger);
+  });
+  // The agent's rejections (a port it cannot route to, a label it refuses) are the likeliest reason to wait.
+  const probe = demoServedProbe(
+    router.address,
+    () => containers,
+    () => agent.agent.rejected(),
+  );
+  await waitReady(out, { what: `web.${options.domain} served by ${containers.length} endpoints`, probe, timeoutMs: 30_000, abort: untilShutdown(stack) });
   await showDemo(options.http, options.domain, out);
 }
 
+/** The agent's state for the dashboard; the containers it rejects the router shows itself (from etcd). */
 function agentSummary(agent: AgentHandle): Record<string, unknown> {
   const status = agent.agent.status();
   const lastError = status.lastError as { message?: string } | undefined;
   return {
     state: status.state,
     docker: status.docker,
-    rejected: agent.agent.rejected(),
     error: status.docker === 'connected' ? undefined : lastError?.message,
   };
 }

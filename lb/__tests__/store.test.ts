@@ -74,7 +74,22 @@ describe('decodeEntry', () => {
       kind: 'invalid',
       error: /backends/,
     },
-    { name: 'any other key', key: 'hosts/h1', value: 'whatever', kind: 'other' },
+    {
+      name: 'a host record',
+      key: 'hosts/h1',
+      value: JSON.stringify({ name: 'h1', address: '10.0.0.1', agentVersion: '0.1.0', started: '2026-01-01T00:00:00.000Z' }),
+      kind: 'host',
+    },
+    { name: 'a host record that is not JSON', key: 'hosts/h1', value: 'whatever', kind: 'invalid', error: /not JSON/ },
+    {
+      name: 'a host record under another name',
+      key: 'hosts/h1',
+      value: JSON.stringify({ name: 'h2', address: '10.0.0.1', agentVersion: '0.1.0', started: '2026-01-01T00:00:00.000Z' }),
+      kind: 'invalid',
+      error: /does not match the key/,
+    },
+    { name: 'a key below a host', key: 'hosts/h1/other', value: 'whatever', kind: 'other' },
+    { name: 'any other key', key: 'unrelated/h1', value: 'whatever', kind: 'other' },
   ];
 
   it.each(cases)('$name → $kind', ({ key, value, kind, error }) => {

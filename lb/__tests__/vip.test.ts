@@ -102,6 +102,44 @@ describe('planVips: wanted vs held → create / release', () => {
     expect(result).toMatchObject({ assigned: {}, create: ['web=10.200.0.2'], release: ['web=10.200.0.1'] });
   });
 
+  it('a named address goes to the service that names it, even when an auto service would probe to it first', () => {
+    // The address `a` (auto) would take, were nobody naming it.
+    const probed = summary([{ service: 'a', request: 'auto' }], []).create[0]!.split('=')[1]!;
+    const result = summary(
+      [
+        { service: 'a', request: 'auto' },
+        { service: 'z', request: probed },
+      ],
+      [],
+    );
+    expect(result.create).toContain(`z=${probed}`);
+    expect(result.create.filter((c) => c.startsWith('a='))).toHaveLength(1);
+    expect(result.create).not.toContain(`a=${probed}`);
+    expect(result.issues).toEqual([]);
+  });
+
+  it('auto never takes an address a spec names, not even one two specs ask for', () => {
+    const named = ['10.200.0.1', '10.200.0.2', '10.200.0.3', '10.200.0.4', '10.200.0.5'];
+    const wants: VipWant[] = [{ service: 'auto', request: 'auto' }, ...named.map((address, i) => ({ service: `n${i}`, request: address }))];
+    expect(summary(wants, []).create).toContain('auto=10.200.0.6');
+    // Two names for one address: the first (by name) has it, the other is refused; auto still keeps off it.
+    const twice = summary([...wants, { service: 'n9', request: '10.200.0.5' }], []);
+    expect(twice.create).toContain('auto=10.200.0.6');
+    expect(twice.issues).toEqual(['FABRIC_ERR_CONFLICT services/n9: VIP 10.200.0.5 refused: already held by service n4']);
+  });
+
+  it('a service keeps the address it holds even when a later spec names it', () => {
+    const result = summary(
+      [
+        { service: 'a', request: 'auto' },
+        { service: 'z', request: '10.200.0.2' },
+      ],
+      [hold('10.200.0.2', 'a')],
+    );
+    expect(result).toMatchObject({ assigned: { a: '10.200.0.2' }, create: [] });
+    expect(result.issues).toEqual(['FABRIC_ERR_CONFLICT services/z: VIP 10.200.0.2 refused: already held by service a']);
+  });
+
   it('reports an exhausted pool for every service left without an address', () => {
     const holds = [1, 2, 3, 4, 5, 6].map((i) => hold(`10.200.0.${i}`, `s${i}`));
     const wants = [...holds.map((h) => ({ service: h.service, request: 'auto' })), { service: 'x', request: 'auto' }, { service: 'y', request: 'auto' }];
@@ -162,9 +200,30 @@ describe('VIPs in the model', () => {
       ['raw', null],
       ['web', { address: '10.200.0.2', port: 80 }],
     ]);
-    expect(model.vips!.create.map((c) => c.service)).toEqual(['db', 'raw']);
+    // raw (TCP, no port) can be served on no VIP: it is reported and gets no address.
+    expect(model.vips!.create.map((c) => c.service)).toEqual(['db']);
     expect(model.vips!.release).toEqual([{ key: 'vips/10.200.0.3', service: 'gone', address: '10.200.0.3' }]);
     expect(model.issues).toContainEqual({ code: 'FABRIC_ERR_SPEC', subject: 'services/raw', message: 'a TCP service with a VIP needs a port' });
+  });
+
+  it('a TCP service with a VIP and no port holds no address: none is created, one held is released', () => {
+    const tcpByLabel = { ...ep('lbl', 'l1'), mode: 'tcp' as const };
+    const model = buildModel(
+      [
+        specEntry({ name: 'raw', mode: 'tcp', vip: 'auto' }),
+        specEntry({ name: 'lbl', vip: 'auto' }), // TCP by its endpoints' label, not by the spec
+        endpointEntry(tcpByLabel),
+        vipEntry('10.200.0.4', 'raw'),
+      ],
+      10,
+      { domain: 'apps.test', vipPool: pool },
+    );
+    expect(model.services.map((s) => [s.name, s.mode, s.vip ?? null])).toEqual([
+      ['lbl', 'tcp', null],
+      ['raw', 'tcp', null],
+    ]);
+    expect(model.vips).toEqual({ create: [], release: [{ key: 'vips/10.200.0.4', service: 'raw', address: '10.200.0.4' }] });
+    expect(model.issues.filter((i) => i.code === 'FABRIC_ERR_SPEC').map((i) => i.subject)).toEqual(['services/lbl', 'services/raw']);
   });
 
   it('without a pool the model still shows held VIPs', () => {

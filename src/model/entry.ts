@@ -5,7 +5,8 @@ import { serviceName } from '../grammar.js';
 import { Keys, parseEndpointKey } from '../keyspace.js';
 import { decodeJson } from './codec.js';
 import { decodeEndpoint, type Endpoint } from './endpoint.js';
-import { type RouteSpec, routeSpecSchema, type ServiceSpec, serviceSpecSchema } from './service.js';
+import { type HostRecord, hostRecordSchema } from './host.js';
+import { type RouteSpec, routeSpecSchema, type ServiceSpec, storedServiceSpecSchema } from './service.js';
 
 /**
  * One fabric key, decoded: what the router's store holds and what `fabric get`
@@ -26,6 +27,8 @@ export type Entry = EntryBase &
     | { kind: 'route'; spec: RouteSpec }
     /** `vips/<address>` = service name: the address is that service's VIP. */
     | { kind: 'vip'; address: string; service: string }
+    /** `hosts/<host>`: an agent's host record (with the containers it rejected). */
+    | { kind: 'host'; host: HostRecord }
     | { kind: 'other' }
     | { kind: 'invalid'; error: string }
   );
@@ -42,7 +45,7 @@ export function decodeEntry(key: string, raw: string, createRevision: number): E
       return { ...base, kind: 'endpoint', endpoint };
     }
     if (key.startsWith(Keys.servicesRoot)) {
-      const spec = decodeJson(serviceSpecSchema, key, raw);
+      const spec = decodeJson(storedServiceSpecSchema, key, raw);
       if (Keys.service(spec.name) !== key) throw new Error(`${key}: name "${spec.name}" does not match the key`);
       return { ...base, kind: 'service', spec };
     }
@@ -52,10 +55,20 @@ export function decodeEntry(key: string, raw: string, createRevision: number): E
       return { ...base, kind: 'route', spec };
     }
     if (key.startsWith(Keys.vipsRoot)) return { ...base, kind: 'vip', ...decodeVip(key, raw) };
+    if (isHostKey(key)) {
+      const host = decodeJson(hostRecordSchema, key, raw);
+      if (Keys.host(host.name) !== key) throw new Error(`${key}: name "${host.name}" does not match the key`);
+      return { ...base, kind: 'host', host };
+    }
     return { ...base, kind: 'other' };
   } catch (err) {
     return { ...base, kind: 'invalid', error: describeError(err) };
   }
+}
+
+/** `hosts/<host>` itself; deeper keys below it are not host records. */
+function isHostKey(key: string): boolean {
+  return key.startsWith(Keys.hostsRoot) && key.length > Keys.hostsRoot.length && !key.includes('/', Keys.hostsRoot.length);
 }
 
 /** `vips/<address>`: the key names the address (canonical form), the value the service holding it. */

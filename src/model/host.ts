@@ -1,12 +1,32 @@
 import { z } from 'zod';
-import { hostName, ipAddress } from '../grammar.js';
+import { containerId, hostName, ipAddress } from '../grammar.js';
 
-/** `hosts/<host>`: which agent runs where; lives on the agent's lease. */
+/** How many rejections one host record carries; the rest are only counted (`rejectedTotal`). */
+export const MAX_REJECTIONS = 100;
+const MAX_REASON = 500;
+
+/** A labelled container the agent does not register, and why (bad labels, no port, …). */
+export const rejectionSchema = z.object({
+  container: containerId,
+  name: z.string().max(256),
+  reason: z.string().max(MAX_REASON),
+});
+
+export type Rejection = z.infer<typeof rejectionSchema>;
+
+/**
+ * `hosts/<host>`: which agent runs where; lives on the agent's lease. `rejected` (and
+ * `rejectedTotal` when the list is cut) lets every router show the containers the agent
+ * refused; both are optional, so records of older agents still decode, and the object is
+ * not strict, so older readers skip the new fields.
+ */
 export const hostRecordSchema = z.object({
   name: hostName,
   address: ipAddress,
   agentVersion: z.string().max(64),
   started: z.string().max(64),
+  rejected: z.array(rejectionSchema).max(MAX_REJECTIONS).optional(),
+  rejectedTotal: z.number().int().min(0).optional(),
 });
 
 export type HostRecord = z.infer<typeof hostRecordSchema>;
@@ -23,4 +43,29 @@ export function decodeHost(raw: string): HostRecord | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Pure: the agent's rejections as its host record carries them: in a stable order (an
+ * unchanged set is an unchanged value, so no write), reasons cut to fit, at most
+ * MAX_REJECTIONS of them, and the total when there were more. Nothing when there are none.
+ */
+export function hostRejections(rejections: Rejection[]): Pick<HostRecord, 'rejected' | 'rejectedTotal'> {
+  if (rejections.length === 0) return {};
+  const sorted = [...rejections].sort((a, b) => a.name.localeCompare(b.name) || a.container.localeCompare(b.container));
+  const rejected = sorted.slice(0, MAX_REJECTIONS).map(({ container, name, reason }) => ({
+    container,
+    name: printable(name).slice(0, 256),
+    reason: fitted(printable(reason)),
+  }));
+  return rejected.length < rejections.length ? { rejected, rejectedTotal: rejections.length } : { rejected };
+}
+
+/** A reason may quote a label's value: no control or invisible characters leave the host in it. */
+function printable(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?');
+}
+
+function fitted(reason: string): string {
+  return reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 3)}...` : reason;
 }

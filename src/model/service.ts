@@ -12,8 +12,12 @@ export const healthCheckSpecSchema = z
   })
   .strict();
 
-/** `kind: Service` (CONTRACT.md, "Declarative rules"), stored at `services/<name>`. */
-export const serviceSpecSchema = z
+/**
+ * `kind: Service` (CONTRACT.md, "Declarative rules") as etcd holds it at `services/<name>`: the
+ * fields only. The router decodes with this, so a spec written before a rule below existed (or by
+ * hand) still serves, its problem reported in the model's issues.
+ */
+export const storedServiceSpecSchema = z
   .object({
     kind: z.literal('Service').optional(),
     name: serviceName,
@@ -30,6 +34,14 @@ export const serviceSpecSchema = z
       .optional(),
   })
   .strict();
+
+/** A Service as `fabric apply` writes it: the fields, and combinations that cannot work refused. */
+export const serviceSpecSchema = storedServiceSpecSchema.superRefine((spec, ctx) => {
+  // HTTP has a default VIP port (80); TCP has none, so the address would serve nothing.
+  if (spec.mode === 'tcp' && spec.vip !== undefined && spec.vip !== 'none' && spec.port === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['port'], message: `required: a TCP service with a VIP (vip: ${spec.vip}) needs the port to serve on it` });
+  }
+});
 
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
 

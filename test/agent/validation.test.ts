@@ -66,12 +66,15 @@ describe('invalid labels', () => {
     const agent = await startAgent(etcd, { hostName: 'node-v' });
     const view = new EtcdView(etcd);
 
-    // Only the good one (and the host key) reached etcd.
+    // Only the good one (and the host key) reached etcd; the bad ones only as the host record's rejections.
     const keys = await view.keys();
     expect(keys.map((k) => k.key)).toEqual([`endpoints/good/node-v/${good.id}`, 'hosts/node-v']);
     const everything = JSON.stringify(keys);
     expect(everything).not.toContain('evil');
-    for (const { web } of bad) expect(everything).not.toContain(web.id);
+    const endpointKeys = JSON.stringify(keys.filter((k) => k.key.startsWith('endpoints/')));
+    for (const { web } of bad) expect(endpointKeys).not.toContain(web.id);
+    const host = (await view.host('node-v')) as { rejected?: Array<{ container: string }> } | undefined;
+    expect(new Set(host?.rejected?.map((r) => r.container))).toEqual(new Set(bad.map((b) => b.web.id)));
 
     const status = await agent.status();
     const endpoints = await agent.endpoints();

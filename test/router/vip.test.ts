@@ -3,8 +3,12 @@
 // reaching the service through HAProxy. The pool is on loopback (127/8 is local on Linux), so
 // HAProxy binds the VIPs without vipInterface.
 import http from 'node:http';
+import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createNetns, freePort, type NetNamespace } from '../harness/index.js';
+import { stringify as toYaml } from 'yaml';
+import { freeAddress } from '../../lb/vip/plan.js';
+import { VipPool } from '../../lb/vip/pool.js';
+import { CLI, createNetns, freePort, type NetNamespace } from '../harness/index.js';
 import { endpoint, PREFIX, putEndpoint, putRaw, Resources, type RunningRouter, startRouter, startWebServers, useRouterSuite, waitFor } from './support.js';
 
 const POOL = '127.77.0.0/24';
@@ -58,6 +62,21 @@ async function vipOf(router: RunningRouter, service: string): Promise<string | n
 
 async function conflictsOf(router: RunningRouter, service: string): Promise<string[]> {
   return ((await router.get(`/v1/services/${service}`)).json.conflicts ?? []).map((c: any) => `${c.code}: ${c.message}`);
+}
+
+/** `fabric apply -f -` with these documents, against the suite's etcd. */
+async function apply(documents: object[]): Promise<{ code: number; stderr: string }> {
+  const input = documents.map((d) => toYaml(d)).join('---\n');
+  const result = await execa(process.execPath, [CLI, 'apply', '-f', '-', '--etcd', suite.etcd.endpoint, '--etcd-prefix', PREFIX], {
+    input,
+    reject: false,
+    timeout: 30_000,
+  });
+  return { code: result.exitCode ?? -1, stderr: String(result.stderr) };
+}
+
+async function issuesOf(router: RunningRouter, subject: string): Promise<string[]> {
+  return ((await router.status()).issues as any[]).filter((i) => i.subject === subject).map((i) => `${i.code}: ${i.message}`);
 }
 
 /** GET http://address:port/ with a Host no domain rule knows. */
@@ -161,5 +180,61 @@ describe('per-service VIPs', () => {
     expect(await vipOf(routerA, 'greedy')).toBeNull();
     expect((await vipKeys()).get(taken)).toBe('svc-000');
     expect(await vipOf(routerA, 'svc-000')).toBe(`${taken}:${vipPort}`);
+  });
+});
+
+describe('VIP requests that meet in one fabric apply', () => {
+  it('an address one spec names goes to it, even when an auto spec of the same apply would probe to it first', async () => {
+    // The address `aaa-auto` would take now: before the fix it took it first (names in order), and
+    // `zzz-named` was refused its own address.
+    const taken = new Map([...(await vipKeys())]);
+    const wanted = freeAddress(VipPool.parse(POOL), taken, 'aaa-auto')!;
+    const result = await apply([
+      { kind: 'Service', name: 'aaa-auto', vip: 'auto', port: vipPort },
+      { kind: 'Service', name: 'zzz-named', vip: wanted, port: vipPort },
+    ]);
+    expect(result, result.stderr).toMatchObject({ code: 0 });
+    for (const router of [routerA, routerB]) {
+      await waitFor(
+        async () =>
+          (await vipOf(router, 'aaa-auto')) !== null && ((await vipOf(router, 'zzz-named')) !== null || (await conflictsOf(router, 'zzz-named')).length > 0),
+        {
+          timeoutMs: 15_000,
+          what: 'both services settled: a VIP each, or a conflict',
+        },
+      );
+      expect(await conflictsOf(router, 'zzz-named')).toEqual([]);
+      expect(await vipOf(router, 'zzz-named')).toBe(`${wanted}:${vipPort}`);
+      expect(await vipOf(router, 'aaa-auto')).not.toBe(`${wanted}:${vipPort}`);
+    }
+    const keys = await vipKeys();
+    expect(keys.get(wanted)).toBe('zzz-named');
+    expect([...keys.values()].filter((s) => s === 'aaa-auto')).toHaveLength(1);
+  });
+
+  it('a TCP service with vip: auto and no port: fabric apply refuses it; written anyway, the router reports it and holds no address', async () => {
+    const refused = await apply([{ kind: 'Service', name: 'rawtcp', mode: 'tcp', vip: 'auto' }]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/Service rawtcp.*port.*TCP service with a VIP/);
+    expect((await suite.client.get(`${PREFIX}/services/rawtcp`).string()) ?? null).toBeNull();
+
+    // Written around `fabric apply` (etcdctl, an older fabric), together with one that does get an address.
+    const txn = suite.client.if(`${PREFIX}/services/rawtcp`, 'Create', '==', 0);
+    txn.then(
+      suite.client.put(`${PREFIX}/services/rawtcp`).value(JSON.stringify({ name: 'rawtcp', mode: 'tcp', vip: 'auto' })),
+      suite.client.put(`${PREFIX}/services/marker-1`).value(JSON.stringify({ name: 'marker-1', vip: 'auto', port: vipPort })),
+    );
+    expect((await txn.commit()).succeeded).toBe(true);
+    const expected = 'FABRIC_ERR_SPEC: a TCP service with a VIP needs a port';
+    await waitFor(async () => [...(await vipKeys()).values()].includes('marker-1'), { timeoutMs: 10_000, what: 'marker-1 allocated' });
+    // Allocations run one after another: once a later one is done, the one that had rawtcp in it is too.
+    await putRaw(suite.client, 'services/marker-2', JSON.stringify({ name: 'marker-2', vip: 'auto', port: vipPort }));
+    await waitFor(async () => [...(await vipKeys()).values()].includes('marker-2'), { timeoutMs: 10_000, what: 'marker-2 allocated' });
+    for (const router of [routerA, routerB]) {
+      await waitFor(async () => (await issuesOf(router, 'services/rawtcp')).includes(expected), { timeoutMs: 10_000, what: 'rawtcp reported' });
+      expect(await vipOf(router, 'rawtcp')).toBeNull();
+      expect(await conflictsOf(router, 'rawtcp')).toEqual([expected]);
+    }
+    expect([...(await vipKeys()).values()]).not.toContain('rawtcp');
   });
 });

@@ -1,0 +1,26 @@
+import type { HostRecord } from '../src/model/host.js';
+import type { ModelIssue } from './model.js';
+
+/**
+ * Pure: the agents' host records → one issue per container an agent refused to register, so
+ * every router (not only the `fabric up` that runs the agent) shows it in `/v1/status` and on
+ * the dashboard. A record goes with its agent's lease, and so do its rejections.
+ */
+export function rejectionIssues(hosts: HostRecord[]): ModelIssue[] {
+  const issues: ModelIssue[] = [];
+  for (const host of [...hosts].sort((a, b) => a.name.localeCompare(b.name))) {
+    const subject = `hosts/${host.name}`;
+    const rejected = host.rejected ?? [];
+    for (const { container, name, reason } of rejected) {
+      issues.push({
+        code: 'FABRIC_ERR_LABEL',
+        subject,
+        message: `container ${name} (${container.slice(0, 12)}) not registered: ${reason}`,
+        container: { host: host.name, id: container, name, reason },
+      });
+    }
+    const more = (host.rejectedTotal ?? rejected.length) - rejected.length;
+    if (more > 0) issues.push({ code: 'FABRIC_ERR_LABEL', subject, message: `${more} more containers not registered (see the agent's /v1/endpoints)` });
+  }
+  return issues;
+}
