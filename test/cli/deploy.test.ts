@@ -40,7 +40,8 @@ describe('deploy/systemd', () => {
       const name = unit.replace(/\.service$/, '');
       expect(text).toMatch(/^Restart=on-failure$/m);
       expect(text).toContain(`EnvironmentFile=-/etc/default/${name}`);
-      expect(text).toMatch(/^KillMode=mixed$/m);
+      // The router leaves HAProxy and nginx serving for the next router (hitless restarts); the agent has no children to keep.
+      expect(text).toMatch(unit === 'fabric-router.service' ? /^KillMode=process$/m : /^KillMode=mixed$/m);
       expect(text).toMatch(/^TimeoutStopSec=\d+s$/m);
       expect(text).toMatch(/^NoNewPrivileges=yes$/m);
       expect(text).toMatch(/^ProtectSystem=strict$/m);

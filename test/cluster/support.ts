@@ -28,6 +28,8 @@ export interface ClusterOptions {
   routers?: number;
   /** The agents' lease TTL. */
   ttl?: string;
+  /** Extra flags for every agent (e.g. --keep-lease), also when a host's agent is started again. */
+  agentArgs?: string[];
 }
 
 /** Router defaults: health checks that take a dead or frozen endpoint out in about a second. */
@@ -47,6 +49,7 @@ export class SimHost {
     public agent: RunningAgent,
     private readonly etcdEndpoint: string,
     private readonly ttl: string,
+    private readonly agentArgs: string[],
   ) {}
 
   /**
@@ -70,9 +73,10 @@ export class SimHost {
     });
   }
 
-  /** A new agent for this host (after the old one stopped or was killed). */
+  /** A new agent for this host (after the old one stopped or was killed), with the cluster's agent flags and `extraArgs`. */
   async startAgent(extraArgs: string[] = []): Promise<RunningAgent> {
-    this.agent = await launchHostAgent(this.res, { endpoint: this.etcdEndpoint, tls: undefined }, this.name, this.engine, this.ttl, extraArgs);
+    const args = [...new Set([...this.agentArgs, ...extraArgs])];
+    this.agent = await launchHostAgent(this.res, { endpoint: this.etcdEndpoint, tls: undefined }, this.name, this.engine, this.ttl, args);
     await this.agent.waitStarted();
     return this.agent;
   }
@@ -102,19 +106,17 @@ export async function startCluster(res: Resources, opts: ClusterOptions = {}): P
       const engine = await startDockerd({ network: 'none', liveRestore: true, name: `dockerd-${name}` });
       res.defer(() => engine.stop());
       await buildBusyboxImage(engine.docker);
-      const agent = await launchHostAgent(res, etcd, name, engine, ttl, []);
+      const agent = await launchHostAgent(res, etcd, name, engine, ttl, opts.agentArgs ?? []);
       await agent.waitStarted();
-      return new SimHost(res, name, engine, agent, etcd.endpoint, ttl);
+      return new SimHost(res, name, engine, agent, etcd.endpoint, ttl, opts.agentArgs ?? []);
     }),
   );
   const routers: RunningRouter[] = [];
   for (let i = 0; i < (opts.routers ?? 2); i++) {
-    const router = await startRouter(res, etcd, { domain: DOMAIN, lbOnExit: 'keep', config: { ...ROUTER_CONFIG, routerId: `router${i}` } });
-    // Routers hand their HAProxy over on exit: whatever the test did, none may outlive it.
-    res.defer(() => {
-      for (const pid of haproxyMasters(router.dest)) process.kill(pid, 'SIGKILL');
-    });
-    routers.push(router);
+    // Routers hand their HAProxy over on exit: none may outlive the test. Deferred first, so it runs
+    // after every router of this slot has stopped (a live router would start HAProxy again).
+    res.defer(() => killHaproxy(routers[i]));
+    routers.push(await startRouter(res, etcd, { domain: DOMAIN, lbOnExit: 'keep', config: { ...ROUTER_CONFIG, routerId: `router${i}` } }));
   }
   return {
     etcd,
@@ -132,6 +134,10 @@ export async function startCluster(res: Resources, opts: ClusterOptions = {}): P
       return next;
     },
   };
+}
+
+function killHaproxy(router: RunningRouter | undefined): void {
+  if (router) for (const pid of haproxyMasters(router.dest)) process.kill(pid, 'SIGKILL');
 }
 
 async function launchHostAgent(

@@ -39,11 +39,14 @@ async function waitServed(router: RunningRouter, host: string, expected: string[
 /** One router (handing its HAProxy over on exit) serving `web` from w0 and w1. */
 async function servingRouter() {
   const etcd = await startEtcdFor(perTest);
-  const router = await startRouter(perTest, etcd, { lbOnExit: 'keep' });
-  // A kept HAProxy outlives its router: whatever test ends, stop it by pid.
+  // A kept HAProxy outlives its router: whatever the test did, stop it by pid once every router is
+  // stopped (deferred first so it runs last: a live router would start HAProxy again).
+  let dest: string | undefined;
   perTest.defer(() => {
-    for (const pid of haproxyMasters(router.dest)) process.kill(pid, 'SIGKILL');
+    for (const pid of dest ? haproxyMasters(dest) : []) process.kill(pid, 'SIGKILL');
   });
+  const router = await startRouter(perTest, etcd, { lbOnExit: 'keep' });
+  dest = router.dest;
   const writer = etcdClient(perTest, etcd);
   const web: EndpointJson[] = [endpoint({ service: 'web', port: servers[0]!.port }), endpoint({ service: 'web', port: servers[1]!.port })];
   let revision = 0;
