@@ -3,6 +3,7 @@ import type { Namespace, Watcher } from 'etcd3';
 import { Backoff, delay } from '../src/backoff.js';
 import { describeError } from '../src/errors.js';
 import { listPrefix } from '../src/etcd.js';
+import { grpcReason } from '../src/etcd-errors.js';
 import type { Logger } from '../src/log.js';
 import type { KeyChange } from './store.js';
 
@@ -89,7 +90,7 @@ export class KeyspaceWatch extends EventEmitter {
         this.setState('watching');
         return;
       } catch (err) {
-        this.lastError = describeError(err);
+        this.lastError = grpcReason(describeError(err));
         this.setState('disconnected');
         const wait = this.backoff.next();
         this.logger.warn({ err: this.lastError, retryInMs: wait }, 'etcd list failed');
@@ -109,7 +110,7 @@ export class KeyspaceWatch extends EventEmitter {
       if (changes.length) this.emit('changes', changes, Number(response.header.revision));
     });
     watcher.on('disconnected', (err) => {
-      this.lastError = describeError(err);
+      this.lastError = grpcReason(describeError(err));
       this.setState('disconnected');
     });
     watcher.on('connected', () => {
@@ -118,7 +119,7 @@ export class KeyspaceWatch extends EventEmitter {
     });
     watcher.on('error', (err) => {
       // Compacted past our revision (or otherwise cancelled): list again.
-      this.lastError = describeError(err);
+      this.lastError = grpcReason(describeError(err));
       this.logger.warn({ err: this.lastError }, 'etcd watch cancelled; listing again');
       // etcd3 has already dropped a watcher it reports cancelled: cancelling it again would send etcd a
       // cancel for an id the client no longer knows, and its answer throws inside etcd3.

@@ -2,6 +2,7 @@ import type { Etcd3, Watcher } from 'etcd3';
 import { Backoff, delay } from '../../src/backoff.js';
 import { describeError, FabricError } from '../../src/errors.js';
 import { listPrefix } from '../../src/etcd.js';
+import { grpcReason } from '../../src/etcd-errors.js';
 import type { Logger } from '../../src/log.js';
 import { MemoryKeyValues } from '../template/kv.js';
 
@@ -182,8 +183,8 @@ class PrefixFollower {
         return;
       } catch (err) {
         const wait = this.backoff.next();
-        this.setState('disconnected', describeError(err));
-        this.logger.warn({ prefix: this.prefix, err: describeError(err), retryInMs: wait }, 'etcd list failed');
+        this.setState('disconnected', grpcReason(describeError(err)));
+        this.logger.warn({ prefix: this.prefix, err: grpcReason(describeError(err)), retryInMs: wait }, 'etcd list failed');
         await delay(wait, this.abort.signal);
       }
     }
@@ -209,11 +210,11 @@ class PrefixFollower {
       }
       if (changed) this.events.changed();
     });
-    watcher.on('disconnected', (err) => this.setState('disconnected', describeError(err)));
+    watcher.on('disconnected', (err) => this.setState('disconnected', grpcReason(describeError(err))));
     watcher.on('connected', () => this.setState('watching'));
     watcher.on('error', (err) => {
       // Compacted past our revision (or otherwise cancelled): list again.
-      this.logger.warn({ prefix: this.prefix, err: describeError(err) }, 'etcd watch cancelled; listing again');
+      this.logger.warn({ prefix: this.prefix, err: grpcReason(describeError(err)) }, 'etcd watch cancelled; listing again');
       // etcd3 has already dropped a watcher it reports cancelled: cancelling it again would send etcd a
       // cancel for an id the client no longer knows, and its answer throws inside etcd3.
       if (this.watcher === watcher) this.watcher = undefined;
@@ -223,5 +224,5 @@ class PrefixFollower {
 }
 
 function unavailable(prefix: string, err: unknown): FabricError {
-  return new FabricError('FABRIC_ERR_ETCD_UNAVAILABLE', `cannot read the keys under ${prefix}: ${describeError(err)}`, { cause: err });
+  return new FabricError('FABRIC_ERR_ETCD_UNAVAILABLE', `cannot read the keys under ${prefix}: ${grpcReason(describeError(err))}`, { cause: err });
 }

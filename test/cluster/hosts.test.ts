@@ -140,7 +140,7 @@ describe('a rolling deploy', () => {
 
 describe('an agent restarted with --keep-lease', () => {
   it('writes nothing to etcd and the routers apply nothing', async () => {
-    await deploy('keep');
+    const placed = await deploy('keep');
     const host = cluster.hosts[0]!;
     // Its keys as etcd holds them: a write of any of them changes its mod revision.
     const hostKeys = async () =>
@@ -151,6 +151,11 @@ describe('an agent restarted with --keep-lease', () => {
     await host.agent.proc.stop('SIGTERM', 15_000); // the agent was started without --keep-lease: restart it with
     await host.startAgent(['--keep-lease']);
     await waitFor(async () => (await endpointKeys('keep', host.name)).length === 1, { what: 'the endpoint re-registered' });
+    // Served again everywhere (health checks passed): nothing is left for the routers to apply.
+    await cluster.waitServedEverywhere(
+      'keep',
+      placed.flat().map((c) => c.name),
+    );
     const traffic = new Traffic(() => cluster.routers, `keep.${DOMAIN}`, { maxRequests: 10_000 });
     const since = Date.now();
     const [keysBefore, appliesBefore] = [await hostKeys(), await applies()];

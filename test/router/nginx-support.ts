@@ -143,6 +143,8 @@ export async function startNginxRouter(res: Resources, etcd: EtcdServer, opts: N
     etcdUrl: opts.etcdUrl ?? etcd.endpoint,
     name: 'nginx-router',
     apiPort,
+    // The router's own default, unlike the other router tests' `stop`: these tests are about the hand-over.
+    lbOnExit: opts.lbOnExit ?? 'keep',
   });
   await router.waitStarted(opts.waitReady !== false);
   if (opts.waitReady !== false) router.workers(); // remember nginx's pids
