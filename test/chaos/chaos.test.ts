@@ -26,7 +26,7 @@ it(`chaos: seed ${seed}, ${minutes} min`, { timeout: (minutes * 60 + 300) * 1_00
   const rng = seededRng(seed);
   const t0 = Date.now();
   const timeline: string[] = [];
-  const note = (what: string) => timeline.push(`+${((Date.now() - t0) / 1_000).toFixed(1)} s  ${what}`);
+  const note = (what: string) => timeline.push(`+${((Date.now() - t0) / 1_000).toFixed(1)} s  ${new Date().toISOString().slice(11, 23)}  ${what}`);
   const allowances: Allowance[] = [];
   const convergence: number[] = [];
   const res = new Resources();
