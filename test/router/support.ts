@@ -349,6 +349,8 @@ export interface RouterOptions {
 export class RunningRouter extends RouterProcess {
   /** HAProxy pids seen so far (master and workers), checked after the router stops. */
   private readonly haproxyPids = new Set<number>();
+  /** What the router was told to do with HAProxy on exit. */
+  lbOnExit: 'keep' | 'stop' = 'stop';
 
   constructor(
     proc: ManagedProcess,
@@ -413,7 +415,8 @@ export class RunningRouter extends RouterProcess {
         // gone meanwhile
       }
     }
-    if (survivors.length) console.warn(`[router test] HAProxy outlived the router: killed ${survivors.join(' ')}`);
+    // A router run with --lb-on-exit keep leaves HAProxy serving by design; any other survivor is news.
+    if (survivors.length && this.lbOnExit !== 'keep') console.warn(`[router test] HAProxy outlived the router: killed ${survivors.join(' ')}`);
     return result;
   }
 }
@@ -450,6 +453,7 @@ export async function startRouter(res: Resources, etcd: Pick<EtcdServer, 'endpoi
     apiPort,
     lbOnExit: opts.lbOnExit,
   });
+  router.lbOnExit = opts.lbOnExit ?? 'stop';
   await router.waitStarted(opts.waitReady !== false);
   if (opts.waitReady !== false) await router.showProc(); // remember HAProxy's pids
   return router;
@@ -474,6 +478,7 @@ export async function restartRouter(
       lbOnExit: opts.lbOnExit,
     },
   );
+  router.lbOnExit = opts.lbOnExit ?? 'stop';
   await router.waitStarted(opts.waitReady !== false);
   if (opts.waitReady !== false) await router.showProc();
   return router;
