@@ -122,9 +122,11 @@ export function parentPid(pid: number): number | undefined {
   }
 }
 
-/** The direct children of `pid` (e.g. HAProxy's workers below its master). */
+/** The direct children of `pid` (e.g. a load balancer's workers below its master), from /proc. */
 export function childPids(pid: number): number[] {
-  return readdirSync('/proc')
-    .map(Number)
-    .filter((p) => Number.isInteger(p) && parentPid(p) === pid);
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../src/model/endpoint.js';
+import { seededRng } from '../../test/harness/rng.js';
 import { DesiredMemo, desiredHaproxy, type SlotTable } from '../haproxy/desired.js';
 import { type ActiveHealth, buildModel, deriveModel, ModelMemo, type ModelOptions } from '../model.js';
 import { type KeyChange, KeyStore } from '../store.js';
@@ -8,19 +9,6 @@ import { cid, ep } from './fixtures.js';
 const put = (key: string, value: string, createRevision = 1): KeyChange => ({ type: 'put', key, value, createRevision });
 const del = (key: string): KeyChange => ({ type: 'delete', key, value: '', createRevision: 0 });
 const endpointPut = (e: Endpoint, createRevision = 1) => put(`endpoints/${e.service}/${e.host}/${e.container}`, JSON.stringify(e), createRevision);
-
-/** A small deterministic PRNG (mulberry32): the sequences are random but every run sees the same ones. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
-}
 
 function storeWith(changes: KeyChange[]): KeyStore {
   const store = new KeyStore();
@@ -84,7 +72,7 @@ describe('ModelMemo: incremental model builds', () => {
     const domains = ['x.example', 'y.example', 'z.example'];
     const seen = { activeRoutes: 0, reusedServices: 0, decodeIssues: 0 };
     for (let seed = 1; seed <= 30; seed++) {
-      const r = rng(seed);
+      const r = seededRng(seed);
       const store = new KeyStore();
       const memo = new ModelMemo();
       const desiredMemo = new DesiredMemo();
@@ -98,20 +86,20 @@ describe('ModelMemo: incremental model builds', () => {
       for (let step = 0; step < 60; step++) {
         revision += 1;
         const service = r.pick(services);
-        const tag = `${service}${r.int(4)}`;
+        const tag = `${service}${r.int(0, 3)}`;
         const changes: KeyChange[] = [];
-        switch (r.int(9)) {
+        switch (r.int(0, 8)) {
           case 0:
           case 1:
           case 2:
             changes.push(
               endpointPut(
                 ep(service, tag, {
-                  port: 8000 + r.int(3),
+                  port: 8000 + r.int(0, 2),
                   weight: r.pick([0, 50, 100]),
                   state: r.pick(['up', 'draining'] as const),
                   health: r.pick(['none', 'unhealthy'] as const),
-                  domains: r.int(4) === 0 ? [r.pick(domains)] : [],
+                  domains: r.int(0, 3) === 0 ? [r.pick(domains)] : [],
                 }),
                 revision,
               ),
@@ -126,9 +114,9 @@ describe('ModelMemo: incremental model builds', () => {
                 `services/${service}`,
                 JSON.stringify({
                   name: service,
-                  domains: r.int(2) ? [r.pick(domains)] : [],
-                  ...(r.int(3) === 0 ? { paths: ['/api'] } : {}),
-                  ...(r.int(4) === 0 ? { mode: 'tcp' } : {}),
+                  domains: r.int(0, 1) ? [r.pick(domains)] : [],
+                  ...(r.int(0, 2) === 0 ? { paths: ['/api'] } : {}),
+                  ...(r.int(0, 3) === 0 ? { mode: 'tcp' } : {}),
                 }),
                 revision,
               ),
@@ -138,22 +126,22 @@ describe('ModelMemo: incremental model builds', () => {
             changes.push(del(`services/${service}`));
             break;
           case 6: {
-            const route = `r${r.int(2)}`;
+            const route = `r${r.int(0, 1)}`;
             const backends = [
-              { service, weight: 1 + r.int(9) },
-              { service: r.pick(services), weight: 1 + r.int(9) },
+              { service, weight: 1 + r.int(0, 8) },
+              { service: r.pick(services), weight: 1 + r.int(0, 8) },
             ];
             changes.push(
               put(
                 `routes/${route}`,
-                JSON.stringify({ name: route, host: r.pick(domains), backends: backends.slice(0, 1 + r.int(2)), sticky: r.int(2) === 0 }),
+                JSON.stringify({ name: route, host: r.pick(domains), backends: backends.slice(0, 1 + r.int(0, 1)), sticky: r.int(0, 1) === 0 }),
                 revision,
               ),
             );
             break;
           }
           case 7:
-            changes.push(put(`endpoints/${service}/h1/${cid(tag)}`, r.int(2) ? 'not json' : JSON.stringify(ep(service, tag)), revision));
+            changes.push(put(`endpoints/${service}/h1/${cid(tag)}`, r.int(0, 1) ? 'not json' : JSON.stringify(ep(service, tag)), revision));
             break;
           case 8:
             verdicts.set(cid(tag), r.pick(['healthy', 'unhealthy'] as const));

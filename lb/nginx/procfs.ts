@@ -1,16 +1,10 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { childPids, processArgs } from '../../src/proc.js';
+
+export { childPids };
 
 // What the router learns about nginx processes from /proc: never trusted blindly (a pid file can
 // outlive its process, and pids are reused), always checked before a signal is sent.
-
-/** The pids of a process's children (nginx's workers), from /proc. */
-export function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 /** Whether `pid` is a live nginx process (a pid file can outlive its process, and pids are reused). */
 export function isNginx(pid: number): boolean {
@@ -36,11 +30,7 @@ export function workerRetired(pid: number): boolean {
 
 /** The process title nginx set (`nginx: master process …`), argv joined by spaces; undefined when the process is gone. */
 export function processTitle(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+/g, ' ').trim();
-  } catch {
-    return undefined;
-  }
+  return processArgs(pid)?.join(' ');
 }
 
 /** Whether `pid` is a live nginx master started on `config` (`-c <config>` in its title). */

@@ -10,9 +10,9 @@
 import { expect, it } from 'vitest';
 import { DOMAIN, type Failure, startCluster, type TestCluster, Traffic } from '../cluster/support.js';
 import { liveProcesses } from '../harness/index.js';
+import { seededRng } from '../harness/rng.js';
 import { haproxyMasters, Resources } from '../router/support.js';
 import { type Allowance, FAULTS } from './faults.js';
-import { seededRng } from './rng.js';
 import { SERVICES, Workload } from './workload.js';
 
 const seed = Number(process.env.FABRIC_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));

@@ -3,7 +3,7 @@
 
 import type { TestCluster } from '../cluster/support.js';
 import { waitFor } from '../harness/index.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../harness/rng.js';
 
 export interface FaultContext {
   cluster: TestCluster;

@@ -1,7 +1,7 @@
 // What a chaos run deploys: every service on every host (so one host at a time may fail), with
 // containers started and stopped at random while faults come and go.
 import type { SimHost, TestCluster } from '../cluster/support.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../harness/rng.js';
 
 export const SERVICES = ['alpha', 'beta'] as const;
 const MAX_PER_HOST = 3;

@@ -15,6 +15,7 @@ export * from './netns.js';
 export * from './ports.js';
 export * from './proc-scan.js';
 export * from './processes.js';
+export * from './rng.js';
 export * from './temp.js';
 export * from './tls.js';
 export * from './wait.js';

@@ -10,7 +10,6 @@ import {
   etcdClient,
   haproxyMasters,
   putEndpoint,
-  type RunningRouter,
   restartRouter,
   startEtcdFor,
   startRouter,
@@ -19,6 +18,7 @@ import {
   useResources,
   type WebServer,
   waitFor,
+  waitServed,
 } from './support.js';
 
 const { file, perTest } = useResources();
@@ -27,14 +27,6 @@ let servers: WebServer[];
 beforeAll(async () => {
   servers = await startWebServers(file, ['w0', 'w1', 'w2', 'w3']);
 });
-
-async function waitServed(router: RunningRouter, host: string, expected: string[], timeoutMs = 10_000): Promise<void> {
-  const want = [...expected].sort().join(',');
-  await waitFor(async () => [...new Set(await bodies(router, host, expected.length * 4))].sort().join(',') === want, {
-    timeoutMs,
-    what: `${host} served by exactly ${want}`,
-  });
-}
 
 /** One router (handing its HAProxy over on exit) serving `web` from w0 and w1. */
 async function servingRouter() {

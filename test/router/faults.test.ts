@@ -25,6 +25,7 @@ import {
   useResources,
   type WebServer,
   waitFor,
+  waitServed,
 } from './support.js';
 
 const { file, perTest } = useResources();
@@ -33,15 +34,6 @@ let servers: WebServer[];
 beforeAll(async () => {
   servers = await startWebServers(file, ['w0', 'w1', 'w2', 'w3']);
 });
-
-/** Until `host` answers with exactly the bodies in `expected`. */
-async function waitServed(router: RunningRouter, host: string, expected: string[], timeoutMs = 10_000): Promise<void> {
-  const want = [...expected].sort().join(',');
-  await waitFor(async () => [...new Set(await bodies(router, host, expected.length * 4))].sort().join(',') === want, {
-    timeoutMs,
-    what: `${host} served by exactly ${want}`,
-  });
-}
 
 describe('etcd away and back', () => {
   it('keeps serving while etcd is down, is not ready, and applies what changed meanwhile once back', async () => {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { stringify as toYaml } from 'yaml';
+import { parseServersState, type RuntimeServer, runtimeServingState } from '../../lb/haproxy/runtime-state.js';
 import { haproxyCommand, type ProcInfo, parseShowProc } from '../../lb/haproxy/socket.js';
 import {
   assertBuilt,
@@ -181,54 +182,23 @@ export async function haproxyShowProc(dir: string): Promise<ProcInfo> {
   return info;
 }
 
-export interface ServerState {
-  backend: string;
-  name: string;
-  address: string;
-  port: number;
-  /** 0 stopped, 1 starting, 2 running, 3 stopping. */
-  opState: number;
-  /** Bit field: 0x01 forced maint, 0x08 forced drain, … */
-  adminState: number;
-  weight: number;
-}
-
-// HAProxy 2.6 SRV_ADMF_MAINT (forced, inherited, resolution): 0x04 (CMAINT) only records that the
-// config said "disabled", and stays set after `set server state ready`.
-const ADMIN_MAINT = 0x01 | 0x02 | 0x20;
-const ADMIN_DRAIN = 0x08 | 0x10;
+export type ServerState = RuntimeServer;
 
 export function isMaint(s: ServerState): boolean {
-  return (s.adminState & ADMIN_MAINT) !== 0;
+  return runtimeServingState(s) === 'maint';
 }
 
 /** Gets new requests: not in maintenance, not draining, weight above 0. */
 export function takesTraffic(s: ServerState): boolean {
-  return !isMaint(s) && (s.adminState & ADMIN_DRAIN) === 0 && s.weight > 0;
+  return runtimeServingState(s) === 'ready' && s.weight > 0;
 }
 
-/** `show servers state [backend]` from the admin socket, one object per server. */
+/** `show servers state [backend]` from the admin socket, one object per server (the router's own parser). */
 export async function serversState(dir: string, backend?: string): Promise<ServerState[]> {
   const text = await haproxyCommand(path.join(dir, 'run/admin.sock'), `show servers state${backend ? ` ${backend}` : ''}`, 2_000);
-  const lines = text.split('\n');
-  const header = lines.find((l) => l.startsWith('# be_id'));
-  if (!header) throw new Error(`unexpected "show servers state" answer: ${text.slice(0, 300)}`);
-  const names = header.slice(2).trim().split(/\s+/);
-  const col = (fields: string[], name: string) => fields[names.indexOf(name)] ?? '';
-  return lines
-    .filter((l) => l.trim() && !l.startsWith('#') && /^\d+\s/.test(l))
-    .map((l) => {
-      const f = l.trim().split(/\s+/);
-      return {
-        backend: col(f, 'be_name'),
-        name: col(f, 'srv_name'),
-        address: col(f, 'srv_addr'),
-        port: Number(col(f, 'srv_port')),
-        opState: Number(col(f, 'srv_op_state')),
-        adminState: Number(col(f, 'srv_admin_state')),
-        weight: Number(col(f, 'srv_uweight')),
-      };
-    });
+  const servers = parseServersState(text);
+  if (!servers) throw new Error(`unexpected "show servers state" answer: ${text.slice(0, 300)}`);
+  return servers;
 }
 
 /** `address:port weight` of every server of `backend` that takes new requests, sorted. */
@@ -638,6 +608,15 @@ export async function startWebServers(res: Resources, names: string[]): Promise<
       return ws;
     }),
   );
+}
+
+/** Until `host` answers through `router` with exactly the bodies in `expected` (as a set). */
+export async function waitServed(router: RunningRouter, host: string, expected: string[], timeoutMs = 10_000): Promise<void> {
+  const want = [...expected].sort().join(',');
+  await waitFor(async () => [...new Set(await bodies(router, host, expected.length * 4))].sort().join(',') === want, {
+    timeoutMs,
+    what: `${host} served by exactly ${want}`,
+  });
 }
 
 /** The bodies seen in `n` sequential requests (each on a fresh connection). */
