@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { benchColdStartAndResync, benchStartToEtcd } from './agent.js';
 import { benchDockerToServed } from './e2e.js';
+import { benchFailover } from './failover.js';
 import { benchHealthCost, benchHealthDetection } from './health.js';
 import { closeBenchDocker } from './lib/docker.js';
 import { type Figure, machine, printFigures, printMachine } from './lib/report.js';
@@ -28,6 +29,7 @@ const BENCHES: Bench[] = [
   { ids: ['i'], group: 'router', title: 'i) nginx burst folding: 200 changes, minReloadInterval 1 s', run: benchNginxBurst },
   { ids: ['j'], group: 'router', title: 'j) health path fails → out of HAProxy rotation', run: benchHealthDetection },
   { ids: ['k'], group: 'router', title: 'k) health checks: router CPU and RSS at 1,000 endpoints', run: benchHealthCost },
+  { ids: ['l'], group: 'router', title: 'l) etcd leader SIGKILL + a change meanwhile → served by both routers', run: benchFailover },
 ];
 
 function usage(): never {

@@ -75,6 +75,8 @@ describe('processes', () => {
     const proc = startProcess('/bin/sh', ['-c', 'sleep 1000 & echo started; wait', marker], { name: 'sh-tree' });
     started.push(proc);
     await proc.waitForLine(/started/, 5_000);
+    // Until the forked child has exec'd `sleep`, it still carries the shell's arguments, marker included.
+    await waitFor(() => pidsWithArg(marker).length === 1, { what: 'the child to exec sleep' });
     expect(pidsWithArg(marker)).toEqual([proc.pid]);
     const tree = await waitFor(() => withDescendants([proc.pid]).length === 2 && withDescendants([proc.pid]));
     expect(tree[0]).toBe(proc.pid);
