@@ -16,11 +16,16 @@ export interface FaultContext {
   lost(host: number): Promise<void>;
 }
 
-/** A hung host may cost each request loop the request in flight and one more, within 6 s. */
+/**
+ * What a fault may cost each request loop within a window: a hung host, the request in flight and
+ * one more; a host lost, a response its container was already sending when it was killed (no proxy
+ * can retry a response it has started to forward). `only`: the failures it covers.
+ */
 export interface Allowance {
   from: number;
   to: number;
   perLoop: number;
+  only?: RegExp;
 }
 
 export interface Fault {
@@ -58,10 +63,12 @@ export const FAULTS: Fault[] = [
   },
   {
     name: 'host lost',
-    async run({ cluster, rng, note, lost }) {
+    async run({ cluster, rng, note, lost, allow }) {
       const index = rng.int(0, cluster.hosts.length - 1);
       const host = cluster.hosts[index]!;
       note(`${host.name}: agent kill -9, every container killed`);
+      const from = Date.now();
+      allow({ from, to: from + 2_000, perLoop: 1, only: /^aborted$/ });
       await host.agent.kill9();
       const running = await host.engine.docker.listContainers({ filters: { label: ['fabric.service'] } });
       await Promise.all(running.map((c) => host.engine.docker.getContainer(c.Id).kill()));
