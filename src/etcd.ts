@@ -59,8 +59,9 @@ export function connectEtcd(options: EtcdOptions): EtcdConnection {
  * Watches resume on another member within a second, never after etcd3's default 30 s backoff.
  */
 export const FAILOVER = {
-  callTimeoutMs: 1_500,
-  attempts: 3,
+  callTimeoutMs: 1_000,
+  /** Enough to outlast an election (1–2 s with etcd's default 1 s election timeout): each try on a leaderless member times out. */
+  attempts: 5,
   watchBackoff: { initialDelay: 50, maxDelay: 1_000 },
   /** gRPC pings on idle channels find a member that froze or vanished without a reset; etcd refuses pings under 5 s apart. */
   keepaliveMs: 10_000,
