@@ -1,5 +1,4 @@
-import { type FSWatcher, watch } from 'chokidar';
-import { describeError } from '../../src/errors.js';
+import type { FSWatcher } from 'chokidar';
 import type { FileTargetSpec } from '../config.js';
 import type { Model } from '../model.js';
 import { engineForPath, templatePath } from '../render.js';
@@ -7,6 +6,7 @@ import type { SyncResult } from '../sync.js';
 import type { ApplyReport, Target, TargetContext } from '../target.js';
 import { normalizePrefix } from './prefix.js';
 import { type ResourceSpec, TemplateResource } from './resource.js';
+import { watchFiles } from './watch-files.js';
 
 /**
  * `kind: file`: any template over any etcd keys (confd's template resource,
@@ -54,13 +54,7 @@ export class FileTarget implements Target {
 
   /** An edited template applies without a restart (the resource re-reads it when its mtime changed). */
   private watchTemplate(): void {
-    if (this.watcher) return;
-    this.watcher = watch(this.resource.spec.template, { ignoreInitial: true });
-    this.watcher.on('all', (event, path) => {
-      this.context.logger.debug({ event, path }, 'template changed');
-      this.context.requestApply();
-    });
-    this.watcher.on('error', (err) => this.context.logger.warn({ err: describeError(err) }, 'template watch failed'));
+    this.watcher ??= watchFiles([this.resource.spec.template], 'template', this.context.logger, () => this.context.requestApply());
   }
 }
 

@@ -32,9 +32,9 @@ export class ParseError extends Error {
 export type TreeSet = Map<string, ListNode>;
 
 /** Offsets of the items; `hasFunction` says whether an identifier names a function. */
-export function parse(name: string, text: string, hasFunction: (name: string) => boolean): TreeSet {
+export function parse(name: string, text: string, hasFunction: (name: string) => boolean, parseName = name): TreeSet {
   const trees: TreeSet = new Map();
-  new Parser(lex(text), hasFunction, trees).parseTop(name);
+  new Parser(lex(text), hasFunction, trees, parseName).parseTop(name);
   return trees;
 }
 
@@ -48,6 +48,8 @@ class Parser {
     private readonly items: Item[],
     private readonly hasFunction: (name: string) => boolean,
     private readonly trees: TreeSet,
+    /** The file, as errors name it. */
+    private readonly parseName: string,
   ) {}
 
   private next(): Item {
@@ -95,7 +97,7 @@ class Parser {
     if (item.type === 'error') {
       let extra = '';
       if (this.actionLine !== 0 && this.actionLine !== item.line) {
-        extra = ` in action started at line ${this.actionLine}`;
+        extra = ` in action started at ${this.parseName}:${this.actionLine}`;
         if (item.val.endsWith(' action')) extra = extra.slice(' in action'.length);
       }
       this.errorf(`${item.val}${extra}`, item);

@@ -15,7 +15,7 @@ export class GoTemplate {
   static parse(text: string, names: { name: string; file?: string }, funcNames: ReadonlySet<string>): GoTemplate {
     const file = names.file ?? names.name;
     try {
-      const trees = parse(names.name, text, (fn) => funcNames.has(fn) || BUILTINS.has(fn));
+      const trees = parse(names.name, text, (fn) => funcNames.has(fn) || BUILTINS.has(fn), file);
       return new GoTemplate({ name: names.name, file, text, trees });
     } catch (err) {
       if (!(err instanceof ParseError)) throw err;
