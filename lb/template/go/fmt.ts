@@ -98,7 +98,8 @@ class Printer {
   }
 
   private fmtUnicode(u: number): void {
-    let digits = u.toString(16).toUpperCase();
+    // fmt takes the rune as a uint64: -1 is U+FFFFFFFFFFFFFFFF.
+    let digits = (u < 0 ? BigInt.asUintN(64, BigInt(u)) : u).toString(16).toUpperCase();
     const prec = this.precPresent && this.prec > 4 ? this.prec : 4;
     digits = digits.padStart(prec, '0');
     let out = `U+${digits}`;
