@@ -103,7 +103,7 @@ class State {
   }
 
   private pop(mark: number): void {
-    this.vars.length = mark;
+    if (this.vars.length !== mark) this.vars.length = mark;
   }
 
   private varValue(name: string): unknown {
