@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { FabricError } from '../../../src/errors.js';
+import { describeError, FabricError } from '../../../src/errors.js';
 import type { KeyValues } from '../kv.js';
 import { CONFD_FUNCTION_NAMES, type ConfdSources, confdFuncs } from './confd.js';
 import { GoTemplateError } from './errors.js';
@@ -59,21 +59,23 @@ export function compileGoTemplate(source: string, file: string, sources: GoSourc
   try {
     template = parseCached(source, basename(file), file);
   } catch (err) {
-    throw asFabricError(err);
+    throw asFabricError(err, file);
   }
   return (view, data) => {
     const funcs = confdFuncs({ ...sources, store: () => storeOf(data?.kv) });
     try {
       return template.execute(view, funcs);
     } catch (err) {
-      throw asFabricError(err);
+      throw asFabricError(err, file);
     }
   };
 }
 
 /** Go's "template: FILE:LINE:COL: …" as fabric says it, keeping a missing key's code and key. */
-function asFabricError(err: unknown): unknown {
-  if (!(err instanceof GoTemplateError)) return err;
+function asFabricError(err: unknown, path: string): unknown {
+  if (err instanceof FabricError) return err;
+  // Anything else (JS's own stack overflow on a runaway template, say) is still this template's failure.
+  if (!(err instanceof GoTemplateError)) return new FabricError('FABRIC_ERR_RENDER', `template ${path}: ${describeError(err)}`, { cause: err });
   const message = err.message.replace(/^template: /, 'template ');
   const [, file, line, column] = /^(.*):(\d+):(\d+)$/.exec(err.location) ?? [];
   const where = file ? { file, line: Number(line), column: Number(column) } : {};

@@ -130,3 +130,13 @@ function catchError(fn: () => unknown): FabricError {
   }
   throw new Error('no error');
 }
+
+describe('runaway templates', () => {
+  it('a structure too deep for the stack is a FABRIC_ERR_RENDER, not a crash', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const err = catchError(() => render('{{printf "%v" .}}', deep));
+    expect(err.code).toBe('FABRIC_ERR_RENDER');
+    expect(err.message).toContain('/etc/confd/templates/t.tmpl');
+  });
+});
