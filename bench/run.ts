@@ -10,6 +10,7 @@ import { closeBenchDocker } from './lib/docker.js';
 import { type Figure, machine, printFigures, printMachine } from './lib/report.js';
 import { benchAtScale, benchPutToServed } from './router.js';
 import { benchNginxBurst, benchNginxVsHaproxy } from './targets.js';
+import { benchTemplates } from './templates.js';
 
 interface Bench {
   /** The figures' ids it produces. */
@@ -30,6 +31,7 @@ const BENCHES: Bench[] = [
   { ids: ['j'], group: 'router', title: 'j) health path fails → out of HAProxy rotation', run: benchHealthDetection },
   { ids: ['k'], group: 'router', title: 'k) health checks: router CPU and RSS at 1,000 endpoints', run: benchHealthCost },
   { ids: ['l'], group: 'router', title: 'l) etcd leader SIGKILL + a change meanwhile → served by both routers', run: benchFailover },
+  { ids: ['t', 'u'], group: 'router', title: 't, u) a 1,000-server HAProxy config: Go text/template vs Handlebars', run: benchTemplates },
 ];
 
 function usage(): never {

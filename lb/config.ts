@@ -63,6 +63,8 @@ export const fileTargetSchema = z
       .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
       .optional(),
     template: z.string().min(1),
+    /** The template language; default by extension: `.hbs` Handlebars, anything else Go (confd's text/template). */
+    engine: z.enum(['go', 'handlebars']).optional(),
     dest: z.string().min(1),
     /** etcd key prefixes the template reads, relative to `prefix`. */
     keys: z.array(z.string().min(1)).default([]),

@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { describeError, FabricError } from '../src/errors.js';
+import { compileGoTemplate, type GoSources, systemSources } from './template/go/engine.js';
 import { registerConfdHelpers } from './template/helpers.js';
 import type { KeyValues } from './template/kv.js';
 import type { SystemSources } from './template/system.js';
@@ -57,6 +58,44 @@ function renderFailure(path: string, err: unknown): FabricError {
   const code = err instanceof FabricError ? err.code : 'FABRIC_ERR_RENDER';
   const details = err instanceof FabricError ? err.details : undefined;
   return new FabricError(code, `template ${path}: ${describeError(err)}`, { cause: err, ...(details ? { details } : {}) });
+}
+
+/**
+ * The two template languages, behind one interface: Handlebars (`.hbs`) and
+ * Go's text/template with confd's functions (confd's `.tmpl`, and any other
+ * name). Both compile a file once into a TemplateFn over (view, { kv }).
+ */
+export type EngineName = 'go' | 'handlebars';
+
+export interface TemplateEngine {
+  readonly name: EngineName;
+  /** Compiles template text; `path` names it in every error (Go: its base name is the template's name). */
+  compile(source: string, path: string): TemplateFn;
+}
+
+/** The engine a template file gets unless its config says: `.hbs` is Handlebars, anything else Go. */
+export function engineForPath(path: string): EngineName {
+  return path.endsWith('.hbs') ? 'handlebars' : 'go';
+}
+
+export function createEngine(name: EngineName, sources: { go?: GoSources; handlebars?: Partial<SystemSources> } = {}): TemplateEngine {
+  if (name === 'go') {
+    const go = sources.go ?? systemSources();
+    return { name, compile: (source, path) => compileGoTemplate(source, path, go) };
+  }
+  const hb = createTemplateEngine(sources.handlebars);
+  return { name, compile: (source, path) => compileTemplate(hb, source, path) };
+}
+
+/** Reads and compiles a template file with `engine`; an unreadable file is FABRIC_ERR_RENDER. */
+export async function loadTemplateFile(engine: TemplateEngine, path: string): Promise<TemplateFn> {
+  let source: string;
+  try {
+    source = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new FabricError('FABRIC_ERR_RENDER', `template ${path}: ${describeError(err)}`, { cause: err });
+  }
+  return engine.compile(source, path);
 }
 
 /** The package root: this file is `<root>/lb/render.ts` or `<root>/dist/lb/render.js`. */

@@ -42,6 +42,7 @@ command_timeout = "2s"
     expect(spec).toEqual({
       origin: '/etc/confd/conf.d/app.toml',
       template: '/etc/confd/templates/app.conf.tmpl',
+      engine: 'go',
       dest: '/etc/app/app.conf',
       keys: ['/database', '/upstream/'],
       prefix: '/app',
@@ -52,6 +53,16 @@ command_timeout = "2s"
       gid: 0,
       timeoutMs: 2_000,
     });
+  });
+
+  it('picks the engine by extension (.hbs Handlebars, anything else Go), unless `engine` says', () => {
+    const parse = (extra: string, src = 'a.tmpl') => parseResourceFile('/c/a.toml', `[template]\nsrc = "${src}"\ndest = "/d"\n${extra}`, options).engine;
+    expect(parse('')).toBe('go');
+    expect(parse('', 'a.conf')).toBe('go');
+    expect(parse('', 'a.conf.hbs')).toBe('handlebars');
+    expect(parse('engine = "handlebars"\n')).toBe('handlebars');
+    expect(parse('engine = "go"\n', 'a.hbs')).toBe('go');
+    expect(() => parse('engine = "jinja"\n')).toThrow(/template\.engine/);
   });
 
   it('defaults: no prefix is /, no mode keeps the file’s, the router’s timeout', () => {

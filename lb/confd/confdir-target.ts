@@ -1,12 +1,13 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type FSWatcher, watch } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import { describeError, type ErrorCode, FabricError, isRetryable } from '../../src/errors.js';
 import type { Model } from '../model.js';
 import type { ApplyAction, ApplyReport, Target, TargetContext } from '../target.js';
 import { syncReport } from './file-target.js';
 import { TemplateResource } from './resource.js';
 import { type ConfdLayout, confdLayout, parseResourceFile } from './toml.js';
+import { watchFiles } from './watch-files.js';
 
 export interface ConfdirTargetConfig {
   name: string;
@@ -114,13 +115,7 @@ export class ConfdirTarget implements Target {
 
   /** Resource files and templates, watched: any change asks for an apply (which re-reads them). */
   private watchFiles(layout: ConfdLayout): void {
-    if (this.watcher) return;
-    this.watcher = watch([layout.resources, layout.templates], { ignoreInitial: true });
-    this.watcher.on('all', (event, path) => {
-      this.context.logger.debug({ event, path }, 'confdir changed');
-      this.context.requestApply();
-    });
-    this.watcher.on('error', (err) => this.context.logger.warn({ err: describeError(err) }, 'confdir watch failed'));
+    this.watcher ??= watchFiles([layout.resources, layout.templates], 'confdir', this.context.logger, () => this.context.requestApply());
   }
 }
 

@@ -1,3 +1,4 @@
+import { join } from '../template/go/path.js';
 import type { KeyValues } from '../template/kv.js';
 
 /**
@@ -17,6 +18,11 @@ export function absoluteKey(prefix: string, key: string): string {
   const relative = key.replace(/^\/+/, '');
   if (prefix === '/') return `/${relative}`;
   return relative ? `${prefix}/${relative}` : prefix;
+}
+
+/** confd's etcd keys for a resource: path.Join(prefix, key), so `/db/` is `/db` (and what is below it). */
+export function confdOrigins(prefix: string, keys: string[]): string[] {
+  return keys.map((key) => join(prefix, key));
 }
 
 /** The etcd prefixes a resource follows. */
@@ -46,4 +52,39 @@ export class PrefixedKeyValues implements KeyValues {
     }
     return out;
   }
+}
+
+/**
+ * The keys confd's etcd backend hands a resource: each of its `keys` (under
+ * `prefix`) itself and what is below it as a directory — `/app/db` brings
+ * `/app/db` and `/app/db/…`, never `/app/dbx` (a plain prefix watch sees
+ * that one too). Go templates get exactly confd's set.
+ */
+export class ConfdScopedKeyValues implements KeyValues {
+  private readonly origins: Array<{ key: string; dir: string }>;
+
+  constructor(
+    private readonly inner: KeyValues,
+    prefix: string,
+    keys: string[],
+  ) {
+    this.origins = confdOrigins(prefix, keys).map((key) => ({ key, dir: key.endsWith('/') ? key : `${key}/` }));
+  }
+
+  private visible(key: string): boolean {
+    return this.origins.some((o) => key === o.key || key.startsWith(o.dir));
+  }
+
+  get(key: string): string | undefined {
+    return this.visible(key) ? this.inner.get(key) : undefined;
+  }
+
+  list(prefix: string): Array<[string, string]> {
+    return this.inner.list(prefix).filter(([key]) => this.visible(key));
+  }
+}
+
+/** A Go template's view of a resource's keys: confd's set, relative to the prefix. */
+export function confdKeyValues(snapshot: KeyValues, prefix: string, keys: string[]): KeyValues {
+  return new PrefixedKeyValues(new ConfdScopedKeyValues(snapshot, prefix, keys), prefix);
 }

@@ -4,12 +4,12 @@ import { runCommand } from '../../src/command.js';
 import { describeError, FabricError } from '../../src/errors.js';
 import { sameContent } from '../../src/files.js';
 import type { Model } from '../model.js';
-import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
+import { createEngine, type EngineName, loadTemplateFile, type TemplateEngine, type TemplateFn } from '../render.js';
 import { expandCommand, type SyncResult, syncFile } from '../sync.js';
 import type { TargetContext } from '../target.js';
 import type { KeyValues } from '../template/kv.js';
 import { KeyWatch, readKeys } from './keys.js';
-import { absoluteKey, PrefixedKeyValues, watchedPrefixes } from './prefix.js';
+import { absoluteKey, confdKeyValues, confdOrigins, PrefixedKeyValues, watchedPrefixes } from './prefix.js';
 
 /** A confd template resource: one template over some etcd keys, rendered to one file. */
 export interface ResourceSpec {
@@ -17,6 +17,8 @@ export interface ResourceSpec {
   origin: string;
   /** Absolute path of the template. */
   template: string;
+  /** Go text/template with confd's functions, or Handlebars (default by the template's extension). */
+  engine: EngineName;
   dest: string;
   /** Key prefixes, relative to `prefix`. */
   keys: string[];
@@ -74,7 +76,7 @@ class OnceKeys implements KeySource {
  */
 export class TemplateResource {
   private readonly keys: KeySource;
-  private readonly engine = createTemplateEngine();
+  private readonly engine: TemplateEngine;
   private template: { fn: TemplateFn; version: string } | undefined;
   /** The file is in place but its reload failed: run it again even with no change. */
   private reloadPending = false;
@@ -83,7 +85,9 @@ export class TemplateResource {
     readonly spec: ResourceSpec,
     private readonly context: ResourceContext,
   ) {
-    const prefixes = watchedPrefixes(spec.prefix, spec.keys);
+    this.engine = createEngine(spec.engine);
+    // A Go template sees exactly confd's keys: each key and what is below it (lb/confd/prefix.ts).
+    const prefixes = spec.engine === 'go' ? confdOrigins(spec.prefix, spec.keys) : watchedPrefixes(spec.prefix, spec.keys);
     this.keys = context.once ? new OnceKeys(context.etcd, prefixes) : new KeyWatch(context.watchClient, prefixes, context.logger, context.onChange);
   }
 
@@ -104,13 +108,15 @@ export class TemplateResource {
       throw new FabricError('FABRIC_ERR_RENDER', `${this.spec.origin}: template ${this.spec.template}: ${describeError(err)}`, { cause: err });
     });
     const version = `${info.mtimeMs}:${info.size}:${info.ino}`;
-    if (this.template?.version !== version) this.template = { fn: await loadTemplate(this.engine, this.spec.template), version };
+    if (this.template?.version !== version) this.template = { fn: await loadTemplateFile(this.engine, this.spec.template), version };
     return this.template.fn;
   }
 
   private async readKeys(): Promise<KeyValues> {
     await this.keys.ready(this.context.keysTimeoutMs ?? 5_000);
-    return new PrefixedKeyValues(this.keys.snapshot(), this.spec.prefix);
+    const snapshot = this.keys.snapshot();
+    if (this.spec.engine === 'go') return confdKeyValues(snapshot, this.spec.prefix, this.spec.keys);
+    return new PrefixedKeyValues(snapshot, this.spec.prefix);
   }
 
   private render(template: TemplateFn, model: Model, kv: KeyValues): string {

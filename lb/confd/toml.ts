@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { durationSchema } from '../../src/duration.js';
 import { describeError, FabricError } from '../../src/errors.js';
 import { formatIssues } from '../../src/grammar.js';
+import { engineForPath } from '../render.js';
 import { fileModeSchema } from './mode.js';
 import { normalizePrefix } from './prefix.js';
 import type { ResourceSpec } from './resource.js';
@@ -41,6 +42,8 @@ const resourceFileSchema = z
         /** Older confd docs: user and group names. */
         owner: z.string().optional(),
         group: z.string().optional(),
+        /** fabric's addition: the template language (default: `.hbs` Handlebars, anything else Go, as confd). */
+        engine: z.enum(['go', 'handlebars']).optional(),
         /** fabric's addition: how long check_cmd and reload_cmd may run (default 30s). */
         command_timeout: durationSchema({ min: 100, max: 600_000 }).optional(),
       })
@@ -65,9 +68,11 @@ export function parseResourceFile(file: string, text: string, options: ParseOpti
   const parsed = resourceFileSchema.safeParse(data);
   if (!parsed.success) throw new FabricError('FABRIC_ERR_CONFIG', `${file}: ${formatIssues(parsed.error)}`);
   const t = parsed.data.template;
+  const template = isAbsolute(t.src) ? t.src : join(options.templates, t.src);
   return {
     origin: file,
-    template: isAbsolute(t.src) ? t.src : join(options.templates, t.src),
+    template,
+    engine: t.engine ?? engineForPath(template),
     dest: t.dest,
     keys: t.keys,
     prefix: normalizePrefix(t.prefix),

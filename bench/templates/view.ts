@@ -1,0 +1,44 @@
+// A HAProxy template view (the model templates/haproxy.cfg.hbs renders, docs/templates.md) of a given
+// size, built directly: what the template benchmark and the port's equivalence test render.
+
+export interface ViewShape {
+  backends: number;
+  serversPerBackend: number;
+  maxconn?: number | null;
+  http?: boolean;
+}
+
+export function haproxyBenchView(shape: ViewShape) {
+  const states = ['ready', 'ready', 'ready', 'drain', 'maint'] as const;
+  const balances = ['roundrobin', 'leastconn', 'source'] as const;
+  return {
+    revision: 4242,
+    global: { hardStopAfter: '30s', maxconn: shape.maxconn ?? null },
+    runtime: { adminSocket: '/var/lib/fabric/haproxy/run/admin.sock' },
+    http: shape.http === false ? null : { bind: '0.0.0.0:80' },
+    maps: { hosts: '/var/lib/fabric/haproxy/hosts.map', paths: '/var/lib/fabric/haproxy/paths.map' },
+    frontends: Array.from({ length: Math.ceil(shape.backends / 10) }, (_, i) => ({
+      name: `vip_svc${i}`,
+      service: `svc${i}`,
+      bind: i % 2 ? `[fd00::${i}]:443` : `10.99.0.${i}:80`,
+      mode: i % 3 ? 'http' : 'tcp',
+      backend: `svc_svc${i}`,
+    })),
+    backends: Array.from({ length: shape.backends }, (_, b) => ({
+      name: b % 7 === 6 ? `route_r${b}` : `svc_svc${b}`,
+      service: `svc${b}`,
+      mode: b % 4 ? 'http' : 'tcp',
+      balance: balances[b % 3]!,
+      route: b % 7 === 6 ? `r${b}` : null,
+      cookie: b % 5 === 4 ? `FABRIC_r${b}` : null,
+      servers: Array.from({ length: shape.serversPerBackend }, (_, s) => ({
+        name: `s${s + 1}`,
+        target: `10.${b % 250}.${Math.floor(s / 250)}.${s % 250}:${8000 + s}`,
+        weight: (s * 37) % 257,
+        state: states[(b + s) % states.length]!,
+        endpoint: `endpoints/svc${b}/host${s % 3}/c${s}`,
+      })),
+    })),
+    services: [],
+  };
+}
