@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { isDomain } from '../grammar.js';
 
 /**
@@ -11,6 +12,11 @@ export const CERT_NAME = /^[a-z0-9]([a-z0-9._-]{0,126}[a-z0-9])?$/;
 export function isCertName(name: string): boolean {
   return CERT_NAME.test(name);
 }
+
+/** What a host asks for: `auto` (any stored certificate that covers it; ACME obtains one), `none`, or a certificate by name. */
+export const tlsChoice = z.string().refine((v) => v === 'auto' || v === 'none' || CERT_NAME.test(v), {
+  message: 'must be auto, none or a certificate name (lower-case letters, digits, ".", "_", "-")',
+});
 
 /** A DNS name a certificate may carry: a domain, or `*.` and a domain of at least two labels; never an IP address. */
 export function isCertDomain(name: string): boolean {
