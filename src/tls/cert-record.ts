@@ -18,7 +18,7 @@
  * Encryption: AES-256-GCM (node:crypto), a fresh 12-byte IV per encryption, the key id in the
  * authenticated data; a wrong key, a changed byte or a swapped key id fails the tag check.
  */
-import { createCipheriv, createDecipheriv, createPrivateKey, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createPrivateKey, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { describeError, FabricError } from '../errors.js';
 import { Keys } from '../keyspace.js';
@@ -315,6 +315,14 @@ export function decodeCertRecord(key: string, raw: string): CertRecord {
   const record = decodeJson(certRecordSchema, key, raw);
   if (key !== Keys.cert(record.name)) throw new FabricError('FABRIC_ERR_DECODE', `${key}: name "${record.name}" does not match the key`);
   return record;
+}
+
+/**
+ * A stored record's version: a hash of etcd's value (so of the ciphertext, never of the key). Routers
+ * publish the versions they serve; a renewal or re-import changes it.
+ */
+export function recordVersion(raw: string): string {
+  return createHash('sha256').update(raw).digest('hex').slice(0, 16);
 }
 
 /** Chain and key in one PEM, as HAProxy's `crt` files and nginx's `ssl_certificate` + `ssl_certificate_key` take it. */
