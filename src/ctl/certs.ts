@@ -3,8 +3,8 @@ import type { Namespace } from 'etcd3';
 import { describeError, FabricError } from '../errors.js';
 import { etcdCall } from '../etcd-errors.js';
 import { Keys } from '../keyspace.js';
-import { type CertRecord, certRecord, decodeCertRecord, encodeCertRecord, validateCertificate } from '../tls/cert-record.js';
-import { createKeyring, readKeyFile } from '../tls/keyring.js';
+import { type CertRecord, certRecord, decodeCertRecord, decryptKey, encodeCertRecord, encryptKey, validateCertificate } from '../tls/cert-record.js';
+import { createKeyring, type Keyring, readKeyFile } from '../tls/keyring.js';
 import { isCertName } from '../tls/names.js';
 
 /** `fabric cert import` and `fabric cert renew` against the keyspace (the commands are in commands.ts). */
@@ -82,6 +82,42 @@ export async function requestRenewal(kv: Namespace, name: string, now = new Date
   const value = JSON.stringify({ name, requestedAt: now.toISOString(), fingerprint: record.fingerprint, by: 'fabric cert renew' });
   await etcdCall('write', request, () => kv.put(request).value(value).exec());
   return request;
+}
+
+export interface RekeyResult {
+  rekeyed: string[];
+  unchanged: string[];
+  /** `name: reason` for records that could not be read or decrypted: left as they are. */
+  failed: string[];
+}
+
+/**
+ * `fabric cert rekey`: every stored private key not yet under the keyring's primary key is
+ * decrypted (with a previous key) and encrypted again with the primary. Each record is replaced
+ * only if nobody changed it meanwhile (a compare on its mod revision). Run it once every router
+ * has the new key file and the old one in tls.previousKeyFiles (docs/tls.md, "Rotating the key file").
+ */
+export async function rekeyCerts(kv: Namespace, keyring: Keyring): Promise<RekeyResult> {
+  const result: RekeyResult = { rekeyed: [], unchanged: [], failed: [] };
+  const listed = await etcdCall('read', Keys.certsRoot, () => kv.getAll().prefix(Keys.certsRoot).exec());
+  for (const entry of listed.kvs) {
+    const key = entry.key.toString();
+    const name = key.slice(Keys.certsRoot.length);
+    try {
+      const record = decodeCertRecord(key, entry.value.toString());
+      if (record.key.keyId === keyring.primary.id) {
+        result.unchanged.push(name);
+        continue;
+      }
+      const value = encodeCertRecord({ ...record, key: encryptKey(decryptKey(record.key, keyring), keyring) });
+      const txn = await etcdCall('write', key, () => kv.if(key, 'Mod', '==', entry.mod_revision).then(kv.put(key).value(value)).commit());
+      if (txn.succeeded) result.rekeyed.push(name);
+      else result.failed.push(`${name}: changed while being re-encrypted; run rekey again`);
+    } catch (err) {
+      result.failed.push(`${name}: ${describeError(err)}`);
+    }
+  }
+  return result;
 }
 
 export function assertCertName(name: string): void {

@@ -5,8 +5,9 @@ import { connectEtcd, type EtcdConnection, type EtcdOptions } from '../etcd.js';
 import { explainEtcdError } from '../etcd-errors.js';
 import { namespacePrefix } from '../keyspace.js';
 import { addEtcdOptions, etcdOptions, option, resolveOptions } from '../options.js';
+import { createKeyring, readKeyFile } from '../tls/keyring.js';
 import { applyResources, type ChunkProgress, describeChange } from './apply.js';
-import { prepareImport, requestRenewal, storeCert } from './certs.js';
+import { prepareImport, rekeyCerts, requestRenewal, storeCert } from './certs.js';
 import { deleteResources, parseDeleteKind } from './delete.js';
 import { loadResources, type Resource, readSources } from './documents.js';
 import { OUTPUT_FORMATS, parseOutputFormat, renderRows } from './output.js';
@@ -137,7 +138,33 @@ export function certCommand(): Command {
     .action(async (name: string, _opts, cmd: Command) => runCertImport(cmd, name));
   const renew = new Command('renew').description('ask the routers to renew an ACME certificate now').argument('<name>', 'certificate name');
   addEtcdOptions(renew).action(async (name: string, _opts, cmd: Command) => runCertRenew(cmd, name));
-  return cert.addCommand(importing).addCommand(renew);
+  const rekey = new Command('rekey').description('encrypt every stored private key again with the new TLS key file (a key-file rotation)');
+  addEtcdOptions(rekey)
+    .addOption(option('--tls-key-file <file>', 'the new key file (else tls.keyFile of --config)'))
+    .addOption(option('--previous-key-file <file>', 'the key file the records are encrypted with now; repeatable').argParser(collect))
+    .action(async (_opts, cmd: Command) => runCertRekey(cmd));
+  return cert.addCommand(importing).addCommand(renew).addCommand(rekey);
+}
+
+async function runCertRekey(command: Command): Promise<void> {
+  const { values, file } = resolveOptions(command, { fileKeys: await routerConfigKeys() });
+  const tls = (file.tls ?? {}) as { keyFile?: unknown; previousKeyFiles?: unknown };
+  const keyFile = typeof values.tlsKeyFile === 'string' ? values.tlsKeyFile : typeof tls.keyFile === 'string' ? tls.keyFile : undefined;
+  if (!keyFile) throw new FabricError('FABRIC_ERR_TLS', 'no TLS key file: give --tls-key-file FILE (or FABRIC_TLS_KEY_FILE, or tls.keyFile in --config)');
+  const fromFlag = Array.isArray(values.previousKeyFile)
+    ? values.previousKeyFile.map(String)
+    : typeof values.previousKeyFile === 'string'
+      ? [values.previousKeyFile]
+      : [];
+  const fromConfig = Array.isArray(tls.previousKeyFiles) ? tls.previousKeyFiles.map(String) : [];
+  const keyring = createKeyring(readKeyFile(keyFile), [...fromFlag, ...fromConfig].map(readKeyFile));
+  const result = await withEtcd(values, (etcd) => rekeyCerts(etcd.kv, keyring));
+  for (const name of result.rekeyed) process.stdout.write(`cert/${name} re-encrypted with key ${keyring.primary.id}\n`);
+  process.stdout.write(
+    `${result.rekeyed.length} re-encrypted, ${result.unchanged.length} already under key ${keyring.primary.id}, ${result.failed.length} failed\n`,
+  );
+  for (const failure of result.failed) process.stderr.write(`fabric: cert ${failure}\n`);
+  if (result.failed.length > 0) process.exitCode = 1;
 }
 
 async function runCertImport(command: Command, name: string): Promise<void> {

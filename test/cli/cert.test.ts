@@ -148,4 +148,25 @@ describe('fabric get certs, delete cert, cert renew', () => {
     expect(again.stderr).toMatch(/FABRIC_ERR_NOT_FOUND/);
     expect((await keysUnder(c, prefix)).has('certs/web')).toBe(false);
   });
+
+  it('rekey: a key-file rotation re-encrypts every stored key with the new file; the old one is needed only until then', async () => {
+    const c = cluster();
+    const prefix = c.newPrefix();
+    expect((await fabric(c, prefix, importArgs('one', good.chainFile, good.keyFile))).code).toBe(0);
+    expect((await fabric(c, prefix, importArgs('two', good.chainFile, good.keyFile))).code).toBe(0);
+    const newKey = writeTemp(dir, 'new.key', `${randomBytes(32).toString('base64')}\n`);
+    const withoutOld = await fabric(c, prefix, ['cert', 'rekey', '--tls-key-file', newKey]);
+    expect(withoutOld.code).toBe(1);
+    expect(withoutOld.stderr).toMatch(/cert one: .*not tls.keyFile/);
+    const rekeyed = await fabric(c, prefix, ['cert', 'rekey', '--tls-key-file', newKey, '--previous-key-file', keyFile]);
+    expect(rekeyed.code).toBe(0);
+    expect(rekeyed.stdout).toMatch(/2 re-encrypted, 0 already/);
+    const fresh = createKeyring(readKeyFile(newKey));
+    for (const name of ['one', 'two']) {
+      const record = decodeCertRecord(`certs/${name}`, (await keysUnder(c, prefix)).get(`certs/${name}`)!.value.toString());
+      expect(record.key.keyId).toBe(fresh.primary.id);
+      expect(decryptKey(record.key, fresh)).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    }
+    expect((await fabric(c, prefix, ['cert', 'rekey', '--tls-key-file', newKey])).stdout).toMatch(/0 re-encrypted, 2 already/);
+  });
 });
