@@ -234,6 +234,28 @@ describe('HTTPS through HAProxy', () => {
     for (const file of fs.readdirSync(certsDir)) expect(fs.statSync(path.join(certsDir, file)).mode & 0o077, file).toBe(0);
   });
 
+  it('a restarted router adopts the running HAProxy with its certificates: no reload, later changes at run time', async () => {
+    const first = await startRouter(suite.perTest, suite.etcd, { https: true, config: fixture.config(), lbOnExit: 'keep' });
+    await apply('kind: Service\nname: iota\ntls: {cert: iota-cert}\n');
+    await serve('iota', backends[1]!);
+    const iota = await importNew('iota-cert', ['iota.apps.test']);
+    const presented = (cert: IssuedCert) =>
+      waitFor(async () => (await handshake(first.httpsPort!, 'iota.apps.test', { ca: fixture.ca })).fingerprint === fingerprintOf(cert), {
+        what: 'iota-cert presented by the adopted HAProxy',
+      });
+    await presented(iota);
+    const before = await first.showProc();
+    await first.proc.stop('SIGTERM', 15_000); // --lb-on-exit keep: HAProxy serves on
+    const next = await restartRouter(suite.perTest, first, suite.etcd);
+    await presented(iota);
+    const renewed = await importNew('iota-cert', ['iota.apps.test']);
+    await presented(renewed);
+    const after = await next.showProc();
+    expect(after.masterPid).toBe(before.masterPid);
+    expect(after.reloads, 'adoption and renewal without a reload').toBe(before.reloads);
+    expect((await next.target()).lastApply.action).toBe('runtime');
+  });
+
   it('a router restarted while etcd is unreachable serves its certificates from the last good files', async () => {
     const alpha = imported[0]!;
     const masterBefore = (await router.showProc()).masterPid;
