@@ -9,6 +9,7 @@ import { closeBenchDocker } from './lib/docker.js';
 import { type Figure, machine, printFigures, printMachine } from './lib/report.js';
 import { benchAtScale, benchPutToServed } from './router.js';
 import { benchNginxBurst, benchNginxVsHaproxy } from './targets.js';
+import { benchCertLatencyAndHandshakes, benchCertsAtScale } from './tls.js';
 
 interface Bench {
   /** The figures' ids it produces. */
@@ -28,6 +29,13 @@ const BENCHES: Bench[] = [
   { ids: ['i'], group: 'router', title: 'i) nginx burst folding: 200 changes, minReloadInterval 1 s', run: benchNginxBurst },
   { ids: ['j'], group: 'router', title: 'j) health path fails → out of HAProxy rotation', run: benchHealthDetection },
   { ids: ['k'], group: 'router', title: 'k) health checks: router CPU and RSS at 1,000 endpoints', run: benchHealthCost },
+  {
+    ids: ['l', 'n'],
+    group: 'router',
+    title: 'l) certificate put → presented by SNI (HAProxy, no reload); n) TLS handshakes/s, full and resumed',
+    run: benchCertLatencyAndHandshakes,
+  },
+  { ids: ['m'], group: 'router', title: 'm) 1,000 certificates: cold start, memory, one more at that size', run: benchCertsAtScale },
 ];
 
 function usage(): never {
