@@ -1,10 +1,14 @@
 // HTTPS through HAProxy, end to end: the real `fabric router` with `https:` and `tls.keyFile`, real
 // etcd, certificates from a test CA imported with the real `fabric cert import`, and clients that
 // check what HAProxy presents (node:tls, https, http2).
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Keys } from '../../src/keyspace.js';
+import { certRecord, encodeCertRecord, validateCertificate } from '../../src/tls/cert-record.js';
+import { createKeyring, parseKey } from '../../src/tls/keyring.js';
 import { freePort, type IssuedCert } from '../harness/index.js';
 import { type EndpointInput, endpoint, PREFIX, putEndpoint, type RunningRouter, restartRouter, startRouter, useRouterSuite, waitFor } from './support.js';
 import { type EchoServer, fabricCli, fingerprintOf, h2Get, handshake, httpsGet, keyLines, startEchoServers, TlsFixture } from './tls-support.js';
@@ -189,6 +193,34 @@ describe('HTTPS through HAProxy', () => {
     expect((await handshake(router.httpsPort!, 'www.zeta.test', { ca: fixture.ca })).subject).toBe('fabric default certificate');
     const certs = (await router.get('/v1/certs')).json.certs as Array<{ name: string; servedBy: string[]; hosts: string[] }>;
     expect(certs.find((c) => c.name === 'zeta-cert')).toMatchObject({ servedBy: [], hosts: [] });
+  });
+
+  it('a certificate whose key does not decrypt with tls.keyFile is not served; /v1/certs and /v1/status say why', async () => {
+    await apply('kind: Service\nname: kappa\ntls: {cert: kappa-cert}\n');
+    await serve('kappa', backends[2]!);
+    const cert = await fixture.pki.leaf(['kappa.apps.test']);
+    imported.push(cert);
+    // Encrypted with another key file than the routers': a backup restored with the wrong key, say.
+    const other = createKeyring(parseKey(randomBytes(32).toString('base64'), 'other'));
+    const record = certRecord({
+      name: 'kappa-cert',
+      source: 'manual',
+      valid: validateCertificate({ certPem: cert.chainPem, keyPem: cert.keyPem }),
+      keyring: other,
+    });
+    await suite.client
+      .put(`${PREFIX}/${Keys.cert('kappa-cert')}`)
+      .value(encodeCertRecord(record))
+      .exec();
+    const listed = await waitFor(
+      async () => ((await router.get('/v1/certs')).json.certs as Array<{ name: string; error?: string }>).find((c) => c.name === 'kappa-cert' && c.error),
+      { what: 'kappa-cert reported as unusable' },
+    );
+    expect(listed.error).toMatch(new RegExp(`encrypted with key ${other.primary.id}, which is not tls.keyFile`));
+    expect((await router.status()).tls.errors).toContainEqual({ cert: 'kappa-cert', error: listed.error });
+    expect((await handshake(router.httpsPort!, 'kappa.apps.test', { ca: fixture.ca })).subject).toBe('fabric default certificate');
+    // Everything else is served as before.
+    expect((await handshake(router.httpsPort!, 'alpha.apps.test', { ca: fixture.ca })).authorized).toBe(true);
   });
 
   it('redirect: plain HTTP gets 308 to https (same host, path, query), challenge paths excepted; HSTS on HTTPS answers', async () => {
