@@ -95,6 +95,16 @@ describe('HTTPS through HAProxy', () => {
     await expect(handshake(router.httpsPort!, 'alpha.apps.test', { minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1' })).rejects.toThrow(/protocol|version/i);
     expect((await handshake(router.httpsPort!, 'alpha.apps.test', { maxVersion: 'TLSv1.2' })).protocol).toBe('TLSv1.2');
     expect((await handshake(router.httpsPort!, 'alpha.apps.test', { alpn: ['h2', 'http/1.1'] })).alpn).toBe('h2');
+    // fabric get certs names the routers serving each certificate (from their status keys).
+    const listed = await waitFor(
+      async () => {
+        const rows = JSON.parse((await fabricCli(etcdUrl(), ['get', 'certs', '-o', 'json'])).stdout) as Array<{ name: string; servedBy: unknown[] }>;
+        const row = rows.find((r) => r.name === 'alpha-cert');
+        return row && row.servedBy.length > 0 ? row : undefined;
+      },
+      { what: 'fabric get certs showing the router serving alpha-cert' },
+    );
+    expect(listed.servedBy).toEqual([{ router: expect.any(String), targets: ['haproxy-0'], current: true }]);
     const h2 = await h2Get(router.httpsPort!, 'alpha.apps.test', '/h2', fixture.ca);
     expect(h2.status).toBe(200);
     expect(JSON.parse(h2.body)).toMatchObject({ name: 'b0', path: '/h2', proto: 'https' });
