@@ -39,6 +39,7 @@ export function desiredOutcome(facts: ContainerFacts, ctx: HostContext, draining
     mode: labels.mode,
     domains: labels.domains,
     path: labels.path,
+    tls: labels.tls,
     health: facts.health,
     state: draining ? 'draining' : 'up',
     check: labels.check,

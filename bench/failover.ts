@@ -1,4 +1,4 @@
-// l) etcd leader SIGKILLed with a change made at once: how long until both routers serve it.
+// p) etcd leader SIGKILLed with a change made at once: how long until both routers serve it.
 // Three etcd members on loopback, two routers (each with its HAProxy), one web server per sample.
 // Each sample kills the leader, then puts a new endpoint through a writer client, and polls both
 // routers until each answers with the new endpoint's body. Writers alternate between fabric's
@@ -47,15 +47,15 @@ export async function benchFailover(): Promise<Figure[]> {
     for (const w of writers) w.close();
     const ratio = summarize(served['etcd3 defaults']).p50 / summarize(served.fabric).p50;
     return [
-      ...latencyFigures('l', 'leader SIGKILL + a change meanwhile → served by both routers (fabric client)', served.fabric, { p99: '≤ 3 s' }, timeouts),
-      ...latencyFigures('l', 'the same, writer on etcd3 defaults with a 5 s deadline', served['etcd3 defaults']),
-      { id: 'l', name: 'write acknowledged (fabric client): p50 / max', value: `${ms(summarize(acked.fabric).p50)} / ${ms(summarize(acked.fabric).max)}` },
+      ...latencyFigures('p', 'leader SIGKILL + a change meanwhile → served by both routers (fabric client)', served.fabric, { p99: '≤ 3 s' }, timeouts),
+      ...latencyFigures('p', 'the same, writer on etcd3 defaults with a 5 s deadline', served['etcd3 defaults']),
+      { id: 'p', name: 'write acknowledged (fabric client): p50 / max', value: `${ms(summarize(acked.fabric).p50)} / ${ms(summarize(acked.fabric).max)}` },
       {
-        id: 'l',
+        id: 'p',
         name: 'write acknowledged (etcd3 defaults): p50 / max',
         value: `${ms(summarize(acked['etcd3 defaults']).p50)} / ${ms(summarize(acked['etcd3 defaults']).max)}`,
       },
-      { id: 'l', name: 'etcd3 defaults ÷ fabric, p50 served (same run)', value: `${ratio.toFixed(1)}×` },
+      { id: 'p', name: 'etcd3 defaults ÷ fabric, p50 served (same run)', value: `${ratio.toFixed(1)}×` },
     ];
   } finally {
     await Promise.all(routers.map((r) => r.stop()));

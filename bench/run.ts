@@ -11,6 +11,7 @@ import { type Figure, machine, printFigures, printMachine } from './lib/report.j
 import { benchAtScale, benchPutToServed } from './router.js';
 import { benchNginxBurst, benchNginxVsHaproxy } from './targets.js';
 import { benchTemplates } from './templates.js';
+import { benchCertLatencyAndHandshakes, benchCertsAtScale } from './tls.js';
 
 interface Bench {
   /** The figures' ids it produces. */
@@ -30,8 +31,15 @@ const BENCHES: Bench[] = [
   { ids: ['i'], group: 'router', title: 'i) nginx burst folding: 200 changes, minReloadInterval 1 s', run: benchNginxBurst },
   { ids: ['j'], group: 'router', title: 'j) health path fails → out of HAProxy rotation', run: benchHealthDetection },
   { ids: ['k'], group: 'router', title: 'k) health checks: router CPU and RSS at 1,000 endpoints', run: benchHealthCost },
-  { ids: ['l'], group: 'router', title: 'l) etcd leader SIGKILL + a change meanwhile → served by both routers', run: benchFailover },
+  { ids: ['p'], group: 'router', title: 'p) etcd leader SIGKILL + a change meanwhile → served by both routers', run: benchFailover },
   { ids: ['t', 'u'], group: 'router', title: 't, u) a 1,000-server HAProxy config: Go text/template vs Handlebars', run: benchTemplates },
+  {
+    ids: ['l', 'n'],
+    group: 'router',
+    title: 'l) certificate put → presented by SNI (HAProxy, no reload); n) TLS handshakes/s, full and resumed',
+    run: benchCertLatencyAndHandshakes,
+  },
+  { ids: ['m'], group: 'router', title: 'm) 1,000 certificates: cold start, memory, one more at that size', run: benchCertsAtScale },
 ];
 
 function usage(): never {

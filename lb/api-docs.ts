@@ -37,6 +37,13 @@ export const routerDocs = {
     tags: ['router'],
     response: { 200: looseObject('the routes') },
   },
+  certs: {
+    summary: 'Certificates',
+    description:
+      'Every stored certificate: domains, issuer, validity, source, the hosts it serves and the targets serving it (never a private key); the hosts waiting for one (`wanted`); the default certificate.',
+    tags: ['router'],
+    response: { 200: looseObject('the certificates') },
+  },
   dashboard: {
     summary: 'Dashboard',
     description: 'The live dashboard (HTML): services, endpoints, routes, applies and issues.',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { durationSchema } from '../src/duration.js';
 import { domain, parseHostPort } from '../src/grammar.js';
 import { fileModeSchema } from './confd/mode.js';
+import { tlsConfigSchema } from './tls/config.js';
 
 const hostPort = z.string().refine((v) => parseHostPort(v) !== undefined, { message: 'must be HOST:PORT' });
 const commandTimeout = durationSchema({ min: 100, max: 600_000 }).default(30_000);
@@ -14,6 +15,8 @@ const haproxyTargetSchema = z
       .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
       .optional(),
     http: hostPort.optional(),
+    /** The HTTPS frontend (docs/tls.md): SNI picks the certificate, HTTP/2 by ALPN. */
+    https: hostPort.optional(),
     template: z.string().default('templates/haproxy.cfg.hbs'),
     dest: z.string().default('/var/lib/fabric/haproxy/haproxy.cfg'),
     manage: z.boolean().default(true),
@@ -38,6 +41,8 @@ export const nginxTargetSchema = z
       .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
       .optional(),
     http: hostPort.optional(),
+    /** The HTTPS listener (docs/tls.md): one server block per host with a certificate. */
+    https: hostPort.optional(),
     template: z.string().default('templates/nginx.conf.hbs'),
     dest: z.string().default('/var/lib/fabric/nginx/nginx.conf'),
     manage: z.boolean().default(true),
@@ -122,6 +127,8 @@ export const routerConfigSchema = z
       })
       .strict()
       .default({ interval: 2_000, timeout: 1_000, rise: 2, fall: 3, unconfigured: 'tcp', concurrency: 64 }),
+    /** Certificates: the key file that decrypts them, what hosts get by default (docs/tls.md). */
+    tls: tlsConfigSchema.default({ previousKeyFiles: [], default: 'none' }),
     targets: z.array(z.discriminatedUnion('kind', [haproxyTargetSchema, nginxTargetSchema, fileTargetSchema, slbTargetSchema])).default([]),
     confdir: z.string().optional(),
     routerId: z

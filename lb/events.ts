@@ -18,7 +18,7 @@ export interface EventHubOptions {
  * `GET /v1/events`: server-sent events for the dashboard. A `snapshot` event
  * on connect and whenever it changes: after every apply pass (pushed by the
  * router) and on a level check each second. The snapshot is the API's own
- * answers (/v1/services, /v1/routes, /v1/status) plus the recent applies, so
+ * answers (/v1/services, /v1/routes, /v1/status, /v1/certs) plus the recent applies, so
  * whatever fields those grow, the dashboard sees. Comment heartbeats keep
  * proxies from closing an idle stream.
  */
@@ -129,7 +129,12 @@ export class EventHub {
 
   /** The snapshot as JSON text (without a timestamp, so an unchanged state compares equal). */
   private async snapshot(): Promise<string> {
-    const [services, routes, status] = await Promise.all([this.read('/v1/services'), this.read('/v1/routes'), this.read('/v1/status')]);
+    const [services, routes, status, certs] = await Promise.all([
+      this.read('/v1/services'),
+      this.read('/v1/routes'),
+      this.read('/v1/status'),
+      this.read('/v1/certs'),
+    ]);
     const extra: Record<string, unknown> = {};
     for (const [name, read] of this.sources) {
       try {
@@ -138,7 +143,7 @@ export class EventHub {
         extra[name] = { error: describeError(err) };
       }
     }
-    return JSON.stringify({ services, routes, status, applies: this.router.history.list(), ...extra });
+    return JSON.stringify({ services, routes, status, certs, applies: this.router.history.list(), ...extra });
   }
 
   private async read(url: string): Promise<unknown> {

@@ -14,6 +14,7 @@ export class RouterMetrics {
   readonly healthChecks: Counter<'kind' | 'result'>;
   readonly healthCheckDuration: Histogram<'kind'>;
   readonly endpointsByHealth: Gauge<'health'>;
+  readonly certExpiry: Gauge<'cert'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -73,6 +74,12 @@ export class RouterMetrics {
       name: 'fabric_router_endpoints',
       help: 'Endpoints by effective health (healthy, unhealthy, starting, unknown)',
       labelNames: ['health'],
+      registers,
+    });
+    this.certExpiry = new Gauge({
+      name: 'fabric_router_cert_expiry_timestamp_seconds',
+      help: 'When each stored certificate expires (its notAfter), seconds since the Unix epoch',
+      labelNames: ['cert'],
       registers,
     });
   }

@@ -7,11 +7,13 @@ import type { ModelMemo } from './model-memo.js';
 import { rejectionIssues } from './rejections.js';
 import { buildRoutes, type RouteModel } from './routes/model.js';
 import type { EndpointEntry, Entry, GroupedKeys, ServiceEntry, ServiceKeys } from './store.js';
+import { buildTls, type CertEntry, type TlsModel, type TlsOptions } from './tls/model.js';
 import { planVips, type VipCreate, type VipHold, type VipRelease, type VipWant } from './vip/plan.js';
 import type { VipPool } from './vip/pool.js';
 
 export { ModelMemo } from './model-memo.js';
 export type { RouteModel } from './routes/model.js';
+export type { CertEntry, TlsHost, TlsModel, WantedHost } from './tls/model.js';
 
 export type Balance = 'roundrobin' | 'leastconn' | 'source';
 /** What a load balancer should do with an endpoint. */
@@ -68,6 +70,8 @@ export interface Model {
   weightedRoutes?: RouteModel[];
   /** What the VIP allocator (lb/vip) should write to etcd for this model. */
   vips?: { create: VipCreate[]; release: VipRelease[] };
+  /** Certificates and which host gets which (lb/tls/model.ts); `tls.wanted` is what ACME obtains. */
+  tls?: TlsModel;
 }
 
 export interface ModelOptions {
@@ -79,6 +83,8 @@ export interface ModelOptions {
   health?: (endpoint: Endpoint) => ActiveHealth | undefined;
   /** Changes whenever `health` may answer differently (HealthChecker.version); lets a memo skip asking it again. */
   healthVersion?: number;
+  /** The router's `tls:` (default `none`, and its default certificate). */
+  tls?: TlsOptions;
 }
 
 /** Pure: the decoded keyspace → the services, rules and problems the targets render. */
@@ -114,11 +120,13 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
   const routeEntries: Array<{ spec: RouteSpec; createRevision: number }> = [];
   const holds: VipHold[] = [];
   const hosts: HostRecord[] = [];
+  const certs: CertEntry[] = [];
   // By key: the order keys arrived in (which the store does not keep for these) must not matter.
   for (const entry of [...keys.others].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     if (entry.kind === 'route') routeEntries.push({ spec: entry.spec, createRevision: entry.createRevision });
     else if (entry.kind === 'vip') holds.push({ key: entry.key, address: entry.address, service: entry.service, createRevision: entry.createRevision });
     else if (entry.kind === 'host') hosts.push(entry.host);
+    else if (entry.kind === 'cert') certs.push({ name: entry.cert.name, record: entry.cert, raw: entry.raw });
     else if (entry.kind === 'invalid') issues.push({ code: 'FABRIC_ERR_DECODE', subject: entry.key, message: entry.error });
   }
   issues.push(...rejectionIssues(hosts));
@@ -167,14 +175,17 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
     const port = vipPort(d.base);
     return finalService(d, domains, address && port ? { address, port } : undefined);
   });
+  const routes = routeEntries.map((r) => r.spec).sort((a, b) => a.name.localeCompare(b.name));
+  const tls = buildTls({ hostRules, services, routes, claims: claimSets.flat(), certs, options: options.tls }, issues);
   return {
     revision,
     services,
-    routes: routeEntries.map((r) => r.spec).sort((a, b) => a.name.localeCompare(b.name)),
+    routes,
     hostRules,
     issues,
     weightedRoutes,
     vips: { create: vipPlan.create, release: vipPlan.release },
+    tls,
   };
 }
 

@@ -12,6 +12,7 @@ import { KeyStore } from './store.js';
 import type { SyncMode } from './sync.js';
 import type { ApplyReport, Target } from './target.js';
 import { createTargets } from './targets.js';
+import { createVault } from './tls/create.js';
 
 /**
  * `fabric render`: confd's `-onetime`. One snapshot of the fabric keyspace
@@ -48,7 +49,15 @@ async function runRender(command: Command): Promise<void> {
   try {
     const model = await snapshotModel(etcd, config, target);
     outcomes = await applyOnce(
-      createTargets(config, { logger, requestApply: () => undefined, mode, once: true, etcd: etcd.client, watchClient: () => etcd.watchClient().client }),
+      createTargets(config, {
+        logger,
+        requestApply: () => undefined,
+        mode,
+        once: true,
+        etcd: etcd.client,
+        watchClient: () => etcd.watchClient().client,
+        vault: createVault(config.tls, logger),
+      }),
       model,
     );
   } finally {
@@ -79,7 +88,7 @@ async function snapshotModel(etcd: EtcdConnection, config: RouterConfig, target:
     kvs.map((kv) => ({ type: 'put' as const, key: kv.key.toString(), value: kv.value.toString(), createRevision: Number(kv.create_revision) })),
     revision,
   );
-  return deriveModel(store.grouped(), revision, { domain: config.domain });
+  return deriveModel(store.grouped(), revision, { domain: config.domain, tls: { default: config.tls.default, defaultCert: config.tls.defaultCert } });
 }
 
 /** Each target once, in order; a failure does not stop the others. Every target is stopped after. */

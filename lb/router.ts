@@ -8,6 +8,9 @@ import type { RouterMetrics } from './metrics.js';
 import { deriveModel, type Model, ModelMemo } from './model.js';
 import { KeyStore } from './store.js';
 import type { ExitIntent, Target, TargetStatus } from './target.js';
+import type { TlsOptions } from './tls/model.js';
+import { observeCertExpiry, servedCertificates } from './tls/status.js';
+import type { CertVault } from './tls/vault.js';
 import type { VipManager } from './vip/manager.js';
 import type { KeyspaceWatch, WatchState } from './watch.js';
 
@@ -20,6 +23,10 @@ export interface RouterOptions {
   health?: HealthChecker;
   /** Per-service VIPs (lb/vip): allocated in etcd after each model build, put on the interface before targets apply. */
   vips?: VipManager;
+  /** The router's `tls:` defaults (lb/tls/model.ts). */
+  tls?: TlsOptions;
+  /** Where the HTTPS targets' private keys are decrypted: its errors show in the status. */
+  vault?: CertVault;
 }
 
 /**
@@ -78,6 +85,15 @@ export class Router {
 
   get health(): HealthChecker | undefined {
     return this.options.health;
+  }
+
+  get vault(): CertVault | undefined {
+    return this.options.vault;
+  }
+
+  /** The targets, in order (read-only use: `/v1/certs` asks which certificates each serves). */
+  get targetList(): readonly Target[] {
+    return this.targets;
   }
 
   start(): void {
@@ -155,7 +171,13 @@ export class Router {
     const model = deriveModel(
       this.store.grouped(),
       this.store.revision,
-      { domain: this.options.domain, health: health && ((e) => health.verdict(e)), healthVersion: health?.version, vipPool: this.options.vips?.pool },
+      {
+        domain: this.options.domain,
+        health: health && ((e) => health.verdict(e)),
+        healthVersion: health?.version,
+        vipPool: this.options.vips?.pool,
+        tls: this.options.tls,
+      },
       this.modelMemo,
     );
     this.current = model;
@@ -164,6 +186,7 @@ export class Router {
     this.metrics.renders.inc();
     this.metrics.revision.set(model.revision);
     this.metrics.modelIssues.set(model.issues.length);
+    observeCertExpiry(this.metrics.certExpiry, model);
     const applyId = ++this.applySeq;
     const outcomes = [];
     for (const target of this.targets) outcomes.push(await this.applyTarget(target, model, applyId));
@@ -237,6 +260,16 @@ export class Router {
     this.retryTimer = setTimeout(() => this.markDirty(), this.retry.next());
   }
 
+  /** Which certificates the targets serve, and the ones that cannot be used (their keys do not decrypt). */
+  tlsStatus(): { served: ReturnType<typeof servedCertificates>; wanted: number; errors: Array<{ cert: string; error: string }> } {
+    const vault = this.options.vault;
+    const errors = (this.current?.tls?.certs ?? []).flatMap((c) => {
+      const error = vault?.error(c.name);
+      return error ? [{ cert: c.name, error }] : [];
+    });
+    return { served: servedCertificates(this.targets), wanted: this.current?.tls?.wanted.length ?? 0, errors };
+  }
+
   readiness(): { ready: boolean; reasons: string[] } {
     const reasons: string[] = [];
     if (this.watch.state !== 'watching') reasons.push(`etcd watch is ${this.watch.state}${this.watch.error ? `: ${this.watch.error}` : ''}`);
@@ -261,6 +294,7 @@ export class Router {
       issues: this.current?.issues ?? [],
       ...(this.options.health ? { healthChecks: { ...this.options.health.checks, endpointsByHealth: this.options.health.counts() } } : {}),
       ...(this.options.vips ? { vips: this.options.vips.status() } : {}),
+      tls: this.tlsStatus(),
       ready: this.readiness(),
     };
   }

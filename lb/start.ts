@@ -14,6 +14,8 @@ import { Router } from './router.js';
 import { defaultRouterId, routerStatusDocument, StatusPublisher } from './status-publisher.js';
 import type { ExitIntent } from './target.js';
 import { createTargets } from './targets.js';
+import { tlsRoutes } from './tls/api.js';
+import { createVault } from './tls/create.js';
 import { VipManager } from './vip/manager.js';
 import { KeyspaceWatch } from './watch.js';
 
@@ -45,6 +47,8 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
   const { common, config, logger } = options;
   const registry = createRegistry('router');
   const metrics = new RouterMetrics(registry);
+  // A key file that cannot be read stops the start: better than serving every host the default certificate.
+  const vault = createVault(config.tls, logger);
   const etcd = connectEtcd(common.etcd);
   let router: Router | undefined;
   const targets = createTargets(config, {
@@ -54,13 +58,14 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
     once: false,
     etcd: etcd.client,
     watchClient: () => etcd.watchClient().client,
+    vault,
   });
   const vips = config.vipPool ? new VipManager({ pool: config.vipPool, interface: config.vipInterface }, etcd.kv, logger) : undefined;
   const health = createHealthChecker(config.healthCheck, metrics, logger);
   router = new Router(
     new KeyspaceWatch(etcd.watchClient().kv, logger),
     targets,
-    { domain: config.domain, debounce: config.debounce, health, vips },
+    { domain: config.domain, debounce: config.debounce, health, vips, tls: { default: config.tls.default, defaultCert: config.tls.defaultCert }, vault },
     metrics,
     logger,
   );
@@ -69,6 +74,7 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
   const publisher = new StatusPublisher({ kv: etcd.kv, routerId, document: () => routerStatusDocument(routerId, running), logger });
   const api = await createApi({ title: 'fabric router API', logger, registry, readiness: () => running.readiness(), status: () => running.status() });
   routerRoutes(api, running);
+  tlsRoutes(api, running);
   dashboardRoutes(api);
   const events = new EventHub(api, running, logger);
   events.register();

@@ -118,6 +118,8 @@ export function routerStatusDocument(routerId: string, router: Router) {
     state: status.state,
     targets: status.targets.map(({ name, kind, state, lastApply, lastError, counters }) => ({ name, kind, state, lastApply, lastError, counters })),
     health: healthView(router.model, router.health),
+    /** What this router serves: `fabric get certs` shows it per certificate. */
+    certs: router.tlsStatus().served,
   };
 }
 

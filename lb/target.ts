@@ -2,6 +2,7 @@ import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../src/log.js';
 import type { Model } from './model.js';
 import type { SyncMode } from './sync.js';
+import type { CertVault } from './tls/vault.js';
 
 /**
  * `deferred`: the target cannot take the change yet (nginx's minReloadInterval) and has asked
@@ -49,6 +50,8 @@ export interface Target {
   resume?(): Promise<void>;
   /** Whether the target serves something (it may still be behind the model). */
   serving(): boolean;
+  /** The certificates it serves now (HTTPS targets): name and CertMaterial.version. */
+  certificates?(): Array<{ name: string; version: string }>;
   /**
    * `keep`: the router goes away but the load balancer it runs keeps serving (files flushed, the
    * process left running for the next router to adopt); `stop`: the load balancer stops too.
@@ -72,16 +75,20 @@ export interface TargetContext {
   etcd: Etcd3;
   /** A client of its own for each long-lived watch (see EtcdConnection.watchClient). */
   watchClient: () => Etcd3;
+  /** Decrypts the certificates HTTPS targets serve (lb/tls/vault.ts); one for the whole router. */
+  vault?: CertVault;
 }
 
 /** What a driver needs of its context: the etcd client matters only to targets over arbitrary keys. */
-export type DriverContext = Pick<TargetContext, 'logger' | 'requestApply' | 'mode' | 'once'>;
+export type DriverContext = Pick<TargetContext, 'logger' | 'requestApply' | 'mode' | 'once' | 'vault'>;
 
 /** What the HAProxy and nginx drivers share: a template rendered to `dest`, a process the router may supervise. */
 export interface ManagedTargetConfig {
   name: string;
   /** The shared HTTP frontend, `HOST:PORT`; none when absent. */
   http: string | undefined;
+  /** The HTTPS frontend, `HOST:PORT` (docs/tls.md); none when absent. */
+  https?: string | undefined;
   template: string;
   dest: string;
   /** Start and supervise the load balancer (true), or leave it to `reload` (false). */

@@ -44,6 +44,7 @@ function managed(name: string, spec: HaproxyTargetSpec | NginxTargetSpec): Manag
   return {
     name,
     http: spec.http,
+    https: spec.https,
     template: templatePath(spec.template),
     dest: spec.dest,
     manage: spec.manage,

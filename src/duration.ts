@@ -1,11 +1,11 @@
 import ms from 'ms';
 import { z } from 'zod';
 
-/** Parses "15s", "500ms", "2m" (or a bare number of milliseconds) into milliseconds. */
+/** Parses "15s", "500ms", "2m", "180d" (or a bare number of milliseconds) into milliseconds. */
 export function parseDuration(text: string): number | undefined {
   const trimmed = text.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  if (!/^\d+(\.\d+)?\s*(ms|s|m|h)$/.test(trimmed)) return undefined;
+  if (!/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/.test(trimmed)) return undefined;
   const value = ms(trimmed as ms.StringValue);
   return Number.isFinite(value) ? value : undefined;
 }

@@ -30,6 +30,10 @@ export const ErrorCodes = {
   FABRIC_ERR_PERMISSION: { retryable: false, text: 'etcd permission denied' },
   /** More changes (or bytes) than one etcd transaction may carry (`--max-txn-ops`, `--max-request-bytes`). */
   FABRIC_ERR_TOO_LARGE: { retryable: false, text: "over etcd's transaction limits" },
+  /** A certificate that cannot be used: refused at import, or not served (it does not cover the host, or is missing). */
+  FABRIC_ERR_CERT: { retryable: false, text: 'unusable certificate' },
+  /** TLS keys: no or a bad `tls.keyFile`, or a private key that does not decrypt with it (wrong key, tampered value). */
+  FABRIC_ERR_TLS: { retryable: false, text: 'TLS key problem' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

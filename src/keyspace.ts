@@ -9,6 +9,9 @@ export const Keys = {
   routesRoot: 'routes/',
   vipsRoot: 'vips/',
   routerStatusRoot: 'status/routers/',
+  certsRoot: 'certs/',
+  acmeRoot: 'acme/',
+  acmeRenewRoot: 'acme/renew/',
 
   endpoint: (service: string, host: string, container: string) => `endpoints/${service}/${host}/${container}`,
   host: (host: string) => `hosts/${host}`,
@@ -16,6 +19,10 @@ export const Keys = {
   route: (name: string) => `routes/${name}`,
   vip: (address: string) => `vips/${address}`,
   routerStatus: (routerId: string) => `status/routers/${routerId}`,
+  /** A certificate record (src/tls/cert-record.ts): chain, encrypted key, validity, source. */
+  cert: (name: string) => `certs/${name}`,
+  /** `fabric cert renew NAME` of an ACME certificate: a request the routers' ACME code honours, then deletes. */
+  acmeRenew: (name: string) => `acme/renew/${name}`,
 } as const;
 
 export interface EndpointKey {

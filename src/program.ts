@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   apply: async () => (await import('./ctl/commands.js')).applyCommand(),
   get: async () => (await import('./ctl/commands.js')).getCommand(),
   delete: async () => (await import('./ctl/commands.js')).deleteCommand(),
+  cert: async () => (await import('./ctl/commands.js')).certCommand(),
 };
 
 /**

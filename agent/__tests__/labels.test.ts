@@ -94,6 +94,9 @@ describe('readLabels: valid values', () => {
     ['fabric.path', '/a/b.c_d~e-f', 'path', '/a/b.c_d~e-f'],
     ['fabric.version', '1', 'version', '1'],
     ['fabric.mode', 'http', 'mode', 'http'],
+    ['fabric.tls', 'auto', 'tls', 'auto'],
+    ['fabric.tls', 'none', 'tls', 'none'],
+    ['fabric.tls', 'auto-www.example.com', 'tls', 'auto-www.example.com'],
   ] as Array<[string, string, keyof ServiceLabels, unknown]>)('%s=%j → %s %j', (label, value, field, expected) => {
     expect(ok({ ...base, [label]: value })[field]).toEqual(expected);
   });
@@ -126,6 +129,9 @@ describe('readLabels: invalid values are refused, naming the label', () => {
     ['fabric.weight', 'heavy'],
     ['fabric.weight', ''],
     ['fabric.domains', INJECTION],
+    ['fabric.tls', 'Web Cert'],
+    ['fabric.tls', 'a;b'],
+    ['fabric.tls', ''],
     ['fabric.domains', `ok.com,${INJECTION}`],
     ['fabric.domains', 'localhost'],
     ['fabric.domains', 'under_score.com'],

@@ -163,6 +163,8 @@ export async function startAgent(opts: { etcd: string; dockerHost: string; hostN
 
 export interface RouterProcess extends FabricProcess {
   httpPort: number;
+  /** HAProxy's HTTPS frontend, when started with `tls`. */
+  httpsPort?: number;
   /** nginx's HTTP listener, when the router was started with an nginx target too. */
   nginxPort?: number;
   dir: string;
@@ -179,6 +181,8 @@ export interface RouterOptions {
   healthCheck?: string;
   /** Also a managed nginx target (after HAProxy: targets apply in order); targets are then named haproxy and nginx, and rss().haproxy counts nginx's processes too. */
   nginx?: { minReloadInterval?: string };
+  /** HTTPS on HAProxy (`https:`), certificates decrypted with this key file (`tls.keyFile`). */
+  tls?: { keyFile: string };
 }
 
 /** A router with one managed HAProxy target on a free loopback port (and optionally nginx); waits for its first apply. */
@@ -187,15 +191,18 @@ export async function startRouter(opts: RouterOptions): Promise<RouterProcess> {
   const dir = fs.mkdtempSync('/tmp/fb-');
   const [apiPort, httpPort] = [await freePort(), await freePort()];
   const nginxPort = opts.nginx ? await freePort() : undefined;
+  const httpsPort = opts.tls ? await freePort() : undefined;
   const config = path.join(dir, 'router.yaml');
   // No default TCP checks: the benches measure the config pipeline, and their endpoints are not all live.
-  const targets = [`  - kind: haproxy\n${opts.nginx ? '    name: haproxy\n' : ''}    http: 127.0.0.1:${httpPort}\n    dest: ${dir}/haproxy.cfg\n`];
+  const https = httpsPort ? `    https: 127.0.0.1:${httpsPort}\n` : '';
+  const targets = [`  - kind: haproxy\n${opts.nginx ? '    name: haproxy\n' : ''}    http: 127.0.0.1:${httpPort}\n${https}    dest: ${dir}/haproxy.cfg\n`];
   if (opts.nginx) {
     fs.mkdirSync(path.join(dir, 'nginx'));
     const interval = opts.nginx.minReloadInterval ? `    minReloadInterval: ${opts.nginx.minReloadInterval}\n` : '';
     targets.push(`  - kind: nginx\n    name: nginx\n    http: 127.0.0.1:${nginxPort}\n    dest: ${dir}/nginx/nginx.conf\n${interval}`);
   }
-  fs.writeFileSync(config, `domain: ${DOMAIN}\nhealthCheck: ${opts.healthCheck ?? '{unconfigured: none}'}\ntargets:\n${targets.join('')}`);
+  const tls = opts.tls ? `tls: {keyFile: ${opts.tls.keyFile}}\n` : '';
+  fs.writeFileSync(config, `domain: ${DOMAIN}\nhealthCheck: ${opts.healthCheck ?? '{unconfigured: none}'}\n${tls}targets:\n${targets.join('')}`);
   const spawnedAt = performance.timeOrigin + performance.now();
   const proc = startProcess(process.execPath, [CLI, 'router', '--etcd', opts.etcd, '--config', config, '--listen', `127.0.0.1:${apiPort}`], {
     name: opts.name ?? 'bench-router',
@@ -216,6 +223,7 @@ export async function startRouter(opts: RouterOptions): Promise<RouterProcess> {
     proc,
     apiPort,
     httpPort,
+    httpsPort,
     nginxPort,
     dir,
     spawnedAt,

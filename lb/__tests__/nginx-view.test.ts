@@ -47,8 +47,8 @@ describe('nginxView', () => {
     const view = nginxView(model, paths, settings);
     expect(view.upstreams.map((u) => u.name)).toEqual(['svc_up']);
     expect(view.hosts).toEqual([
-      { name: 'down.apps.test', hasRoot: true, locations: [{ path: '/', service: 'down', upstream: 'svc_down', ready: false }] },
-      { name: 'up.apps.test', hasRoot: true, locations: [{ path: '/', service: 'up', upstream: 'svc_up', ready: true }] },
+      { name: 'down.apps.test', hasRoot: true, locations: [{ path: '/', service: 'down', upstream: 'svc_down', ready: false }], tls: null, redirect: false },
+      { name: 'up.apps.test', hasRoot: true, locations: [{ path: '/', service: 'up', upstream: 'svc_up', ready: true }], tls: null, redirect: false },
     ]);
   });
 
@@ -62,6 +62,8 @@ describe('nginxView', () => {
     expect(view.hosts.find((h) => h.name === 'www.example.com')).toEqual({
       name: 'www.example.com',
       hasRoot: true,
+      tls: null,
+      redirect: false,
       locations: [
         { path: '/api/v2', service: 'v2', upstream: 'svc_v2', ready: true },
         { path: '/api', service: 'api', upstream: 'svc_api', ready: true },
@@ -155,7 +157,13 @@ describe('nginxView: weighted Routes', () => {
     const view = nginxView(modelOf([decodeEntry('routes/empty', JSON.stringify(route), 5)]), paths, settings);
     expect(view.upstreams).toEqual([]);
     expect(view.hosts).toEqual([
-      { name: 'empty.example.com', hasRoot: true, locations: [{ path: '/', service: 'nobody', route: 'empty', upstream: 'route_empty', ready: false }] },
+      {
+        name: 'empty.example.com',
+        hasRoot: true,
+        locations: [{ path: '/', service: 'nobody', route: 'empty', upstream: 'route_empty', ready: false }],
+        tls: null,
+        redirect: false,
+      },
     ]);
   });
 });

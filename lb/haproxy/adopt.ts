@@ -1,5 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { runsWith } from '../../src/proc.js';
+import { runningTls } from '../tls/haproxy-adopt.js';
+import type { TlsFiles } from '../tls/haproxy-desired.js';
+import type { CrtListLine } from '../tls/haproxy-runtime.js';
+import { crtListLines } from '../tls/haproxy-runtime.js';
 import type { BackendSlots, HaproxyDesired, ServerSlot, SlotTable } from './desired.js';
 import type { LoadedStructure } from './loaded.js';
 import { parseServersState, parseShowMap, type RuntimeServer, runtimeServingState } from './runtime-state.js';
@@ -44,20 +48,43 @@ export interface RuntimeFiles {
   adminSocket: string;
   hostsMap: string;
   pathsMap: string;
+  tls?: TlsFiles;
 }
 
-/** What HAProxy runs, read back over the admin socket: every server's values and both maps. */
-export async function readRuntime(
-  files: RuntimeFiles,
-): Promise<{ servers: RuntimeServer[]; hostMap: Array<[string, string]>; pathMap: Array<[string, string]> }> {
-  const [state, hosts, paths] = await Promise.all([
+/** The HTTPS side as HAProxy runs it: the crt-list's entries and the TLS maps. */
+export interface RuntimeTls {
+  crtList: CrtListLine[];
+  hostsMap: Array<[string, string]>;
+  redirectMap: Array<[string, string]>;
+  hstsMap: Array<[string, string]>;
+}
+
+export interface Runtime {
+  servers: RuntimeServer[];
+  hostMap: Array<[string, string]>;
+  pathMap: Array<[string, string]>;
+  tls?: RuntimeTls;
+}
+
+/** What HAProxy runs, read back over the admin socket: every server's values, the maps, the certificates. */
+export async function readRuntime(files: RuntimeFiles): Promise<Runtime> {
+  const [state, hosts, paths, tls] = await Promise.all([
     haproxyCommand(files.adminSocket, 'show servers state', 5_000),
     haproxyCommand(files.adminSocket, `show map ${files.hostsMap}`, 5_000),
     haproxyCommand(files.adminSocket, `show map ${files.pathsMap}`, 5_000),
+    files.tls ? readTls(files.adminSocket, files.tls) : undefined,
   ]);
   const servers = parseServersState(state);
   if (!servers) throw new Error(`unexpected "show servers state" answer: ${state.slice(0, 120)}`);
-  return { servers, hostMap: parseShowMap(hosts), pathMap: parseShowMap(paths) };
+  return { servers, hostMap: parseShowMap(hosts), pathMap: parseShowMap(paths), ...(tls ? { tls } : {}) };
+}
+
+/** undefined when HAProxy runs no such crt-list (a config from before HTTPS was configured). */
+async function readTls(socket: string, files: TlsFiles): Promise<RuntimeTls | undefined> {
+  const crtList = await crtListLines(socket, files.crtList).catch(() => undefined);
+  if (!crtList) return undefined;
+  const map = async (file: string) => parseShowMap(await haproxyCommand(socket, `show map ${file}`, 5_000));
+  return { crtList, hostsMap: await map(files.hostsMap), redirectMap: await map(files.redirectMap), hstsMap: await map(files.hstsMap) };
 }
 
 /**
@@ -65,7 +92,7 @@ export async function readRuntime(
  * and maps' live values. Undefined when the two disagree (a backend missing, another slot
  * count): then nothing short of a reload is known to be right.
  */
-export function runningDesired(loaded: LoadedStructure, runtime: Awaited<ReturnType<typeof readRuntime>>): HaproxyDesired | undefined {
+export function runningDesired(loaded: LoadedStructure, runtime: Runtime): HaproxyDesired | undefined {
   const byBackend = new Map<string, RuntimeServer[]>();
   for (const server of runtime.servers) byBackend.set(server.backend, [...(byBackend.get(server.backend) ?? []), server]);
   const backends = [];
@@ -74,7 +101,9 @@ export function runningDesired(loaded: LoadedStructure, runtime: Awaited<ReturnT
     if (!servers || servers.length !== size) return undefined;
     backends.push({ ...backend, servers: servers.map(runningSlot) });
   }
-  return { backends, hostMap: runtime.hostMap, pathMap: runtime.pathMap, frontends: loaded.frontends };
+  const tls = loaded.tls ? runningTls(loaded.tls, runtime.tls) : undefined;
+  if (loaded.tls && !tls) return undefined;
+  return { backends, hostMap: runtime.hostMap, pathMap: runtime.pathMap, frontends: loaded.frontends, ...(tls ? { tls } : {}) };
 }
 
 /** An adopted slot holds "whatever serves at this address" until the model says which endpoint that is. */

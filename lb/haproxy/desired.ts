@@ -1,6 +1,7 @@
 import type { Endpoint } from '../../src/model/endpoint.js';
 import { type Balance, type Model, type ServiceModel, type ServingState, servingState } from '../model.js';
 import type { RouteModel } from '../routes/model.js';
+import type { TlsDesired } from '../tls/haproxy-desired.js';
 
 /** One server line of a backend: a slot, filled by an endpoint or empty. */
 export interface ServerSlot {
@@ -44,6 +45,8 @@ export interface HaproxyDesired {
   pathMap: Array<[string, string]>;
   /** One per service with a VIP, by service name. Absent: none. */
   frontends?: VipFrontend[];
+  /** The HTTPS frontend's certificates and TLS maps (lb/tls/haproxy-desired.ts). Absent: no HTTPS. */
+  tls?: TlsDesired;
 }
 
 /** Slot assignment remembered between applies, per backend: its size and endpoint key → slot index. */

@@ -1,14 +1,17 @@
 import type { ServingState } from '../model.js';
+import { type TlsMapName, type TlsOp, tlsMapChanges, tlsOps, tlsStructuralChange } from '../tls/haproxy-diff.js';
 import type { Backend, HaproxyDesired, ServerSlot, VipFrontend } from './desired.js';
 
-export type MapName = 'hosts' | 'paths';
+export type MapName = 'hosts' | 'paths' | TlsMapName;
 
 /** One Runtime API change; together they take HAProxy from one desired state to the next. */
 export type RuntimeOp =
   | { kind: 'addr'; backend: string; server: string; address: string; port: number }
   | { kind: 'weight'; backend: string; server: string; weight: number }
   | { kind: 'state'; backend: string; server: string; state: ServingState }
-  | { kind: 'map'; map: MapName; entries: Array<[string, string]> };
+  | { kind: 'map'; map: MapName; entries: Array<[string, string]> }
+  /** Certificates (lb/tls/haproxy-diff.ts). */
+  | { kind: 'tls'; op: TlsOp };
 
 export type Change = { kind: 'none' } | { kind: 'runtime'; ops: RuntimeOp[] } | { kind: 'reload'; reason: string };
 
@@ -18,7 +21,10 @@ export type Change = { kind: 'none' } | { kind: 'runtime'; ops: RuntimeOp[] } | 
  */
 export function diffHaproxy(applied: HaproxyDesired | undefined, next: HaproxyDesired): Change {
   if (!applied) return { kind: 'reload', reason: 'first apply' };
-  const reason = structuralChange(applied.backends, next.backends) ?? frontendChange(applied.frontends ?? [], next.frontends ?? []);
+  const reason =
+    structuralChange(applied.backends, next.backends) ??
+    frontendChange(applied.frontends ?? [], next.frontends ?? []) ??
+    tlsStructuralChange(applied.tls, next.tls);
   if (reason) return { kind: 'reload', reason };
   const ops: RuntimeOp[] = [];
   for (let b = 0; b < next.backends.length; b++) {
@@ -29,6 +35,10 @@ export function diffHaproxy(applied: HaproxyDesired | undefined, next: HaproxyDe
   }
   if (!sameEntries(applied.hostMap, next.hostMap)) ops.push({ kind: 'map', map: 'hosts', entries: next.hostMap });
   if (!sameEntries(applied.pathMap, next.pathMap)) ops.push({ kind: 'map', map: 'paths', entries: next.pathMap });
+  if (applied.tls && next.tls) {
+    for (const op of tlsOps(applied.tls, next.tls)) ops.push({ kind: 'tls', op });
+    for (const change of tlsMapChanges(applied.tls, next.tls)) ops.push({ kind: 'map', ...change });
+  }
   return ops.length ? { kind: 'runtime', ops } : { kind: 'none' };
 }
 

@@ -13,6 +13,8 @@ export interface LoadedStructure {
   version: 1;
   backends: Array<Omit<Backend, 'servers'> & { size: number }>;
   frontends: VipFrontend[];
+  /** The HTTPS bind and its crt-list (the certificates in it are read from HAProxy). */
+  tls?: { bind: string; crtList: string };
 }
 
 export function structureOf(desired: HaproxyDesired): LoadedStructure {
@@ -20,6 +22,7 @@ export function structureOf(desired: HaproxyDesired): LoadedStructure {
     version: 1,
     backends: desired.backends.map(({ servers, ...backend }) => ({ ...backend, size: servers.length })),
     frontends: desired.frontends ?? [],
+    ...(desired.tls ? { tls: { bind: desired.tls.bind, crtList: desired.tls.crtList } } : {}),
   };
 }
 

@@ -1,9 +1,11 @@
 import { mapConcurrent } from '../../src/concurrency.js';
 import { FabricError } from '../../src/errors.js';
+import type { TlsOp } from '../tls/haproxy-diff.js';
+import { applyTlsOps } from '../tls/haproxy-runtime.js';
 import type { MapName, RuntimeOp } from './diff.js';
 import { haproxyCommand } from './socket.js';
 
-type ServerOp = Exclude<RuntimeOp, { kind: 'map' }>;
+type ServerOp = Exclude<RuntimeOp, { kind: 'map' } | { kind: 'tls' }>;
 type MapOp = Extract<RuntimeOp, { kind: 'map' }>;
 
 /** How many `add map` commands share one CLI line (`;`-separated; keys never hold `;`). */
@@ -11,15 +13,21 @@ const MAP_BATCH = 64;
 
 /**
  * Applies Runtime API ops: servers in order per server and in parallel across
- * servers; maps replaced atomically (prepare → add → commit). Returns the
- * number of commands sent.
+ * servers; new and renewed certificates; maps replaced atomically (prepare →
+ * add → commit); then certificates removed (no map names their hosts any more).
+ * Returns the number of commands sent.
  */
-export async function applyRuntimeOps(socket: string, ops: RuntimeOp[], mapFiles: Record<MapName, string>): Promise<number> {
+export async function applyRuntimeOps(socket: string, ops: RuntimeOp[], mapFiles: Partial<Record<MapName, string>>): Promise<number> {
   const byServer = new Map<string, ServerOp[]>();
   const maps: MapOp[] = [];
+  const certs: TlsOp[] = [];
   for (const op of ops) {
     if (op.kind === 'map') {
       maps.push(op);
+      continue;
+    }
+    if (op.kind === 'tls') {
+      certs.push(op.op);
       continue;
     }
     const id = `${op.backend}/${op.server}`;
@@ -32,8 +40,22 @@ export async function applyRuntimeOps(socket: string, ops: RuntimeOp[], mapFiles
       sent += 1;
     }
   });
-  for (const op of maps) sent += await replaceMap(socket, mapFiles[op.map], op.entries);
+  sent += await applyTlsOps(
+    socket,
+    certs.filter((op) => op.kind !== 'cert-del'),
+  );
+  for (const op of maps) sent += await replaceMap(socket, mapFile(mapFiles, op.map), op.entries);
+  sent += await applyTlsOps(
+    socket,
+    certs.filter((op) => op.kind === 'cert-del'),
+  );
   return sent;
+}
+
+function mapFile(files: Partial<Record<MapName, string>>, map: MapName): string {
+  const file = files[map];
+  if (!file) throw new FabricError('FABRIC_ERR_RUNTIME_API', `no file for map ${map}`);
+  return file;
 }
 
 function serverCommand(op: ServerOp): string {

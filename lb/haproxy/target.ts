@@ -10,6 +10,9 @@ import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
 import { checkFile, syncFile } from '../sync.js';
 import type { ApplyReport, DriverContext, ExitIntent, ManagedTargetConfig, Target } from '../target.js';
+import type { TlsDesired } from '../tls/haproxy-desired.js';
+import { HaproxyTls } from '../tls/haproxy-tls.js';
+import { CertVault } from '../tls/vault.js';
 import { adoptSlots, findRunning, readRuntime, runningDesired } from './adopt.js';
 import { DesiredMemo, desiredHaproxy, type HaproxyDesired, type SlotTable } from './desired.js';
 import { diffHaproxy, type RuntimeOp } from './diff.js';
@@ -36,6 +39,8 @@ interface RenderedFiles {
   config: string;
   hostsMap: string;
   pathsMap: string;
+  /** Certificates, crt-list and TLS maps, when the target serves HTTPS. */
+  tls?: TlsDesired;
 }
 
 /**
@@ -70,6 +75,8 @@ export class HaproxyTarget implements Target {
   private writeFailed = false;
   /** Each backend's checked view, kept as long as the backend object lives (unchanged backends are reused). */
   private readonly backendViews: BackendViews = new WeakMap();
+  /** The HTTPS frontend's certificates (lb/tls/haproxy-tls.ts), with `https:`. */
+  private readonly tls: HaproxyTls | undefined;
 
   constructor(
     private readonly config: HaproxyTargetConfig,
@@ -88,6 +95,10 @@ export class HaproxyTarget implements Target {
       adminSocket: config.runtimeSocket ?? join(runDir, 'admin.sock'),
       masterSocket: join(runDir, 'master.sock'),
     };
+    if (config.https) {
+      this.tls = new HaproxyTls(dir, config.https, context.vault ?? new CertVault(undefined, this.logger));
+      this.files.tls = this.tls.files;
+    }
     if (config.manage && !context.once) {
       this.master = new HaproxyMaster({
         binary: config.binary,
@@ -110,6 +121,10 @@ export class HaproxyTarget implements Target {
 
   serving(): boolean {
     return this.master ? this.master.state === 'running' || this.master.state === 'reloading' : this.applied !== undefined;
+  }
+
+  certificates(): Array<{ name: string; version: string }> {
+    return HaproxyTls.served(this.applied?.tls);
   }
 
   async apply(model: Model): Promise<ApplyReport> {
@@ -158,6 +173,8 @@ export class HaproxyTarget implements Target {
     const timeoutMs = this.config.commandTimeoutMs;
     const files = (await this.plan(model)).render();
     if (mode !== 'noop') await mkdir(dirname(this.files.masterSocket), { recursive: true });
+    // The config names the certificates and the crt-list: they go first (never in noop mode).
+    if (mode !== 'noop' && files.tls) await this.tls!.writeFiles(files.tls, renderMap);
     const diffs: Array<{ dest: string; diff: string }> = [];
     const sync = async (dest: string, content: string, commands: { check?: string; reload?: string } = {}) => {
       const result = await syncFile({ dest, timeoutMs, ...commands }, content, mode);
@@ -252,15 +269,19 @@ export class HaproxyTarget implements Target {
   /** Pure planning: nothing touches HAProxy or the disk. */
   private async plan(model: Model): Promise<Plan> {
     const template = (this.template ??= await loadTemplate(createTemplateEngine(), this.config.template));
-    const { desired, slots } = desiredHaproxy(model, this.slots, this.desiredMemo);
-    const settings = { http: this.config.http, hardStopAfter: this.config.hardStopAfter, maxconn: this.config.maxconn };
+    const planned = desiredHaproxy(model, this.slots, this.desiredMemo);
+    const tls = this.tls ? await this.tls.plan(model) : undefined;
+    const desired = tls ? { ...planned.desired, tls } : planned.desired;
+    const https = tls ? this.tls!.view(tls) : undefined;
+    const settings = { http: this.config.http, https, hardStopAfter: this.config.hardStopAfter, maxconn: this.config.maxconn };
     return {
       desired,
-      slots,
+      slots: planned.slots,
       render: () => ({
         config: template(haproxyView(desired, model, this.files, settings, this.backendViews)),
         hostsMap: renderMap(desired.hostMap),
         pathsMap: renderMap(desired.pathMap),
+        ...(tls ? { tls } : {}),
       }),
     };
   }
@@ -270,7 +291,7 @@ export class HaproxyTarget implements Target {
   }
 
   private async runtimeUpdate(ops: RuntimeOp[]): Promise<number> {
-    return applyRuntimeOps(this.files.adminSocket, ops, { hosts: this.files.hostsMap, paths: this.files.pathsMap });
+    return applyRuntimeOps(this.files.adminSocket, ops, { hosts: this.files.hostsMap, paths: this.files.pathsMap, ...this.tls?.mapFiles() });
   }
 
   /**
@@ -295,6 +316,7 @@ export class HaproxyTarget implements Target {
   }
 
   private async writeFiles(files: RenderedFiles): Promise<void> {
+    if (files.tls) await this.tls!.writeFiles(files.tls, renderMap);
     await writeAtomic(this.files.hostsMap, files.hostsMap);
     await writeAtomic(this.files.pathsMap, files.pathsMap);
     await writeAtomic(this.files.config, files.config);
@@ -302,7 +324,8 @@ export class HaproxyTarget implements Target {
 
   private async stage(files: RenderedFiles): Promise<StagedFile> {
     await mkdir(dirname(this.files.masterSocket), { recursive: true });
-    // Maps first: the staged config names them, and a running HAProxy reads them only when it loads.
+    // Maps and certificates first: the staged config names them, and a running HAProxy reads them only when it loads.
+    if (files.tls) await this.tls!.writeFiles(files.tls, renderMap);
     await writeAtomic(this.files.hostsMap, files.hostsMap);
     await writeAtomic(this.files.pathsMap, files.pathsMap);
     return stageFile(this.files.config, files.config);

@@ -1,5 +1,6 @@
 import { FabricError } from '../../src/errors.js';
 import type { Model } from '../model.js';
+import type { TlsFiles } from '../tls/haproxy-desired.js';
 import type { Backend, HaproxyDesired } from './desired.js';
 
 export interface HaproxyFiles {
@@ -8,11 +9,23 @@ export interface HaproxyFiles {
   pathsMap: string;
   adminSocket: string;
   masterSocket: string;
+  /** The HTTPS frontend's certificates, crt-list and maps (lb/tls), with `https:`. */
+  tls?: TlsFiles;
+}
+
+/** The HTTPS frontend as HaproxyTls.view describes it. */
+export interface HttpsSettings {
+  bind: string;
+  crtList: string;
+  maps: { hosts: string; redirect: string; hsts: string };
+  redirectPort: string;
 }
 
 export interface HaproxySettings {
   /** The shared HTTP frontend, `HOST:PORT`; none when absent. */
   http: string | undefined;
+  /** The HTTPS frontend; none when absent. */
+  https?: HttpsSettings;
   hardStopAfter: string;
   /** Unset: HAProxy derives it from the file-descriptor limit. */
   maxconn: number | undefined;
@@ -40,6 +53,7 @@ export function haproxyView(desired: HaproxyDesired, model: Model, files: Haprox
     global: { hardStopAfter: safe(settings.hardStopAfter), maxconn: settings.maxconn ?? null },
     runtime: { adminSocket: safe(files.adminSocket) },
     http: settings.http ? { bind: safe(settings.http) } : null,
+    https: settings.https ? httpsView(settings.https) : null,
     maps: { hosts: safe(files.hostsMap), paths: safe(files.pathsMap) },
     frontends: (desired.frontends ?? []).map((f) => ({
       name: safe(f.name),
@@ -54,6 +68,15 @@ export function haproxyView(desired: HaproxyDesired, model: Model, files: Haprox
       return view;
     }),
     services: model.services,
+  };
+}
+
+function httpsView(https: HttpsSettings) {
+  return {
+    bind: safe(https.bind),
+    crtList: safe(https.crtList),
+    maps: { hosts: safe(https.maps.hosts), redirect: safe(https.maps.redirect), hsts: safe(https.maps.hsts) },
+    redirectPort: safe(https.redirectPort),
   };
 }
 

@@ -7,6 +7,8 @@ import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
 import { checkFile, type FileSpec, type SyncResult, syncFile } from '../sync.js';
 import type { ApplyReport, DriverContext, ExitIntent, ManagedTargetConfig, Target } from '../target.js';
+import { NginxTls, type NginxTlsPlan } from '../tls/nginx-tls.js';
+import { CertVault } from '../tls/vault.js';
 import { fatalLinesSince, logOffset, servedVersion } from './control.js';
 import { NginxMaster } from './master.js';
 import { ReloadPacer } from './pacer.js';
@@ -47,6 +49,10 @@ export class NginxTarget implements Target {
   private startedAt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private pacedTimer: NodeJS.Timeout | undefined;
+  /** HTTPS (lb/tls/nginx-tls.ts), with `https:`. */
+  private readonly tls: NginxTls | undefined;
+  /** The certificates of the config nginx runs. */
+  private servedTls: NginxTlsPlan | undefined;
 
   constructor(
     private readonly config: NginxTargetConfig,
@@ -57,6 +63,7 @@ export class NginxTarget implements Target {
     const dest = resolve(config.dest);
     this.paths = nginxPaths(dest, dirname(dest));
     this.pacer = new ReloadPacer(config.minReloadIntervalMs);
+    if (config.https) this.tls = new NginxTls(dirname(dest), config.https, context.vault ?? new CertVault(undefined, context.logger));
     // `fabric render --once` and confd's other modes never start a process.
     if (config.manage && !context.once && context.mode === 'normal') {
       this.master = new NginxMaster({ binary: config.binary, paths: this.paths, logger: context.logger, confirmTimeoutMs: config.commandTimeoutMs });
@@ -70,6 +77,10 @@ export class NginxTarget implements Target {
 
   serving(): boolean {
     return this.master ? this.master.state === 'running' || this.master.state === 'reloading' : this.applied !== undefined;
+  }
+
+  certificates(): Array<{ name: string; version: string }> {
+    return this.serving() ? NginxTls.served(this.servedTls) : [];
   }
 
   async apply(model: Model): Promise<ApplyReport> {
@@ -111,7 +122,19 @@ export class NginxTarget implements Target {
   private async render(model: Model): Promise<RenderedNginx> {
     const template = (this.template ??= await loadTemplate(createTemplateEngine(), this.config.template));
     const settings = { http: this.config.http, workerShutdownTimeout: this.config.workerShutdownTimeout };
-    return renderNginx(template, nginxView(model, this.paths, settings));
+    const tls = this.tls ? await this.tls.plan(model) : undefined;
+    return { ...renderNginx(template, nginxView(model, this.paths, settings, tls)), ...(tls ? { tls } : {}) };
+  }
+
+  /** The certificate files the config names, before `nginx -t` reads them. */
+  private async writeTls(rendered: RenderedNginx): Promise<void> {
+    if (rendered.tls) await this.tls!.writeFiles(rendered.tls);
+  }
+
+  /** nginx runs this config: what it serves is known, and certificates no config names can go. */
+  private async servedNow(rendered: RenderedNginx): Promise<void> {
+    this.servedTls = rendered.tls;
+    if (rendered.tls) await this.tls!.removeStale(rendered.tls);
   }
 
   /** The router runs nginx: adopt → compare → pace → stage → validate → swap → reload|start → verify. */
@@ -130,6 +153,7 @@ export class NginxTarget implements Target {
       if (deferred) return deferred;
     }
     await this.prepareDirs();
+    await this.writeTls(rendered);
     const result = await syncFile(this.fileSpec(undefined), rendered.content, 'normal');
     this.onDisk = rendered.version;
     const diffs = result.changed ? [{ dest: this.paths.config, diff: result.diff }] : undefined;
@@ -137,11 +161,13 @@ export class NginxTarget implements Target {
       this.pacer.mark();
       await master.reload(rendered.version);
       this.applied = rendered.version;
+      await this.servedNow(rendered);
       return { action: 'reload', detail: reloadDetail(result), diffs };
     }
     // Not running (first apply, or nginx died): an unchanged file on disk was validated when written; check it again anyway.
     if (!result.changed) await this.validate(this.paths.config);
     this.applied = await this.start(master, rendered.version);
+    await this.servedNow(rendered);
     return { action: 'start', detail: 'nginx started', diffs };
   }
 
@@ -161,6 +187,9 @@ export class NginxTarget implements Target {
    * or the next router; after an adoption it may not (the earlier router died between swap and reload).
    */
   private async keepFileInStep(rendered: RenderedNginx): Promise<ApplyReport> {
+    // Same version, same certificates (their versions are in the config); after an adoption, the files may still be missing.
+    await this.writeTls(rendered);
+    this.servedTls = rendered.tls;
     if (this.onDisk === rendered.version || (await this.fileHolds(rendered.version))) {
       this.onDisk = rendered.version;
       return { action: 'none' };
@@ -193,15 +222,18 @@ export class NginxTarget implements Target {
     // The same config, perhaps rendered at another revision: nothing to write or reload.
     if (current !== undefined && (current === rendered.content || current.includes(rendered.version))) {
       this.applied = rendered.version;
+      this.servedTls = rendered.tls;
       return { action: 'none' };
     }
     const reloads = this.config.reload !== undefined || (await this.runningPid()) !== undefined;
     const deferred = reloads ? this.deferWhilePaced() : undefined;
     if (deferred) return deferred;
     await this.prepareDirs();
+    await this.writeTls(rendered);
     const result = await syncFile(this.fileSpec(this.config.reload), rendered.content, 'normal');
     const diffs = result.changed ? [{ dest: this.paths.config, diff: result.diff }] : undefined;
     this.applied = rendered.version;
+    this.servedTls = rendered.tls;
     if (result.changed && result.action === 'reload') {
       this.pacer.mark();
       return { action: 'reload', detail: reloadDetail(result), diffs };
@@ -215,7 +247,10 @@ export class NginxTarget implements Target {
 
   /** confd's `noop` (report the diff) and `sync-only` (write, no check, no reload). */
   private async writeOnly(rendered: RenderedNginx): Promise<ApplyReport> {
-    if (this.context.mode === 'sync-only') await this.prepareDirs();
+    if (this.context.mode === 'sync-only') {
+      await this.prepareDirs();
+      await this.writeTls(rendered);
+    }
     const result = await syncFile(this.fileSpec(undefined), rendered.content, this.context.mode);
     if (!result.changed) return { action: 'none' };
     const diffs = [{ dest: this.paths.config, diff: result.diff }];

@@ -4,6 +4,7 @@ import { FabricError } from '../../src/errors.js';
 import type { Endpoint } from '../../src/model/endpoint.js';
 import { type Balance, type Model, type RouteModel, type ServiceModel, servingState } from '../model.js';
 import type { TemplateFn } from '../render.js';
+import type { NginxTlsPlan } from '../tls/nginx-tls.js';
 
 /** Every file nginx reads or writes, all under the directory of the config (so it runs unprivileged). */
 export interface NginxPaths {
@@ -94,6 +95,10 @@ export interface HostView {
   /** Whether a rule covers `/`; when not, the template answers 404 there. */
   hasRoot: boolean;
   locations: LocationView[];
+  /** Served over HTTPS too (docs/tls.md): the certificate file, its version (printed, so a renewal reloads), HSTS. */
+  tls: { cert: string; file: string; version: string; hsts: string | null } | null;
+  /** Plain HTTP answers 308 to https (ACME challenge paths excepted). */
+  redirect: boolean;
 }
 
 /**
@@ -102,13 +107,13 @@ export interface HostView {
  * open source has no active checks, so the router's view decides. Every string
  * is re-checked here: a template can only ever print safe tokens.
  */
-export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettings) {
+export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettings, tls?: NginxTlsPlan) {
   const http = model.services.filter((s) => s.mode === 'http');
   const routes = (model.weightedRoutes ?? []).filter((r) => r.active);
   const limitations = routes.flatMap(routeLimitations);
   const upstreams = [...http.map(serviceUpstream), ...routes.map(routeUpstream)].filter((u) => u.servers.length > 0);
   const ready = new Set(upstreams.map((u) => u.name));
-  const hosts = hostViews(model, new Set(http.map((s) => s.name)), ready);
+  const hosts = hostViews(model, new Set(http.map((s) => s.name)), ready, tls);
   return {
     revision: model.revision,
     global: {
@@ -131,6 +136,11 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
     /** `version` is filled by renderNginx: a hash of the config rendered without it. */
     control: { socket: safe(paths.controlSocket), version: '' },
     http: settings.http ? { listen: safe(settings.http) } : null,
+    https: tls
+      ? { listen: safe(tls.listen), redirectPort: safe(tls.redirectPort), defaultCert: safe(tls.defaultFile), defaultVersion: safe(tls.defaultVersion) }
+      : null,
+    /** The hosts served over HTTPS (a subset of `hosts`). */
+    tlsHosts: hosts.filter((h) => h.tls !== null),
     upstreams,
     hosts,
     /** Services nginx's http server cannot carry (tcp mode): listed for a comment, served by other targets. */
@@ -186,7 +196,7 @@ function routeLimitations(route: RouteModel): string[] {
 }
 
 /** Host rules → one server block per host, its locations longest path first. */
-function hostViews(model: Model, httpServices: Set<string>, readyUpstreams: Set<string>): HostView[] {
+function hostViews(model: Model, httpServices: Set<string>, readyUpstreams: Set<string>, tls: NginxTlsPlan | undefined): HostView[] {
   const byHost = new Map<string, Map<string, LocationView>>();
   // Rules without a path first: a rule for the path "/" itself then overrides the host's root, as in HAProxy's path map.
   const rules = model.hostRules
@@ -202,11 +212,16 @@ function hostViews(model: Model, httpServices: Set<string>, readyUpstreams: Set<
   }
   return [...byHost]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([host, locations]) => ({
-      name: safe(host),
-      hasRoot: locations.has('/'),
-      locations: [...locations.values()].sort((a, b) => b.path.length - a.path.length || a.path.localeCompare(b.path)),
-    }));
+    .map(([host, locations]) => {
+      const served = tls?.hosts.get(host);
+      return {
+        name: safe(host),
+        hasRoot: locations.has('/'),
+        locations: [...locations.values()].sort((a, b) => b.path.length - a.path.length || a.path.localeCompare(b.path)),
+        tls: served ? { cert: safe(served.cert), file: safe(served.file), version: safe(served.version), hsts: served.hsts } : null,
+        redirect: served?.redirect ?? false,
+      };
+    });
 }
 
 /**
@@ -228,6 +243,8 @@ function nextPowerOfTwo(n: number): number {
 
 export interface RenderedNginx {
   content: string;
+  /** The certificates the config names (written before `nginx -t`), with HTTPS. */
+  tls?: NginxTlsPlan;
   /** What nginx would run: equal versions, equal configs (whatever etcd revision they were rendered at). */
   version: string;
   limitations: string[];

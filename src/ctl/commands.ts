@@ -5,7 +5,9 @@ import { connectEtcd, type EtcdConnection, type EtcdOptions } from '../etcd.js';
 import { explainEtcdError } from '../etcd-errors.js';
 import { namespacePrefix } from '../keyspace.js';
 import { addEtcdOptions, etcdOptions, option, resolveOptions } from '../options.js';
+import { createKeyring, readKeyFile } from '../tls/keyring.js';
 import { applyResources, type ChunkProgress, describeChange } from './apply.js';
+import { prepareImport, rekeyCerts, requestRenewal, storeCert } from './certs.js';
 import { deleteResources, parseDeleteKind } from './delete.js';
 import { loadResources, type Resource, readSources } from './documents.js';
 import { OUTPUT_FORMATS, parseOutputFormat, renderRows } from './output.js';
@@ -31,19 +33,19 @@ export function applyCommand(): Command {
     .action(async (_opts, cmd: Command) => runApply(cmd));
 }
 
-/** `fabric get services|endpoints|routes|hosts [-o table|json|yaml]`. */
+/** `fabric get services|endpoints|routes|hosts|certs [-o table|json|yaml]`. */
 export function getCommand(): Command {
-  const command = new Command('get').description('show services, endpoints, routes or hosts').argument('<resource>', Object.keys(VIEWS).join('|'));
+  const command = new Command('get').description('show services, endpoints, routes, hosts or certs').argument('<resource>', Object.keys(VIEWS).join('|'));
   return addEtcdOptions(command)
     .addOption(option('-o, --output <format>', 'output format', 'table').choices(OUTPUT_FORMATS))
     .action(async (resource: string, _opts, cmd: Command) => runGet(cmd, resource));
 }
 
-/** `fabric delete service|route NAME…`: every name must exist, else nothing is deleted. */
+/** `fabric delete service|route|cert NAME…`: every name must exist, else nothing is deleted. */
 export function deleteCommand(): Command {
   const command = new Command('delete')
-    .description('remove Service or Route specs')
-    .argument('<kind>', 'service | route')
+    .description('remove Service or Route specs, or certificates')
+    .argument('<kind>', 'service | route | cert')
     .argument('<names...>', 'names to delete');
   return addEtcdOptions(command)
     .addOption(option('--max-txn-ops <n>', "operations one etcd transaction may hold (etcd's --max-txn-ops)", String(ETCD_DEFAULT_LIMITS.maxOps)))
@@ -103,7 +105,7 @@ function limitValue(values: Record<string, unknown>, key: 'maxTxnOps' | 'maxRequ
 
 async function runGet(command: Command, resource: string): Promise<void> {
   const view = VIEWS[resource];
-  if (!view) throw new FabricError('FABRIC_ERR_CONFIG', `cannot get "${resource}": expected services, endpoints, routes or hosts`);
+  if (!view) throw new FabricError('FABRIC_ERR_CONFIG', `cannot get "${resource}": expected services, endpoints, routes, hosts or certs`);
   const { values } = resolveOptions(command);
   const format = parseOutputFormat(String(values.output));
   const state = await withEtcd(values, (etcd) => readState(etcd.kv, view.parts));
@@ -121,6 +123,84 @@ async function runDelete(command: Command, kindWord: string, names: string[]): P
   const { values } = resolveOptions(command);
   const lines = await withEtcd(values, (etcd) => deleteResources(etcd.kv, kind, names, limitValue(values, 'maxTxnOps')));
   process.stdout.write(lines.map((line) => `${line}\n`).join(''));
+}
+
+/** `fabric cert import NAME --cert F --key F` and `fabric cert renew NAME` (docs/tls.md). */
+export function certCommand(): Command {
+  const cert = new Command('cert').description('TLS certificates in etcd (list them with `fabric get certs`, remove with `fabric delete cert`)');
+  const importing = new Command('import')
+    .description('validate a certificate chain and its key, then store them in etcd (the key encrypted with the TLS key file)')
+    .argument('<name>', 'certificate name (certs/<name>)');
+  addEtcdOptions(importing)
+    .addOption(option('--cert <file>', 'PEM certificate chain: the leaf first, then each issuer; required'))
+    .addOption(option('--key <file>', 'PEM private key of the leaf, unencrypted; required'))
+    .addOption(option('--tls-key-file <file>', "the routers' tls.keyFile (base64 of 32 bytes) that encrypts the key; else tls.keyFile of --config"))
+    .action(async (name: string, _opts, cmd: Command) => runCertImport(cmd, name));
+  const renew = new Command('renew').description('ask the routers to renew an ACME certificate now').argument('<name>', 'certificate name');
+  addEtcdOptions(renew).action(async (name: string, _opts, cmd: Command) => runCertRenew(cmd, name));
+  const rekey = new Command('rekey').description('encrypt every stored private key again with the new TLS key file (a key-file rotation)');
+  addEtcdOptions(rekey)
+    .addOption(option('--tls-key-file <file>', 'the new key file (else tls.keyFile of --config)'))
+    .addOption(option('--previous-key-file <file>', 'the key file the records are encrypted with now; repeatable').argParser(collect))
+    .action(async (_opts, cmd: Command) => runCertRekey(cmd));
+  return cert.addCommand(importing).addCommand(renew).addCommand(rekey);
+}
+
+async function runCertRekey(command: Command): Promise<void> {
+  const { values, file } = resolveOptions(command, { fileKeys: await routerConfigKeys() });
+  const tls = (file.tls ?? {}) as { keyFile?: unknown; previousKeyFiles?: unknown };
+  const keyFile = typeof values.tlsKeyFile === 'string' ? values.tlsKeyFile : typeof tls.keyFile === 'string' ? tls.keyFile : undefined;
+  if (!keyFile) throw new FabricError('FABRIC_ERR_TLS', 'no TLS key file: give --tls-key-file FILE (or FABRIC_TLS_KEY_FILE, or tls.keyFile in --config)');
+  const fromFlag = Array.isArray(values.previousKeyFile)
+    ? values.previousKeyFile.map(String)
+    : typeof values.previousKeyFile === 'string'
+      ? [values.previousKeyFile]
+      : [];
+  const fromConfig = Array.isArray(tls.previousKeyFiles) ? tls.previousKeyFiles.map(String) : [];
+  const keyring = createKeyring(readKeyFile(keyFile), [...fromFlag, ...fromConfig].map(readKeyFile));
+  const result = await withEtcd(values, (etcd) => rekeyCerts(etcd.kv, keyring));
+  for (const name of result.rekeyed) process.stdout.write(`cert/${name} re-encrypted with key ${keyring.primary.id}\n`);
+  process.stdout.write(
+    `${result.rekeyed.length} re-encrypted, ${result.unchanged.length} already under key ${keyring.primary.id}, ${result.failed.length} failed\n`,
+  );
+  for (const failure of result.failed) process.stderr.write(`fabric: cert ${failure}\n`);
+  if (result.failed.length > 0) process.exitCode = 1;
+}
+
+async function runCertImport(command: Command, name: string): Promise<void> {
+  const { values, file } = resolveOptions(command, { fileKeys: await routerConfigKeys() });
+  const certFile = requiredFile(values.cert, '--cert');
+  const keyFile = requiredFile(values.key, '--key');
+  const fromConfig = (file.tls as { keyFile?: unknown } | undefined)?.keyFile;
+  const tlsKeyFile = typeof values.tlsKeyFile === 'string' ? values.tlsKeyFile : typeof fromConfig === 'string' ? fromConfig : undefined;
+  // Everything is checked before etcd is touched: a refusal writes nothing.
+  const prepared = prepareImport({ name, certFile, keyFile, tlsKeyFile });
+  const { replaced, otherKeyIds } = await withEtcd(values, (etcd) => storeCert(etcd.kv, prepared));
+  const { record } = prepared;
+  process.stdout.write(
+    `cert/${name} ${replaced ? 'replaced' : 'imported'}: ${record.domains.join(', ')}; issuer ${record.issuer}; not after ${record.notAfter}\n`,
+  );
+  if (otherKeyIds.length > 0) {
+    process.stderr.write(
+      `fabric: warning: other certificates are encrypted with key ${otherKeyIds.join(', ')}, this one with ${record.key.keyId}: every router needs both (tls.keyFile, tls.previousKeyFiles)\n`,
+    );
+  }
+}
+
+async function runCertRenew(command: Command, name: string): Promise<void> {
+  const { values } = resolveOptions(command, { fileKeys: await routerConfigKeys() });
+  const request = await withEtcd(values, (etcd) => requestRenewal(etcd.kv, name));
+  process.stdout.write(`cert/${name}: renewal requested (${request}); a router with ACME renews it and replaces certs/${name}\n`);
+}
+
+/** A router.yaml may serve as --config (for its tls.keyFile): its keys are known ones. Loaded only here. */
+async function routerConfigKeys(): Promise<readonly string[]> {
+  return (await import('../../lb/config.js')).ROUTER_CONFIG_KEYS;
+}
+
+function requiredFile(value: unknown, flag: string): string {
+  if (typeof value !== 'string' || value === '') throw new FabricError('FABRIC_ERR_CONFIG', `${flag} FILE is required`);
+  return value;
 }
 
 /** One connection for one command, closed however the command ends; an unreachable etcd gets a clear error. */

@@ -1,6 +1,7 @@
 import type { Endpoint } from '../model/endpoint.js';
 import type { HostRecord } from '../model/host.js';
 import type { RouteSpec } from '../model/service.js';
+import { type CertSummary, certSummary } from '../tls/cert-record.js';
 import type { ClusterState, StatePart } from './state.js';
 import type { Column } from './table.js';
 
@@ -96,6 +97,36 @@ export const hostsView: View<HostRecord> = {
   ],
 };
 
+export type CertRow = CertSummary & {
+  /** Routers serving it: `<router-id>`, or `<router-id> (older)` while one serves an earlier version of the record. */
+  servedBy: Array<{ router: string; targets: string[]; current: boolean }>;
+};
+
+/** Certificates with the routers that serve them (their status keys say which, at which version). */
+function certRows(state: ClusterState): CertRow[] {
+  return [...state.certs]
+    .sort((a, b) => a.record.name.localeCompare(b.record.name))
+    .map(({ record, version }) => ({
+      ...certSummary(record),
+      servedBy: state.routers
+        .flatMap((r) => r.certs.filter((c) => c.name === record.name).map((c) => ({ router: r.routerId, targets: c.targets, current: c.version === version })))
+        .sort((a, b) => a.router.localeCompare(b.router)),
+    }));
+}
+
+export const certsView: View<CertRow> = {
+  parts: ['certs', 'routers'],
+  rows: certRows,
+  columns: [
+    { header: 'name', value: (c) => c.name },
+    { header: 'domains', value: (c) => c.domains.join(',') },
+    { header: 'issuer', value: (c) => c.issuer },
+    { header: 'not after', value: (c) => c.notAfter },
+    { header: 'source', value: (c) => c.source },
+    { header: 'served by', value: (c) => c.servedBy.map((s) => (s.current ? s.router : `${s.router} (older)`)).join(',') },
+  ],
+};
+
 /** `fabric get <word>`: plural, singular, or kubectl's short names. */
 // biome-ignore lint/suspicious/noExplicitAny: each view has its own row type; callers only pass rows back to the same view
 export const VIEWS: Record<string, View<any>> = {
@@ -109,6 +140,8 @@ export const VIEWS: Record<string, View<any>> = {
   route: routesView,
   hosts: hostsView,
   host: hostsView,
+  certs: certsView,
+  cert: certsView,
 };
 
 function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {

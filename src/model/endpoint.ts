@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { containerId, domain, hostName, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
+import { tlsChoice } from '../tls/names.js';
 import { decodeJson } from './codec.js';
 
 export const HEALTH_STATES = ['healthy', 'unhealthy', 'starting', 'none'] as const;
@@ -26,6 +27,8 @@ export const endpointSchema = z.object({
   mode,
   domains: z.array(domain).max(64),
   path: pathPrefix.optional(),
+  /** `fabric.tls`: auto, none or a certificate name, for the hosts this service wins (docs/tls.md). */
+  tls: tlsChoice.optional(),
   health: z.enum(HEALTH_STATES),
   state: z.enum(ENDPOINT_STATES),
   check: healthCheckSchema.optional(),

@@ -3,6 +3,7 @@ import ipaddr from 'ipaddr.js';
 import { describeError, FabricError } from '../errors.js';
 import { serviceName } from '../grammar.js';
 import { Keys, parseEndpointKey } from '../keyspace.js';
+import { type CertRecord, decodeCertRecord } from '../tls/cert-record.js';
 import { decodeJson } from './codec.js';
 import { decodeEndpoint, type Endpoint } from './endpoint.js';
 import { type HostRecord, hostRecordSchema } from './host.js';
@@ -29,6 +30,8 @@ export type Entry = EntryBase &
     | { kind: 'vip'; address: string; service: string }
     /** `hosts/<host>`: an agent's host record (with the containers it rejected). */
     | { kind: 'host'; host: HostRecord }
+    /** `certs/<name>`: a certificate, its private key still encrypted (src/tls/cert-record.ts). */
+    | { kind: 'cert'; cert: CertRecord }
     | { kind: 'other' }
     | { kind: 'invalid'; error: string }
   );
@@ -55,6 +58,7 @@ export function decodeEntry(key: string, raw: string, createRevision: number): E
       return { ...base, kind: 'route', spec };
     }
     if (key.startsWith(Keys.vipsRoot)) return { ...base, kind: 'vip', ...decodeVip(key, raw) };
+    if (key.startsWith(Keys.certsRoot)) return { ...base, kind: 'cert', cert: decodeCertRecord(key, raw) };
     if (isHostKey(key)) {
       const host = decodeJson(hostRecordSchema, key, raw);
       if (Keys.host(host.name) !== key) throw new Error(`${key}: name "${host.name}" does not match the key`);

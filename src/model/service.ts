@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from '../duration.js';
 import { domain, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
+import { tlsChoice } from '../tls/names.js';
 
 export const healthCheckSpecSchema = z
   .object({
@@ -11,6 +12,23 @@ export const healthCheckSpecSchema = z
     fall: z.number().int().min(1).max(100).optional(),
   })
   .strict();
+
+/** HSTS max-age: 0 (tells browsers to forget it) to two years. */
+const HSTS_MAX_MS = 2 * 365 * 86_400_000;
+
+/**
+ * `tls:` of a Service or Route (docs/tls.md): which certificate its hosts get (`cert`, default `auto`
+ * once a `tls` block is given), whether plain HTTP is sent to https (308), and HSTS on HTTPS answers.
+ */
+export const tlsSpecSchema = z
+  .object({
+    cert: tlsChoice.optional(),
+    redirect: z.boolean().optional(),
+    hsts: durationSchema({ min: 0, max: HSTS_MAX_MS }).optional(),
+  })
+  .strict();
+
+export type TlsSpec = z.infer<typeof tlsSpecSchema>;
 
 /**
  * `kind: Service` (CONTRACT.md, "Declarative rules") as etcd holds it at `services/<name>`: the
@@ -32,6 +50,7 @@ export const storedServiceSpecSchema = z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'is not a load balancer id')
       .optional(),
+    tls: tlsSpecSchema.optional(),
   })
   .strict();
 
@@ -56,6 +75,7 @@ export const routeSpecSchema = z
     path: pathPrefix.optional(),
     sticky: z.boolean().optional(),
     backends: z.array(routeBackendSchema).min(1).max(32),
+    tls: tlsSpecSchema.optional(),
   })
   .strict();
 

@@ -12,6 +12,7 @@ export * from './http.js';
 export * from './image.js';
 export * from './metrics.js';
 export * from './netns.js';
+export * from './pki.js';
 export * from './ports.js';
 export * from './proc-scan.js';
 export * from './processes.js';

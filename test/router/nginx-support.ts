@@ -29,11 +29,17 @@ export interface NginxRouterOptions {
   etcdUrl?: string;
   /** Wait for /readyz 200 (default) or only for /healthz. */
   waitReady?: boolean;
+  /** Also an HTTPS listener (`https:`) on a free port: `router.httpsPort`. */
+  https?: boolean;
+  /** More router.yaml keys (e.g. tls), merged over the defaults. */
+  config?: Record<string, unknown>;
 }
 
 export class NginxRouter extends RouterProcess {
   /** nginx pids seen (master and workers), checked after the router stops. */
   private readonly nginxPids = new Set<number>();
+  /** nginx's HTTPS listener, when started with `https: true` (or `from` one). */
+  httpsPort: number | undefined;
   protected override applyTimeoutMs = 15_000;
 
   constructor(
@@ -134,11 +140,12 @@ export class NginxRouter extends RouterProcess {
 
 /** Starts a router with an nginx target (in a fresh directory, or `from`'s); waits for /readyz 200 unless told. */
 export async function startNginxRouter(res: Resources, etcd: EtcdServer, opts: NginxRouterOptions = {}): Promise<NginxRouter> {
-  const [apiPort, freshNginxPort, freshHaproxyPort] = (await freePorts(3)) as [number, number, number];
+  const [apiPort, freshNginxPort, freshHaproxyPort, freshHttpsPort] = (await freePorts(4)) as [number, number, number, number];
+  const httpsPort = opts.from?.httpsPort ?? (opts.https ? freshHttpsPort : undefined);
   const nginxPort = opts.nginxPort ?? opts.from?.nginxPort ?? freshNginxPort;
   const haproxyPort = opts.from ? opts.from.haproxyPort : opts.haproxy ? freshHaproxyPort : undefined;
   const dir = opts.from?.dir ?? path.join(res.tempDir('fabric-nginx-'), 'nginx');
-  const configFile = writeNginxRouterConfig(dir, nginxPort, haproxyPort, opts);
+  const configFile = writeNginxRouterConfig(dir, nginxPort, haproxyPort, httpsPort, opts);
   const router = await launchRouter(res, configFile, (proc, url) => new NginxRouter(proc, url, nginxPort, dir, haproxyPort, configFile), {
     etcdUrl: opts.etcdUrl ?? etcd.endpoint,
     name: 'nginx-router',
@@ -146,18 +153,26 @@ export async function startNginxRouter(res: Resources, etcd: EtcdServer, opts: N
     // The router's own default, unlike the other router tests' `stop`: these tests are about the hand-over.
     lbOnExit: opts.lbOnExit ?? 'keep',
   });
+  router.httpsPort = httpsPort;
   await router.waitStarted(opts.waitReady !== false);
   if (opts.waitReady !== false) router.workers(); // remember nginx's pids
   return router;
 }
 
 /** router.yaml next to `dir`: the nginx target in `dir` (and a HAProxy target, given its port). */
-function writeNginxRouterConfig(dir: string, nginxPort: number, haproxyPort: number | undefined, opts: NginxRouterOptions): string {
+function writeNginxRouterConfig(
+  dir: string,
+  nginxPort: number,
+  haproxyPort: number | undefined,
+  httpsPort: number | undefined,
+  opts: NginxRouterOptions,
+): string {
   const work = path.dirname(dir);
   fs.mkdirSync(work, { recursive: true });
   const nginx: Record<string, unknown> = { kind: 'nginx', name: 'nginx', http: `127.0.0.1:${nginxPort}`, dest: path.join(dir, 'nginx.conf') };
   if (opts.template) nginx.template = opts.template;
   if (opts.minReloadInterval) nginx.minReloadInterval = opts.minReloadInterval;
+  if (httpsPort) nginx.https = `127.0.0.1:${httpsPort}`;
   const targets = [nginx];
   if (haproxyPort) targets.push({ kind: 'haproxy', name: 'haproxy', http: `127.0.0.1:${haproxyPort}`, dest: path.join(work, 'haproxy/haproxy.cfg') });
   return writeRouterConfig(work, {
@@ -165,6 +180,7 @@ function writeNginxRouterConfig(dir: string, nginxPort: number, haproxyPort: num
     debounce: { min: '20ms', max: '500ms' },
     targets,
     ...(opts.lbOnExit ? { lbOnExit: opts.lbOnExit } : {}),
+    ...opts.config,
   });
 }
 

@@ -313,6 +313,8 @@ export interface RouterOptions {
   httpPort?: number;
   /** The HAProxy binary (e.g. a wrapper that runs it in another network namespace). */
   binary?: string;
+  /** Also an HTTPS frontend (`https:`) on a free port: `router.httpsPort`. */
+  https?: boolean;
 }
 
 /** A router with one managed HAProxy target (or, from startRouterWithConfig, any targets). */
@@ -321,6 +323,8 @@ export class RunningRouter extends RouterProcess {
   private readonly haproxyPids = new Set<number>();
   /** What the router was told to do with HAProxy on exit. */
   lbOnExit: 'keep' | 'stop' = 'stop';
+  /** HAProxy's HTTPS frontend, when started with `https: true`. */
+  httpsPort: number | undefined;
 
   constructor(
     proc: ManagedProcess,
@@ -405,10 +409,11 @@ function isHaproxy(pid: number): boolean {
  */
 export async function startRouter(res: Resources, etcd: Pick<EtcdServer, 'endpoint'>, opts: RouterOptions = {}): Promise<RunningRouter> {
   const work = res.tempDir('fabric-router-');
-  const [apiPort, freeHttpPort] = (await freePorts(2)) as [number, number];
+  const [apiPort, freeHttpPort, httpsPort] = (await freePorts(3)) as [number, number, number];
   const httpPort = opts.httpPort ?? freeHttpPort;
   const dir = path.join(work, 'haproxy');
   const target: Record<string, unknown> = { kind: 'haproxy', http: `127.0.0.1:${httpPort}`, dest: path.join(dir, 'haproxy.cfg') };
+  if (opts.https) target.https = `127.0.0.1:${httpsPort}`;
   if (opts.template) target.template = opts.template;
   if (opts.binary) target.binary = opts.binary;
   const configFile = writeRouterConfig(work, {
@@ -424,6 +429,7 @@ export async function startRouter(res: Resources, etcd: Pick<EtcdServer, 'endpoi
     lbOnExit: opts.lbOnExit,
   });
   router.lbOnExit = opts.lbOnExit ?? 'stop';
+  if (opts.https) router.httpsPort = httpsPort;
   await router.waitStarted(opts.waitReady !== false);
   if (opts.waitReady !== false) await router.showProc(); // remember HAProxy's pids
   return router;
@@ -449,6 +455,7 @@ export async function restartRouter(
     },
   );
   router.lbOnExit = opts.lbOnExit ?? 'stop';
+  router.httpsPort = previous.httpsPort;
   await router.waitStarted(opts.waitReady !== false);
   if (opts.waitReady !== false) await router.showProc();
   return router;
@@ -519,9 +526,11 @@ export interface EndpointInput {
   path?: string;
   health?: 'healthy' | 'unhealthy' | 'starting' | 'none';
   state?: 'up' | 'draining';
+  /** `fabric.tls`: auto, none or a certificate name. */
+  tls?: string;
 }
 
-export type EndpointJson = Required<Omit<EndpointInput, 'version' | 'path'>> & Pick<EndpointInput, 'version' | 'path'>;
+export type EndpointJson = Required<Omit<EndpointInput, 'version' | 'path' | 'tls'>> & Pick<EndpointInput, 'version' | 'path' | 'tls'>;
 
 export function newContainerId(): string {
   return randomBytes(32).toString('hex');
@@ -542,6 +551,7 @@ export function endpoint(input: EndpointInput): EndpointJson {
     mode: input.mode ?? 'http',
     domains: input.domains ?? [],
     ...(input.path ? { path: input.path } : {}),
+    ...(input.tls ? { tls: input.tls } : {}),
     health: input.health ?? 'none',
     state: input.state ?? 'up',
   };
