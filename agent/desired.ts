@@ -42,6 +42,7 @@ export function desiredOutcome(facts: ContainerFacts, ctx: HostContext, draining
     health: facts.health,
     state: draining ? 'draining' : 'up',
     check: labels.check,
+    tls: labels.tls,
   };
   return { kind: 'register', key: Keys.endpoint(labels.service, ctx.host, facts.id), endpoint };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { durationSchema } from '../src/duration.js';
-import { domain, formatIssues, mode, pathPrefix, serviceName, version } from '../src/grammar.js';
+import { domain, formatIssues, mode, pathPrefix, serviceName, tlsCert, version } from '../src/grammar.js';
 
 /** The contract's container labels (CONTRACT.md, "Docker labels"). */
 export const Label = {
@@ -13,6 +13,7 @@ export const Label = {
   mode: 'fabric.mode',
   healthPath: 'fabric.health.path',
   healthInterval: 'fabric.health.interval',
+  tls: 'fabric.tls',
 } as const;
 
 const integerText = (what: string, min: number, max: number) =>
@@ -45,6 +46,7 @@ const labelSchema = z.object({
   [Label.mode]: mode.optional(),
   [Label.healthPath]: pathPrefix.optional(),
   [Label.healthInterval]: durationSchema({ min: 100, max: 3_600_000 }).optional(),
+  [Label.tls]: tlsCert.optional(),
 });
 
 export interface ServiceLabels {
@@ -56,6 +58,8 @@ export interface ServiceLabels {
   version?: string;
   mode: 'http' | 'tcp';
   check?: { path?: string; intervalMs?: number };
+  /** `auto`, `none` or a certificate name. */
+  tls?: string;
 }
 
 export type LabelResult = { ok: true; labels: ServiceLabels } | { ok: false; reason: string };
@@ -82,6 +86,7 @@ export function readLabels(labels: Record<string, string>): LabelResult {
       version: l[Label.version],
       mode: l[Label.mode] ?? 'http',
       check,
+      tls: l[Label.tls],
     },
   };
 }

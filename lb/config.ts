@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { durationSchema } from '../src/duration.js';
 import { domain, parseHostPort } from '../src/grammar.js';
 import { fileModeSchema } from './confd/mode.js';
+import { acmeConfigSchema } from './tls/acme/config.js';
 
 const hostPort = z.string().refine((v) => parseHostPort(v) !== undefined, { message: 'must be HOST:PORT' });
 const commandTimeout = durationSchema({ min: 100, max: 600_000 }).default(30_000);
@@ -120,6 +121,16 @@ export const routerConfigSchema = z
       })
       .strict()
       .default({ interval: 2_000, timeout: 1_000, rise: 2, fall: 3, unconfigured: 'tcp', concurrency: 64 }),
+    /** HTTPS (CONTRACT.md): the key file that encrypts private keys in etcd, the default for hosts, ACME. */
+    tls: z
+      .object({
+        keyFile: z.string().optional(),
+        default: z.enum(['none', 'auto']).default('none'),
+        acme: acmeConfigSchema.optional(),
+      })
+      .strict()
+      .refine((tls) => !tls.acme || tls.keyFile, { message: 'tls.acme needs tls.keyFile (it encrypts the account and certificate keys)', path: ['keyFile'] })
+      .optional(),
     targets: z.array(z.discriminatedUnion('kind', [haproxyTargetSchema, nginxTargetSchema, fileTargetSchema, slbTargetSchema])).default([]),
     confdir: z.string().optional(),
     routerId: z

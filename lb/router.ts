@@ -8,6 +8,7 @@ import type { RouterMetrics } from './metrics.js';
 import { deriveModel, type Model, ModelMemo } from './model.js';
 import { KeyStore } from './store.js';
 import type { ExitIntent, Target, TargetStatus } from './target.js';
+import type { AcmeManager } from './tls/acme/manager.js';
 import type { VipManager } from './vip/manager.js';
 import type { KeyspaceWatch, WatchState } from './watch.js';
 
@@ -20,6 +21,8 @@ export interface RouterOptions {
   health?: HealthChecker;
   /** Per-service VIPs (lb/vip): allocated in etcd after each model build, put on the interface before targets apply. */
   vips?: VipManager;
+  /** The ACME loop (lb/tls/acme), when this router orders certificates: fed each model. */
+  acme?: AcmeManager;
 }
 
 /**
@@ -130,6 +133,7 @@ export class Router {
     await this.watch.close();
     await this.options.health?.stop();
     this.options.vips?.close();
+    await this.options.acme?.close();
     await Promise.all(
       this.targets.map((t) => t.stop(intent).catch((err) => this.logger.warn({ target: t.name, err: describeError(err) }, 'target stop failed'))),
     );
@@ -161,6 +165,7 @@ export class Router {
     this.current = model;
     health?.sync(model);
     await this.options.vips?.onModel(model);
+    this.options.acme?.onModel(model);
     this.metrics.renders.inc();
     this.metrics.revision.set(model.revision);
     this.metrics.modelIssues.set(model.issues.length);
@@ -261,6 +266,7 @@ export class Router {
       issues: this.current?.issues ?? [],
       ...(this.options.health ? { healthChecks: { ...this.options.health.checks, endpointsByHealth: this.options.health.counts() } } : {}),
       ...(this.options.vips ? { vips: this.options.vips.status() } : {}),
+      ...(this.options.acme ? { acme: this.options.acme.status() } : {}),
       ready: this.readiness(),
     };
   }

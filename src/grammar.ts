@@ -12,6 +12,8 @@ export const PATH_PREFIX = /^\/[A-Za-z0-9._~/-]{0,254}$/;
 export const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
 export const CONTAINER_ID = /^[a-f0-9]{12,64}$/;
+/** A certificate's name (`certs/<name>`): lower-case letters, digits, `.` and `-` (`auto-<host>` fits). */
+export const CERT_NAME = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
 
 export function isDomain(value: string): boolean {
   if (value.length > 253) return false;
@@ -32,6 +34,9 @@ export const port = z.number().int().min(1).max(65535);
 export const weight = z.number().int().min(0).max(256);
 export const ipAddress = z.string().refine((a) => isIP(a) !== 0, { message: 'is not an IP address' });
 export const mode = z.enum(['http', 'tcp']);
+export const certName = z.string().regex(CERT_NAME, 'is not a certificate name: a-z, 0-9, "." and "-"');
+/** Which certificate a host gets: one from ACME (`auto`), none, or a stored one by name. */
+export const tlsCert = z.union([z.literal('auto'), z.literal('none'), certName]);
 
 /** `HOST:PORT` as used by --listen and target addresses. */
 export function parseHostPort(text: string): { host: string; port: number } | undefined {

@@ -44,20 +44,22 @@ export interface RuntimeFiles {
   adminSocket: string;
   hostsMap: string;
   pathsMap: string;
+  acmeMap: string;
 }
 
 /** What HAProxy runs, read back over the admin socket: every server's values and both maps. */
 export async function readRuntime(
   files: RuntimeFiles,
-): Promise<{ servers: RuntimeServer[]; hostMap: Array<[string, string]>; pathMap: Array<[string, string]> }> {
-  const [state, hosts, paths] = await Promise.all([
+): Promise<{ servers: RuntimeServer[]; hostMap: Array<[string, string]>; pathMap: Array<[string, string]>; acmeMap: Array<[string, string]> }> {
+  const [state, hosts, paths, acme] = await Promise.all([
     haproxyCommand(files.adminSocket, 'show servers state', 5_000),
     haproxyCommand(files.adminSocket, `show map ${files.hostsMap}`, 5_000),
     haproxyCommand(files.adminSocket, `show map ${files.pathsMap}`, 5_000),
+    haproxyCommand(files.adminSocket, `show map ${files.acmeMap}`, 5_000),
   ]);
   const servers = parseServersState(state);
   if (!servers) throw new Error(`unexpected "show servers state" answer: ${state.slice(0, 120)}`);
-  return { servers, hostMap: parseShowMap(hosts), pathMap: parseShowMap(paths) };
+  return { servers, hostMap: parseShowMap(hosts), pathMap: parseShowMap(paths), acmeMap: parseShowMap(acme) };
 }
 
 /**
@@ -74,7 +76,7 @@ export function runningDesired(loaded: LoadedStructure, runtime: Awaited<ReturnT
     if (!servers || servers.length !== size) return undefined;
     backends.push({ ...backend, servers: servers.map(runningSlot) });
   }
-  return { backends, hostMap: runtime.hostMap, pathMap: runtime.pathMap, frontends: loaded.frontends };
+  return { backends, hostMap: runtime.hostMap, pathMap: runtime.pathMap, frontends: loaded.frontends, acmeMap: runtime.acmeMap };
 }
 
 /** An adopted slot holds "whatever serves at this address" until the model says which endpoint that is. */

@@ -1,7 +1,7 @@
 import type { ServingState } from '../model.js';
 import type { Backend, HaproxyDesired, ServerSlot, VipFrontend } from './desired.js';
 
-export type MapName = 'hosts' | 'paths';
+export type MapName = 'hosts' | 'paths' | 'acme';
 
 /** One Runtime API change; together they take HAProxy from one desired state to the next. */
 export type RuntimeOp =
@@ -29,6 +29,7 @@ export function diffHaproxy(applied: HaproxyDesired | undefined, next: HaproxyDe
   }
   if (!sameEntries(applied.hostMap, next.hostMap)) ops.push({ kind: 'map', map: 'hosts', entries: next.hostMap });
   if (!sameEntries(applied.pathMap, next.pathMap)) ops.push({ kind: 'map', map: 'paths', entries: next.pathMap });
+  if (!sameEntries(applied.acmeMap ?? [], next.acmeMap ?? [])) ops.push({ kind: 'map', map: 'acme', entries: next.acmeMap ?? [] });
   return ops.length ? { kind: 'runtime', ops } : { kind: 'none' };
 }
 

@@ -36,6 +36,7 @@ interface RenderedFiles {
   config: string;
   hostsMap: string;
   pathsMap: string;
+  acmeMap: string;
 }
 
 /**
@@ -85,6 +86,7 @@ export class HaproxyTarget implements Target {
       config: config.dest,
       hostsMap: join(dir, 'hosts.map'),
       pathsMap: join(dir, 'paths.map'),
+      acmeMap: join(dir, 'acme.map'),
       adminSocket: config.runtimeSocket ?? join(runDir, 'admin.sock'),
       masterSocket: join(runDir, 'master.sock'),
     };
@@ -166,6 +168,7 @@ export class HaproxyTarget implements Target {
     };
     await sync(this.files.hostsMap, files.hostsMap);
     await sync(this.files.pathsMap, files.pathsMap);
+    await sync(this.files.acmeMap, files.acmeMap);
     const config = await sync(this.files.config, files.config, { check: `${this.config.binary} -c -f {{src}}`, reload: this.config.reload });
     if (mode === 'noop') return { action: 'none', ...(diffs.length ? { detail: 'would change', diffs } : {}) };
     const action = config.changed && config.action === 'reload' ? 'reload' : diffs.length ? 'write' : 'none';
@@ -261,6 +264,7 @@ export class HaproxyTarget implements Target {
         config: template(haproxyView(desired, model, this.files, settings, this.backendViews)),
         hostsMap: renderMap(desired.hostMap),
         pathsMap: renderMap(desired.pathMap),
+        acmeMap: renderMap(desired.acmeMap ?? []),
       }),
     };
   }
@@ -270,7 +274,7 @@ export class HaproxyTarget implements Target {
   }
 
   private async runtimeUpdate(ops: RuntimeOp[]): Promise<number> {
-    return applyRuntimeOps(this.files.adminSocket, ops, { hosts: this.files.hostsMap, paths: this.files.pathsMap });
+    return applyRuntimeOps(this.files.adminSocket, ops, { hosts: this.files.hostsMap, paths: this.files.pathsMap, acme: this.files.acmeMap });
   }
 
   /**
@@ -297,6 +301,7 @@ export class HaproxyTarget implements Target {
   private async writeFiles(files: RenderedFiles): Promise<void> {
     await writeAtomic(this.files.hostsMap, files.hostsMap);
     await writeAtomic(this.files.pathsMap, files.pathsMap);
+    await writeAtomic(this.files.acmeMap, files.acmeMap);
     await writeAtomic(this.files.config, files.config);
   }
 
@@ -305,6 +310,7 @@ export class HaproxyTarget implements Target {
     // Maps first: the staged config names them, and a running HAProxy reads them only when it loads.
     await writeAtomic(this.files.hostsMap, files.hostsMap);
     await writeAtomic(this.files.pathsMap, files.pathsMap);
+    await writeAtomic(this.files.acmeMap, files.acmeMap);
     return stageFile(this.files.config, files.config);
   }
 

@@ -6,6 +6,8 @@ export interface HaproxyFiles {
   config: string;
   hostsMap: string;
   pathsMap: string;
+  /** ACME HTTP-01: token → key authorization. */
+  acmeMap: string;
   adminSocket: string;
   masterSocket: string;
 }
@@ -40,7 +42,7 @@ export function haproxyView(desired: HaproxyDesired, model: Model, files: Haprox
     global: { hardStopAfter: safe(settings.hardStopAfter), maxconn: settings.maxconn ?? null },
     runtime: { adminSocket: safe(files.adminSocket) },
     http: settings.http ? { bind: safe(settings.http) } : null,
-    maps: { hosts: safe(files.hostsMap), paths: safe(files.pathsMap) },
+    maps: { hosts: safe(files.hostsMap), paths: safe(files.pathsMap), acme: safe(files.acmeMap) },
     frontends: (desired.frontends ?? []).map((f) => ({
       name: safe(f.name),
       service: safe(f.service),

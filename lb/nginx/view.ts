@@ -17,6 +17,8 @@ export interface NginxPaths {
   output: string;
   /** The control server's unix socket: answers GET /fabric/config with the config version. */
   controlSocket: string;
+  /** ACME HTTP-01 answers: one file per token (lb/tls/acme/challenge-files.ts), served without a reload. */
+  acmeChallenges: string;
   temp: { clientBody: string; proxy: string; fastcgi: string; uwsgi: string; scgi: string };
 }
 
@@ -33,6 +35,7 @@ export function nginxPaths(dest: string, dir: string): NginxPaths {
     accessLog: join(logs, 'access.log'),
     output: join(logs, 'nginx.out'),
     controlSocket: join(run, 'control.sock'),
+    acmeChallenges: join(dir, 'acme-challenge'),
     temp: {
       clientBody: join(tmp, 'client_body'),
       proxy: join(tmp, 'proxy'),
@@ -120,6 +123,7 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
       lock: safe(paths.lock),
       errorLog: safe(paths.errorLog),
       accessLog: safe(paths.accessLog),
+      acmeChallenges: safe(paths.acmeChallenges),
       temp: {
         clientBody: safe(paths.temp.clientBody),
         proxy: safe(paths.temp.proxy),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { containerId, domain, hostName, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
+import { containerId, domain, hostName, ipAddress, mode, pathPrefix, port, serviceName, tlsCert, version, weight } from '../grammar.js';
 import { decodeJson } from './codec.js';
 
 export const HEALTH_STATES = ['healthy', 'unhealthy', 'starting', 'none'] as const;
@@ -29,6 +29,8 @@ export const endpointSchema = z.object({
   health: z.enum(HEALTH_STATES),
   state: z.enum(ENDPOINT_STATES),
   check: healthCheckSchema.optional(),
+  /** The `fabric.tls` label: `auto`, `none` or a certificate name. */
+  tls: tlsCert.optional(),
 });
 
 export type Endpoint = z.infer<typeof endpointSchema>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { durationSchema } from '../duration.js';
-import { domain, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
+import { domain, ipAddress, mode, pathPrefix, port, serviceName, tlsCert, version, weight } from '../grammar.js';
 
 export const healthCheckSpecSchema = z
   .object({
@@ -9,6 +9,15 @@ export const healthCheckSpecSchema = z
     timeout: durationSchema({ min: 10, max: 600_000 }).optional(),
     rise: z.number().int().min(1).max(100).optional(),
     fall: z.number().int().min(1).max(100).optional(),
+  })
+  .strict();
+
+/** `tls:` on a Service or Route (CONTRACT.md, HTTPS): which certificate, redirect to https, HSTS. */
+export const tlsSpecSchema = z
+  .object({
+    cert: tlsCert.optional(),
+    redirect: z.boolean().optional(),
+    hsts: durationSchema({ min: 0, max: 2 * 365 * 86_400_000 }).optional(),
   })
   .strict();
 
@@ -28,6 +37,7 @@ export const storedServiceSpecSchema = z
     vip: z.union([z.literal('auto'), z.literal('none'), ipAddress]).optional(),
     port: port.optional(),
     healthCheck: healthCheckSpecSchema.optional(),
+    tls: tlsSpecSchema.optional(),
     slb: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'is not a load balancer id')
@@ -55,6 +65,7 @@ export const routeSpecSchema = z
     host: domain,
     path: pathPrefix.optional(),
     sticky: z.boolean().optional(),
+    tls: tlsSpecSchema.optional(),
     backends: z.array(routeBackendSchema).min(1).max(32),
   })
   .strict();
