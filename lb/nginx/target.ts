@@ -7,7 +7,6 @@ import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
 import { checkFile, type FileSpec, type SyncResult, syncFile } from '../sync.js';
 import type { ApplyReport, DriverContext, ExitIntent, ManagedTargetConfig, Target } from '../target.js';
-import { syncChallengeFiles } from '../tls/acme/challenge-files.js';
 import { fatalLinesSince, logOffset, servedVersion } from './control.js';
 import { NginxMaster } from './master.js';
 import { ReloadPacer } from './pacer.js';
@@ -74,8 +73,6 @@ export class NginxTarget implements Target {
   }
 
   async apply(model: Model): Promise<ApplyReport> {
-    // Before the config: a CA may be validating now, and the files need no reload.
-    if (this.context.mode === 'normal' && !this.context.once) await syncChallengeFiles(this.paths.acmeChallenges, model.acme?.challenges ?? []);
     const rendered = await this.render(model);
     this.logLimitations(rendered.limitations);
     const report = await this.applyRendered(rendered);

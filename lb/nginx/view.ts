@@ -17,8 +17,6 @@ export interface NginxPaths {
   output: string;
   /** The control server's unix socket: answers GET /fabric/config with the config version. */
   controlSocket: string;
-  /** ACME HTTP-01 answers: one file per token (lb/tls/acme/challenge-files.ts), served without a reload. */
-  acmeChallenges: string;
   temp: { clientBody: string; proxy: string; fastcgi: string; uwsgi: string; scgi: string };
 }
 
@@ -35,7 +33,6 @@ export function nginxPaths(dest: string, dir: string): NginxPaths {
     accessLog: join(logs, 'access.log'),
     output: join(logs, 'nginx.out'),
     controlSocket: join(run, 'control.sock'),
-    acmeChallenges: join(dir, 'acme-challenge'),
     temp: {
       clientBody: join(tmp, 'client_body'),
       proxy: join(tmp, 'proxy'),
@@ -112,18 +109,25 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
   const upstreams = [...http.map(serviceUpstream), ...routes.map(routeUpstream)].filter((u) => u.servers.length > 0);
   const ready = new Set(upstreams.map((u) => u.name));
   const hosts = hostViews(model, new Set(http.map((s) => s.name)), ready);
+  const acmeChallenges = (model.acme?.challenges ?? []).map(([token, keyAuthorization]) => ({
+    path: safe(`/.well-known/acme-challenge/${token}`),
+    keyAuthorization: safe(keyAuthorization),
+  }));
+  // nginx sizes its map hash like its server names hash, and refuses a key that does not fit a bucket.
+  const mapHash = serverNamesHash(acmeChallenges.map((c) => c.path));
   return {
     revision: model.revision,
     global: {
       workerShutdownTimeout: safe(settings.workerShutdownTimeout),
       ...serverNamesHash(hosts.map((h) => h.name)),
+      mapHashBucketSize: mapHash.serverNamesHashBucketSize,
+      mapHashMaxSize: mapHash.serverNamesHashMaxSize,
     },
     paths: {
       pid: safe(paths.pid),
       lock: safe(paths.lock),
       errorLog: safe(paths.errorLog),
       accessLog: safe(paths.accessLog),
-      acmeChallenges: safe(paths.acmeChallenges),
       temp: {
         clientBody: safe(paths.temp.clientBody),
         proxy: safe(paths.temp.proxy),
@@ -137,6 +141,8 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
     http: settings.http ? { listen: safe(settings.http) } : null,
     upstreams,
     hosts,
+    /** ACME HTTP-01 answers (lb/tls/acme): request path → key authorization, in a `map` every server block reads. */
+    acmeChallenges,
     /** Services nginx's http server cannot carry (tcp mode): listed for a comment, served by other targets. */
     tcpServices: model.services.filter((s) => s.mode === 'tcp').map((s) => safe(s.name)),
     /** What the model asks for that open-source nginx cannot do: the target reports them in its status. */
