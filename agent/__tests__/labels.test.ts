@@ -94,6 +94,9 @@ describe('readLabels: valid values', () => {
     ['fabric.path', '/a/b.c_d~e-f', 'path', '/a/b.c_d~e-f'],
     ['fabric.version', '1', 'version', '1'],
     ['fabric.mode', 'http', 'mode', 'http'],
+    ['fabric.tls', 'auto', 'tls', 'auto'],
+    ['fabric.tls', 'none', 'tls', 'none'],
+    ['fabric.tls', 'wildcard.example.com', 'tls', 'wildcard.example.com'],
   ] as Array<[string, string, keyof ServiceLabels, unknown]>)('%s=%j → %s %j', (label, value, field, expected) => {
     expect(ok({ ...base, [label]: value })[field]).toEqual(expected);
   });
@@ -119,6 +122,9 @@ describe('readLabels: invalid values are refused, naming the label', () => {
     ['fabric.port', '1e3'],
     ['fabric.port', '0x50'],
     ['fabric.port', '80/tcp'],
+    ['fabric.tls', 'Auto'],
+    ['fabric.tls', 'my cert'],
+    ['fabric.tls', ''],
     ['fabric.weight', '300'],
     ['fabric.weight', '257'],
     ['fabric.weight', '-1'],
