@@ -2,6 +2,7 @@
 // Measures and prints; it never fails on a threshold (the targets are printed for reference).
 import fs from 'node:fs';
 import os from 'node:os';
+import { benchAcmeIssuance } from './acme.js';
 import { benchColdStartAndResync, benchStartToEtcd } from './agent.js';
 import { benchDockerToServed } from './e2e.js';
 import { benchHealthCost, benchHealthDetection } from './health.js';
@@ -28,6 +29,7 @@ const BENCHES: Bench[] = [
   { ids: ['i'], group: 'router', title: 'i) nginx burst folding: 200 changes, minReloadInterval 1 s', run: benchNginxBurst },
   { ids: ['j'], group: 'router', title: 'j) health path fails → out of HAProxy rotation', run: benchHealthDetection },
   { ids: ['k'], group: 'router', title: 'k) health checks: router CPU and RSS at 1,000 endpoints', run: benchHealthCost },
+  { ids: ['l'], group: 'router', title: 'l) ACME issuance against pebble, two routers', run: benchAcmeIssuance },
 ];
 
 function usage(): never {

@@ -179,13 +179,17 @@ export interface RouterOptions {
   healthCheck?: string;
   /** Also a managed nginx target (after HAProxy: targets apply in order); targets are then named haproxy and nginx, and rss().haproxy counts nginx's processes too. */
   nginx?: { minReloadInterval?: string };
+  /** HAProxy's HTTP port (default: a free one); an ACME CA validates against a port it is told beforehand. */
+  httpPort?: number;
+  /** More router.yaml, appended as it is (e.g. a `tls:` block). */
+  extraConfig?: string;
 }
 
 /** A router with one managed HAProxy target on a free loopback port (and optionally nginx); waits for its first apply. */
 export async function startRouter(opts: RouterOptions): Promise<RouterProcess> {
   // Short path: HAProxy's sockets live under it (unix socket paths are limited to 108 bytes).
   const dir = fs.mkdtempSync('/tmp/fb-');
-  const [apiPort, httpPort] = [await freePort(), await freePort()];
+  const [apiPort, httpPort] = [await freePort(), opts.httpPort ?? (await freePort())];
   const nginxPort = opts.nginx ? await freePort() : undefined;
   const config = path.join(dir, 'router.yaml');
   // No default TCP checks: the benches measure the config pipeline, and their endpoints are not all live.
@@ -195,7 +199,10 @@ export async function startRouter(opts: RouterOptions): Promise<RouterProcess> {
     const interval = opts.nginx.minReloadInterval ? `    minReloadInterval: ${opts.nginx.minReloadInterval}\n` : '';
     targets.push(`  - kind: nginx\n    name: nginx\n    http: 127.0.0.1:${nginxPort}\n    dest: ${dir}/nginx/nginx.conf\n${interval}`);
   }
-  fs.writeFileSync(config, `domain: ${DOMAIN}\nhealthCheck: ${opts.healthCheck ?? '{unconfigured: none}'}\ntargets:\n${targets.join('')}`);
+  fs.writeFileSync(
+    config,
+    `domain: ${DOMAIN}\nhealthCheck: ${opts.healthCheck ?? '{unconfigured: none}'}\ntargets:\n${targets.join('')}${opts.extraConfig ?? ''}`,
+  );
   const spawnedAt = performance.timeOrigin + performance.now();
   const proc = startProcess(process.execPath, [CLI, 'router', '--etcd', opts.etcd, '--config', config, '--listen', `127.0.0.1:${apiPort}`], {
     name: opts.name ?? 'bench-router',

@@ -28,6 +28,8 @@ export interface AcmeRouterOptions {
   retry?: { min: string; max: string };
   lockTtl?: string;
   tlsDefault?: 'none' | 'auto';
+  /** The account's contact; `null`: none. */
+  email?: string | null;
 }
 
 let routers = 0;
@@ -39,7 +41,7 @@ export async function startAcmeRouter(res: Resources, etcd: EtcdServer, opts: Ac
         default: opts.tlsDefault ?? 'none',
         acme: {
           directory: opts.pebble.directory,
-          email: 'ops@example.com',
+          ...(opts.email === null ? {} : { email: opts.email ?? 'ops@example.com' }),
           caBundle: opts.pebble.caBundle,
           retry: opts.retry ?? { min: '1s', max: '8s' },
           lockTtl: opts.lockTtl ?? '3s',

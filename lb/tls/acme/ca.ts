@@ -52,12 +52,11 @@ export async function issue(options: {
     backoffMin: 250,
     backoffMax: 10_000,
   });
+  await register(client, options.email);
   const key = await acme.crypto.createPrivateEcdsaKey('P-256');
   const [, csr] = await acme.crypto.createCsr({ commonName: options.domains[0], altNames: options.domains }, key);
   const chain = await client.auto({
     csr,
-    ...(options.email ? { email: options.email } : {}),
-    termsOfServiceAgreed: true,
     skipChallengeVerification: true,
     challengePriority: ['http-01'],
     challengeCreateFn: (_authz, challenge, keyAuthorization) => options.hooks.publish(challenge.token, keyAuthorization),
@@ -71,4 +70,18 @@ export async function issue(options: {
     notAfter: new Date(leaf.validTo).toISOString(),
     issuer: leaf.issuer.replace(/\n/g, ', '),
   };
+}
+
+/**
+ * The shared account, found by its key, else created. Not left to auto(): for an account that
+ * exists it sends `termsOfServiceAgreed` alone as an update, which a CA may refuse as empty
+ * (pebble: "Use POST-as-GET to retrieve account data instead of doing an empty update").
+ */
+async function register(client: acme.Client, email: string | undefined): Promise<void> {
+  try {
+    await client.createAccount({ onlyReturnExisting: true });
+  } catch {
+    // accountDoesNotExist (or anything else: the real create says what)
+    await client.createAccount({ termsOfServiceAgreed: true, ...(email ? { contact: [`mailto:${email}`] } : {}) });
+  }
 }
