@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { decryptKey } from '../../lb/tls/acme/secret.js';
 import { freePort, type Pebble, startPebble } from '../harness/index.js';
+import { startNginxRouter } from '../router/nginx-support.js';
 import { DOMAIN, endpoint, PREFIX, putEndpoint, putRaw, type RunningRouter, startWebServers, useRouterSuite, waitFor } from '../router/support.js';
 import { putAutoService, rawValues, readCert, startAcmeRouter, verifyCert, writeKeyFile } from './support.js';
 
@@ -94,6 +95,20 @@ describe('ACME with pebble', () => {
       expect(log).not.toContain('PRIVATE KEY');
       for (const body of bodies) expect(log).not.toContain(body.slice(0, 40));
     }
+  });
+
+  it('the CA validating against an nginx router (no ACME): its paced reload is waited for, the challenge succeeds', async () => {
+    const { file: keyFile, key } = writeKeyFile(suite.perTest.tempDir());
+    const nginxPort = await freePort();
+    const pebble = await pebbleFor(nginxPort);
+    await startNginxRouter(suite.perTest, suite.etcd, { nginxPort });
+    const ordering = await startAcmeRouter(suite.perTest, suite.etcd, { pebble, keyFile });
+    const [web] = await startWebServers(suite.perTest, ['ngx-1']);
+    const host = `ngx.${DOMAIN}`;
+    await putAutoService(suite.client, 'ngx', web!);
+    const cert = await waitFor(() => readCert(suite.client, `auto-${host}`), { timeoutMs: 30_000, what: 'the certificate in etcd' });
+    verifyCert(cert, await pebble.root(), host, key);
+    expect(await ordering.metric('fabric_router_acme_orders_total', { result: 'failed' })).toBe(0);
   });
 
   it('a router killed mid-order releases the lock with its lease, and another router completes the order', async () => {
