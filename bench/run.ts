@@ -2,6 +2,7 @@
 // Measures and prints; it never fails on a threshold (the targets are printed for reference).
 import fs from 'node:fs';
 import os from 'node:os';
+import { benchAcmeIssuance } from './acme.js';
 import { benchColdStartAndResync, benchStartToEtcd } from './agent.js';
 import { benchDockerToServed } from './e2e.js';
 import { benchFailover } from './failover.js';
@@ -40,6 +41,7 @@ const BENCHES: Bench[] = [
     run: benchCertLatencyAndHandshakes,
   },
   { ids: ['m'], group: 'router', title: 'm) 1,000 certificates: cold start, memory, one more at that size', run: benchCertsAtScale },
+  { ids: ['q'], group: 'router', title: 'q) ACME issuance against pebble, two routers', run: benchAcmeIssuance },
 ];
 
 function usage(): never {

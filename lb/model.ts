@@ -7,6 +7,7 @@ import type { ModelMemo } from './model-memo.js';
 import { rejectionIssues } from './rejections.js';
 import { buildRoutes, type RouteModel } from './routes/model.js';
 import type { EndpointEntry, Entry, GroupedKeys, ServiceEntry, ServiceKeys } from './store.js';
+import { type AcmeModel, collectAcme } from './tls/acme/model-part.js';
 import { buildTls, type CertEntry, type TlsModel, type TlsOptions } from './tls/model.js';
 import { planVips, type VipCreate, type VipHold, type VipRelease, type VipWant } from './vip/plan.js';
 import type { VipPool } from './vip/pool.js';
@@ -72,6 +73,8 @@ export interface Model {
   vips?: { create: VipCreate[]; release: VipRelease[] };
   /** Certificates and which host gets which (lb/tls/model.ts); `tls.wanted` is what ACME obtains. */
   tls?: TlsModel;
+  /** ACME challenges every HTTP frontend answers, stored certificates, order states (lb/tls/acme). */
+  acme?: AcmeModel;
 }
 
 export interface ModelOptions {
@@ -122,7 +125,9 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
   const hosts: HostRecord[] = [];
   const certs: CertEntry[] = [];
   // By key: the order keys arrived in (which the store does not keep for these) must not matter.
-  for (const entry of [...keys.others].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
+  const others = [...keys.others].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const acme = collectAcme(others, issues);
+  for (const entry of others) {
     if (entry.kind === 'route') routeEntries.push({ spec: entry.spec, createRevision: entry.createRevision });
     else if (entry.kind === 'vip') holds.push({ key: entry.key, address: entry.address, service: entry.service, createRevision: entry.createRevision });
     else if (entry.kind === 'host') hosts.push(entry.host);
@@ -186,6 +191,7 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
     weightedRoutes,
     vips: { create: vipPlan.create, release: vipPlan.release },
     tls,
+    acme,
   };
 }
 

@@ -8,6 +8,7 @@ import type { RouterMetrics } from './metrics.js';
 import { deriveModel, type Model, ModelMemo } from './model.js';
 import { KeyStore } from './store.js';
 import type { ExitIntent, Target, TargetStatus } from './target.js';
+import type { AcmeManager } from './tls/acme/manager.js';
 import type { TlsOptions } from './tls/model.js';
 import { observeCertExpiry, servedCertificates } from './tls/status.js';
 import type { CertVault } from './tls/vault.js';
@@ -27,6 +28,8 @@ export interface RouterOptions {
   tls?: TlsOptions;
   /** Where the HTTPS targets' private keys are decrypted: its errors show in the status. */
   vault?: CertVault;
+  /** The ACME loop (lb/tls/acme), when this router orders certificates: fed each model. */
+  acme?: AcmeManager;
 }
 
 /**
@@ -146,6 +149,7 @@ export class Router {
     await this.watch.close();
     await this.options.health?.stop();
     this.options.vips?.close();
+    await this.options.acme?.close();
     await Promise.all(
       this.targets.map((t) => t.stop(intent).catch((err) => this.logger.warn({ target: t.name, err: describeError(err) }, 'target stop failed'))),
     );
@@ -183,6 +187,7 @@ export class Router {
     this.current = model;
     health?.sync(model);
     await this.options.vips?.onModel(model);
+    this.options.acme?.onModel(model);
     this.metrics.renders.inc();
     this.metrics.revision.set(model.revision);
     this.metrics.modelIssues.set(model.issues.length);
@@ -295,6 +300,7 @@ export class Router {
       ...(this.options.health ? { healthChecks: { ...this.options.health.checks, endpointsByHealth: this.options.health.counts() } } : {}),
       ...(this.options.vips ? { vips: this.options.vips.status() } : {}),
       tls: this.tlsStatus(),
+      ...(this.options.acme ? { acme: this.options.acme.status() } : {}),
       ready: this.readiness(),
     };
   }

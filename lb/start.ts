@@ -14,6 +14,7 @@ import { Router } from './router.js';
 import { defaultRouterId, routerStatusDocument, StatusPublisher } from './status-publisher.js';
 import type { ExitIntent } from './target.js';
 import { createTargets } from './targets.js';
+import { createAcme } from './tls/acme/create.js';
 import { tlsRoutes } from './tls/api.js';
 import { createVault } from './tls/create.js';
 import { VipManager } from './vip/manager.js';
@@ -62,15 +63,16 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
   });
   const vips = config.vipPool ? new VipManager({ pool: config.vipPool, interface: config.vipInterface }, etcd.kv, logger) : undefined;
   const health = createHealthChecker(config.healthCheck, metrics, logger);
+  const routerId = config.routerId ?? defaultRouterId(common.listen);
+  const acme = createAcme(config, etcd.kv, routerId, registry, logger);
   router = new Router(
     new KeyspaceWatch(etcd.watchClient().kv, logger),
     targets,
-    { domain: config.domain, debounce: config.debounce, health, vips, tls: { default: config.tls.default, defaultCert: config.tls.defaultCert }, vault },
+    { domain: config.domain, debounce: config.debounce, health, vips, tls: { default: config.tls.default, defaultCert: config.tls.defaultCert }, vault, acme },
     metrics,
     logger,
   );
   const running = router;
-  const routerId = config.routerId ?? defaultRouterId(common.listen);
   const publisher = new StatusPublisher({ kv: etcd.kv, routerId, document: () => routerStatusDocument(routerId, running), logger });
   const api = await createApi({ title: 'fabric router API', logger, registry, readiness: () => running.readiness(), status: () => running.status() });
   routerRoutes(api, running);

@@ -110,12 +110,14 @@ export class StatusPublisher {
 
 /** What a router publishes: its state, the last apply per target, and the health view. */
 export function routerStatusDocument(routerId: string, router: Router) {
-  const status = router.status() as { state: string; targets: Array<Record<string, unknown>> };
+  const status = router.status() as { state: string; appliedRevision: number; targets: Array<Record<string, unknown>> };
   return {
     routerId,
     hostname: os.hostname(),
     pid: process.pid,
     state: status.state,
+    /** The revision every target serves: an ordering router waits for it before the CA validates (lb/tls/acme). */
+    appliedRevision: status.appliedRevision,
     targets: status.targets.map(({ name, kind, state, lastApply, lastError, counters }) => ({ name, kind, state, lastApply, lastError, counters })),
     health: healthView(router.model, router.health),
     /** What this router serves: `fabric get certs` shows it per certificate. */

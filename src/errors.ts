@@ -29,6 +29,8 @@ export const ErrorCodes = {
   /** etcd refused an operation for the user's role. */
   FABRIC_ERR_PERMISSION: { retryable: false, text: 'etcd permission denied' },
   /** More changes (or bytes) than one etcd transaction may carry (`--max-txn-ops`, `--max-request-bytes`). */
+  /** An ACME order failed; the message is the CA's own. Retried with backoff. */
+  FABRIC_ERR_ACME: { retryable: true, text: 'ACME order failed' },
   FABRIC_ERR_TOO_LARGE: { retryable: false, text: "over etcd's transaction limits" },
   /** A certificate that cannot be used: refused at import, or not served (it does not cover the host, or is missing). */
   FABRIC_ERR_CERT: { retryable: false, text: 'unusable certificate' },

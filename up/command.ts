@@ -16,6 +16,7 @@ import { up } from './up.js';
 const upSchema = z.object({
   domain: domainSchema,
   http: z.string().refine((v) => parseHostPort(v) !== undefined, { message: 'must be HOST:PORT' }),
+  https: z.string().refine((v) => parseHostPort(v) !== undefined, { message: 'must be HOST:PORT' }),
   agentListen: z.string().refine((v) => parseHostPort(v) !== undefined, { message: 'must be HOST:PORT' }),
   dataDir: z.string().min(1),
   demo: z.boolean(),
@@ -27,6 +28,7 @@ export function upCommand(): Command {
   addAgentOptions(addCommonOptions(command, '127.0.0.1:7080'))
     .addOption(option('--domain <domain>', 'root domain: containers answer at <service>.<domain>', 'apps.localhost'))
     .addOption(option('--http <host:port>', "HAProxy's HTTP frontend", '127.0.0.1:8080'))
+    .addOption(option('--https <host:port>', "HAProxy's HTTPS frontend (a local CA under --data-dir signs its certificate)", '127.0.0.1:8443'))
     .addOption(option('--agent-listen <host:port>', "the agent's HTTP API", '127.0.0.1:7070'))
     .addOption(option('--data-dir <dir>', 'etcd data, HAProxy config and logs', './.fabric'))
     .addOption(option('--demo', 'also start three labelled busybox web containers (service "web")', false));
@@ -58,6 +60,7 @@ async function runUp(command: Command): Promise<void> {
         dataDir,
         domain: opts.domain,
         http: opts.http,
+        https: opts.https,
         agent: agentOptions(values, '127.0.0.1'),
         agentListen: opts.agentListen,
         demo: opts.demo,

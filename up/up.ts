@@ -4,11 +4,13 @@ import { type AgentHandle, type AgentOptions, startAgent } from '../agent/start.
 import { routerConfigSchema } from '../lb/config.js';
 import { type RouterHandle, startRouter } from '../lb/start.js';
 import { describeError, FabricError } from '../src/errors.js';
+import { connectEtcd } from '../src/etcd.js';
 import type { Logger } from '../src/log.js';
 import { type CommonOptions, parseOrThrow } from '../src/options.js';
 import { demoServedProbe, removeDemo, showDemo, startDemo } from './demo.js';
 import { type DockerProbe, dockerHelp, probeDocker } from './docker.js';
 import { EmbeddedEtcd } from './etcd.js';
+import { curlLine, ensureLocalPki, httpsGet, type LocalPki, storeUpCert, UP_CERT_NAME } from './https.js';
 import { httpProbe, type Output, WaitTimeout, waitReady } from './progress.js';
 import { ShutdownRequested, type StopStack } from './stop-stack.js';
 
@@ -21,6 +23,8 @@ export interface UpOptions {
   domain: string;
   /** HAProxy's HTTP frontend. */
   http: string;
+  /** HAProxy's HTTPS frontend, with a certificate from a local CA under the data dir (up/https.ts). */
+  https: string;
   agent: AgentOptions;
   agentListen: string;
   demo: boolean;
@@ -46,11 +50,14 @@ export async function up(options: UpOptions, out: Output, log: (component: strin
   try {
     const etcd = await startStore(options, stack, out, logger);
     const common: CommonOptions = { ...options.common, etcd: { ...options.common.etcd, endpoints: etcd } };
-    const router = await startRouterStep(options, common, stack, out, log);
+    const pki = await ensureLocalPki(options.dataDir, options.domain);
+    const router = await startRouterStep(options, common, pki, stack, out, log);
+    const https: HttpsSetup = { pki };
+    await storeCertStep(options, common, https, out);
     const { agent, docker } = await startAgentStep(options, common, router, stack, out, log);
-    if (options.demo) await startDemoStep(options, router, agent, docker, stack, out, logger);
+    if (options.demo) await startDemoStep(options, router, agent, docker, https, stack, out, logger);
     if (stack.stopRequested) throw new ShutdownRequested(); // never "fabric is up" while it stops
-    printSummary(options, etcd, router, agent, docker, out);
+    printSummary(options, etcd, router, agent, docker, https, out);
     return { etcd: etcd.join(','), router, agent, stop: () => stack.stopAll() };
   } catch (err) {
     if (err instanceof ShutdownRequested || stack.stopRequested) throw new ShutdownRequested();
@@ -81,19 +88,25 @@ async function startStore(options: UpOptions, stack: StopStack, out: Output, log
   return [etcd.endpoint];
 }
 
+/** The local CA and the wildcard certificate it signed (up/https.ts). */
+interface HttpsSetup {
+  pki: LocalPki;
+}
+
 async function startRouterStep(
   options: UpOptions,
   common: CommonOptions,
+  pki: LocalPki,
   stack: StopStack,
   out: Output,
   log: (component: string) => Logger,
 ): Promise<RouterHandle> {
-  out.line(`→ router: HAProxy on ${options.http}, API and dashboard on ${options.common.listen}`);
-  const config = parseOrThrow(
-    routerConfigSchema,
-    { domain: options.domain, targets: [{ kind: 'haproxy', http: options.http, dest: join(options.dataDir, 'haproxy', 'haproxy.cfg') }] },
-    'router config',
-  );
+  const target = { kind: 'haproxy', http: options.http, dest: join(options.dataDir, 'haproxy', 'haproxy.cfg') };
+  // Every host gets HTTPS with the local wildcard certificate (`auto`: any stored certificate covering it), and
+  // names with no service get it too (the default certificate), so `curl --cacert` verifies everywhere.
+  const tls = { keyFile: pki.tlsKeyFile, default: 'auto', defaultCert: UP_CERT_NAME };
+  const config = parseOrThrow(routerConfigSchema, { domain: options.domain, tls, targets: [{ ...target, https: options.https }] }, 'router config');
+  out.line(`→ router: HAProxy on ${options.http} and ${options.https} (HTTPS), API and dashboard on ${options.common.listen}`);
   // fabric up owns the whole machine: Ctrl-C stops HAProxy with the router.
   const router = await stack.start(async () => {
     const started = await startRouter({ common, config, logger: log('router'), lbOnExit: 'stop' });
@@ -102,6 +115,17 @@ async function startRouterStep(
   });
   await waitReady(out, { what: 'router and HAProxy', probe: httpProbe(`${router.address}/readyz`), timeoutMs: 30_000, abort: untilShutdown(stack) });
   return router;
+}
+
+/** The wildcard certificate into etcd (`certs/fabric-up`), where every router's certificate store reads it. */
+async function storeCertStep(options: UpOptions, common: CommonOptions, https: HttpsSetup, out: Output): Promise<void> {
+  out.line(`→ https: local CA ${display(https.pki.caFile)}, certificate for *.${options.domain} stored as certs/${UP_CERT_NAME}`);
+  const etcd = connectEtcd(common.etcd);
+  try {
+    await storeUpCert(etcd.kv, https.pki);
+  } finally {
+    etcd.close();
+  }
 }
 
 async function startAgentStep(
@@ -133,6 +157,7 @@ async function startDemoStep(
   router: RouterHandle,
   agent: AgentHandle,
   docker: DockerProbe,
+  https: HttpsSetup,
   stack: StopStack,
   out: Output,
   logger: Logger,
@@ -156,6 +181,9 @@ async function startDemoStep(
   );
   await waitReady(out, { what: `web.${options.domain} served by ${containers.length} endpoints`, probe, timeoutMs: 30_000, abort: untilShutdown(stack) });
   await showDemo(options.http, options.domain, out);
+  const host = `web.${options.domain}`;
+  out.line(`  $ ${curlLine(options.https, host, display(https.pki.caFile))}`);
+  out.line(`    ${await httpsGet(options.https, host, https.pki.caFile).catch((err) => `(failed: ${describeError(err)})`)}`);
 }
 
 /** The agent's state for the dashboard; the containers it rejects the router shows itself (from etcd). */
@@ -169,9 +197,10 @@ function agentSummary(agent: AgentHandle): Record<string, unknown> {
   };
 }
 
-function printSummary(options: UpOptions, etcd: string[], router: RouterHandle, agent: AgentHandle, docker: DockerProbe, out: Output): void {
+function printSummary(options: UpOptions, etcd: string[], router: RouterHandle, agent: AgentHandle, docker: DockerProbe, https: HttpsSetup, out: Output): void {
   const rows: Array<[string, string]> = [
     ['HTTP frontend', `http://${options.http}  (a container labelled fabric.service=NAME answers at NAME.${options.domain})`],
+    ['HTTPS', `https://${options.https}  (certificate for *.${options.domain} from the local CA ${display(https.pki.caFile)})`],
     ['dashboard', `${router.address}/`],
     ['API', `${router.address}/v1/services  (OpenAPI: ${router.address}/docs)`],
     ['etcd', `${etcd.join(', ')}${options.embeddedEtcd ? `  (embedded, data in ${display(join(options.dataDir, 'etcd'))})` : ''}`],
@@ -182,6 +211,7 @@ function printSummary(options: UpOptions, etcd: string[], router: RouterHandle, 
   out.line('fabric is up:');
   for (const [what, where] of rows) out.line(`  ${what.padEnd(14)} ${where}`);
   out.line(`  try: curl -H 'Host: ${options.demo ? 'web' : 'NAME'}.${options.domain}' ${options.http}`);
+  out.line(`       ${curlLine(options.https, `${options.demo ? 'web' : 'NAME'}.${options.domain}`, display(https.pki.caFile))}`);
   out.line('Ctrl-C stops everything.');
 }
 

@@ -97,6 +97,7 @@ describe('readLabels: valid values', () => {
     ['fabric.tls', 'auto', 'tls', 'auto'],
     ['fabric.tls', 'none', 'tls', 'none'],
     ['fabric.tls', 'auto-www.example.com', 'tls', 'auto-www.example.com'],
+    ['fabric.tls', 'wildcard.example.com', 'tls', 'wildcard.example.com'],
   ] as Array<[string, string, keyof ServiceLabels, unknown]>)('%s=%j → %s %j', (label, value, field, expected) => {
     expect(ok({ ...base, [label]: value })[field]).toEqual(expected);
   });
@@ -122,6 +123,9 @@ describe('readLabels: invalid values are refused, naming the label', () => {
     ['fabric.port', '1e3'],
     ['fabric.port', '0x50'],
     ['fabric.port', '80/tcp'],
+    ['fabric.tls', 'Auto'],
+    ['fabric.tls', 'my cert'],
+    ['fabric.tls', ''],
     ['fabric.weight', '300'],
     ['fabric.weight', '257'],
     ['fabric.weight', '-1'],

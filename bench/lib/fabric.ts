@@ -183,13 +183,17 @@ export interface RouterOptions {
   nginx?: { minReloadInterval?: string };
   /** HTTPS on HAProxy (`https:`), certificates decrypted with this key file (`tls.keyFile`). */
   tls?: { keyFile: string };
+  /** HAProxy's HTTP port (default: a free one); an ACME CA validates against a port it is told beforehand. */
+  httpPort?: number;
+  /** More router.yaml, appended as it is (e.g. a `tls:` block). */
+  extraConfig?: string;
 }
 
 /** A router with one managed HAProxy target on a free loopback port (and optionally nginx); waits for its first apply. */
 export async function startRouter(opts: RouterOptions): Promise<RouterProcess> {
   // Short path: HAProxy's sockets live under it (unix socket paths are limited to 108 bytes).
   const dir = fs.mkdtempSync('/tmp/fb-');
-  const [apiPort, httpPort] = [await freePort(), await freePort()];
+  const [apiPort, httpPort] = [await freePort(), opts.httpPort ?? (await freePort())];
   const nginxPort = opts.nginx ? await freePort() : undefined;
   const httpsPort = opts.tls ? await freePort() : undefined;
   const config = path.join(dir, 'router.yaml');

@@ -48,6 +48,7 @@ export interface RuntimeFiles {
   adminSocket: string;
   hostsMap: string;
   pathsMap: string;
+  acmeMap: string;
   tls?: TlsFiles;
 }
 
@@ -63,20 +64,22 @@ export interface Runtime {
   servers: RuntimeServer[];
   hostMap: Array<[string, string]>;
   pathMap: Array<[string, string]>;
+  acmeMap: Array<[string, string]>;
   tls?: RuntimeTls;
 }
 
 /** What HAProxy runs, read back over the admin socket: every server's values, the maps, the certificates. */
 export async function readRuntime(files: RuntimeFiles): Promise<Runtime> {
-  const [state, hosts, paths, tls] = await Promise.all([
+  const [state, hosts, paths, acme, tls] = await Promise.all([
     haproxyCommand(files.adminSocket, 'show servers state', 5_000),
     haproxyCommand(files.adminSocket, `show map ${files.hostsMap}`, 5_000),
     haproxyCommand(files.adminSocket, `show map ${files.pathsMap}`, 5_000),
+    haproxyCommand(files.adminSocket, `show map ${files.acmeMap}`, 5_000),
     files.tls ? readTls(files.adminSocket, files.tls) : undefined,
   ]);
   const servers = parseServersState(state);
   if (!servers) throw new Error(`unexpected "show servers state" answer: ${state.slice(0, 120)}`);
-  return { servers, hostMap: parseShowMap(hosts), pathMap: parseShowMap(paths), ...(tls ? { tls } : {}) };
+  return { servers, hostMap: parseShowMap(hosts), pathMap: parseShowMap(paths), acmeMap: parseShowMap(acme), ...(tls ? { tls } : {}) };
 }
 
 /** undefined when HAProxy runs no such crt-list (a config from before HTTPS was configured). */
@@ -103,7 +106,7 @@ export function runningDesired(loaded: LoadedStructure, runtime: Runtime): Hapro
   }
   const tls = loaded.tls ? runningTls(loaded.tls, runtime.tls) : undefined;
   if (loaded.tls && !tls) return undefined;
-  return { backends, hostMap: runtime.hostMap, pathMap: runtime.pathMap, frontends: loaded.frontends, ...(tls ? { tls } : {}) };
+  return { backends, hostMap: runtime.hostMap, pathMap: runtime.pathMap, frontends: loaded.frontends, acmeMap: runtime.acmeMap, ...(tls ? { tls } : {}) };
 }
 
 /** An adopted slot holds "whatever serves at this address" until the model says which endpoint that is. */

@@ -47,6 +47,8 @@ export interface HaproxyDesired {
   frontends?: VipFrontend[];
   /** The HTTPS frontend's certificates and TLS maps (lb/tls/haproxy-desired.ts). Absent: no HTTPS. */
   tls?: TlsDesired;
+  /** `token key-authorization`: ACME HTTP-01 answers (lb/tls/acme), by token. Absent: none. */
+  acmeMap?: Array<[string, string]>;
 }
 
 /** Slot assignment remembered between applies, per backend: its size and endpoint key → slot index. */
@@ -131,7 +133,8 @@ export function desiredHaproxy(model: Model, previous: SlotTable, memo?: Desired
     memo.backends = nextBackends;
     memo.maps = maps;
   }
-  return { desired: { backends, hostMap: maps.hostMap, pathMap: maps.pathMap, frontends: vipFrontends(model) }, slots };
+  const acmeMap = model.acme?.challenges ?? [];
+  return { desired: { backends, hostMap: maps.hostMap, pathMap: maps.pathMap, frontends: vipFrontends(model), acmeMap }, slots };
 }
 
 /** Host → backend and host/path → backend, for the HTTP services and active routes. */

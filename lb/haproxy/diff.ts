@@ -2,7 +2,7 @@ import type { ServingState } from '../model.js';
 import { type TlsMapName, type TlsOp, tlsMapChanges, tlsOps, tlsStructuralChange } from '../tls/haproxy-diff.js';
 import type { Backend, HaproxyDesired, ServerSlot, VipFrontend } from './desired.js';
 
-export type MapName = 'hosts' | 'paths' | TlsMapName;
+export type MapName = 'hosts' | 'paths' | 'acme' | TlsMapName;
 
 /** One Runtime API change; together they take HAProxy from one desired state to the next. */
 export type RuntimeOp =
@@ -39,6 +39,7 @@ export function diffHaproxy(applied: HaproxyDesired | undefined, next: HaproxyDe
     for (const op of tlsOps(applied.tls, next.tls)) ops.push({ kind: 'tls', op });
     for (const change of tlsMapChanges(applied.tls, next.tls)) ops.push({ kind: 'map', ...change });
   }
+  if (!sameEntries(applied.acmeMap ?? [], next.acmeMap ?? [])) ops.push({ kind: 'map', map: 'acme', entries: next.acmeMap ?? [] });
   return ops.length ? { kind: 'runtime', ops } : { kind: 'none' };
 }
 

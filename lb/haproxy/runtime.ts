@@ -44,7 +44,7 @@ export async function applyRuntimeOps(socket: string, ops: RuntimeOp[], mapFiles
     socket,
     certs.filter((op) => op.kind !== 'cert-del'),
   );
-  for (const op of maps) sent += await replaceMap(socket, mapFile(mapFiles, op.map), op.entries);
+  for (const op of maps) sent += await replaceMap(socket, mapFile(mapFiles, op.map), op.entries, op.map === 'acme');
   sent += await applyTlsOps(
     socket,
     certs.filter((op) => op.kind === 'cert-del'),
@@ -71,8 +71,10 @@ function serverCommand(op: ServerOp): string {
   }
 }
 
-async function replaceMap(socket: string, file: string, entries: Array<[string, string]>): Promise<number> {
+/** `optional`: a custom template may not answer ACME challenges (no `maps.acme`): nothing to update then. */
+async function replaceMap(socket: string, file: string, entries: Array<[string, string]>, optional = false): Promise<number> {
   const prepared = await haproxyCommand(socket, `prepare map ${file}`);
+  if (optional && /unknown map identifier/i.test(prepared)) return 1;
   const version = /New version created:\s*(\d+)/.exec(prepared)?.[1];
   if (!version) throw new FabricError('FABRIC_ERR_RUNTIME_API', `prepare map ${file}: ${prepared.trim()}`);
   let sent = 1;

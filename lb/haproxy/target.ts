@@ -41,6 +41,7 @@ interface RenderedFiles {
   pathsMap: string;
   /** Certificates, crt-list and TLS maps, when the target serves HTTPS. */
   tls?: TlsDesired;
+  acmeMap: string;
 }
 
 /**
@@ -92,6 +93,7 @@ export class HaproxyTarget implements Target {
       config: config.dest,
       hostsMap: join(dir, 'hosts.map'),
       pathsMap: join(dir, 'paths.map'),
+      acmeMap: join(dir, 'acme.map'),
       adminSocket: config.runtimeSocket ?? join(runDir, 'admin.sock'),
       masterSocket: join(runDir, 'master.sock'),
     };
@@ -183,6 +185,7 @@ export class HaproxyTarget implements Target {
     };
     await sync(this.files.hostsMap, files.hostsMap);
     await sync(this.files.pathsMap, files.pathsMap);
+    await sync(this.files.acmeMap, files.acmeMap);
     const config = await sync(this.files.config, files.config, { check: `${this.config.binary} -c -f {{src}}`, reload: this.config.reload });
     if (mode === 'noop') return { action: 'none', ...(diffs.length ? { detail: 'would change', diffs } : {}) };
     const action = config.changed && config.action === 'reload' ? 'reload' : diffs.length ? 'write' : 'none';
@@ -282,6 +285,7 @@ export class HaproxyTarget implements Target {
         hostsMap: renderMap(desired.hostMap),
         pathsMap: renderMap(desired.pathMap),
         ...(tls ? { tls } : {}),
+        acmeMap: renderMap(desired.acmeMap ?? []),
       }),
     };
   }
@@ -291,7 +295,12 @@ export class HaproxyTarget implements Target {
   }
 
   private async runtimeUpdate(ops: RuntimeOp[]): Promise<number> {
-    return applyRuntimeOps(this.files.adminSocket, ops, { hosts: this.files.hostsMap, paths: this.files.pathsMap, ...this.tls?.mapFiles() });
+    return applyRuntimeOps(this.files.adminSocket, ops, {
+      hosts: this.files.hostsMap,
+      paths: this.files.pathsMap,
+      acme: this.files.acmeMap,
+      ...this.tls?.mapFiles(),
+    });
   }
 
   /**
@@ -319,6 +328,7 @@ export class HaproxyTarget implements Target {
     if (files.tls) await this.tls!.writeFiles(files.tls, renderMap);
     await writeAtomic(this.files.hostsMap, files.hostsMap);
     await writeAtomic(this.files.pathsMap, files.pathsMap);
+    await writeAtomic(this.files.acmeMap, files.acmeMap);
     await writeAtomic(this.files.config, files.config);
   }
 
@@ -328,6 +338,7 @@ export class HaproxyTarget implements Target {
     if (files.tls) await this.tls!.writeFiles(files.tls, renderMap);
     await writeAtomic(this.files.hostsMap, files.hostsMap);
     await writeAtomic(this.files.pathsMap, files.pathsMap);
+    await writeAtomic(this.files.acmeMap, files.acmeMap);
     return stageFile(this.files.config, files.config);
   }
 

@@ -7,6 +7,8 @@ export interface HaproxyFiles {
   config: string;
   hostsMap: string;
   pathsMap: string;
+  /** ACME HTTP-01: token → key authorization. */
+  acmeMap: string;
   adminSocket: string;
   masterSocket: string;
   /** The HTTPS frontend's certificates, crt-list and maps (lb/tls), with `https:`. */
@@ -54,7 +56,7 @@ export function haproxyView(desired: HaproxyDesired, model: Model, files: Haprox
     runtime: { adminSocket: safe(files.adminSocket) },
     http: settings.http ? { bind: safe(settings.http) } : null,
     https: settings.https ? httpsView(settings.https) : null,
-    maps: { hosts: safe(files.hostsMap), paths: safe(files.pathsMap) },
+    maps: { hosts: safe(files.hostsMap), paths: safe(files.pathsMap), acme: safe(files.acmeMap) },
     frontends: (desired.frontends ?? []).map((f) => ({
       name: safe(f.name),
       service: safe(f.service),

@@ -114,11 +114,19 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
   const upstreams = [...http.map(serviceUpstream), ...routes.map(routeUpstream)].filter((u) => u.servers.length > 0);
   const ready = new Set(upstreams.map((u) => u.name));
   const hosts = hostViews(model, new Set(http.map((s) => s.name)), ready, tls);
+  const acmeChallenges = (model.acme?.challenges ?? []).map(([token, keyAuthorization]) => ({
+    path: safe(`/.well-known/acme-challenge/${token}`),
+    keyAuthorization: safe(keyAuthorization),
+  }));
+  // nginx sizes its map hash like its server names hash, and refuses a key that does not fit a bucket.
+  const mapHash = serverNamesHash(acmeChallenges.map((c) => c.path));
   return {
     revision: model.revision,
     global: {
       workerShutdownTimeout: safe(settings.workerShutdownTimeout),
       ...serverNamesHash(hosts.map((h) => h.name)),
+      mapHashBucketSize: mapHash.serverNamesHashBucketSize,
+      mapHashMaxSize: mapHash.serverNamesHashMaxSize,
     },
     paths: {
       pid: safe(paths.pid),
@@ -143,6 +151,8 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
     tlsHosts: hosts.filter((h) => h.tls !== null),
     upstreams,
     hosts,
+    /** ACME HTTP-01 answers (lb/tls/acme): request path → key authorization, in a `map` every server block reads. */
+    acmeChallenges,
     /** Services nginx's http server cannot carry (tcp mode): listed for a comment, served by other targets. */
     tcpServices: model.services.filter((s) => s.mode === 'tcp').map((s) => safe(s.name)),
     /** What the model asks for that open-source nginx cannot do: the target reports them in its status. */

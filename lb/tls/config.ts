@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CERT_NAME } from '../../src/tls/names.js';
+import { acmeConfigSchema } from './acme/config.js';
 
 /**
  * The router config's `tls:` (docs/tls.md). Targets serve HTTPS with their own `https: HOST:PORT`;
@@ -15,8 +16,11 @@ export const tlsConfigSchema = z
     default: z.enum(['none', 'auto']).default('none'),
     /** The certificate for names without one (`certs/<name>`); without it the router makes a self-signed one. */
     defaultCert: z.string().regex(CERT_NAME, 'is not a certificate name').optional(),
+    /** RFC 8555 certificates for `auto` hosts, HTTP-01 answered by every router (docs/tls-acme.md). */
+    acme: acmeConfigSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((tls) => !tls.acme || tls.keyFile, { message: 'tls.acme needs tls.keyFile (it encrypts the account and certificate keys)', path: ['keyFile'] });
 
 export type TlsConfig = z.infer<typeof tlsConfigSchema>;
 

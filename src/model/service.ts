@@ -46,11 +46,11 @@ export const storedServiceSpecSchema = z
     vip: z.union([z.literal('auto'), z.literal('none'), ipAddress]).optional(),
     port: port.optional(),
     healthCheck: healthCheckSpecSchema.optional(),
+    tls: tlsSpecSchema.optional(),
     slb: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'is not a load balancer id')
       .optional(),
-    tls: tlsSpecSchema.optional(),
   })
   .strict();
 
@@ -74,8 +74,8 @@ export const routeSpecSchema = z
     host: domain,
     path: pathPrefix.optional(),
     sticky: z.boolean().optional(),
-    backends: z.array(routeBackendSchema).min(1).max(32),
     tls: tlsSpecSchema.optional(),
+    backends: z.array(routeBackendSchema).min(1).max(32),
   })
   .strict();
 

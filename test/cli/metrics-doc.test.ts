@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AgentMetrics } from '../../agent/metrics.js';
 import { RouterMetrics } from '../../lb/metrics.js';
+import { AcmeMetrics } from '../../lb/tls/acme/metrics.js';
 import { createRegistry } from '../../src/metrics.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -17,6 +18,7 @@ async function registeredNames(): Promise<string[]> {
   const registry = createRegistry('docs-test');
   new AgentMetrics(registry);
   new RouterMetrics(registry);
+  new AcmeMetrics(registry);
   const metrics = await registry.getMetricsAsJSON();
   registry.clear();
   return metrics.map((m) => m.name);

@@ -24,6 +24,8 @@ export interface UpProcess {
   dataDir: string;
   /** HAProxy's HTTP frontend port. */
   httpPort: number;
+  /** HAProxy's HTTPS frontend port (--https). */
+  httpsPort: number;
   /** `http://127.0.0.1:<port>` of the router's API and dashboard. */
   api: string;
   agentApi: string;
@@ -36,6 +38,7 @@ export interface UpProcess {
 interface UpLayout {
   dataDir: string;
   httpPort: number;
+  httpsPort: number;
   apiPort: number;
   agentPort: number;
   args: string[];
@@ -44,7 +47,7 @@ interface UpLayout {
 /** Free ports, a temp data dir, and the command line of `fabric up` on the test engine. */
 async function upLayout(extraArgs: string[]): Promise<UpLayout> {
   const { dockerHost } = testDocker();
-  const [httpPort, apiPort, agentPort] = (await freePorts(3)) as [number, number, number];
+  const [httpPort, apiPort, agentPort, httpsPort] = (await freePorts(4)) as [number, number, number, number];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fabric-up-test-'));
   const args = [
     CLI,
@@ -55,6 +58,8 @@ async function upLayout(extraArgs: string[]): Promise<UpLayout> {
     dataDir,
     '--http',
     `127.0.0.1:${httpPort}`,
+    '--https',
+    `127.0.0.1:${httpsPort}`,
     '--listen',
     `127.0.0.1:${apiPort}`,
     '--agent-listen',
@@ -65,23 +70,23 @@ async function upLayout(extraArgs: string[]): Promise<UpLayout> {
     '5s',
     ...extraArgs,
   ];
-  return { dataDir, httpPort, apiPort, agentPort, args };
+  return { dataDir, httpPort, httpsPort, apiPort, agentPort, args };
 }
 
 /** Starts `fabric up` and returns at once (it may still be starting, or never come up). */
 export async function launchUp(extraArgs: string[] = []): Promise<UpProcess> {
-  const { dataDir, httpPort, apiPort, agentPort, args } = await upLayout(extraArgs);
+  const { dataDir, httpPort, httpsPort, apiPort, agentPort, args } = await upLayout(extraArgs);
   const proc = startProcess(process.execPath, args, { name: 'fabric-up', env: { FABRIC_LOG_LEVEL: 'debug' } });
   const release = async () => {
     await proc.stop('SIGINT', 20_000);
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
-  return { proc, dataDir, httpPort, api: `http://127.0.0.1:${apiPort}`, agentApi: `http://127.0.0.1:${agentPort}`, etcd: '', release };
+  return { proc, dataDir, httpPort, httpsPort, api: `http://127.0.0.1:${apiPort}`, agentApi: `http://127.0.0.1:${agentPort}`, etcd: '', release };
 }
 
 /** Starts `fabric up` and waits (with a deadline) until it says it is up. */
 export async function startUp(extraArgs: string[] = []): Promise<UpProcess> {
-  const { dataDir, httpPort, apiPort, agentPort, args } = await upLayout(extraArgs);
+  const { dataDir, httpPort, httpsPort, apiPort, agentPort, args } = await upLayout(extraArgs);
   const proc = startProcess(process.execPath, args, { name: 'fabric-up', env: { FABRIC_LOG_LEVEL: 'debug' } });
   const release = async () => {
     await proc.stop('SIGINT', 20_000);
@@ -94,7 +99,7 @@ export async function startUp(extraArgs: string[] = []): Promise<UpProcess> {
     throw new Error(`fabric up did not come up: ${(err as Error).message}\n${proc.lines().slice(-30).join('\n')}`);
   }
   const etcd = /^\s+etcd\s+(http:\/\/\S+)/m.exec(proc.output())?.[1] ?? '';
-  return { proc, dataDir, httpPort, api: `http://127.0.0.1:${apiPort}`, agentApi: `http://127.0.0.1:${agentPort}`, etcd, release };
+  return { proc, dataDir, httpPort, httpsPort, api: `http://127.0.0.1:${apiPort}`, agentApi: `http://127.0.0.1:${agentPort}`, etcd, release };
 }
 
 /** The pids below `fabric up` (etcd, HAProxy master and workers), not counting itself. */
