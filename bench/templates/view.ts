@@ -6,6 +6,7 @@ export interface ViewShape {
   serversPerBackend: number;
   maxconn?: number | null;
   http?: boolean;
+  https?: boolean;
 }
 
 export function haproxyBenchView(shape: ViewShape) {
@@ -16,7 +17,23 @@ export function haproxyBenchView(shape: ViewShape) {
     global: { hardStopAfter: '30s', maxconn: shape.maxconn ?? null },
     runtime: { adminSocket: '/var/lib/fabric/haproxy/run/admin.sock' },
     http: shape.http === false ? null : { bind: '0.0.0.0:80' },
-    maps: { hosts: '/var/lib/fabric/haproxy/hosts.map', paths: '/var/lib/fabric/haproxy/paths.map' },
+    https: shape.https
+      ? {
+          bind: '0.0.0.0:443',
+          crtList: '/var/lib/fabric/haproxy/tls/crt-list',
+          maps: {
+            hosts: '/var/lib/fabric/haproxy/tls/hosts.map',
+            redirect: '/var/lib/fabric/haproxy/tls/redirect.map',
+            hsts: '/var/lib/fabric/haproxy/tls/hsts.map',
+          },
+          redirectPort: ':8443',
+        }
+      : null,
+    maps: {
+      hosts: '/var/lib/fabric/haproxy/hosts.map',
+      paths: '/var/lib/fabric/haproxy/paths.map',
+      acme: '/var/lib/fabric/haproxy/acme.map',
+    },
     frontends: Array.from({ length: Math.ceil(shape.backends / 10) }, (_, i) => ({
       name: `vip_svc${i}`,
       service: `svc${i}`,

@@ -156,6 +156,14 @@ describe('an agent restarted with --keep-lease', () => {
       'keep',
       placed.flat().map((c) => c.name),
     );
+    // The routers' checks have a verdict on the re-registered endpoints: a first verdict is an apply pass.
+    await waitFor(
+      async () => {
+        const views = await Promise.all(cluster.routers.map(async (r) => (await r.get('/v1/services/keep')).json));
+        return views.every((v) => v?.endpoints?.length > 0 && v.endpoints.every((e: any) => e.healthCheck && e.healthCheck.state !== 'unknown'));
+      },
+      { what: "the routers' health checks to judge the re-registered endpoints" },
+    );
     const traffic = new Traffic(() => cluster.routers, `keep.${DOMAIN}`, { maxRequests: 10_000 });
     const since = Date.now();
     const [keysBefore, appliesBefore] = [await hostKeys(), await applies()];

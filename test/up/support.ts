@@ -229,7 +229,9 @@ export async function startUpOnTerminal(extraArgs: string[] = []): Promise<Termi
   };
   try {
     await waitFor(() => /Ctrl-C stops everything/.test(text), { timeoutMs: 90_000, what: 'fabric up (on a terminal) to say it is up' });
-    pid = withDescendants([script.pid!]).find((p) => p !== script.pid && readCmdline(p).includes(CLI)) ?? 0;
+    // Node itself, not the shell `script` runs it with (a shell that forks rather than execs would
+    // die of the hang-up at once, while fabric up is still stopping).
+    pid = withDescendants([script.pid!]).find((p) => p !== script.pid && readCmdline(p).startsWith(`${process.execPath} ${CLI}`)) ?? 0;
     if (!pid) throw new Error('no fabric up below script');
   } catch (err) {
     await up.release();

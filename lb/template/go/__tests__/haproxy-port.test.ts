@@ -15,6 +15,8 @@ describe('haproxy.cfg.tmpl, the Go port of haproxy.cfg.hbs', () => {
   it.each([
     { backends: 0, serversPerBackend: 0 },
     { backends: 1, serversPerBackend: 1, http: false },
+    { backends: 1, serversPerBackend: 1, http: false, https: true },
+    { backends: 3, serversPerBackend: 2, https: true },
     { backends: 14, serversPerBackend: 7, maxconn: 20000 },
     { backends: 100, serversPerBackend: 10 },
   ])('renders the same config for %o', (shape) => {
