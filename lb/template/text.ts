@@ -44,7 +44,8 @@ export function goDir(p: string): string {
   return goClean(p.slice(0, p.lastIndexOf('/') + 1));
 }
 
-function goClean(p: string): string {
+/** Go's path.Clean: the shortest equivalent path ("a//b/../c" → "a/c", "" → "."). */
+export function goClean(p: string): string {
   if (p === '') return '.';
   const rooted = p.startsWith('/');
   const out: string[] = [];
@@ -65,7 +66,7 @@ function goSplit(s: string, sep: string): string[] {
 }
 
 /** Go's strings.Replace: the first `n` non-overlapping instances, all when n < 0. */
-function goReplace(s: string, from: string, to: string, n: number): string {
+export function goReplace(s: string, from: string, to: string, n: number): string {
   if (n === 0 || from === to) return s;
   if (from === '') {
     const chars = Array.from(s);

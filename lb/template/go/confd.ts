@@ -1,4 +1,4 @@
-import { goBase, goDir } from '../text.js';
+import { goBase, goDir, goReplace as replace } from '../text.js';
 import { FuncError } from './errors.js';
 import { type FuncMap, type GoFunc, goFunc } from './funcs.js';
 import type { MemKV } from './memkv.js';
@@ -84,21 +84,6 @@ function seq(first: number, last: number): number[] {
 /** strings.Split: "" splits into characters; no separator found is [s]. */
 function split(s: string, sep: string): string[] {
   return typed(sep === '' ? Array.from(s) : s.split(sep), '[]string');
-}
-
-/** strings.Replace: the first n non-overlapping instances (n < 0: all). */
-function replace(s: string, from: string, to: string, n: number): string {
-  if (from === to || n === 0) return s;
-  if (from === '') {
-    const chars = Array.from(s);
-    const limit = n < 0 ? chars.length + 1 : n;
-    let out = '';
-    for (let i = 0; i <= chars.length; i++) out += (i < limit ? to : '') + (chars[i] ?? '');
-    return out;
-  }
-  const parts = s.split(from);
-  if (n < 0 || n >= parts.length - 1) return parts.join(to);
-  return parts.slice(0, n + 1).join(to) + from + parts.slice(n + 1).join(from);
 }
 
 /** strings.ToUpper/ToLower map one code point to one (JS's "ß" → "SS" is not Go's). */

@@ -2,6 +2,7 @@
  * Go's path package as confd's key functions use it: Match (the glob of
  * `gets` and `getvs`) and Clean (memkv's key terms).
  */
+import { goClean } from '../text.js';
 
 export class BadPatternError extends Error {
   constructor() {
@@ -10,20 +11,7 @@ export class BadPatternError extends Error {
 }
 
 /** path.Clean: the shortest equivalent path ("a//b/../c" → "a/c", "" → "."). */
-export function clean(p: string): string {
-  if (p === '') return '.';
-  const rooted = p.startsWith('/');
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (out.length && out[out.length - 1] !== '..') out.pop();
-      else if (!rooted) out.push('..');
-    } else out.push(part);
-  }
-  const joined = out.join('/');
-  return rooted ? `/${joined}` : joined || '.';
-}
+export const clean = goClean;
 
 /** path.Join of two elements. */
 export function join(a: string, b: string): string {
