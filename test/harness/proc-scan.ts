@@ -22,6 +22,17 @@ export function pidsWithArg(needle: string): number[] {
   return pids;
 }
 
+/** Alive and not a zombie: a killed process whose parent died waits for PID 1 to reap it, holding nothing. */
+export function isRunning(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
 /** SIGKILLs each pid, ignoring those already gone; returns the pids it signalled. */
 export function killPids(pids: number[]): number[] {
   return pids.filter((pid) => {

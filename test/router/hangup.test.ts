@@ -2,11 +2,10 @@
 // logging into a closed pipe never stops them, SIGHUP is a clean shutdown (lease revoked, HAProxy
 // stopped with --lb-on-exit stop), and a second signal during a slow stop kills HAProxy.
 import { type ChildProcess, spawn } from 'node:child_process';
-import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addExitCleanup, CLI, type ExitResult, freePorts, httpGet, isAlive, ROOT, runWeb, withDescendants } from '../harness/index.js';
+import { addExitCleanup, CLI, type ExitResult, freePorts, httpGet, isRunning, ROOT, runWeb, withDescendants } from '../harness/index.js';
 import { endpoint, PREFIX, putEndpoint, testDocker, useRouterSuite, waitFor, writeRouterConfig } from './support.js';
 
 const suite = useRouterSuite({ router: false });
@@ -71,16 +70,7 @@ async function launchRouter(): Promise<{ router: Piped; httpPort: number }> {
 
 const haproxyPids = (router: Piped) => withDescendants([router.child.pid!]).filter((p) => p !== router.child.pid);
 
-/** Alive and not a zombie (a killed worker whose master died waits for PID 1 to reap it). */
-function running(pid: number): boolean {
-  if (!isAlive(pid)) return false;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
-}
+const running = isRunning;
 
 describe('fabric router and fabric agent, output gone and terminal hung up', () => {
   it('log into a closed pipe and go on; SIGHUP stops each cleanly: the agent revokes its lease, the router stops HAProxy', async () => {

@@ -6,21 +6,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { Etcd3 } from 'etcd3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ExitResult, freePort, httpGet, isAlive, pidsWithArg, testDocker, waitFor } from '../harness/index.js';
+import { type ExitResult, freePort, httpGet, isRunning, pidsWithArg, testDocker, waitFor } from '../harness/index.js';
 import { childPids, DOMAIN, type PipedUp, startUp, startUpOnPipes, startUpOnTerminal, type TerminalUp, type UpProcess } from './support.js';
 
 const demoContainers = () => testDocker().docker.listContainers({ all: true, filters: { label: ['fabric.demo=true'] } });
 
-/** Alive and not a zombie: a killed process whose parent died waits for PID 1 to reap it, holding nothing. */
-function running(pid: number): boolean {
-  if (!isAlive(pid)) return false;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
-}
+const running = isRunning;
 
 function describePid(pid: number): string {
   try {
