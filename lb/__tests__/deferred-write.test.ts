@@ -104,7 +104,7 @@ describe('HaproxyTarget: files after a runtime update', () => {
         runtimeSocket: socket,
         hardStopAfter: '30s',
         maxconn: undefined,
-        // No spare backends: a new service reloads, which this file needs to see.
+        // Spare backends off: a new service reloads, which this file needs to see.
         spares: 0,
         commandTimeoutMs: 5_000,
       },

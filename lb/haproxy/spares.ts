@@ -78,6 +78,7 @@ export interface PoolPlan {
  * yet, or when a kind runs out of spares (its reserve doubles first).
  */
 export function planPool(previous: BackendPool | undefined, services: readonly PooledService[], settings: PoolSettings, compact: boolean): PoolPlan {
+  if (settings.spares === 0) return withoutSpares(previous, services);
   if (!previous) return { pool: compactPool(services, initialReserve(settings)), compacted: true };
   if (compact) return { pool: compactPool(services, previous.reserve), compacted: true };
   const assigned = assignInPlace(previous, services);
@@ -88,6 +89,14 @@ export function planPool(previous: BackendPool | undefined, services: readonly P
     return { pool: compactPool(services, reserve), compacted: true };
   }
   return { pool: assigned.pool, compacted: false };
+}
+
+/** `spares: 0` turns the pool off: one `svc_` backend per service, so every new or removed service reloads. */
+function withoutSpares(previous: BackendPool | undefined, services: readonly PooledService[]): PoolPlan {
+  const same =
+    previous && previous.entries.length === services.length && previous.entries.every((e, i) => e.service === services[i]!.name && sameKind(e, services[i]!));
+  if (same) return { pool: previous, compacted: false };
+  return { pool: compactPool(services, new Map(), 0), compacted: true };
 }
 
 type Assigned = { kind: 'fits'; pool: BackendPool } | { kind: 'ran-out'; need: BackendKind };
@@ -124,11 +133,11 @@ function sameKind(a: BackendKind, b: BackendKind): boolean {
   return a.mode === b.mode && a.balance === b.balance;
 }
 
-function compactPool(services: readonly PooledService[], reserveBefore: Map<string, number>): BackendPool {
+function compactPool(services: readonly PooledService[], reserveBefore: Map<string, number>, minOtherKind = MIN_OTHER_KIND): BackendPool {
   const reserve = new Map(reserveBefore);
-  for (const service of services) {
+  for (const service of minOtherKind ? services : []) {
     const key = kindKey(service);
-    if ((reserve.get(key) ?? 0) < MIN_OTHER_KIND && key !== kindKey(DEFAULT_KIND)) reserve.set(key, MIN_OTHER_KIND);
+    if ((reserve.get(key) ?? 0) < minOtherKind && key !== kindKey(DEFAULT_KIND)) reserve.set(key, minOtherKind);
   }
   const entries: PoolEntry[] = services.map((s) => ({ name: serviceBackendName(s.name), mode: s.mode, balance: s.balance, service: s.name, owner: s.name }));
   for (const [key, count] of [...reserve].sort(([a], [b]) => a.localeCompare(b))) {
