@@ -305,8 +305,9 @@ export class HaproxyTarget implements Target {
     };
   }
 
+  /** `fabric render --once` has no Runtime API to fill spares with: none then. */
   private poolSettings(): PoolSettings {
-    return { spares: this.config.spares ?? 128 };
+    return { spares: this.context.once ? 0 : (this.config.spares ?? 128) };
   }
 
   /**
