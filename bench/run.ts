@@ -10,6 +10,7 @@ import { benchHealthCost, benchHealthDetection } from './health.js';
 import { closeBenchDocker } from './lib/docker.js';
 import { type Figure, machine, printFigures, printMachine } from './lib/report.js';
 import { benchAtScale, benchPutToServed } from './router.js';
+import { benchSpares } from './spares.js';
 import { benchNginxBurst, benchNginxVsHaproxy } from './targets.js';
 import { benchTemplates } from './templates.js';
 import { benchCertLatencyAndHandshakes, benchCertsAtScale } from './tls.js';
@@ -42,6 +43,7 @@ const BENCHES: Bench[] = [
   },
   { ids: ['m'], group: 'router', title: 'm) 1,000 certificates: cold start, memory, one more at that size', run: benchCertsAtScale },
   { ids: ['q'], group: 'router', title: 'q) ACME issuance against pebble, two routers', run: benchAcmeIssuance },
+  { ids: ['w'], group: 'router', title: 'w) new and removed services: spare backends vs a reload each (spares: 0)', run: benchSpares },
 ];
 
 function usage(): never {

@@ -28,6 +28,8 @@ const haproxyTargetSchema = z
       .regex(/^\d+(ms|s|m|h)$/)
       .default('30s'),
     maxconn: z.number().int().min(1).optional(),
+    /** Free spare backends kept after each reload: new services take them with no reload (lb/haproxy/spares.ts). */
+    spares: z.number().int().min(0).max(10_000).default(128),
     commandTimeout,
   })
   .strict();

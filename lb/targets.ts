@@ -26,7 +26,10 @@ export function createTargets(config: RouterConfig, context: TargetContext): Tar
 function createTarget(spec: TargetSpec, name: string, driver: TargetContext): Target {
   switch (spec.kind) {
     case 'haproxy':
-      return new HaproxyTarget({ ...managed(name, spec), runtimeSocket: spec.runtimeSocket, hardStopAfter: spec.hardStopAfter, maxconn: spec.maxconn }, driver);
+      return new HaproxyTarget(
+        { ...managed(name, spec), runtimeSocket: spec.runtimeSocket, hardStopAfter: spec.hardStopAfter, maxconn: spec.maxconn, spares: spec.spares },
+        driver,
+      );
     case 'nginx':
       return new NginxTarget(
         { ...managed(name, spec), minReloadIntervalMs: spec.minReloadInterval, workerShutdownTimeout: spec.workerShutdownTimeout },

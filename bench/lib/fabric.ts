@@ -187,6 +187,8 @@ export interface RouterOptions {
   httpPort?: number;
   /** More router.yaml, appended as it is (e.g. a `tls:` block). */
   extraConfig?: string;
+  /** More keys of the HAProxy target, e.g. `{ spares: 0 }` (every new service reloads). */
+  haproxy?: Record<string, number | string>;
 }
 
 /** A router with one managed HAProxy target on a free loopback port (and optionally nginx); waits for its first apply. */
@@ -199,7 +201,12 @@ export async function startRouter(opts: RouterOptions): Promise<RouterProcess> {
   const config = path.join(dir, 'router.yaml');
   // No default TCP checks: the benches measure the config pipeline, and their endpoints are not all live.
   const https = httpsPort ? `    https: 127.0.0.1:${httpsPort}\n` : '';
-  const targets = [`  - kind: haproxy\n${opts.nginx ? '    name: haproxy\n' : ''}    http: 127.0.0.1:${httpPort}\n${https}    dest: ${dir}/haproxy.cfg\n`];
+  const haproxyExtra = Object.entries(opts.haproxy ?? {})
+    .map(([key, value]) => `    ${key}: ${value}\n`)
+    .join('');
+  const targets = [
+    `  - kind: haproxy\n${opts.nginx ? '    name: haproxy\n' : ''}    http: 127.0.0.1:${httpPort}\n${https}    dest: ${dir}/haproxy.cfg\n${haproxyExtra}`,
+  ];
   if (opts.nginx) {
     fs.mkdirSync(path.join(dir, 'nginx'));
     const interval = opts.nginx.minReloadInterval ? `    minReloadInterval: ${opts.nginx.minReloadInterval}\n` : '';

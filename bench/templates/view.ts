@@ -48,6 +48,9 @@ export function haproxyBenchView(shape: ViewShape) {
       balance: balances[b % 3]!,
       route: b % 7 === 6 ? `r${b}` : null,
       cookie: b % 5 === 4 ? `FABRIC_r${b}` : null,
+      // Pool backends (lb/haproxy/spares.ts): free spares, free svc_ backends, spares taken at run time.
+      free: b % 7 !== 6 && (b % 11 === 10 || b % 11 === 9),
+      spare: b % 7 !== 6 && (b % 11 === 10 || b % 11 === 8),
       servers: Array.from({ length: shape.serversPerBackend }, (_, s) => ({
         name: `s${s + 1}`,
         target: `10.${b % 250}.${Math.floor(s / 250)}.${s % 250}:${8000 + s}`,

@@ -104,6 +104,8 @@ describe('HaproxyTarget: files after a runtime update', () => {
         runtimeSocket: socket,
         hardStopAfter: '30s',
         maxconn: undefined,
+        // Spare backends off: a new service reloads, which this file needs to see.
+        spares: 0,
         commandTimeoutMs: 5_000,
       },
       { logger: createLogger('silent', 'test'), requestApply: () => undefined, mode: 'normal', once: false },

@@ -2,6 +2,7 @@ import type { Endpoint } from '../../src/model/endpoint.js';
 import { type Balance, type Model, type ServiceModel, type ServingState, servingState } from '../model.js';
 import type { RouteModel } from '../routes/model.js';
 import type { TlsDesired } from '../tls/haproxy-desired.js';
+import { type BackendPool, backendsByService, type PoolEntry, type PoolPlan, type PoolSettings, planPool, serviceBackendName } from './spares.js';
 
 /** One server line of a backend: a slot, filled by an endpoint or empty. */
 export interface ServerSlot {
@@ -24,6 +25,10 @@ export interface Backend {
   route?: string;
   /** Sticky sessions: the cookie HAProxy inserts (`FABRIC_<route>`); each server's value is its slot name. */
   cookie?: string;
+  /** An empty pool backend (lb/haproxy/spares.ts): `service` is then '' or the `svc_` backend's old service. */
+  free?: true;
+  /** A spare backend (`spare_…`), free or taken by `service` at run time. */
+  spare?: true;
 }
 
 /** A frontend of its own for a service's VIP: `bind address:port`, straight to the service's backend. */
@@ -64,7 +69,7 @@ const EMPTY_ADDRESS = '127.0.0.1';
 const EMPTY_PORT = 1;
 
 export function backendName(service: string): string {
-  return `svc_${service}`;
+  return serviceBackendName(service);
 }
 
 export function routeBackendName(route: string): string {
@@ -79,8 +84,11 @@ export function routeBackendName(route: string): string {
  * The diff then skips identical backends. Never changes the result.
  */
 export class DesiredMemo {
-  backends = new Map<string, { service: ServiceModel; slots: BackendSlots; backend: Backend }>();
-  maps: { hostRules: Model['hostRules']; services: ServiceModel[]; hostMap: HaproxyDesired['hostMap']; pathMap: HaproxyDesired['pathMap'] } | undefined;
+  /** `service` undefined: a free pool backend. */
+  backends = new Map<string, { service: ServiceModel | undefined; slots: BackendSlots; backend: Backend }>();
+  maps:
+    | { hostRules: Model['hostRules']; services: ServiceModel[]; pool?: BackendPool; hostMap: HaproxyDesired['hostMap']; pathMap: HaproxyDesired['pathMap'] }
+    | undefined;
   /** Backends built afresh by the last plan (the rest were reused): for tests. */
   built: string[] = [];
 }
@@ -90,7 +98,15 @@ export class DesiredMemo {
  * (so a change is a runtime update of one slot); new ones take free slots;
  * a backend grows, by doubling, only when its slots run out.
  */
-export function desiredHaproxy(model: Model, previous: SlotTable, memo?: DesiredMemo): { desired: HaproxyDesired; slots: SlotTable } {
+export function desiredHaproxy(
+  model: Model,
+  previous: SlotTable,
+  memo?: DesiredMemo,
+  spares?: SparesInput,
+): { desired: HaproxyDesired; slots: SlotTable; pool?: PoolPlan } {
+  const pooled = spares ? planPool(spares.previous, model.services, spares.settings, spares.compact) : undefined;
+  const names = pooled ? backendsByService(pooled.pool) : undefined;
+  const nameOf = (service: string) => names?.get(service) ?? backendName(service);
   const slots: SlotTable = new Map();
   const fill = (name: string, members: Array<{ key: string; endpoint: Endpoint; weight: number }>): ServerSlot[] => {
     const assignment = assignSlots(
@@ -108,43 +124,50 @@ export function desiredHaproxy(model: Model, previous: SlotTable, memo?: Desired
   const lastBackends = memo?.backends ?? new Map();
   const nextBackends: DesiredMemo['backends'] = new Map();
   if (memo) memo.built = [];
-  const backends: Backend[] = model.services.map((service) => {
-    const name = backendName(service.name);
+  const serviceBackend = (name: string, service: ServiceModel | undefined, entry?: PoolEntry): Backend => {
     const last = lastBackends.get(name);
-    if (last && last.service === service && previous.get(name) === last.slots) {
+    if (last && last.service === service && previous.get(name) === last.slots && (!entry || sameEntry(last.backend, entry))) {
       slots.set(name, last.slots);
       nextBackends.set(name, last);
       return last.backend;
     }
-    const members = service.endpoints.map((e) => ({ key: `${e.host}/${e.container}`, endpoint: e, weight: e.weight }));
-    const backend: Backend = { name, service: service.name, mode: service.mode, balance: service.balance, servers: fill(name, members) };
+    const members = (service?.endpoints ?? []).map((e) => ({ key: `${e.host}/${e.container}`, endpoint: e, weight: e.weight }));
+    const backend: Backend = service
+      ? { name, service: service.name, mode: service.mode, balance: service.balance, servers: fill(name, members) }
+      : { name, service: entry!.owner ?? '', mode: entry!.mode, balance: entry!.balance, servers: fill(name, []), free: true };
+    if (entry && entry.owner === undefined) backend.spare = true;
     nextBackends.set(name, { service, slots: slots.get(name)!, backend });
     memo?.built.push(name);
     return backend;
-  });
+  };
+  const byName = new Map(model.services.map((s) => [s.name, s]));
+  const backends: Backend[] = pooled
+    ? pooled.pool.entries.map((entry) => serviceBackend(entry.name, entry.service === undefined ? undefined : byName.get(entry.service), entry))
+    : model.services.map((service) => serviceBackend(backendName(service.name), service));
   const routes = (model.weightedRoutes ?? []).filter((r) => r.active);
   backends.push(...routes.map((route) => routeBackend(route, fill)));
   const lastMaps = memo?.maps;
   const maps =
-    lastMaps && lastMaps.hostRules === model.hostRules && sameModes(lastMaps.services, model.services)
+    lastMaps && lastMaps.hostRules === model.hostRules && lastMaps.pool === pooled?.pool && sameModes(lastMaps.services, model.services)
       ? lastMaps
-      : { hostRules: model.hostRules, services: model.services, ...hostMaps(model) };
+      : { hostRules: model.hostRules, services: model.services, ...(pooled ? { pool: pooled.pool } : {}), ...hostMaps(model, nameOf) };
   if (memo) {
     memo.backends = nextBackends;
     memo.maps = maps;
   }
   const acmeMap = model.acme?.challenges ?? [];
-  return { desired: { backends, hostMap: maps.hostMap, pathMap: maps.pathMap, frontends: vipFrontends(model), acmeMap }, slots };
+  const desired = { backends, hostMap: maps.hostMap, pathMap: maps.pathMap, frontends: vipFrontends(model, nameOf), acmeMap };
+  return { desired, slots, ...(pooled ? { pool: pooled } : {}) };
 }
 
 /** Host → backend and host/path → backend, for the HTTP services and active routes. */
-function hostMaps(model: Model): Pick<HaproxyDesired, 'hostMap' | 'pathMap'> {
+function hostMaps(model: Model, nameOf: (service: string) => string): Pick<HaproxyDesired, 'hostMap' | 'pathMap'> {
   const httpServices = new Set(model.services.filter((s) => s.mode === 'http').map((s) => s.name));
   const hostMap: Array<[string, string]> = [];
   const pathMap: Array<[string, string]> = [];
   for (const rule of model.hostRules) {
     if (!rule.route && !httpServices.has(rule.service)) continue;
-    const backend = rule.route ? routeBackendName(rule.route) : backendName(rule.service);
+    const backend = rule.route ? routeBackendName(rule.route) : nameOf(rule.service);
     if (rule.path) pathMap.push([`${rule.host}${rule.path}`, backend]);
     else hostMap.push([rule.host, backend]);
   }
@@ -179,7 +202,7 @@ function routeBackend(route: RouteModel, fill: Fill): Backend {
   };
 }
 
-function vipFrontends(model: Model): VipFrontend[] {
+function vipFrontends(model: Model, nameOf: (service: string) => string): VipFrontend[] {
   return model.services.flatMap((service) =>
     service.vip
       ? [
@@ -189,11 +212,23 @@ function vipFrontends(model: Model): VipFrontend[] {
             address: service.vip.address,
             port: service.vip.port,
             mode: service.mode,
-            backend: backendName(service.name),
+            backend: nameOf(service.name),
           },
         ]
       : [],
   );
+}
+
+/** The spares a plan draws on: the remembered pool, the target's settings, and whether this plan reloads anyway. */
+export interface SparesInput {
+  previous: BackendPool | undefined;
+  settings: PoolSettings;
+  compact: boolean;
+}
+
+/** A memoized backend is reused only while the pool entry behind it is the same kind. */
+function sameEntry(backend: Backend, entry: PoolEntry): boolean {
+  return backend.mode === entry.mode && backend.balance === entry.balance;
 }
 
 function assignSlots(before: BackendSlots | undefined, keys: string[]): BackendSlots {

@@ -31,7 +31,9 @@ export function diffHaproxy(applied: HaproxyDesired | undefined, next: HaproxyDe
     const before = applied.backends[b]!;
     const after = next.backends[b]!;
     if (before === after) continue; // reused unchanged (lb/haproxy/desired.ts DesiredMemo)
-    for (let s = 0; s < after.servers.length; s++) ops.push(...serverOps(after.name, before.servers[s]!, after.servers[s]!));
+    // A pool backend given back (lb/haproxy/spares.ts): its slots also lose the old addresses, as the file renders them.
+    const released = after.free === true && before.free !== true;
+    for (let s = 0; s < after.servers.length; s++) ops.push(...serverOps(after.name, before.servers[s]!, after.servers[s]!, released));
   }
   if (!sameEntries(applied.hostMap, next.hostMap)) ops.push({ kind: 'map', map: 'hosts', entries: next.hostMap });
   if (!sameEntries(applied.pathMap, next.pathMap)) ops.push({ kind: 'map', map: 'paths', entries: next.pathMap });
@@ -67,8 +69,9 @@ function frontendChange(before: VipFrontend[], after: VipFrontend[]): string | u
   return `VIP frontends changed (${[...added.map((n) => `+${n}`), ...removed.map((n) => `-${n}`)].join(' ') || 'order'})`;
 }
 
-function serverOps(backend: string, before: ServerSlot, after: ServerSlot): RuntimeOp[] {
+function serverOps(backend: string, before: ServerSlot, after: ServerSlot, released = false): RuntimeOp[] {
   const server = after.name;
+  if (!after.endpoint && released) return emptiedOps(backend, before, after);
   if (!after.endpoint) {
     return before.endpoint && before.state !== 'maint' ? [{ kind: 'state', backend, server, state: 'maint' }] : [];
   }
@@ -83,6 +86,19 @@ function serverOps(backend: string, before: ServerSlot, after: ServerSlot): Runt
   if (before.state !== after.state || (refilled && after.state !== 'maint')) {
     ops.push({ kind: 'state', backend, server, state: after.state });
   }
+  return ops;
+}
+
+/**
+ * A slot of a released backend: maintenance first, then the empty slot's address and weight,
+ * always (a slot emptied earlier still holds its last endpoint's address at run time).
+ */
+function emptiedOps(backend: string, before: ServerSlot, after: ServerSlot): RuntimeOp[] {
+  const server = after.name;
+  const ops: RuntimeOp[] = [];
+  if (before.state !== 'maint') ops.push({ kind: 'state', backend, server, state: 'maint' });
+  ops.push({ kind: 'addr', backend, server, address: after.address, port: after.port });
+  ops.push({ kind: 'weight', backend, server, weight: after.weight });
   return ops;
 }
 

@@ -19,6 +19,7 @@ import { diffHaproxy, type RuntimeOp } from './diff.js';
 import { forgetLoaded, readLoaded, writeLoaded } from './loaded.js';
 import { HaproxyMaster } from './master.js';
 import { applyRuntimeOps } from './runtime.js';
+import { type BackendPool, type PoolPlan, type PoolSettings, poolFromRunning } from './spares.js';
 import { type BackendViews, type HaproxyFiles, haproxyView, renderMap } from './view.js';
 
 export interface HaproxyTargetConfig extends ManagedTargetConfig {
@@ -26,11 +27,15 @@ export interface HaproxyTargetConfig extends ManagedTargetConfig {
   runtimeSocket: string | undefined;
   hardStopAfter: string;
   maxconn: number | undefined;
+  /** Free spare backends after each reload (lb/haproxy/spares.ts); default 128. */
+  spares?: number;
 }
 
 interface Plan {
   desired: HaproxyDesired;
   slots: SlotTable;
+  /** The spare-backend pool this plan assigns from (lb/haproxy/spares.ts). */
+  pool: PoolPlan;
   /** Rendering is deferred: on the fast path it happens after HAProxy already serves the change. */
   render(): RenderedFiles;
 }
@@ -68,6 +73,8 @@ export class HaproxyTarget implements Target {
   private template: TemplateFn | undefined;
   private applied: HaproxyDesired | undefined;
   private slots: SlotTable = new Map();
+  /** Which pool backend serves which service: remembered like slots, recorded in run/loaded.json. */
+  private pool: BackendPool | undefined;
   /** Unchanged services' backends, reused between plans. */
   private readonly desiredMemo = new DesiredMemo();
   /** The files behind a runtime update, written off the apply path. */
@@ -133,10 +140,13 @@ export class HaproxyTarget implements Target {
     if (this.context.once) return this.applyOnce(model);
     const adopting = this.adopted !== undefined;
     if (this.adopted) this.startFromAdopted(model, this.adopted);
-    const plan = await this.plan(model);
+    let plan = await this.plan(model);
     const change = this.serving() ? diffHaproxy(this.applied, plan.desired) : ({ kind: 'reload', reason: 'not running' } as const);
+    // A reload anyway: every service gets its own `svc_` backend again and the spares are laid out afresh.
+    if (change.kind === 'reload' && !plan.pool.compacted) plan = await this.plan(model, true);
     if (change.kind === 'none') {
       this.slots = plan.slots;
+      await this.recordPool(plan);
       // An earlier router may have died before writing its last files: these are the model's.
       if (this.writeFailed || adopting) await this.keepFilesInStep(plan);
       return { action: 'none' };
@@ -147,6 +157,7 @@ export class HaproxyTarget implements Target {
         return undefined;
       });
       if (commands !== undefined) {
+        await this.recordPool(plan);
         this.commit(plan);
         await this.keepFilesInStep(plan);
         return { action: 'runtime', commands, detail: `${change.ops.length} changes` };
@@ -264,15 +275,18 @@ export class HaproxyTarget implements Target {
   /** The first plan after adoption: every endpoint keeps the slot HAProxy serves it in, so the diff is only what changed. */
   private startFromAdopted(model: Model, running: HaproxyDesired): void {
     this.adopted = undefined;
-    const { applied, slots } = adoptSlots(running, desiredHaproxy(model, new Map()).desired);
+    this.pool = poolFromRunning(running.backends, this.poolSettings());
+    const fresh = desiredHaproxy(model, new Map(), undefined, { previous: this.pool, settings: this.poolSettings(), compact: false });
+    const { applied, slots } = adoptSlots(running, fresh.desired);
     this.applied = applied;
     this.slots = slots;
   }
 
   /** Pure planning: nothing touches HAProxy or the disk. */
-  private async plan(model: Model): Promise<Plan> {
+  private async plan(model: Model, compact = false): Promise<Plan> {
     const template = (this.template ??= await loadTemplate(createTemplateEngine(), this.config.template));
-    const planned = desiredHaproxy(model, this.slots, this.desiredMemo);
+    const spares = { previous: this.pool, settings: this.poolSettings(), compact };
+    const planned = desiredHaproxy(model, this.slots, this.desiredMemo, spares);
     const tls = this.tls ? await this.tls.plan(model) : undefined;
     const desired = tls ? { ...planned.desired, tls } : planned.desired;
     const https = tls ? this.tls!.view(tls) : undefined;
@@ -280,6 +294,7 @@ export class HaproxyTarget implements Target {
     return {
       desired,
       slots: planned.slots,
+      pool: planned.pool!,
       render: () => ({
         config: template(haproxyView(desired, model, this.files, settings, this.backendViews)),
         hostsMap: renderMap(desired.hostMap),
@@ -288,6 +303,21 @@ export class HaproxyTarget implements Target {
         acmeMap: renderMap(desired.acmeMap ?? []),
       }),
     };
+  }
+
+  /** `fabric render --once` has no Runtime API to fill spares with: none then. */
+  private poolSettings(): PoolSettings {
+    return { spares: this.context.once ? 0 : (this.config.spares ?? 128) };
+  }
+
+  /**
+   * A service took or gave back a pool backend at run time: run/loaded.json says which
+   * backend serves which service, so an adopting router starts from what HAProxy runs.
+   */
+  private async recordPool(plan: Plan): Promise<void> {
+    if (plan.pool.pool === this.pool) return;
+    this.pool = plan.pool.pool;
+    if (this.master && this.master.state === 'running') await writeLoadedQuietly(this.runFiles.loaded, plan.desired, this.logger);
   }
 
   private canUpdateAtRuntime(): boolean {
@@ -382,6 +412,7 @@ export class HaproxyTarget implements Target {
   private commit(plan: Plan): void {
     this.applied = plan.desired;
     this.slots = plan.slots;
+    this.pool = plan.pool.pool;
   }
 }
 

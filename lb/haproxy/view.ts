@@ -90,6 +90,8 @@ function backendView(b: Backend) {
     balance: b.balance,
     route: b.route ? safe(b.route) : null,
     cookie: b.cookie ? safe(b.cookie) : null,
+    free: b.free ?? false,
+    spare: b.spare ?? false,
     servers: b.servers.map((s) => ({
       name: safe(s.name),
       target: safe(hostPort(s.address, s.port)),

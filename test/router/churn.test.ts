@@ -18,7 +18,8 @@ import {
   waitFor,
 } from './support.js';
 
-const suite = useRouterSuite();
+// Spare backends off (`spares: 0`): the reload tests below need every new service to reload.
+const suite = useRouterSuite({ router: { haproxy: { spares: 0 } } });
 let servers: WebServer[];
 
 beforeAll(async () => {

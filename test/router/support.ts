@@ -315,6 +315,8 @@ export interface RouterOptions {
   binary?: string;
   /** Also an HTTPS frontend (`https:`) on a free port: `router.httpsPort`. */
   https?: boolean;
+  /** More keys of the HAProxy target (e.g. `spares: 0`, so that a new service reloads). */
+  haproxy?: Record<string, unknown>;
 }
 
 /** A router with one managed HAProxy target (or, from startRouterWithConfig, any targets). */
@@ -416,6 +418,7 @@ export async function startRouter(res: Resources, etcd: Pick<EtcdServer, 'endpoi
   if (opts.https) target.https = `127.0.0.1:${httpsPort}`;
   if (opts.template) target.template = opts.template;
   if (opts.binary) target.binary = opts.binary;
+  Object.assign(target, opts.haproxy);
   const configFile = writeRouterConfig(work, {
     domain: opts.domain ?? DOMAIN,
     debounce: opts.debounce ?? { min: '20ms', max: '500ms' },

@@ -23,7 +23,8 @@ const imported: IssuedCert[] = [];
 beforeAll(async () => {
   fixture = await TlsFixture.create(suite.file);
   backends = await startEchoServers(suite.file, ['b0', 'b1', 'b2', 'b3', 'b4', 'b5']);
-  router = await startRouter(suite.file, suite.etcd, { https: true, config: fixture.config() });
+  // Spare backends off: a new service is how the tests below make HAProxy reload.
+  router = await startRouter(suite.file, suite.etcd, { https: true, config: fixture.config(), haproxy: { spares: 0 } });
 });
 
 const etcdUrl = () => suite.etcd.endpoint;

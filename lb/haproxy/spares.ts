@@ -1,0 +1,179 @@
+import type { Balance, ServiceModel } from '../model.js';
+
+/**
+ * Spare backends: HAProxy 2.6 cannot add a backend at run time, so the config carries
+ * empty ones that a new service takes through the Runtime API (its servers by `set server`,
+ * its hosts by the host/path maps). Pure: no I/O; the target remembers the pool between
+ * applies as it remembers slots.
+ *
+ * At every reload the pool is laid out afresh ("compacted"): each service in its own
+ * `svc_<service>` backend, then the free spares. Between reloads a new service takes a free
+ * spare of its kind; a removed service's backend is emptied and returns to the pool
+ * (a `svc_<name>` backend only for that same service, so its name never lies).
+ */
+
+/** What a backend fixes at load time and a spare must match: only these tell spares apart. */
+export interface BackendKind {
+  mode: 'http' | 'tcp';
+  balance: Balance;
+}
+
+/** All the pool reads of a service. */
+export type PooledService = Pick<ServiceModel, 'name' | 'mode' | 'balance'>;
+
+export interface PoolEntry extends BackendKind {
+  name: string;
+  /** The service served here; undefined: free. */
+  service: string | undefined;
+  /** `svc_<owner>` backends are reused only by their owner; spares by anyone of their kind. */
+  owner: string | undefined;
+}
+
+export interface BackendPool {
+  /** In config order: the order of the rendered backends, fixed until the next reload. */
+  entries: PoolEntry[];
+  /** Free spares laid out per kind at the next compaction; doubles each time a kind runs out. */
+  reserve: Map<string, number>;
+}
+
+export interface PoolSettings {
+  /** Free `http`/`roundrobin` spares after each reload. */
+  spares: number;
+}
+
+/** Another kind's first service always reloads; then it keeps at least this many spares. */
+const MIN_OTHER_KIND = 8;
+const DEFAULT_KIND: BackendKind = { mode: 'http', balance: 'roundrobin' };
+
+export function kindKey(kind: BackendKind): string {
+  return `${kind.mode}/${kind.balance}`;
+}
+
+function parseKind(key: string): BackendKind {
+  const [mode, balance] = key.split('/') as [BackendKind['mode'], Balance];
+  return { mode, balance };
+}
+
+export function serviceBackendName(service: string): string {
+  return `svc_${service}`;
+}
+
+function spareName(kind: BackendKind, index: number): string {
+  return `spare_${kind.mode}_${kind.balance}_${index + 1}`;
+}
+
+export function initialReserve(settings: PoolSettings): Map<string, number> {
+  return new Map([[kindKey(DEFAULT_KIND), settings.spares]]);
+}
+
+export interface PoolPlan {
+  pool: BackendPool;
+  /** Laid out afresh: the backends' set changed, so this plan needs a reload. */
+  compacted: boolean;
+}
+
+/**
+ * Pure: the pool for these services. Without `compact` it changes only assignments
+ * (runtime); it compacts when asked (a reload happens anyway), when there is no pool
+ * yet, or when a kind runs out of spares (its reserve doubles first).
+ */
+export function planPool(previous: BackendPool | undefined, services: readonly PooledService[], settings: PoolSettings, compact: boolean): PoolPlan {
+  if (settings.spares === 0) return withoutSpares(previous, services);
+  if (!previous) return { pool: compactPool(services, initialReserve(settings)), compacted: true };
+  if (compact) return { pool: compactPool(services, previous.reserve), compacted: true };
+  const assigned = assignInPlace(previous, services);
+  if (assigned.kind === 'ran-out') {
+    const reserve = new Map(previous.reserve);
+    const key = kindKey(assigned.need);
+    reserve.set(key, Math.max(MIN_OTHER_KIND, (reserve.get(key) ?? 0) * 2));
+    return { pool: compactPool(services, reserve), compacted: true };
+  }
+  return { pool: assigned.pool, compacted: false };
+}
+
+/** `spares: 0` turns the pool off: one `svc_` backend per service, so every new or removed service reloads. */
+function withoutSpares(previous: BackendPool | undefined, services: readonly PooledService[]): PoolPlan {
+  const same =
+    previous && previous.entries.length === services.length && previous.entries.every((e, i) => e.service === services[i]!.name && sameKind(e, services[i]!));
+  if (same) return { pool: previous, compacted: false };
+  return { pool: compactPool(services, new Map(), 0), compacted: true };
+}
+
+type Assigned = { kind: 'fits'; pool: BackendPool } | { kind: 'ran-out'; need: BackendKind };
+
+/** Same entries, same order: releases what no service needs any more, then fills free entries. */
+function assignInPlace(previous: BackendPool, services: readonly PooledService[]): Assigned {
+  const wanted = new Map(services.map((s) => [s.name, s]));
+  let changed = false;
+  const entries = previous.entries.map((entry) => {
+    const service = entry.service === undefined ? undefined : wanted.get(entry.service);
+    if (entry.service === undefined || (service && sameKind(entry, service))) return entry;
+    changed = true;
+    return { ...entry, service: undefined };
+  });
+  const placed = new Set(entries.flatMap((e) => (e.service === undefined ? [] : [e.service])));
+  for (const service of services) {
+    if (placed.has(service.name)) continue;
+    const index = freeEntry(entries, service);
+    if (index < 0) return { kind: 'ran-out', need: { mode: service.mode, balance: service.balance } };
+    entries[index] = { ...entries[index]!, service: service.name };
+    changed = true;
+  }
+  return { kind: 'fits', pool: changed ? { entries, reserve: previous.reserve } : previous };
+}
+
+/** Its own old backend first (re-added services find their name again), else the first free spare of its kind. */
+function freeEntry(entries: readonly PoolEntry[], service: PooledService): number {
+  const own = entries.findIndex((e) => e.service === undefined && e.owner === service.name && sameKind(e, service));
+  if (own >= 0) return own;
+  return entries.findIndex((e) => e.service === undefined && e.owner === undefined && sameKind(e, service));
+}
+
+function sameKind(a: BackendKind, b: BackendKind): boolean {
+  return a.mode === b.mode && a.balance === b.balance;
+}
+
+function compactPool(services: readonly PooledService[], reserveBefore: Map<string, number>, minOtherKind = MIN_OTHER_KIND): BackendPool {
+  const reserve = new Map(reserveBefore);
+  for (const service of minOtherKind ? services : []) {
+    const key = kindKey(service);
+    if ((reserve.get(key) ?? 0) < minOtherKind && key !== kindKey(DEFAULT_KIND)) reserve.set(key, minOtherKind);
+  }
+  const entries: PoolEntry[] = services.map((s) => ({ name: serviceBackendName(s.name), mode: s.mode, balance: s.balance, service: s.name, owner: s.name }));
+  for (const [key, count] of [...reserve].sort(([a], [b]) => a.localeCompare(b))) {
+    const kind = parseKind(key);
+    for (let i = 0; i < count; i++) entries.push({ name: spareName(kind, i), ...kind, service: undefined, owner: undefined });
+  }
+  return { entries, reserve };
+}
+
+/** The backend each service is served from. */
+export function backendsByService(pool: BackendPool): Map<string, string> {
+  const byService = new Map<string, string>();
+  for (const entry of pool.entries) if (entry.service !== undefined) byService.set(entry.service, entry.name);
+  return byService;
+}
+
+/**
+ * Pure: the pool an adopted HAProxy runs, from its backends as run/loaded.json records them
+ * (route backends excluded). Reserves are at least the settings' and the free spares seen.
+ */
+export function poolFromRunning(
+  backends: ReadonlyArray<BackendKind & { name: string; service: string; free?: boolean; route?: string }>,
+  settings: PoolSettings,
+): BackendPool {
+  const entries: PoolEntry[] = backends
+    .filter((b) => !b.route)
+    .map((b) => ({
+      name: b.name,
+      mode: b.mode,
+      balance: b.balance,
+      service: b.free ? undefined : b.service,
+      owner: b.name.startsWith('svc_') ? b.name.slice('svc_'.length) : undefined,
+    }));
+  const reserve = initialReserve(settings);
+  const spares = new Map<string, number>();
+  for (const e of entries) if (e.owner === undefined) spares.set(kindKey(e), (spares.get(kindKey(e)) ?? 0) + 1);
+  for (const [key, count] of spares) reserve.set(key, Math.max(reserve.get(key) ?? 0, count));
+  return { entries, reserve };
+}
