@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { stringify as toYaml } from 'yaml';
-import { parseServersState, type RuntimeServer, runtimeServingState } from '../../lb/haproxy/runtime-state.js';
+import { parseServersState, parseShowMap, type RuntimeServer, runtimeServingState } from '../../lb/haproxy/runtime-state.js';
 import { haproxyCommand, type ProcInfo, parseShowProc } from '../../lb/haproxy/socket.js';
 import {
   assertBuilt,
@@ -193,8 +193,20 @@ export function takesTraffic(s: ServerState): boolean {
   return runtimeServingState(s) === 'ready' && s.weight > 0;
 }
 
+/**
+ * The backend HAProxy serves `svc_<service>` from: a service added after the last reload sits in a
+ * spare backend (lb/haproxy/spares.ts), found through the host map by its automatic host.
+ */
+export async function resolveBackend(dir: string, backend: string): Promise<string> {
+  if (!backend.startsWith('svc_')) return backend;
+  const hosts = await haproxyCommand(path.join(dir, 'run/admin.sock'), `show map ${path.join(dir, 'hosts.map')}`, 2_000);
+  const host = `${backend.slice('svc_'.length)}.${DOMAIN}`;
+  return parseShowMap(hosts).find(([key]) => key === host)?.[1] ?? backend;
+}
+
 /** `show servers state [backend]` from the admin socket, one object per server (the router's own parser). */
 export async function serversState(dir: string, backend?: string): Promise<ServerState[]> {
+  if (backend) backend = await resolveBackend(dir, backend);
   const text = await haproxyCommand(path.join(dir, 'run/admin.sock'), `show servers state${backend ? ` ${backend}` : ''}`, 2_000);
   const servers = parseServersState(text);
   if (!servers) throw new Error(`unexpected "show servers state" answer: ${text.slice(0, 300)}`);
