@@ -48,6 +48,11 @@ export function haproxyBenchView(shape: ViewShape) {
       balance: balances[b % 3]!,
       route: b % 7 === 6 ? `r${b}` : null,
       cookie: b % 5 === 4 ? `FABRIC_r${b}` : null,
+      // HAProxy-run checks (lb/health/backend-check.ts): HTTP, TCP or none.
+      check:
+        b % 7 === 6 || b % 3 === 2
+          ? null
+          : { source: 'spec', path: b % 4 ? '/healthz' : null, timeoutMs: 1000, intervalMs: 2000, downintervalMs: 1000, rise: 2, fall: 3 },
       servers: Array.from({ length: shape.serversPerBackend }, (_, s) => ({
         name: `s${s + 1}`,
         target: `10.${b % 250}.${Math.floor(s / 250)}.${s % 250}:${8000 + s}`,

@@ -1,5 +1,7 @@
 import type { Endpoint } from '../../src/model/endpoint.js';
-import { type Balance, type Model, type ServiceModel, type ServingState, servingState } from '../model.js';
+import { type BackendCheck, backendCheck } from '../health/backend-check.js';
+import type { CheckDefaults } from '../health/spec.js';
+import { type Balance, type Model, type ModelEndpoint, type ServiceModel, type ServingState, servingState } from '../model.js';
 import type { RouteModel } from '../routes/model.js';
 import type { TlsDesired } from '../tls/haproxy-desired.js';
 
@@ -24,6 +26,8 @@ export interface Backend {
   route?: string;
   /** Sticky sessions: the cookie HAProxy inserts (`FABRIC_<route>`); each server's value is its slot name. */
   cookie?: string;
+  /** HAProxy runs this service's health check itself (lb/health/haproxy-checks.ts); absent: the router does. */
+  check?: BackendCheck;
 }
 
 /** A frontend of its own for a service's VIP: `bind address:port`, straight to the service's backend. */
@@ -90,9 +94,9 @@ export class DesiredMemo {
  * (so a change is a runtime update of one slot); new ones take free slots;
  * a backend grows, by doubling, only when its slots run out.
  */
-export function desiredHaproxy(model: Model, previous: SlotTable, memo?: DesiredMemo): { desired: HaproxyDesired; slots: SlotTable } {
+export function desiredHaproxy(model: Model, previous: SlotTable, memo?: DesiredMemo, checks?: CheckDefaults): { desired: HaproxyDesired; slots: SlotTable } {
   const slots: SlotTable = new Map();
-  const fill = (name: string, members: Array<{ key: string; endpoint: Endpoint; weight: number }>): ServerSlot[] => {
+  const fill = (name: string, members: Array<{ key: string; endpoint: Endpoint; weight: number }>, ownCheck = false): ServerSlot[] => {
     const assignment = assignSlots(
       previous.get(name),
       members.map((m) => m.key),
@@ -101,7 +105,8 @@ export function desiredHaproxy(model: Model, previous: SlotTable, memo?: Desired
     const servers: ServerSlot[] = Array.from({ length: assignment.size }, (_, i) => emptySlot(i));
     for (const { key, endpoint, weight } of members) {
       const index = assignment.byEndpoint.get(key)!;
-      servers[index] = { name: slotName(index), endpoint: key, address: endpoint.address, port: endpoint.port, weight, state: servingState(endpoint) };
+      const state = ownCheck ? servingStateBesidesCheck(endpoint) : servingState(endpoint);
+      servers[index] = { name: slotName(index), endpoint: key, address: endpoint.address, port: endpoint.port, weight, state };
     }
     return servers;
   };
@@ -117,7 +122,9 @@ export function desiredHaproxy(model: Model, previous: SlotTable, memo?: Desired
       return last.backend;
     }
     const members = service.endpoints.map((e) => ({ key: `${e.host}/${e.container}`, endpoint: e, weight: e.weight }));
-    const backend: Backend = { name, service: service.name, mode: service.mode, balance: service.balance, servers: fill(name, members) };
+    const check = checks ? backendCheck(service, checks) : undefined;
+    const servers = fill(name, members, check !== undefined);
+    const backend: Backend = { name, service: service.name, mode: service.mode, balance: service.balance, servers, ...(check ? { check } : {}) };
     nextBackends.set(name, { service, slots: slots.get(name)!, backend });
     memo?.built.push(name);
     return backend;
@@ -219,6 +226,14 @@ function assignSlots(before: BackendSlots | undefined, keys: string[]): BackendS
   for (const slot of used) needed = Math.max(needed, slot + 1);
   while (size < needed) size *= 2;
   return { size, byEndpoint };
+}
+
+/**
+ * Where HAProxy runs the check, a failing one must not put the slot in maintenance: HAProxy stops
+ * checking servers in maintenance, so it would never come back. HAProxy takes it out of rotation itself.
+ */
+function servingStateBesidesCheck(endpoint: ModelEndpoint): ServingState {
+  return endpoint.activeHealth === 'unhealthy' ? servingState({ ...endpoint, activeHealth: undefined }) : servingState(endpoint);
 }
 
 function slotName(index: number): string {

@@ -8,7 +8,8 @@ export type MapName = 'hosts' | 'paths' | 'acme' | TlsMapName;
 export type RuntimeOp =
   | { kind: 'addr'; backend: string; server: string; address: string; port: number }
   | { kind: 'weight'; backend: string; server: string; weight: number }
-  | { kind: 'state'; backend: string; server: string; state: ServingState }
+  /** `haproxyChecks`: HAProxy's own check decides up or down, so `ready` must not force its health up. */
+  | { kind: 'state'; backend: string; server: string; state: ServingState; haproxyChecks?: true }
   | { kind: 'map'; map: MapName; entries: Array<[string, string]> }
   /** Certificates (lb/tls/haproxy-diff.ts). */
   | { kind: 'tls'; op: TlsOp };
@@ -31,7 +32,8 @@ export function diffHaproxy(applied: HaproxyDesired | undefined, next: HaproxyDe
     const before = applied.backends[b]!;
     const after = next.backends[b]!;
     if (before === after) continue; // reused unchanged (lb/haproxy/desired.ts DesiredMemo)
-    for (let s = 0; s < after.servers.length; s++) ops.push(...serverOps(after.name, before.servers[s]!, after.servers[s]!));
+    const checked = after.check !== undefined;
+    for (let s = 0; s < after.servers.length; s++) ops.push(...serverOps(after.name, before.servers[s]!, after.servers[s]!, checked));
   }
   if (!sameEntries(applied.hostMap, next.hostMap)) ops.push({ kind: 'map', map: 'hosts', entries: next.hostMap });
   if (!sameEntries(applied.pathMap, next.pathMap)) ops.push({ kind: 'map', map: 'paths', entries: next.pathMap });
@@ -51,6 +53,7 @@ function structuralChange(before: Backend[], after: Backend[]): string | undefin
     if (a.name !== b.name) return `backend ${a.name} → ${b.name}`;
     if (a.mode !== b.mode || a.balance !== b.balance || a.route !== b.route) return `backend ${b.name} settings changed`;
     if (a.cookie !== b.cookie) return `backend ${b.name} ${b.cookie ? 'now sticky' : 'no longer sticky'}`;
+    if (!sameCheck(a.check, b.check)) return `backend ${b.name} health check changed`;
     if (a.servers.length !== b.servers.length) return `backend ${b.name} grew to ${b.servers.length} slots`;
   }
   return undefined;
@@ -67,7 +70,14 @@ function frontendChange(before: VipFrontend[], after: VipFrontend[]): string | u
   return `VIP frontends changed (${[...added.map((n) => `+${n}`), ...removed.map((n) => `-${n}`)].join(' ') || 'order'})`;
 }
 
-function serverOps(backend: string, before: ServerSlot, after: ServerSlot): RuntimeOp[] {
+/** `option httpchk`, `timeout check`, `inter`/`rise`/`fall`: none can change at run time in HAProxy 2.6. */
+function sameCheck(a: Backend['check'], b: Backend['check']): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  return a.kind === b.kind && a.path === b.path && a.intervalMs === b.intervalMs && a.timeoutMs === b.timeoutMs && a.rise === b.rise && a.fall === b.fall;
+}
+
+function serverOps(backend: string, before: ServerSlot, after: ServerSlot, haproxyChecks: boolean): RuntimeOp[] {
   const server = after.name;
   if (!after.endpoint) {
     return before.endpoint && before.state !== 'maint' ? [{ kind: 'state', backend, server, state: 'maint' }] : [];
@@ -81,7 +91,7 @@ function serverOps(backend: string, before: ServerSlot, after: ServerSlot): Runt
   // A drained server sits at weight 0 after a reload (see the template), so a state change resends the weight.
   if (before.weight !== after.weight || refilled || before.state !== after.state) ops.push({ kind: 'weight', backend, server, weight: after.weight });
   if (before.state !== after.state || (refilled && after.state !== 'maint')) {
-    ops.push({ kind: 'state', backend, server, state: after.state });
+    ops.push({ kind: 'state', backend, server, state: after.state, ...(haproxyChecks ? { haproxyChecks: true as const } : {}) });
   }
   return ops;
 }

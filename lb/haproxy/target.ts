@@ -6,6 +6,7 @@ import { readIfExists, type StagedFile, stageFile, writeAtomic } from '../../src
 import type { Logger } from '../../src/log.js';
 import { childPids, stopPid } from '../../src/proc.js';
 import { DeferredWrite } from '../deferred-write.js';
+import type { CheckDefaults } from '../health/spec.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
 import { checkFile, syncFile } from '../sync.js';
@@ -26,6 +27,8 @@ export interface HaproxyTargetConfig extends ManagedTargetConfig {
   runtimeSocket: string | undefined;
   hardStopAfter: string;
   maxconn: number | undefined;
+  /** HAProxy runs the services' health checks with these defaults (lb/health/haproxy-checks.ts); absent: the router does. */
+  checks?: CheckDefaults;
 }
 
 interface Plan {
@@ -115,6 +118,20 @@ export class HaproxyTarget implements Target {
         this.context.requestApply();
       });
     }
+  }
+
+  /** HAProxy runs the checks (their verdicts are read back from `adminSocket`). */
+  get runsChecks(): boolean {
+    return this.config.checks !== undefined;
+  }
+
+  get adminSocket(): string {
+    return this.files.adminSocket;
+  }
+
+  /** What HAProxy runs now, slots and all: undefined before the first apply and while HAProxy is down. */
+  appliedDesired(): HaproxyDesired | undefined {
+    return this.applied;
   }
 
   get masterState(): string {
@@ -272,7 +289,7 @@ export class HaproxyTarget implements Target {
   /** Pure planning: nothing touches HAProxy or the disk. */
   private async plan(model: Model): Promise<Plan> {
     const template = (this.template ??= await loadTemplate(createTemplateEngine(), this.config.template));
-    const planned = desiredHaproxy(model, this.slots, this.desiredMemo);
+    const planned = desiredHaproxy(model, this.slots, this.desiredMemo, this.config.checks);
     const tls = this.tls ? await this.tls.plan(model) : undefined;
     const desired = tls ? { ...planned.desired, tls } : planned.desired;
     const https = tls ? this.tls!.view(tls) : undefined;

@@ -90,6 +90,7 @@ function backendView(b: Backend) {
     balance: b.balance,
     route: b.route ? safe(b.route) : null,
     cookie: b.cookie ? safe(b.cookie) : null,
+    check: b.check ? checkView(b.check) : null,
     servers: b.servers.map((s) => ({
       name: safe(s.name),
       target: safe(hostPort(s.address, s.port)),
@@ -97,6 +98,19 @@ function backendView(b: Backend) {
       state: s.state,
       endpoint: s.endpoint ?? null,
     })),
+  };
+}
+
+/** HAProxy's own check of a service (docs/health-checks.md): a down server is checked at most every second, so it comes back soon after `rise`. */
+function checkView(check: NonNullable<Backend['check']>) {
+  return {
+    source: check.source,
+    path: check.path ? safe(check.path) : null,
+    timeoutMs: check.timeoutMs,
+    intervalMs: check.intervalMs,
+    downintervalMs: Math.min(check.intervalMs, 1_000),
+    rise: check.rise,
+    fall: check.fall,
   };
 }
 
