@@ -5,9 +5,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { Endpoint } from '../../src/model/endpoint.js';
 import { desiredHaproxy } from '../haproxy/desired.js';
 import { diffHaproxy } from '../haproxy/diff.js';
 import { backendCheck } from '../health/backend-check.js';
+import { HaproxyChecks } from '../health/haproxy-checks.js';
 import { parseShowStat, type ServerCheckRow } from '../health/haproxy-stat.js';
 import { checkError, checkedSlots, statusFromRow } from '../health/haproxy-verdicts.js';
 import { DEFAULT_CHECK } from '../health/spec.js';
@@ -138,5 +140,55 @@ describe('desired state and diff when HAProxy runs the checks', () => {
     const withSpec = model([specEntry({ name: 'web', healthCheck: { path: '/healthz' } }), ...entries]);
     const second = desiredHaproxy(withSpec, first.slots, undefined, DEFAULT_CHECK);
     expect(diffHaproxy(first.desired, second.desired)).toEqual({ kind: 'reload', reason: 'backend svc_web health check changed' });
+  });
+});
+
+describe('HaproxyChecks: verdicts read back into the model', () => {
+  const header = '# pxname,svname,status,check_status,check_code,check_duration,lastchg,last_chk,check_health,check_rise,check_fall,\n';
+  const line = (server: string, status: string, check: string, code: string, health: number) =>
+    `svc_web,${server},${status},${check},${code},1,3,,${health},2,3,\n`;
+
+  async function setup() {
+    const m = model([endpointEntry(ep('web', 'a', { port: 8001 })), endpointEntry(ep('web', 'b', { port: 8002 }))]);
+    const { desired } = desiredHaproxy(m, new Map(), undefined, DEFAULT_CHECK);
+    let answer = '';
+    const silent = { warn() {}, info() {}, debug() {}, error() {}, child: () => silent } as unknown as ConstructorParameters<typeof HaproxyChecks>[0]['logger'];
+    const checks = new HaproxyChecks({
+      defaults: DEFAULT_CHECK,
+      haproxy: { adminSocket: '/nonexistent', appliedDesired: () => desired },
+      logger: silent,
+      command: async () => answer,
+    });
+    const changes: string[] = [];
+    checks.on('change', (key, status) => changes.push(`${key} ${status.state}`));
+    checks.sync(m);
+    const [a, b] = m.services[0]!.endpoints as [Endpoint, Endpoint];
+    return { checks, a, b, changes, say: (text: string) => void (answer = text) };
+  }
+
+  it('maps each server line to its endpoint, emits a change only when serving flips, and keeps verdicts through INI and failed reads', async () => {
+    const { checks, a, b, changes, say } = await setup();
+    expect(checks.verdict(a)).toBeUndefined();
+    say(header + line('s1', 'UP', 'L7OK', '200', 4) + line('s2', 'UP', 'L7OK', '200', 4));
+    await checks.readOnce();
+    expect([checks.verdict(a), checks.verdict(b)]).toEqual(['healthy', 'healthy']);
+    expect(changes).toEqual([]); // unknown → healthy: serving either way
+    const version = checks.version;
+    say(header + line('s1', 'DOWN', 'L7STS', '503', 0) + line('s2', 'UP', 'L7OK', '200', 4));
+    await checks.readOnce();
+    expect(checks.verdict(a)).toBe('unhealthy');
+    expect(checks.version).toBeGreaterThan(version);
+    expect(changes).toEqual([`web/${a.host}/${a.container} unhealthy`]);
+    expect(checks.view(a)).toMatchObject({ kind: 'tcp', source: 'default', state: 'unhealthy', lastError: 'HTTP 503', target: `tcp://${a.address}:8001` });
+    expect(checks.effectiveHealth(a)).toBe('unhealthy');
+    expect(checks.counts()).toMatchObject({ unhealthy: 1, healthy: 1 });
+    // After a reload: INI, then an error answer: the verdict stays.
+    say(header + line('s1', 'UP', 'INI', '', 2));
+    await checks.readOnce();
+    say('Unknown command.\n');
+    await checks.readOnce();
+    expect(checks.verdict(a)).toBe('unhealthy');
+    expect(checks.checks).toMatchObject({ runBy: 'haproxy', endpoints: 2, readFailures: 1 });
+    await checks.stop();
   });
 });
