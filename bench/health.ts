@@ -2,11 +2,16 @@
 //  j) an endpoint's health path starts failing → it leaves HAProxy's rotation, vs interval × fall
 //  k) the router's CPU and RSS while checking 1,000 endpoints every 2 s, vs no checks, same run (the router's own checker)
 //  v) 10,000 endpoints checked every 2 s: router and HAProxy CPU, router RSS, HAProxy-run checks vs the router's own, same run
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import type { Namespace } from 'etcd3';
 import { startEtcd } from '../test/harness/etcd.js';
+import { freePorts } from '../test/harness/ports.js';
 import { withDescendants } from '../test/harness/proc-scan.js';
+import { startProcess } from '../test/harness/processes.js';
 import { waitFor } from '../test/harness/wait.js';
 import { DOMAIN, endpoint, etcdClient, get, getJson, type RouterProcess, scrape, startRouter, total, txn, waitApplied } from './lib/fabric.js';
 import { cpuTimeMs, type Figure, ms, nowMs, sleep, summarize } from './lib/report.js';
@@ -204,8 +209,8 @@ async function measurePhase(etcdEndpoint: string, kv: Namespace, servers: IdServ
 const V_SERVICES = 1_000;
 const V_PER_SERVICE = 10;
 /** Real listening sockets; the 10,000 endpoints point at them in turn (many endpoints per port). */
-const V_BACKENDS = 50;
-const V_WARMUP_MS = 8_000;
+const V_BACKENDS = 20;
+const V_WARMUP_MS = 15_000;
 const V_MEASURE_MS = 20_000;
 
 interface VPhase {
@@ -230,27 +235,32 @@ export async function benchHealthAtTenThousand(): Promise<Figure[]> {
     cleanup.defer('etcd', () => etcd.stop());
     const { client, kv } = etcdClient(etcd.endpoint);
     cleanup.defer('etcd client', () => client.close());
-    const pool = await startIdServers(V_BACKENDS, 'v');
-    cleanup.defer('id servers', () => pool.close());
-    let rev = 0;
-    const puts = Array.from({ length: V_SERVICES * V_PER_SERVICE }, (_, i) =>
-      endpoint({
-        service: `v${String(Math.floor(i / V_PER_SERVICE)).padStart(4, '0')}`,
-        container: `${String(i).padStart(32, '0')}`,
-        port: pool.servers[i % V_BACKENDS]!.port,
-        check: { path: HEALTH_PATH },
-      }),
-    );
-    for (let i = 0; i < puts.length; i += 128) rev = await txn(kv, puts.slice(i, i + 128));
-    const phases: VPhase[] = [
-      { name: 'no checks', healthCheck: '{unconfigured: none, runner: router}' },
-      { name: 'HAProxy runs the checks', healthCheck: `{interval: ${K_INTERVAL}, unconfigured: none}` },
-      { name: "the router's own checker", healthCheck: `{interval: ${K_INTERVAL}, unconfigured: none, runner: router}` },
+    // Backends that cost little per check (one nginx process, `return 200`), so 5,000 checks a second measure the checkers, not the backends.
+    const pool = await startNginxBackends(V_BACKENDS);
+    cleanup.defer('nginx backends', () => pool.close());
+    // The same keys every phase; only the label-derived `check` differs (labels ask for a check even with `unconfigured: none`).
+    const putAll = async (labelled: boolean) => {
+      let rev = 0;
+      const puts = Array.from({ length: V_SERVICES * V_PER_SERVICE }, (_, i) =>
+        endpoint({
+          service: `v${String(Math.floor(i / V_PER_SERVICE)).padStart(4, '0')}`,
+          container: `${String(i).padStart(32, '0')}`,
+          port: pool.servers[i % V_BACKENDS]!.port,
+          ...(labelled ? { check: { path: HEALTH_PATH } } : {}),
+        }),
+      );
+      for (let i = 0; i < puts.length; i += 128) rev = await txn(kv, puts.slice(i, i + 128));
+      return rev;
+    };
+    const phases: Array<VPhase & { labelled: boolean }> = [
+      { name: 'no checks', healthCheck: '{unconfigured: none, runner: router}', labelled: false },
+      { name: 'HAProxy runs the checks', healthCheck: `{interval: ${K_INTERVAL}, unconfigured: none}`, labelled: true },
+      { name: "the router's own checker", healthCheck: `{interval: ${K_INTERVAL}, unconfigured: none, runner: router}`, labelled: true },
     ];
     const results: VResult[] = [];
     for (const phase of phases) {
       console.error(`v) ${phase.name}: starting a router on 10,000 endpoints`);
-      results.push(await measureVPhase(etcd.endpoint, rev, phase));
+      results.push(await measureVPhase(etcd.endpoint, await putAll(phase.labelled), phase));
     }
     const [none, haproxy, own] = results as [VResult, VResult, VResult];
     const figures: Figure[] = phases.map((phase, i) => {
@@ -316,4 +326,31 @@ async function measureVPhase(etcdEndpoint: string, rev: number, phase: VPhase): 
   } finally {
     await router.stop();
   }
+}
+
+/** One single-process nginx listening on `n` loopback ports, answering every request 200 "ok". */
+async function startNginxBackends(n: number): Promise<{ servers: Array<{ port: number }>; close(): Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-v-nginx-'));
+  const ports = await freePorts(n);
+  const listens = ports.map((p) => `listen 127.0.0.1:${p} backlog=4096;`).join(' ');
+  const conf = [
+    'daemon off; master_process off; worker_processes 1;',
+    `pid ${dir}/nginx.pid; error_log ${dir}/error.log;`,
+    'events { worker_connections 4096; }',
+    `http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};`,
+    `  server { ${listens} location / { return 200 "ok\\n"; } } }`,
+  ].join('\n');
+  fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
+  const proc = startProcess('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { name: 'bench-v-nginx' });
+  await waitFor(async () => (await get(ports[0]!, '/health', 'x').catch(() => undefined))?.status === 200, {
+    timeoutMs: 10_000,
+    what: 'nginx backends answer',
+  });
+  return {
+    servers: ports.map((port) => ({ port })),
+    close: async () => {
+      await proc.stop('SIGTERM', 5_000);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
