@@ -1,10 +1,17 @@
 // The router's active health checks (docs/health-checks.md), against node HTTP servers on 127.0.0.1.
 //  j) an endpoint's health path starts failing → it leaves HAProxy's rotation, vs interval × fall
-//  k) the router's CPU and RSS while checking 1,000 endpoints every 2 s, vs no checks, same run
+//  k) the router's CPU and RSS while checking 1,000 endpoints every 2 s, vs no checks, same run (the router's own checker)
+//  v) 10,000 endpoints checked every 2 s: router and HAProxy CPU, router RSS, HAProxy-run checks vs the router's own, same run
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import type { Namespace } from 'etcd3';
 import { startEtcd } from '../test/harness/etcd.js';
+import { freePorts } from '../test/harness/ports.js';
+import { withDescendants } from '../test/harness/proc-scan.js';
+import { startProcess } from '../test/harness/processes.js';
 import { waitFor } from '../test/harness/wait.js';
 import { DOMAIN, endpoint, etcdClient, get, getJson, type RouterProcess, scrape, startRouter, total, txn, waitApplied } from './lib/fabric.js';
 import { cpuTimeMs, type Figure, ms, nowMs, sleep, summarize } from './lib/report.js';
@@ -145,10 +152,10 @@ export async function benchHealthCost(): Promise<Figure[]> {
     cleanup.defer('id servers', () => pool.close());
     const phases: Phase[] = [
       { name: 'no checks (unconfigured: none)', healthCheck: '{unconfigured: none}' },
-      { name: `TCP checks (unconfigured: tcp, interval ${K_INTERVAL})`, healthCheck: `{interval: ${K_INTERVAL}, unconfigured: tcp}` },
+      { name: `TCP checks (unconfigured: tcp, interval ${K_INTERVAL})`, healthCheck: `{interval: ${K_INTERVAL}, unconfigured: tcp, runner: router}` },
       {
         name: `HTTP checks (GET ${HEALTH_PATH}, interval ${K_INTERVAL})`,
-        healthCheck: `{interval: ${K_INTERVAL}, unconfigured: none}`,
+        healthCheck: `{interval: ${K_INTERVAL}, unconfigured: none, runner: router}`,
         check: { path: HEALTH_PATH },
       },
     ];
@@ -197,4 +204,153 @@ async function measurePhase(etcdEndpoint: string, kv: Namespace, servers: IdServ
   } finally {
     await router.stop();
   }
+}
+
+const V_SERVICES = 1_000;
+const V_PER_SERVICE = 10;
+/** Real listening sockets; the 10,000 endpoints point at them in turn (many endpoints per port). */
+const V_BACKENDS = 20;
+const V_WARMUP_MS = 15_000;
+const V_MEASURE_MS = 20_000;
+
+interface VPhase {
+  name: string;
+  healthCheck: string;
+}
+
+interface VResult {
+  routerCpu: number;
+  haproxyCpu: number;
+  rssMiB: number;
+  checks: number;
+  status: Record<string, unknown> | undefined;
+  healthy: number;
+}
+
+/** v) 10,000 endpoints with an HTTP check every 2 s: HAProxy runs it (read back once a second) vs the router's own checker. */
+export async function benchHealthAtTenThousand(): Promise<Figure[]> {
+  const cleanup = new Cleanup();
+  try {
+    const etcd = await startEtcd({ name: 'bench-etcd-v' });
+    cleanup.defer('etcd', () => etcd.stop());
+    const { client, kv } = etcdClient(etcd.endpoint);
+    cleanup.defer('etcd client', () => client.close());
+    // Backends that cost little per check (one nginx process, `return 200`), so 5,000 checks a second measure the checkers, not the backends.
+    const pool = await startNginxBackends(V_BACKENDS);
+    cleanup.defer('nginx backends', () => pool.close());
+    // The same keys every phase; only the label-derived `check` differs (labels ask for a check even with `unconfigured: none`).
+    const putAll = async (labelled: boolean) => {
+      let rev = 0;
+      const puts = Array.from({ length: V_SERVICES * V_PER_SERVICE }, (_, i) =>
+        endpoint({
+          service: `v${String(Math.floor(i / V_PER_SERVICE)).padStart(4, '0')}`,
+          container: `${String(i).padStart(32, '0')}`,
+          port: pool.servers[i % V_BACKENDS]!.port,
+          ...(labelled ? { check: { path: HEALTH_PATH } } : {}),
+        }),
+      );
+      for (let i = 0; i < puts.length; i += 128) rev = await txn(kv, puts.slice(i, i + 128));
+      return rev;
+    };
+    const phases: Array<VPhase & { labelled: boolean }> = [
+      { name: 'no checks', healthCheck: '{unconfigured: none, runner: router}', labelled: false },
+      { name: 'HAProxy runs the checks', healthCheck: `{interval: ${K_INTERVAL}, unconfigured: none}`, labelled: true },
+      { name: "the router's own checker", healthCheck: `{interval: ${K_INTERVAL}, unconfigured: none, runner: router}`, labelled: true },
+    ];
+    const results: VResult[] = [];
+    for (const phase of phases) {
+      console.error(`v) ${phase.name}: starting a router on 10,000 endpoints`);
+      results.push(await measureVPhase(etcd.endpoint, await putAll(phase.labelled), phase));
+    }
+    const [none, haproxy, own] = results as [VResult, VResult, VResult];
+    const figures: Figure[] = phases.map((phase, i) => {
+      const r = results[i]!;
+      return {
+        id: 'v',
+        name: `10,000 endpoints, ${phase.name}: router CPU / HAProxy CPU over ${V_MEASURE_MS / 1000} s / router RSS / healthy`,
+        value: `${r.routerCpu.toFixed(1)} % / ${r.haproxyCpu.toFixed(1)} % of one core / ${r.rssMiB.toFixed(0)} MiB / ${r.healthy}`,
+        ...(i === 1 ? { target: '≤ 10 % of one core in the router' } : {}),
+      };
+    });
+    figures.push(
+      {
+        id: 'v',
+        name: 'router CPU above no checks: HAProxy-run / own checker',
+        value: `${(haproxy.routerCpu - none.routerCpu).toFixed(1)} % / ${(own.routerCpu - none.routerCpu).toFixed(1)} %`,
+      },
+      { id: 'v', name: 'ratio of router CPU, own checker ÷ HAProxy-run', value: `${(own.routerCpu / Math.max(haproxy.routerCpu, 0.01)).toFixed(1)}×` },
+      { id: 'v', name: "checks the router's own checker ran (expected 10,000 × 20 s ÷ 2 s = 100,000)", value: String(own.checks) },
+      { id: 'v', name: 'HAProxy-run: reads of show stat and the last one', value: JSON.stringify(haproxy.status ?? {}) },
+    );
+    return figures;
+  } finally {
+    await cleanup.run();
+  }
+}
+
+async function measureVPhase(etcdEndpoint: string, rev: number, phase: VPhase): Promise<VResult> {
+  const router = await startRouter({ etcd: etcdEndpoint, name: 'bench-router-v', healthCheck: phase.healthCheck, readyTimeoutMs: 120_000 });
+  try {
+    await waitApplied(router, rev, 120_000);
+    await sleep(V_WARMUP_MS);
+    const haproxyPids = withDescendants([router.proc.pid]).filter((pid) => pid !== router.proc.pid);
+    const haproxyCpu = () => haproxyPids.reduce((sum, pid) => sum + (cpuTimeMs(pid) ?? 0), 0);
+    // A router saturated by its own probes may not answer its API in time: its counts are then unknown.
+    const checksTotal = async () => {
+      const series = await scrape(router.apiPort).catch(() => undefined);
+      return series ? total(series, 'fabric_router_health_checks_total') : Number.NaN;
+    };
+    const checksBefore = await checksTotal();
+    const cpuBefore = cpuTimeMs(router.proc.pid);
+    const haproxyBefore = haproxyCpu();
+    const startedAt = nowMs();
+    await sleep(V_MEASURE_MS);
+    const cpuAfter = cpuTimeMs(router.proc.pid);
+    const haproxyAfter = haproxyCpu();
+    const wall = nowMs() - startedAt;
+    const rssMiB = router.rss().router ?? NaN;
+    const checks = (await checksTotal()) - checksBefore;
+    if (cpuBefore === undefined || cpuAfter === undefined) throw new Error('router exited during the measurement');
+    const status = (await router.status().catch(() => ({}))) as unknown as {
+      healthChecks?: Record<string, unknown> & { endpointsByHealth?: Record<string, number> };
+    };
+    const { endpointsByHealth, ...checkStatus } = status.healthChecks ?? {};
+    return {
+      routerCpu: ((cpuAfter - cpuBefore) / wall) * 100,
+      haproxyCpu: ((haproxyAfter - haproxyBefore) / wall) * 100,
+      rssMiB,
+      checks,
+      status: checkStatus,
+      healthy: endpointsByHealth?.healthy ?? 0,
+    };
+  } finally {
+    await router.stop();
+  }
+}
+
+/** One single-process nginx listening on `n` loopback ports, answering every request 200 "ok". */
+async function startNginxBackends(n: number): Promise<{ servers: Array<{ port: number }>; close(): Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-v-nginx-'));
+  const ports = await freePorts(n);
+  const listens = ports.map((p) => `listen 127.0.0.1:${p} backlog=4096;`).join(' ');
+  const conf = [
+    'daemon off; master_process off; worker_processes 1;',
+    `pid ${dir}/nginx.pid; error_log ${dir}/error.log;`,
+    'events { worker_connections 4096; }',
+    `http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};`,
+    `  server { ${listens} location / { return 200 "ok\\n"; } } }`,
+  ].join('\n');
+  fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
+  const proc = startProcess('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { name: 'bench-v-nginx' });
+  await waitFor(async () => (await get(ports[0]!, '/health', 'x').catch(() => undefined))?.status === 200, {
+    timeoutMs: 10_000,
+    what: 'nginx backends answer',
+  });
+  return {
+    servers: ports.map((port) => ({ port })),
+    close: async () => {
+      await proc.stop('SIGTERM', 5_000);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -6,7 +6,7 @@ import { benchAcmeIssuance } from './acme.js';
 import { benchColdStartAndResync, benchStartToEtcd } from './agent.js';
 import { benchDockerToServed } from './e2e.js';
 import { benchFailover } from './failover.js';
-import { benchHealthCost, benchHealthDetection } from './health.js';
+import { benchHealthAtTenThousand, benchHealthCost, benchHealthDetection } from './health.js';
 import { closeBenchDocker } from './lib/docker.js';
 import { type Figure, machine, printFigures, printMachine } from './lib/report.js';
 import { benchAtScale, benchPutToServed } from './router.js';
@@ -33,6 +33,7 @@ const BENCHES: Bench[] = [
   { ids: ['i'], group: 'router', title: 'i) nginx burst folding: 200 changes, minReloadInterval 1 s', run: benchNginxBurst },
   { ids: ['j'], group: 'router', title: 'j) health path fails → out of HAProxy rotation', run: benchHealthDetection },
   { ids: ['k'], group: 'router', title: 'k) health checks: router CPU and RSS at 1,000 endpoints', run: benchHealthCost },
+  { ids: ['v'], group: 'router', title: "v) health checks at 10,000 endpoints: HAProxy-run vs the router's own", run: benchHealthAtTenThousand },
   { ids: ['p'], group: 'router', title: 'p) etcd leader SIGKILL + a change meanwhile → served by both routers', run: benchFailover },
   { ids: ['t', 'u'], group: 'router', title: 't, u) a 1,000-server HAProxy config: Go text/template vs Handlebars', run: benchTemplates },
   {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { routerDocs } from './api-docs.js';
-import type { HealthChecker } from './health/checker.js';
+import type { HealthSource } from './health/source.js';
 import { type ModelEndpoint, type ModelIssue, type RouteModel, type ServiceModel, servingState } from './model.js';
 import type { Router } from './router.js';
 
@@ -31,7 +31,7 @@ function findService(router: Router, name: string): ServiceModel | undefined {
   return router.model?.services.find((s) => s.name === name);
 }
 
-function serviceView(service: ServiceModel, health: HealthChecker | undefined, issues: ModelIssue[]) {
+function serviceView(service: ServiceModel, health: HealthSource | undefined, issues: ModelIssue[]) {
   return {
     name: service.name,
     mode: service.mode,
@@ -47,7 +47,7 @@ function serviceView(service: ServiceModel, health: HealthChecker | undefined, i
 }
 
 /** The endpoint as the agent wrote it, how it is served, and the router's active check (lb/health). */
-function endpointView(endpoint: ModelEndpoint, health: HealthChecker | undefined) {
+function endpointView(endpoint: ModelEndpoint, health: HealthSource | undefined) {
   return {
     ...endpoint,
     serving: servingState(endpoint),

@@ -126,9 +126,11 @@ export const routerConfigSchema = z
         unconfigured: z.enum(['tcp', 'none']).default('tcp'),
         /** At most this many checks in flight. */
         concurrency: z.number().int().min(1).max(10_000).default(64),
+        /** Who runs the checks: `auto` is HAProxy when the router drives one it can read, else the router; `router` always the router. */
+        runner: z.enum(['auto', 'router']).default('auto'),
       })
       .strict()
-      .default({ interval: 2_000, timeout: 1_000, rise: 2, fall: 3, unconfigured: 'tcp', concurrency: 64 }),
+      .default({ interval: 2_000, timeout: 1_000, rise: 2, fall: 3, unconfigured: 'tcp', concurrency: 64, runner: 'auto' }),
     /** Certificates: the key file that decrypts them, what hosts get by default (docs/tls.md). */
     tls: tlsConfigSchema.default({ previousKeyFiles: [], default: 'none' }),
     targets: z.array(z.discriminatedUnion('kind', [haproxyTargetSchema, nginxTargetSchema, fileTargetSchema, slbTargetSchema])).default([]),

@@ -2,7 +2,7 @@ import { Backoff } from '../src/backoff.js';
 import { describeError, FabricError, isRetryable } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import { Debouncer } from './debounce.js';
-import type { HealthChecker } from './health/checker.js';
+import type { HealthSource } from './health/source.js';
 import { ApplyHistory } from './history.js';
 import type { RouterMetrics } from './metrics.js';
 import { deriveModel, type Model, ModelMemo } from './model.js';
@@ -21,7 +21,7 @@ export interface RouterOptions {
   domain: string | undefined;
   debounce: { min: number; max: number };
   /** Active health checks: fed each model's endpoints, read back by the next model build. */
-  health?: HealthChecker;
+  health?: HealthSource;
   /** Per-service VIPs (lb/vip): allocated in etcd after each model build, put on the interface before targets apply. */
   vips?: VipManager;
   /** The router's `tls:` defaults (lb/tls/model.ts). */
@@ -86,7 +86,7 @@ export class Router {
     return this.current;
   }
 
-  get health(): HealthChecker | undefined {
+  get health(): HealthSource | undefined {
     return this.options.health;
   }
 

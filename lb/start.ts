@@ -8,7 +8,7 @@ import { routerRoutes } from './api.js';
 import type { RouterConfig } from './config.js';
 import { dashboardRoutes } from './dashboard/route.js';
 import { EventHub } from './events.js';
-import { createHealthChecker } from './health/create.js';
+import { createHealthSource } from './health/create.js';
 import { RouterMetrics } from './metrics.js';
 import { Router } from './router.js';
 import { defaultRouterId, routerStatusDocument, StatusPublisher } from './status-publisher.js';
@@ -62,7 +62,7 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
     vault,
   });
   const vips = config.vipPool ? new VipManager({ pool: config.vipPool, interface: config.vipInterface }, etcd.kv, logger) : undefined;
-  const health = createHealthChecker(config.healthCheck, metrics, logger);
+  const health = createHealthSource(config, targets, metrics, logger);
   const routerId = config.routerId ?? defaultRouterId(common.listen);
   const acme = createAcme(config, etcd.kv, routerId, registry, logger);
   router = new Router(

@@ -2,6 +2,8 @@ import { ConfdirTarget } from './confd/confdir-target.js';
 import { createFileTarget } from './confd/file-target.js';
 import type { HaproxyTargetSpec, NginxTargetSpec, RouterConfig, TargetSpec } from './config.js';
 import { HaproxyTarget } from './haproxy/target.js';
+import { checkDefaults, checkRunner } from './health/create.js';
+import type { CheckDefaults } from './health/spec.js';
 import { NginxTarget } from './nginx/target.js';
 import { templatePath } from './render.js';
 import { SlbTarget } from './slb/target.js';
@@ -12,9 +14,11 @@ import type { ManagedTargetConfig, Target, TargetContext } from './target.js';
  * `targets:` in order, then `confdir:`'s resources. Each gets the same context.
  */
 export function createTargets(config: RouterConfig, context: TargetContext): Target[] {
+  // Where HAProxy runs the health checks, every HAProxy target renders them (lb/health/create.ts).
+  const checks = checkRunner(config) === 'haproxy' ? checkDefaults(config.healthCheck) : undefined;
   const targets = config.targets.map((spec, index) => {
     const name = spec.name ?? `${spec.kind}-${index}`;
-    return createTarget(spec, name, { ...context, logger: context.logger.child({ target: name }) });
+    return createTarget(spec, name, { ...context, logger: context.logger.child({ target: name }) }, checks);
   });
   const confdir = config.confdir
     ? new ConfdirTarget({ name: 'confd', confdir: config.confdir, defaultTimeoutMs: 30_000 }, { ...context, logger: context.logger.child({ target: 'confd' }) })
@@ -23,11 +27,18 @@ export function createTargets(config: RouterConfig, context: TargetContext): Tar
 }
 
 /** One driver for one `targets:` entry. */
-function createTarget(spec: TargetSpec, name: string, driver: TargetContext): Target {
+function createTarget(spec: TargetSpec, name: string, driver: TargetContext, checks: CheckDefaults | undefined): Target {
   switch (spec.kind) {
     case 'haproxy':
       return new HaproxyTarget(
-        { ...managed(name, spec), runtimeSocket: spec.runtimeSocket, hardStopAfter: spec.hardStopAfter, maxconn: spec.maxconn, spares: spec.spares },
+        {
+          ...managed(name, spec),
+          runtimeSocket: spec.runtimeSocket,
+          hardStopAfter: spec.hardStopAfter,
+          maxconn: spec.maxconn,
+          spares: spec.spares,
+          ...(checks ? { checks } : {}),
+        },
         driver,
       );
     case 'nginx':

@@ -51,6 +51,11 @@ export function haproxyBenchView(shape: ViewShape) {
       // Pool backends (lb/haproxy/spares.ts): free spares, free svc_ backends, spares taken at run time.
       free: b % 7 !== 6 && (b % 11 === 10 || b % 11 === 9),
       spare: b % 7 !== 6 && (b % 11 === 10 || b % 11 === 8),
+      // HAProxy-run checks (lb/health/backend-check.ts): HTTP, TCP or none.
+      check:
+        b % 7 === 6 || b % 3 === 2
+          ? null
+          : { source: 'spec', path: b % 4 ? '/healthz' : null, timeoutMs: 1000, intervalMs: 2000, downintervalMs: 1000, rise: 2, fall: 3 },
       servers: Array.from({ length: shape.serversPerBackend }, (_, s) => ({
         name: `s${s + 1}`,
         target: `10.${b % 250}.${Math.floor(s / 250)}.${s % 250}:${8000 + s}`,

@@ -33,6 +33,30 @@ describe('planPool', () => {
     expect(planPool(back.pool, [http('b'), http('c'), http('a')], settings, false).pool).toBe(back.pool);
   });
 
+  it('where HAProxy runs checks, the check is part of the kind: the default check fits the default spares, another check gets spares of its own', () => {
+    const defaultCheck = { kind: 'http' as const, path: '/healthz', intervalMs: 2000, timeoutMs: 1000, rise: 2, fall: 2, source: 'default' as const };
+    const withChecks = { spares: 2, defaultCheck };
+    const svc = (name: string, check = defaultCheck) => ({ name, mode: 'http' as const, balance: 'roundrobin' as const, check });
+    const first = planPool(undefined, [svc('a')], withChecks, false);
+    expect(first.pool.entries.filter((e) => e.service === undefined).every((e) => e.check?.path === '/healthz')).toBe(true);
+    // The same check from a spec (another source) is the same kind: no reload.
+    const same = planPool(first.pool, [svc('a'), svc('b', { ...defaultCheck, source: 'spec' as never })], withChecks, false);
+    expect(same.compacted).toBe(false);
+    // Another path cannot be set at run time: this kind's first service compacts, and its spares carry its check.
+    const other = { ...defaultCheck, path: '/ready', source: 'label' as never };
+    const grown = planPool(same.pool, [svc('a'), svc('b'), svc('c', other)], withChecks, false);
+    expect(grown.compacted).toBe(true);
+    const spares = grown.pool.entries.filter((e) => e.service === undefined);
+    const ready = spares.filter((e) => e.check?.path === '/ready');
+    expect(ready.length).toBeGreaterThan(0);
+    expect(new Set(spares.map((e) => e.name)).size).toBe(spares.length);
+    expect(ready.every((e) => /^spare_http_roundrobin_c[0-9a-f]{8}_\d+$/.test(e.name))).toBe(true);
+    // Then the next service with that check takes one of them at run time.
+    const next = planPool(grown.pool, [svc('a'), svc('b'), svc('c', other), svc('d', other)], withChecks, false);
+    expect(next.compacted).toBe(false);
+    expect(next.pool.entries.find((e) => e.service === 'd')?.check?.path).toBe('/ready');
+  });
+
   it('a kind that runs out compacts with twice the reserve; another kind gets its own spares', () => {
     const http = (name: string) => ({ name, mode: 'http' as const, balance: 'roundrobin' as const });
     const names = ['a', 'b', 'c', 'd', 'e'];

@@ -1,8 +1,19 @@
 import type { Endpoint } from '../../src/model/endpoint.js';
-import { type Balance, type Model, type ServiceModel, type ServingState, servingState } from '../model.js';
+import { type BackendCheck, backendCheck, sameBackendCheck } from '../health/backend-check.js';
+import type { CheckDefaults } from '../health/spec.js';
+import { type Balance, type Model, type ModelEndpoint, type ServiceModel, type ServingState, servingState } from '../model.js';
 import type { RouteModel } from '../routes/model.js';
 import type { TlsDesired } from '../tls/haproxy-desired.js';
-import { type BackendPool, backendsByService, type PoolEntry, type PoolPlan, type PoolSettings, planPool, serviceBackendName } from './spares.js';
+import {
+  type BackendPool,
+  backendsByService,
+  type PoolEntry,
+  type PooledService,
+  type PoolPlan,
+  type PoolSettings,
+  planPool,
+  serviceBackendName,
+} from './spares.js';
 
 /** One server line of a backend: a slot, filled by an endpoint or empty. */
 export interface ServerSlot {
@@ -29,6 +40,8 @@ export interface Backend {
   free?: true;
   /** A spare backend (`spare_…`), free or taken by `service` at run time. */
   spare?: true;
+  /** HAProxy runs this service's health check itself (lb/health/haproxy-checks.ts); absent: the router does. */
+  check?: BackendCheck;
 }
 
 /** A frontend of its own for a service's VIP: `bind address:port`, straight to the service's backend. */
@@ -89,6 +102,8 @@ export class DesiredMemo {
   maps:
     | { hostRules: Model['hostRules']; services: ServiceModel[]; pool?: BackendPool; hostMap: HaproxyDesired['hostMap']; pathMap: HaproxyDesired['pathMap'] }
     | undefined;
+  /** Each service's HAProxy-run check, while the service model is the same object. */
+  checks = new WeakMap<ServiceModel, BackendCheck | undefined>();
   /** Backends built afresh by the last plan (the rest were reused): for tests. */
   built: string[] = [];
 }
@@ -103,12 +118,19 @@ export function desiredHaproxy(
   previous: SlotTable,
   memo?: DesiredMemo,
   spares?: SparesInput,
+  checks?: CheckDefaults,
 ): { desired: HaproxyDesired; slots: SlotTable; pool?: PoolPlan } {
-  const pooled = spares ? planPool(spares.previous, model.services, spares.settings, spares.compact) : undefined;
+  const checkOf = (service: ServiceModel): BackendCheck | undefined => {
+    if (!checks) return undefined;
+    if (!memo) return backendCheck(service, checks);
+    if (!memo.checks.has(service)) memo.checks.set(service, backendCheck(service, checks));
+    return memo.checks.get(service);
+  };
+  const pooled = spares ? planPool(spares.previous, pooledServices(model.services, checkOf), spares.settings, spares.compact) : undefined;
   const names = pooled ? backendsByService(pooled.pool) : undefined;
   const nameOf = (service: string) => names?.get(service) ?? backendName(service);
   const slots: SlotTable = new Map();
-  const fill = (name: string, members: Array<{ key: string; endpoint: Endpoint; weight: number }>): ServerSlot[] => {
+  const fill = (name: string, members: Array<{ key: string; endpoint: Endpoint; weight: number }>, ownCheck = false): ServerSlot[] => {
     const assignment = assignSlots(
       previous.get(name),
       members.map((m) => m.key),
@@ -117,7 +139,8 @@ export function desiredHaproxy(
     const servers: ServerSlot[] = Array.from({ length: assignment.size }, (_, i) => emptySlot(i));
     for (const { key, endpoint, weight } of members) {
       const index = assignment.byEndpoint.get(key)!;
-      servers[index] = { name: slotName(index), endpoint: key, address: endpoint.address, port: endpoint.port, weight, state: servingState(endpoint) };
+      const state = ownCheck ? servingStateBesidesCheck(endpoint) : servingState(endpoint);
+      servers[index] = { name: slotName(index), endpoint: key, address: endpoint.address, port: endpoint.port, weight, state };
     }
     return servers;
   };
@@ -132,9 +155,12 @@ export function desiredHaproxy(
       return last.backend;
     }
     const members = (service?.endpoints ?? []).map((e) => ({ key: `${e.host}/${e.container}`, endpoint: e, weight: e.weight }));
+    const check = service ? checkOf(service) : entry!.check;
+    const servers = fill(name, members, check !== undefined);
     const backend: Backend = service
-      ? { name, service: service.name, mode: service.mode, balance: service.balance, servers: fill(name, members) }
-      : { name, service: entry!.owner ?? '', mode: entry!.mode, balance: entry!.balance, servers: fill(name, []), free: true };
+      ? { name, service: service.name, mode: service.mode, balance: service.balance, servers }
+      : { name, service: entry!.owner ?? '', mode: entry!.mode, balance: entry!.balance, servers, free: true };
+    if (check) backend.check = check;
     if (entry && entry.owner === undefined) backend.spare = true;
     nextBackends.set(name, { service, slots: slots.get(name)!, backend });
     memo?.built.push(name);
@@ -228,7 +254,15 @@ export interface SparesInput {
 
 /** A memoized backend is reused only while the pool entry behind it is the same kind. */
 function sameEntry(backend: Backend, entry: PoolEntry): boolean {
-  return backend.mode === entry.mode && backend.balance === entry.balance;
+  return backend.mode === entry.mode && backend.balance === entry.balance && sameBackendCheck(backend.check, entry.check);
+}
+
+/** What the pool reads of each service, with the check HAProxy runs for it (its spare must run the same). */
+function pooledServices(services: readonly ServiceModel[], checkOf: (s: ServiceModel) => BackendCheck | undefined): PooledService[] {
+  return services.map((s) => {
+    const check = checkOf(s);
+    return check ? { name: s.name, mode: s.mode, balance: s.balance, check } : s;
+  });
 }
 
 function assignSlots(before: BackendSlots | undefined, keys: string[]): BackendSlots {
@@ -254,6 +288,14 @@ function assignSlots(before: BackendSlots | undefined, keys: string[]): BackendS
   for (const slot of used) needed = Math.max(needed, slot + 1);
   while (size < needed) size *= 2;
   return { size, byEndpoint };
+}
+
+/**
+ * Where HAProxy runs the check, a failing one must not put the slot in maintenance: HAProxy stops
+ * checking servers in maintenance, so it would never come back. HAProxy takes it out of rotation itself.
+ */
+function servingStateBesidesCheck(endpoint: ModelEndpoint): ServingState {
+  return endpoint.activeHealth === 'unhealthy' ? servingState({ ...endpoint, activeHealth: undefined }) : servingState(endpoint);
 }
 
 function slotName(index: number): string {

@@ -1,3 +1,4 @@
+import { sameBackendCheck } from '../health/backend-check.js';
 import type { ServingState } from '../model.js';
 import { type TlsMapName, type TlsOp, tlsMapChanges, tlsOps, tlsStructuralChange } from '../tls/haproxy-diff.js';
 import type { Backend, HaproxyDesired, ServerSlot, VipFrontend } from './desired.js';
@@ -8,7 +9,8 @@ export type MapName = 'hosts' | 'paths' | 'acme' | TlsMapName;
 export type RuntimeOp =
   | { kind: 'addr'; backend: string; server: string; address: string; port: number }
   | { kind: 'weight'; backend: string; server: string; weight: number }
-  | { kind: 'state'; backend: string; server: string; state: ServingState }
+  /** `haproxyChecks`: HAProxy's own check decides up or down, so `ready` must not force its health up. */
+  | { kind: 'state'; backend: string; server: string; state: ServingState; haproxyChecks?: true }
   | { kind: 'map'; map: MapName; entries: Array<[string, string]> }
   /** Certificates (lb/tls/haproxy-diff.ts). */
   | { kind: 'tls'; op: TlsOp };
@@ -33,7 +35,8 @@ export function diffHaproxy(applied: HaproxyDesired | undefined, next: HaproxyDe
     if (before === after) continue; // reused unchanged (lb/haproxy/desired.ts DesiredMemo)
     // A pool backend given back (lb/haproxy/spares.ts): its slots also lose the old addresses, as the file renders them.
     const released = after.free === true && before.free !== true;
-    for (let s = 0; s < after.servers.length; s++) ops.push(...serverOps(after.name, before.servers[s]!, after.servers[s]!, released));
+    const checked = after.check !== undefined;
+    for (let s = 0; s < after.servers.length; s++) ops.push(...serverOps(after.name, before.servers[s]!, after.servers[s]!, released, checked));
   }
   if (!sameEntries(applied.hostMap, next.hostMap)) ops.push({ kind: 'map', map: 'hosts', entries: next.hostMap });
   if (!sameEntries(applied.pathMap, next.pathMap)) ops.push({ kind: 'map', map: 'paths', entries: next.pathMap });
@@ -53,6 +56,7 @@ function structuralChange(before: Backend[], after: Backend[]): string | undefin
     if (a.name !== b.name) return `backend ${a.name} → ${b.name}`;
     if (a.mode !== b.mode || a.balance !== b.balance || a.route !== b.route) return `backend ${b.name} settings changed`;
     if (a.cookie !== b.cookie) return `backend ${b.name} ${b.cookie ? 'now sticky' : 'no longer sticky'}`;
+    if (!sameBackendCheck(a.check, b.check)) return `backend ${b.name} health check changed`;
     if (a.servers.length !== b.servers.length) return `backend ${b.name} grew to ${b.servers.length} slots`;
   }
   return undefined;
@@ -69,7 +73,7 @@ function frontendChange(before: VipFrontend[], after: VipFrontend[]): string | u
   return `VIP frontends changed (${[...added.map((n) => `+${n}`), ...removed.map((n) => `-${n}`)].join(' ') || 'order'})`;
 }
 
-function serverOps(backend: string, before: ServerSlot, after: ServerSlot, released = false): RuntimeOp[] {
+function serverOps(backend: string, before: ServerSlot, after: ServerSlot, released: boolean, haproxyChecks: boolean): RuntimeOp[] {
   const server = after.name;
   if (!after.endpoint && released) return emptiedOps(backend, before, after);
   if (!after.endpoint) {
@@ -84,7 +88,7 @@ function serverOps(backend: string, before: ServerSlot, after: ServerSlot, relea
   // A drained server sits at weight 0 after a reload (see the template), so a state change resends the weight.
   if (before.weight !== after.weight || refilled || before.state !== after.state) ops.push({ kind: 'weight', backend, server, weight: after.weight });
   if (before.state !== after.state || (refilled && after.state !== 'maint')) {
-    ops.push({ kind: 'state', backend, server, state: after.state });
+    ops.push({ kind: 'state', backend, server, state: after.state, ...(haproxyChecks ? { haproxyChecks: true as const } : {}) });
   }
   return ops;
 }

@@ -66,8 +66,9 @@ function serverCommand(op: ServerOp): string {
     case 'weight':
       return `set weight ${id} ${op.weight}`;
     case 'state':
-      // Back in rotation: also past HAProxy's own passive check, which may hold the slot down from an earlier error.
-      return op.state === 'ready' ? `set server ${id} state ready;set server ${id} health up` : `set server ${id} state ${op.state}`;
+      // Back in rotation: also past HAProxy's own passive check, which may hold the slot down from an earlier error;
+      // unless HAProxy runs the service's check: its word stands (leaving maintenance restarts it at `rise`).
+      return op.state === 'ready' && !op.haproxyChecks ? `set server ${id} state ready;set server ${id} health up` : `set server ${id} state ${op.state}`;
   }
 }
 

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { type BackendCheck, sameBackendCheck } from '../health/backend-check.js';
 import type { Balance, ServiceModel } from '../model.js';
 
 /**
@@ -16,10 +18,12 @@ import type { Balance, ServiceModel } from '../model.js';
 export interface BackendKind {
   mode: 'http' | 'tcp';
   balance: Balance;
+  /** The health check HAProxy runs in this backend (lb/health/backend-check.ts); absent: the router checks. */
+  check?: BackendCheck;
 }
 
-/** All the pool reads of a service. */
-export type PooledService = Pick<ServiceModel, 'name' | 'mode' | 'balance'>;
+/** All the pool reads of a service, with the check HAProxy would run for it. */
+export type PooledService = Pick<ServiceModel, 'name' | 'mode' | 'balance'> & { check?: BackendCheck };
 
 export interface PoolEntry extends BackendKind {
   name: string;
@@ -39,31 +43,42 @@ export interface BackendPool {
 export interface PoolSettings {
   /** Free `http`/`roundrobin` spares after each reload. */
   spares: number;
+  /** Where HAProxy runs the checks: the check of a service that sets none (the router's defaults), the default spares'. */
+  defaultCheck?: BackendCheck;
 }
 
 /** Another kind's first service always reloads; then it keeps at least this many spares. */
 const MIN_OTHER_KIND = 8;
-const DEFAULT_KIND: BackendKind = { mode: 'http', balance: 'roundrobin' };
+function defaultKind(settings: PoolSettings): BackendKind {
+  return { mode: 'http', balance: 'roundrobin', ...(settings.defaultCheck ? { check: settings.defaultCheck } : {}) };
+}
 
+/** `mode/balance/check`: the check as JSON (without its source, which HAProxy does not see), `null` for none. */
 export function kindKey(kind: BackendKind): string {
-  return `${kind.mode}/${kind.balance}`;
+  const check = kind.check ? { ...kind.check, source: undefined } : null;
+  return `${kind.mode}/${kind.balance}/${JSON.stringify(check)}`;
 }
 
 function parseKind(key: string): BackendKind {
-  const [mode, balance] = key.split('/') as [BackendKind['mode'], Balance];
-  return { mode, balance };
+  const first = key.indexOf('/');
+  const second = key.indexOf('/', first + 1);
+  const check = JSON.parse(key.slice(second + 1)) as BackendCheck | null;
+  const kind: BackendKind = { mode: key.slice(0, first) as BackendKind['mode'], balance: key.slice(first + 1, second) as Balance };
+  return check ? { ...kind, check: { ...check, source: 'default' } } : kind;
 }
 
 export function serviceBackendName(service: string): string {
   return `svc_${service}`;
 }
 
+/** Spares with a check of their own carry a short digest of it: one name per kind, stable across reloads. */
 function spareName(kind: BackendKind, index: number): string {
-  return `spare_${kind.mode}_${kind.balance}_${index + 1}`;
+  const tag = kind.check ? `_c${createHash('sha256').update(kindKey(kind)).digest('hex').slice(0, 8)}` : '';
+  return `spare_${kind.mode}_${kind.balance}${tag}_${index + 1}`;
 }
 
 export function initialReserve(settings: PoolSettings): Map<string, number> {
-  return new Map([[kindKey(DEFAULT_KIND), settings.spares]]);
+  return new Map([[kindKey(defaultKind(settings)), settings.spares]]);
 }
 
 export interface PoolPlan {
@@ -78,25 +93,25 @@ export interface PoolPlan {
  * yet, or when a kind runs out of spares (its reserve doubles first).
  */
 export function planPool(previous: BackendPool | undefined, services: readonly PooledService[], settings: PoolSettings, compact: boolean): PoolPlan {
-  if (settings.spares === 0) return withoutSpares(previous, services);
-  if (!previous) return { pool: compactPool(services, initialReserve(settings)), compacted: true };
-  if (compact) return { pool: compactPool(services, previous.reserve), compacted: true };
+  if (settings.spares === 0) return withoutSpares(previous, services, settings);
+  if (!previous) return { pool: compactPool(services, initialReserve(settings), settings), compacted: true };
+  if (compact) return { pool: compactPool(services, previous.reserve, settings), compacted: true };
   const assigned = assignInPlace(previous, services);
   if (assigned.kind === 'ran-out') {
     const reserve = new Map(previous.reserve);
     const key = kindKey(assigned.need);
     reserve.set(key, Math.max(MIN_OTHER_KIND, (reserve.get(key) ?? 0) * 2));
-    return { pool: compactPool(services, reserve), compacted: true };
+    return { pool: compactPool(services, reserve, settings), compacted: true };
   }
   return { pool: assigned.pool, compacted: false };
 }
 
 /** `spares: 0` turns the pool off: one `svc_` backend per service, so every new or removed service reloads. */
-function withoutSpares(previous: BackendPool | undefined, services: readonly PooledService[]): PoolPlan {
+function withoutSpares(previous: BackendPool | undefined, services: readonly PooledService[], settings: PoolSettings): PoolPlan {
   const same =
     previous && previous.entries.length === services.length && previous.entries.every((e, i) => e.service === services[i]!.name && sameKind(e, services[i]!));
   if (same) return { pool: previous, compacted: false };
-  return { pool: compactPool(services, new Map(), 0), compacted: true };
+  return { pool: compactPool(services, new Map(), settings, 0), compacted: true };
 }
 
 type Assigned = { kind: 'fits'; pool: BackendPool } | { kind: 'ran-out'; need: BackendKind };
@@ -115,7 +130,7 @@ function assignInPlace(previous: BackendPool, services: readonly PooledService[]
   for (const service of services) {
     if (placed.has(service.name)) continue;
     const index = freeEntry(entries, service);
-    if (index < 0) return { kind: 'ran-out', need: { mode: service.mode, balance: service.balance } };
+    if (index < 0) return { kind: 'ran-out', need: kindOf(service) };
     entries[index] = { ...entries[index]!, service: service.name };
     changed = true;
   }
@@ -130,16 +145,26 @@ function freeEntry(entries: readonly PoolEntry[], service: PooledService): numbe
 }
 
 function sameKind(a: BackendKind, b: BackendKind): boolean {
-  return a.mode === b.mode && a.balance === b.balance;
+  return a.mode === b.mode && a.balance === b.balance && sameBackendCheck(a.check, b.check);
 }
 
-function compactPool(services: readonly PooledService[], reserveBefore: Map<string, number>, minOtherKind = MIN_OTHER_KIND): BackendPool {
+function kindOf(service: PooledService): BackendKind {
+  return { mode: service.mode, balance: service.balance, ...(service.check ? { check: service.check } : {}) };
+}
+
+function compactPool(
+  services: readonly PooledService[],
+  reserveBefore: Map<string, number>,
+  settings: PoolSettings,
+  minOtherKind = MIN_OTHER_KIND,
+): BackendPool {
+  const defaultKey = kindKey(defaultKind(settings));
   const reserve = new Map(reserveBefore);
   for (const service of minOtherKind ? services : []) {
-    const key = kindKey(service);
-    if ((reserve.get(key) ?? 0) < minOtherKind && key !== kindKey(DEFAULT_KIND)) reserve.set(key, minOtherKind);
+    const key = kindKey(kindOf(service));
+    if ((reserve.get(key) ?? 0) < minOtherKind && key !== defaultKey) reserve.set(key, minOtherKind);
   }
-  const entries: PoolEntry[] = services.map((s) => ({ name: serviceBackendName(s.name), mode: s.mode, balance: s.balance, service: s.name, owner: s.name }));
+  const entries: PoolEntry[] = services.map((s) => ({ name: serviceBackendName(s.name), ...kindOf(s), service: s.name, owner: s.name }));
   for (const [key, count] of [...reserve].sort(([a], [b]) => a.localeCompare(b))) {
     const kind = parseKind(key);
     for (let i = 0; i < count; i++) entries.push({ name: spareName(kind, i), ...kind, service: undefined, owner: undefined });
@@ -168,6 +193,7 @@ export function poolFromRunning(
       name: b.name,
       mode: b.mode,
       balance: b.balance,
+      ...(b.check ? { check: b.check } : {}),
       service: b.free ? undefined : b.service,
       owner: b.name.startsWith('svc_') ? b.name.slice('svc_'.length) : undefined,
     }));

@@ -6,6 +6,8 @@ import { readIfExists, type StagedFile, stageFile, writeAtomic } from '../../src
 import type { Logger } from '../../src/log.js';
 import { childPids, stopPid } from '../../src/proc.js';
 import { DeferredWrite } from '../deferred-write.js';
+import { backendCheck } from '../health/backend-check.js';
+import type { CheckDefaults } from '../health/spec.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
 import { checkFile, syncFile } from '../sync.js';
@@ -29,6 +31,8 @@ export interface HaproxyTargetConfig extends ManagedTargetConfig {
   maxconn: number | undefined;
   /** Free spare backends after each reload (lb/haproxy/spares.ts); default 128. */
   spares?: number;
+  /** HAProxy runs the services' health checks with these defaults (lb/health/haproxy-checks.ts); absent: the router does. */
+  checks?: CheckDefaults;
 }
 
 interface Plan {
@@ -122,6 +126,20 @@ export class HaproxyTarget implements Target {
         this.context.requestApply();
       });
     }
+  }
+
+  /** HAProxy runs the checks (their verdicts are read back from `adminSocket`). */
+  get runsChecks(): boolean {
+    return this.config.checks !== undefined;
+  }
+
+  get adminSocket(): string {
+    return this.files.adminSocket;
+  }
+
+  /** What HAProxy runs now, slots and all: undefined before the first apply and while HAProxy is down. */
+  appliedDesired(): HaproxyDesired | undefined {
+    return this.applied;
   }
 
   get masterState(): string {
@@ -276,7 +294,7 @@ export class HaproxyTarget implements Target {
   private startFromAdopted(model: Model, running: HaproxyDesired): void {
     this.adopted = undefined;
     this.pool = poolFromRunning(running.backends, this.poolSettings());
-    const fresh = desiredHaproxy(model, new Map(), undefined, { previous: this.pool, settings: this.poolSettings(), compact: false });
+    const fresh = desiredHaproxy(model, new Map(), undefined, { previous: this.pool, settings: this.poolSettings(), compact: false }, this.config.checks);
     const { applied, slots } = adoptSlots(running, fresh.desired);
     this.applied = applied;
     this.slots = slots;
@@ -286,7 +304,7 @@ export class HaproxyTarget implements Target {
   private async plan(model: Model, compact = false): Promise<Plan> {
     const template = (this.template ??= await loadTemplate(createTemplateEngine(), this.config.template));
     const spares = { previous: this.pool, settings: this.poolSettings(), compact };
-    const planned = desiredHaproxy(model, this.slots, this.desiredMemo, spares);
+    const planned = desiredHaproxy(model, this.slots, this.desiredMemo, spares, this.config.checks);
     const tls = this.tls ? await this.tls.plan(model) : undefined;
     const desired = tls ? { ...planned.desired, tls } : planned.desired;
     const https = tls ? this.tls!.view(tls) : undefined;
@@ -307,7 +325,10 @@ export class HaproxyTarget implements Target {
 
   /** `fabric render --once` has no Runtime API to fill spares with: none then. */
   private poolSettings(): PoolSettings {
-    return { spares: this.context.once ? 0 : (this.config.spares ?? 128) };
+    const spares = this.context.once ? 0 : (this.config.spares ?? 128);
+    // Where HAProxy runs checks, the default spares run the check a service gets from the router's defaults.
+    const defaultCheck = this.config.checks ? backendCheck({ endpoints: [], spec: undefined, mode: 'http' }, this.config.checks) : undefined;
+    return defaultCheck ? { spares, defaultCheck } : { spares };
   }
 
   /**

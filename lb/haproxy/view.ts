@@ -92,6 +92,7 @@ function backendView(b: Backend) {
     cookie: b.cookie ? safe(b.cookie) : null,
     free: b.free ?? false,
     spare: b.spare ?? false,
+    check: b.check ? checkView(b.check) : null,
     servers: b.servers.map((s) => ({
       name: safe(s.name),
       target: safe(hostPort(s.address, s.port)),
@@ -99,6 +100,19 @@ function backendView(b: Backend) {
       state: s.state,
       endpoint: s.endpoint ?? null,
     })),
+  };
+}
+
+/** HAProxy's own check of a service (docs/health-checks.md): a down server is checked at most every second, so it comes back soon after `rise`. */
+function checkView(check: NonNullable<Backend['check']>) {
+  return {
+    source: check.source,
+    path: check.path ? safe(check.path) : null,
+    timeoutMs: check.timeoutMs,
+    intervalMs: check.intervalMs,
+    downintervalMs: Math.min(check.intervalMs, 1_000),
+    rise: check.rise,
+    fall: check.fall,
   };
 }
 

@@ -6,6 +6,7 @@ import type { Model, ModelEndpoint, ServiceModel } from '../model.js';
 import { EFFECTIVE_HEALTH, type EffectiveHealth, effectiveHealth } from './effective.js';
 import { type Probe, runProbe } from './probe.js';
 import { CheckScheduler } from './scheduler.js';
+import type { HealthSource } from './source.js';
 import { type CheckDefaults, type CheckSpec, endpointKey, probeTarget, resolveCheck } from './spec.js';
 import { type CheckStatus, checkAllowsServing, INITIAL_STATUS, observe } from './state.js';
 
@@ -55,7 +56,8 @@ interface Entry {
  * Emits `change` when an endpoint's check starts or stops allowing it to
  * serve; the router then re-applies, and the model reads `verdict()`.
  */
-export class HealthChecker extends EventEmitter {
+export class HealthChecker extends EventEmitter implements HealthSource {
+  readonly runner = 'router' as const;
   private readonly entries = new Map<string, Entry>();
   /** Docker's health of every endpoint in the model, and the effective health derived from it. */
   private readonly docker = new Map<string, Health>();

@@ -1,5 +1,5 @@
 import { type Model, servingState } from '../model.js';
-import type { HealthChecker } from './checker.js';
+import type { HealthSource } from './source.js';
 import { endpointKey } from './spec.js';
 
 /** Above this many endpoints, the published view lists only the ones that are not healthy. */
@@ -11,7 +11,7 @@ const LIST_ALL_UP_TO = 1_000;
  * fields that change with the health itself: no per-check timestamps or
  * counters, so an unchanged view is never rewritten.
  */
-export function healthView(model: Model | undefined, checker: HealthChecker | undefined) {
+export function healthView(model: Model | undefined, checker: HealthSource | undefined) {
   const services = model?.services ?? [];
   const total = services.reduce((n, s) => n + s.endpoints.length, 0);
   const listAll = total <= LIST_ALL_UP_TO;

@@ -1,4 +1,4 @@
-// Active health checks end to end: endpoints in a real etcd, the real router (HAProxy via its
+// Active health checks run by the router end to end: endpoints in a real etcd, the real router (HAProxy via its
 // Runtime API), real HTTP servers on 127.0.0.1 whose health path the test flips, and one real
 // container registered by the agent.
 import http from 'node:http';
@@ -28,8 +28,12 @@ const RISE = 2;
 const SLACK_MS = 1_500;
 const ROUTER_ID = `health-test-${process.pid}`;
 
+// The router's own checker (what nginx-only and SLB routers run), driving HAProxy through the Runtime API;
+// HAProxy running the checks itself is test/router/haproxy-checks.test.ts.
 const suite = useRouterSuite({
-  router: { config: { routerId: ROUTER_ID, healthCheck: { interval: `${INTERVAL_MS}ms`, timeout: '150ms', rise: RISE, fall: FALL } } },
+  router: {
+    config: { routerId: ROUTER_ID, healthCheck: { interval: `${INTERVAL_MS}ms`, timeout: '150ms', rise: RISE, fall: FALL, runner: 'router' } },
+  },
 });
 
 // ---------------------------------------------------------------- helpers

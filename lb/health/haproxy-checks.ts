@@ -1,0 +1,265 @@
+import { EventEmitter } from 'node:events';
+import { describeError, FabricError } from '../../src/errors.js';
+import type { Logger } from '../../src/log.js';
+import type { Endpoint, Health } from '../../src/model/endpoint.js';
+import type { HaproxyDesired } from '../haproxy/desired.js';
+import { haproxyCommand } from '../haproxy/socket.js';
+import type { Model, ModelEndpoint, ServiceModel } from '../model.js';
+import { backendCheck, endpointCheckSpec } from './backend-check.js';
+import type { CheckView, HealthMetrics } from './checker.js';
+import { EFFECTIVE_HEALTH, type EffectiveHealth, effectiveHealth } from './effective.js';
+import { parseShowStat } from './haproxy-stat.js';
+import { checkedSlots, statusFromRow } from './haproxy-verdicts.js';
+import type { HealthSource } from './source.js';
+import { type CheckDefaults, type CheckSpec, endpointKey, probeTarget } from './spec.js';
+import { type CheckStatus, checkAllowsServing, INITIAL_STATUS } from './state.js';
+
+/** The HAProxy whose checks are read: its admin socket, and what it runs now (the slots of its backends). */
+export interface CheckedHaproxy {
+  readonly adminSocket: string;
+  /** Undefined before the first apply, or while HAProxy is down. */
+  appliedDesired(): HaproxyDesired | undefined;
+}
+
+export interface HaproxyChecksOptions {
+  defaults: CheckDefaults;
+  haproxy: CheckedHaproxy;
+  logger: Logger;
+  metrics?: Pick<HealthMetrics, 'setEndpointCounts'>;
+  /** One `show stat` of every server per this many ms. */
+  readIntervalMs?: number;
+  /** The admin socket adapter; replaceable for unit tests. */
+  command?: (socket: string, command: string) => Promise<string>;
+}
+
+interface Tracked {
+  docker: Health;
+  /** Absent: nothing checks this endpoint (router default `unconfigured: none`). */
+  spec: CheckSpec | undefined;
+  target: string | undefined;
+  status: CheckStatus;
+}
+
+interface SyncedService {
+  endpoints: ModelEndpoint[];
+  spec: ServiceModel['spec'];
+  keys: Set<string>;
+}
+
+const READ_INTERVAL_MS = 1_000;
+/** Servers only (type 4), every proxy; empty slots are in maintenance and left out. */
+const SHOW_STAT = 'show stat -1 4 -1 no-maint';
+
+/**
+ * The active checks when HAProxy runs them (`check`, `option httpchk`, …, in
+ * its config): one `show stat` of all servers per second is read back, each
+ * server slot mapped to its endpoint, and the verdicts feed the model exactly
+ * as the router's own checker's do, so nginx and SLB targets, the API, the
+ * status document and the metrics show the same.
+ */
+export class HaproxyChecks extends EventEmitter implements HealthSource {
+  readonly runner = 'haproxy' as const;
+  private readonly tracked = new Map<string, Tracked>();
+  private synced = new Map<string, SyncedService>();
+  private verdictsVersion = 0;
+  private slots: Map<string, string> = new Map();
+  private slotsOf: HaproxyDesired | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private reading: Promise<void> | undefined;
+  private stopped = false;
+  private readonly readIntervalMs: number;
+  private readonly command: (socket: string, command: string) => Promise<string>;
+  private lastRead: number | undefined;
+  private readFailures = 0;
+  private reads = 0;
+  private lastReadMs: number | undefined;
+
+  constructor(private readonly options: HaproxyChecksOptions) {
+    super();
+    this.readIntervalMs = options.readIntervalMs ?? READ_INTERVAL_MS;
+    this.command = options.command ?? ((socket, command) => haproxyCommand(socket, command));
+  }
+
+  override on(event: 'change', listener: (key: string, status: CheckStatus) => void): this;
+  // biome-ignore lint/suspicious/noExplicitAny: the implementation signature behind the typed overloads above
+  override on(event: string, listener: (...args: any[]) => void): this {
+    return super.on(event, listener);
+  }
+
+  /** After each model build: each endpoint's check as its backend runs it. Unchanged services (same objects) are skipped. */
+  sync(model: Model): void {
+    if (this.stopped) return;
+    const next = new Map<string, SyncedService>();
+    let changed = false;
+    for (const service of model.services) {
+      const last = this.synced.get(service.name);
+      if (last && last.endpoints === service.endpoints && last.spec === service.spec) {
+        next.set(service.name, last);
+        continue;
+      }
+      changed = true;
+      const check = backendCheck(service, this.options.defaults);
+      const keys = new Set<string>();
+      for (const endpoint of service.endpoints) {
+        const key = endpointKey(endpoint);
+        keys.add(key);
+        this.track(key, endpoint, check && endpointCheckSpec(endpoint, check));
+      }
+      for (const key of last?.keys ?? []) if (!keys.has(key)) this.forget(key);
+      next.set(service.name, { endpoints: service.endpoints, spec: service.spec, keys });
+    }
+    for (const [name, last] of this.synced) {
+      if (next.has(name)) continue;
+      changed = true;
+      for (const key of last.keys) this.forget(key);
+    }
+    this.synced = next;
+    if (changed) this.options.metrics?.setEndpointCounts(this.counts());
+    this.timer ??= this.schedule();
+  }
+
+  verdict(endpoint: Pick<Endpoint, 'service' | 'host' | 'container'>): 'healthy' | 'unhealthy' | undefined {
+    const state = this.tracked.get(endpointKey(endpoint))?.status.state;
+    return state === 'unknown' ? undefined : state;
+  }
+
+  get version(): number {
+    return this.verdictsVersion;
+  }
+
+  effectiveHealth(endpoint: Pick<Endpoint, 'service' | 'host' | 'container' | 'health'>): EffectiveHealth {
+    return effectiveHealth(endpoint.health, this.tracked.get(endpointKey(endpoint))?.status.state);
+  }
+
+  /** `lastCheck` is the last read of HAProxy's state (at most a second old): HAProxy does not say when it checked. */
+  view(endpoint: Pick<Endpoint, 'service' | 'host' | 'container'>): CheckView | null {
+    const tracked = this.tracked.get(endpointKey(endpoint));
+    if (!tracked?.spec) return null;
+    const { spec, status } = tracked;
+    return {
+      kind: spec.kind,
+      target: tracked.target!,
+      source: spec.source,
+      intervalMs: spec.intervalMs,
+      timeoutMs: spec.timeoutMs,
+      rise: spec.rise,
+      fall: spec.fall,
+      ...status,
+      since: iso(status.since),
+      lastCheck: status.state === 'unknown' ? null : iso(this.lastRead),
+    };
+  }
+
+  counts(): Record<EffectiveHealth, number> {
+    const counts = Object.fromEntries(EFFECTIVE_HEALTH.map((h) => [h, 0])) as Record<EffectiveHealth, number>;
+    for (const t of this.tracked.values()) counts[effectiveHealth(t.docker, t.spec ? t.status.state : undefined)] += 1;
+    return counts;
+  }
+
+  get checks() {
+    let endpoints = 0;
+    for (const t of this.tracked.values()) if (t.spec) endpoints += 1;
+    return {
+      endpoints,
+      inFlight: 0,
+      queued: 0,
+      runBy: 'haproxy',
+      reads: this.reads,
+      lastRead: iso(this.lastRead),
+      lastReadMs: this.lastReadMs ?? null,
+      readFailures: this.readFailures,
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.reading;
+  }
+
+  /** One read now (tests, and the loop). Never throws: a failed read keeps the last verdicts. */
+  async readOnce(): Promise<void> {
+    const desired = this.options.haproxy.appliedDesired();
+    if (!desired || this.stopped) return;
+    if (desired !== this.slotsOf) {
+      this.slots = checkedSlots(desired);
+      this.slotsOf = desired;
+    }
+    const started = Date.now();
+    try {
+      const text = await this.command(this.options.haproxy.adminSocket, SHOW_STAT);
+      const rows = parseShowStat(text);
+      if (!rows) throw new FabricError('FABRIC_ERR_RUNTIME_API', `${SHOW_STAT}: ${text.trim().slice(0, 200) || 'no answer'}`);
+      if (this.readFailures > 0) this.options.logger.info({ failures: this.readFailures }, 'reading HAProxy check states again');
+      this.readFailures = 0;
+      this.apply(rows, Date.now());
+    } catch (err) {
+      // HAProxy restarting or reloading: its verdicts are read again on the next tick.
+      this.readFailures += 1;
+      const log = this.readFailures === 1 ? this.options.logger.warn : this.options.logger.debug;
+      log.call(this.options.logger, { err: describeError(err) }, 'could not read HAProxy check states; keeping the last verdicts');
+    }
+    this.lastReadMs = Date.now() - started;
+  }
+
+  private apply(rows: ReturnType<typeof parseShowStat> & object, at: number): void {
+    this.reads += 1;
+    this.lastRead = at;
+    let counts = false;
+    for (const row of rows) {
+      const key = this.slots.get(`${row.backend}/${row.server}`);
+      const tracked = key === undefined ? undefined : this.tracked.get(key);
+      if (!tracked?.spec) continue;
+      const before = tracked.status;
+      const after = statusFromRow(row, before, at, tracked.spec.rise);
+      if (after === before) continue;
+      tracked.status = after;
+      if (after.state === before.state) continue;
+      this.verdictsVersion += 1;
+      counts = true;
+      const log = after.state === 'unhealthy' ? this.options.logger.warn : this.options.logger.info;
+      log.call(
+        this.options.logger,
+        { endpoint: key, check: tracked.target, from: before.state, to: after.state, error: after.lastError, by: 'haproxy' },
+        'health check state changed',
+      );
+      if (checkAllowsServing(before.state) !== checkAllowsServing(after.state)) this.emit('change', key, after);
+    }
+    if (counts) this.options.metrics?.setEndpointCounts(this.counts());
+  }
+
+  private schedule(): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      this.reading = this.readOnce().finally(() => {
+        this.reading = undefined;
+        if (!this.stopped) this.timer = this.schedule();
+      });
+    }, this.readIntervalMs);
+    timer.unref?.();
+    return timer;
+  }
+
+  private track(key: string, endpoint: ModelEndpoint, spec: CheckSpec | undefined): void {
+    const target = spec && probeTarget(spec);
+    const tracked = this.tracked.get(key);
+    if (tracked && tracked.target === target) {
+      tracked.docker = endpoint.health;
+      tracked.spec = spec;
+      return;
+    }
+    // A new endpoint, or a new address/port/path: earlier results say nothing about it.
+    if (tracked && tracked.status.state !== 'unknown') this.verdictsVersion += 1;
+    this.tracked.set(key, { docker: endpoint.health, spec, target, status: INITIAL_STATUS });
+  }
+
+  private forget(key: string): void {
+    const tracked = this.tracked.get(key);
+    if (!tracked) return;
+    this.tracked.delete(key);
+    if (tracked.status.state !== 'unknown') this.verdictsVersion += 1;
+  }
+}
+
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
