@@ -1,5 +1,6 @@
 import type { Claim } from './claims.js';
-import type { ModelOptions, ResolvedClaims, ServiceDerivation } from './model.js';
+import type { ResolvedClaims, ServiceDerivation } from './model/derivation.js';
+import type { ModelOptions } from './model/options.js';
 import type { ServiceKeys } from './store.js';
 
 /**

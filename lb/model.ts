@@ -1,65 +1,25 @@
-import type { ErrorCode } from '../src/errors.js';
 import type { Endpoint } from '../src/model/endpoint.js';
 import type { HostRecord } from '../src/model/host.js';
 import type { RouteSpec, ServiceSpec } from '../src/model/service.js';
 import { type Claim, type ClaimRank, resolveClaims } from './claims.js';
+import type { ResolvedClaims, ServiceDerivation } from './model/derivation.js';
+import type { ModelOptions } from './model/options.js';
+import type { ActiveHealth, HostRule, ModelEndpoint, ModelIssue, ServiceModel, ServiceVip } from './model/types.js';
 import type { ModelMemo } from './model-memo.js';
 import { rejectionIssues } from './rejections.js';
 import { buildRoutes, type RouteModel } from './routes/model.js';
 import type { EndpointEntry, Entry, GroupedKeys, ServiceEntry, ServiceKeys } from './store.js';
 import { type AcmeModel, collectAcme } from './tls/acme/model-part.js';
-import { buildTls, type CertEntry, type TlsModel, type TlsOptions } from './tls/model.js';
+import { buildTls, type CertEntry, type TlsModel } from './tls/model.js';
 import { planVips, type VipCreate, type VipHold, type VipRelease, type VipWant } from './vip/plan.js';
-import type { VipPool } from './vip/pool.js';
 
+export type { ResolvedClaims, ServiceDerivation } from './model/derivation.js';
+export type { ModelOptions } from './model/options.js';
+export { servingState } from './model/serving.js';
+export type { ActiveHealth, Balance, HostRule, ModelEndpoint, ModelIssue, ServiceModel, ServiceVip, ServingState } from './model/types.js';
 export { ModelMemo } from './model-memo.js';
 export type { RouteModel } from './routes/model.js';
 export type { CertEntry, TlsHost, TlsModel, WantedHost } from './tls/model.js';
-
-export type Balance = 'roundrobin' | 'leastconn' | 'source';
-/** What a load balancer should do with an endpoint. */
-export type ServingState = 'ready' | 'drain' | 'maint';
-
-export interface ServiceModel {
-  name: string;
-  mode: 'http' | 'tcp';
-  balance: Balance;
-  /** Domains this service won (its automatic subdomain first). */
-  domains: string[];
-  /** Path prefixes; empty means the whole host. */
-  paths: string[];
-  endpoints: ModelEndpoint[];
-  spec: ServiceSpec | undefined;
-  /** The VIP this service holds (`vips/<address>`) and the port served on it; absent without one. */
-  vip?: ServiceVip;
-}
-
-export interface ServiceVip {
-  address: string;
-  port: number;
-}
-
-/** The active health check's verdict on an endpoint (lb/health); absent until it has one. */
-export type ActiveHealth = 'healthy' | 'unhealthy';
-/** An endpoint as the agent wrote it, plus the router's own check result. */
-export type ModelEndpoint = Endpoint & { activeHealth?: ActiveHealth };
-
-/** One host (+ optional path prefix) → service rule, for domain routing. */
-export interface HostRule {
-  host: string;
-  path: string | undefined;
-  service: string;
-  /** Set when a Route won this host (+ path): traffic goes to its weighted backend; `service` is its first backend's. */
-  route?: string;
-}
-
-export interface ModelIssue {
-  code: ErrorCode;
-  subject: string;
-  message: string;
-  /** A container an agent rejected (lb/rejections.ts): which one, where, and why. */
-  container?: { host: string; id: string; name: string; reason: string };
-}
 
 export interface Model {
   revision: number;
@@ -75,19 +35,6 @@ export interface Model {
   tls?: TlsModel;
   /** ACME challenges every HTTP frontend answers, stored certificates, order states (lb/tls/acme). */
   acme?: AcmeModel;
-}
-
-export interface ModelOptions {
-  /** Root domain for automatic `<service>.<domain>` names. */
-  domain: string | undefined;
-  /** The router's `vipPool`; without it VIPs are shown as held but never allocated or released. */
-  vipPool?: VipPool;
-  /** The router's active health checks, an input like the keyspace: endpoint → verdict. */
-  health?: (endpoint: Endpoint) => ActiveHealth | undefined;
-  /** Changes whenever `health` may answer differently (HealthChecker.version); lets a memo skip asking it again. */
-  healthVersion?: number;
-  /** The router's `tls:` (default `none`, and its default certificate). */
-  tls?: TlsOptions;
 }
 
 /** Pure: the decoded keyspace → the services, rules and problems the targets render. */
@@ -195,22 +142,6 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
   };
 }
 
-/** A service's model, its domain claims and its problems: everything that depends on its own keys only. */
-export interface ServiceDerivation {
-  generation: number;
-  domain: string | undefined;
-  /** Its endpoint entries, by key. */
-  entries: EndpointEntry[];
-  /** The active health verdict of each entry when derived. */
-  verdicts: Array<ActiveHealth | undefined>;
-  /** The service model before domains and VIP are known (domains empty). */
-  base: ServiceModel;
-  claims: Claim[];
-  issues: ModelIssue[];
-  /** The last complete model of it, reused while nothing in it changes (targets compare by identity). */
-  final?: ServiceModel;
-}
-
 /** Pure: one service's keys → its derivation. */
 export function deriveService(keys: ServiceKeys, options: Pick<ModelOptions, 'domain' | 'health'>): ServiceDerivation {
   const issues: ModelIssue[] = [];
@@ -229,11 +160,6 @@ export function deriveService(keys: ServiceKeys, options: Pick<ModelOptions, 'do
   for (const d of spec?.spec.domains ?? []) claim(d, 'spec', spec!.createRevision);
   for (const { endpoint, createRevision } of entries) for (const d of endpoint.domains) claim(d, 'label', createRevision);
   return { generation: keys.generation, domain: options.domain, entries, verdicts, base, claims, issues };
-}
-
-export interface ResolvedClaims {
-  hostRules: HostRule[];
-  issues: ModelIssue[];
 }
 
 function resolveAll(claimSets: Claim[][]): ResolvedClaims {
@@ -310,14 +236,4 @@ function serviceModel(name: string, spec: ServiceSpec | undefined, endpoints: En
 
 function withActiveHealth(endpoint: Endpoint, activeHealth: ActiveHealth | undefined): ModelEndpoint {
   return activeHealth ? { ...endpoint, activeHealth } : endpoint;
-}
-
-/**
- * How an endpoint is served: only healthy (or unchecked) endpoints that are up get new requests.
- * Docker's health and the router's active check both count: either saying unhealthy takes it out.
- */
-export function servingState(endpoint: ModelEndpoint): ServingState {
-  if (endpoint.health === 'unhealthy' || endpoint.health === 'starting') return 'maint';
-  if (endpoint.activeHealth === 'unhealthy') return 'maint';
-  return endpoint.state === 'draining' ? 'drain' : 'ready';
 }
