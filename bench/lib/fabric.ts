@@ -187,6 +187,8 @@ export interface RouterOptions {
   httpPort?: number;
   /** More router.yaml, appended as it is (e.g. a `tls:` block). */
   extraConfig?: string;
+  /** Flags for the router's node (e.g. `--cpu-prof`); default: FABRIC_BENCH_ROUTER_NODE_ARGS, split on spaces. */
+  nodeArgs?: string[];
 }
 
 /** A router with one managed HAProxy target on a free loopback port (and optionally nginx); waits for its first apply. */
@@ -208,9 +210,13 @@ export async function startRouter(opts: RouterOptions): Promise<RouterProcess> {
   const tls = opts.tls ? `tls: {keyFile: ${opts.tls.keyFile}}\n` : '';
   fs.writeFileSync(config, `domain: ${DOMAIN}\nhealthCheck: ${opts.healthCheck ?? '{unconfigured: none}'}\n${tls}targets:\n${targets.join('')}`);
   const spawnedAt = performance.timeOrigin + performance.now();
-  const proc = startProcess(process.execPath, [CLI, 'router', '--etcd', opts.etcd, '--config', config, '--listen', `127.0.0.1:${apiPort}`], {
-    name: opts.name ?? 'bench-router',
-  });
+  const proc = startProcess(
+    process.execPath,
+    [...(opts.nodeArgs ?? routerNodeArgs()), CLI, 'router', '--etcd', opts.etcd, '--config', config, '--listen', `127.0.0.1:${apiPort}`],
+    {
+      name: opts.name ?? 'bench-router',
+    },
+  );
   const status = () => getJson<RouterStatus>(apiPort, '/v1/status');
   // An aborted run SIGKILLs the router, which cannot stop its HAProxy then: do it by pid here.
   const killBelow = () => {
@@ -266,6 +272,10 @@ export async function startRouter(opts: RouterOptions): Promise<RouterProcess> {
     throw new Error(`${(error as Error).message}\n${proc.lines().slice(-20).join('\n')}`);
   }
   return router;
+}
+
+function routerNodeArgs(): string[] {
+  return (process.env.FABRIC_BENCH_ROUTER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 }
 
 // ---------------------------------------------------------------- etcd
