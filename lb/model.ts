@@ -10,7 +10,7 @@ import { rejectionIssues } from './rejections.js';
 import { buildRoutes, type RouteModel } from './routes/model.js';
 import type { EndpointEntry, Entry, GroupedKeys, ServiceEntry, ServiceKeys } from './store.js';
 import { type AcmeModel, collectAcme } from './tls/acme/model-part.js';
-import { buildTls, type CertEntry, type TlsModel } from './tls/model.js';
+import { buildTls, type CertEntry, type TlsInput, type TlsModel } from './tls/model.js';
 import { planVips, type VipCreate, type VipHold, type VipRelease, type VipWant } from './vip/plan.js';
 
 export type { ResolvedClaims, ServiceDerivation } from './model/derivation.js';
@@ -85,7 +85,7 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
 
   memo?.begin(options);
   const derived: ServiceDerivation[] = [];
-  for (const name of [...keys.services.keys()].sort()) {
+  for (const name of memo?.sortedNames(keys) ?? sortedNames(keys)) {
     const serviceKeys = keys.services.get(name)!;
     const derivation = memo?.reuse(serviceKeys, options) ?? deriveService(serviceKeys, options);
     memo?.keep(derivation);
@@ -95,8 +95,9 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
   memo?.end();
 
   const bases = derived.map((d) => d.base);
-  const weightedRoutes = buildRoutes(routeEntries, bases);
-  for (const issue of missingBackendIssues(routeEntries, bases)) issues.push(issue);
+  // Both only look at services through routes: none, nothing to do (a pass over every service saved per change).
+  const weightedRoutes = routeEntries.length ? buildRoutes(routeEntries, bases) : [];
+  if (routeEntries.length) for (const issue of missingBackendIssues(routeEntries, bases)) issues.push(issue);
   const routeClaims: Claim[] = weightedRoutes.map((route) => ({
     host: route.host,
     path: route.path,
@@ -110,25 +111,18 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
   const hostRules = resolved.hostRules;
   issues.push(...resolved.issues);
 
-  const won = new Map<string, Set<string>>();
-  for (const rule of hostRules) {
-    const route = rule.route ? weightedRoutes.find((r) => r.name === rule.route) : undefined;
-    if (route) route.active = true;
-    for (const service of route ? route.groups.map((g) => g.service) : [rule.service]) {
-      won.set(service, (won.get(service) ?? new Set()).add(rule.host));
-    }
-  }
+  const won = memo?.wonDomains(hostRules, weightedRoutes, wonDomains) ?? wonDomains(hostRules, weightedRoutes);
   const vipPlan = planVips(vipWants(bases, issues), holds, options.vipPool);
   issues.push(...vipPlan.issues);
   const services = derived.map((d) => {
-    const auto = options.domain ? `${d.base.name}.${options.domain}` : undefined;
-    const domains = [...(won.get(d.base.name) ?? [])].sort((a, b) => (a === auto ? -1 : b === auto ? 1 : a.localeCompare(b)));
+    const domains = won.get(d.base.name) ?? [];
+    const auto = options.domain && domains.length > 1 ? `${d.base.name}.${options.domain}` : undefined;
     const address = vipPlan.assigned.get(d.base.name);
     const port = vipPort(d.base);
-    return finalService(d, domains, address && port ? { address, port } : undefined);
+    return finalService(d, sortDomains(domains, auto), address && port ? { address, port } : undefined);
   });
   const routes = routeEntries.map((r) => r.spec).sort((a, b) => a.name.localeCompare(b.name));
-  const tls = buildTls({ hostRules, services, routes, claims: claimSets.flat(), certs, options: options.tls }, issues);
+  const tls = buildTls(tlsInput({ hostRules, services, routes, claimSets, certs, options: options.tls }, derived), issues);
   return {
     revision,
     services,
@@ -159,7 +153,52 @@ export function deriveService(keys: ServiceKeys, options: Pick<ModelOptions, 'do
   if (options.domain) claim(`${name}.${options.domain}`, 'auto', 0);
   for (const d of spec?.spec.domains ?? []) claim(d, 'spec', spec!.createRevision);
   for (const { endpoint, createRevision } of entries) for (const d of endpoint.domains) claim(d, 'label', createRevision);
-  return { generation: keys.generation, domain: options.domain, entries, verdicts, base, claims, issues };
+  const asksTls = Boolean(spec?.spec.tls) || endpoints.some((e) => e.tls);
+  return { generation: keys.generation, domain: options.domain, entries, verdicts, base, claims, issues, asksTls };
+}
+
+function sortedNames(keys: GroupedKeys): string[] {
+  return [...keys.services.keys()].sort();
+}
+
+/**
+ * Service → the hosts it won (directly, or through a route that sends to it). Marks the routes
+ * that won a host active: a memo that reuses the map must do the same (see ModelMemo.wonDomains).
+ */
+export function wonDomains(hostRules: HostRule[], weightedRoutes: RouteModel[]): Map<string, string[]> {
+  const won = new Map<string, Set<string>>();
+  const routes = new Map(weightedRoutes.map((r) => [r.name, r]));
+  for (const rule of hostRules) {
+    const route = rule.route ? routes.get(rule.route) : undefined;
+    if (route) route.active = true;
+    for (const service of route ? route.groups.map((g) => g.service) : [rule.service]) {
+      won.set(service, (won.get(service) ?? new Set()).add(rule.host));
+    }
+  }
+  return new Map([...won].map(([service, hosts]) => [service, [...hosts]]));
+}
+
+/** The automatic subdomain first, then by name. */
+function sortDomains(domains: string[], auto: string | undefined): string[] {
+  if (domains.length <= 1) return domains;
+  return [...domains].sort((a, b) => (a === auto ? -1 : b === auto ? 1 : a.localeCompare(b)));
+}
+
+/**
+ * buildTls's input. When nothing asks for HTTPS (no spec or label `tls`, a route's `tls`, the
+ * router's default `none`, and no certificate named like a setting) every host's answer is "no
+ * HTTPS" and nothing can be refused: the hosts and claims are left out, so a change does not pass
+ * over every host and claim. The result is the same (the memo property test holds it).
+ */
+function tlsInput(input: Omit<TlsInput, 'claims'> & { claimSets: Claim[][] }, derived: ServiceDerivation[]): TlsInput {
+  const { claimSets, ...rest } = input;
+  const quiet =
+    (input.options?.default ?? 'none') === 'none' &&
+    !input.certs.some((c) => c.name === 'none') &&
+    !input.routes.some((r) => r.tls) &&
+    !derived.some((d) => d.asksTls);
+  if (quiet) return { ...rest, hostRules: [], services: [], claims: [] };
+  return { ...rest, claims: claimSets.flat() };
 }
 
 function resolveAll(claimSets: Claim[][]): ResolvedClaims {

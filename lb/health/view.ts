@@ -1,4 +1,4 @@
-import { type Model, servingState } from '../model.js';
+import { type Model, type ModelEndpoint, type ServingState, servingState } from '../model.js';
 import type { HealthChecker } from './checker.js';
 import { endpointKey } from './spec.js';
 
@@ -9,35 +9,42 @@ const LIST_ALL_UP_TO = 1_000;
  * The health view published in etcd (`status/routers/<id>`): per service the
  * serving count, per endpoint its effective health and check state. Only
  * fields that change with the health itself: no per-check timestamps or
- * counters, so an unchanged view is never rewritten.
+ * counters, so an unchanged view is never rewritten. Above LIST_ALL_UP_TO it
+ * lists the endpoints with a problem only (not serving, or a verdict other
+ * than healthy): an endpoint nothing checks (`none`) that serves is no news,
+ * and at 100,000 endpoints listing them all made a document over etcd's
+ * request limit, rebuilt every second.
  */
 export function healthView(model: Model | undefined, checker: HealthChecker | undefined) {
   const services = model?.services ?? [];
   const total = services.reduce((n, s) => n + s.endpoints.length, 0);
   const listAll = total <= LIST_ALL_UP_TO;
+  const endpointView = (e: ModelEndpoint, health: string, serving: ServingState) => {
+    const check = checker?.view(e);
+    return {
+      endpoint: endpointKey(e),
+      address: e.address,
+      port: e.port,
+      docker: e.health,
+      health,
+      serving,
+      check: check ? { kind: check.kind, state: check.state, since: check.since, lastError: check.lastError ?? null } : null,
+    };
+  };
   return {
     endpoints: total,
     counts: checker?.counts() ?? null,
     truncated: !listAll,
     services: services.map((service) => {
-      const endpoints = service.endpoints.map((e) => {
-        const check = checker?.view(e);
-        return {
-          endpoint: endpointKey(e),
-          address: e.address,
-          port: e.port,
-          docker: e.health,
-          health: checker?.effectiveHealth(e) ?? e.health,
-          serving: servingState(e),
-          check: check ? { kind: check.kind, state: check.state, since: check.since, lastError: check.lastError ?? null } : null,
-        };
-      });
-      return {
-        name: service.name,
-        healthy: endpoints.filter((e) => e.serving === 'ready').length,
-        total: endpoints.length,
-        endpoints: listAll ? endpoints : endpoints.filter((e) => e.health !== 'healthy'),
-      };
+      let healthy = 0;
+      const endpoints: Array<ReturnType<typeof endpointView>> = [];
+      for (const e of service.endpoints) {
+        const health = checker?.effectiveHealth(e) ?? e.health;
+        const serving = servingState(e);
+        if (serving === 'ready') healthy += 1;
+        if (listAll || serving !== 'ready' || (health !== 'healthy' && health !== 'none')) endpoints.push(endpointView(e, health, serving));
+      }
+      return { name: service.name, healthy, total: service.endpoints.length, endpoints };
     }),
   };
 }

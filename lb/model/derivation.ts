@@ -14,6 +14,8 @@ export interface ServiceDerivation {
   base: ServiceModel;
   claims: Claim[];
   issues: ModelIssue[];
+  /** Its spec or an endpoint label sets `tls`: the model then works out TLS host by host. */
+  asksTls: boolean;
   /** The last complete model of it, reused while nothing in it changes (targets compare by identity). */
   final?: ServiceModel;
 }
