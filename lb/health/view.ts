@@ -2,6 +2,9 @@ import { type Model, type ModelEndpoint, type ServingState, servingState } from 
 import type { HealthChecker } from './checker.js';
 import { endpointKey } from './spec.js';
 
+/** Each service's last view entry, valid while the service object and the checker's version are the same. */
+const serviceViews = new WeakMap<object, { checker: HealthChecker | undefined; version: number | undefined; listAll: boolean; entry: unknown }>();
+
 /** Above this many endpoints, the published view lists only the ones that are not healthy. */
 const LIST_ALL_UP_TO = 1_000;
 
@@ -36,15 +39,21 @@ export function healthView(model: Model | undefined, checker: HealthChecker | un
     counts: checker?.counts() ?? null,
     truncated: !listAll,
     services: services.map((service) => {
+      // The same service object (the model memo keeps it) under the same check results: the same entry.
+      const cached = serviceViews.get(service);
+      if (cached && cached.checker === checker && cached.version === checker?.version && cached.listAll === listAll) return cached.entry;
       let healthy = 0;
       const endpoints: Array<ReturnType<typeof endpointView>> = [];
       for (const e of service.endpoints) {
         const health = checker?.effectiveHealth(e) ?? e.health;
         const serving = servingState(e);
         if (serving === 'ready') healthy += 1;
-        if (listAll || serving !== 'ready' || (health !== 'healthy' && health !== 'none')) endpoints.push(endpointView(e, health, serving));
+        if (listAll || serving !== 'ready' || health === 'unhealthy' || health === 'starting') endpoints.push(endpointView(e, health, serving));
       }
-      return { name: service.name, healthy, total: service.endpoints.length, endpoints };
+      const entry = { name: service.name, healthy, total: service.endpoints.length, endpoints };
+      // Only an entry that lists no endpoint: a listed one's check details (since, lastError) change without a new version.
+      if (!listAll && endpoints.length === 0) serviceViews.set(service, { checker, version: checker?.version, listAll, entry });
+      return entry;
     }),
   };
 }
