@@ -201,7 +201,11 @@ export async function startRouter(opts: RouterOptions): Promise<RouterProcess> {
   const config = path.join(dir, 'router.yaml');
   // No default TCP checks: the benches measure the config pipeline, and their endpoints are not all live.
   const https = httpsPort ? `    https: 127.0.0.1:${httpsPort}\n` : '';
-  const targets = [`  - kind: haproxy\n${opts.nginx ? '    name: haproxy\n' : ''}    http: 127.0.0.1:${httpPort}\n${https}    dest: ${dir}/haproxy.cfg\n`];
+  // FABRIC_BENCH_HAPROXY_TEMPLATE: another HAProxy template for the bench routers (an experiment's config).
+  const template = process.env.FABRIC_BENCH_HAPROXY_TEMPLATE ? `    template: ${process.env.FABRIC_BENCH_HAPROXY_TEMPLATE}\n` : '';
+  const targets = [
+    `  - kind: haproxy\n${opts.nginx ? '    name: haproxy\n' : ''}    http: 127.0.0.1:${httpPort}\n${https}    dest: ${dir}/haproxy.cfg\n${template}`,
+  ];
   if (opts.nginx) {
     fs.mkdirSync(path.join(dir, 'nginx'));
     const interval = opts.nginx.minReloadInterval ? `    minReloadInterval: ${opts.nginx.minReloadInterval}\n` : '';
