@@ -21,11 +21,14 @@ import {
 } from './lib/fabric.js';
 import { type Figure, latencyFigures, ms, nowMs, sleep, summarize } from './lib/report.js';
 import { Cleanup, type IdServer, startIdServers } from './lib/util.js';
+import { parseSizes } from './scale.js';
 
 const D_SAMPLES = 60;
 const G_PAIRS = 20;
-const F_SERVICES = 1_000;
-const F_ENDPOINTS = 10;
+/** f's size: FABRIC_BENCH_SIZE (`<services>x<endpoints>`, e.g. 10000x10), default 1,000 × 10. Bench x runs several sizes at once. */
+const [F_SIZE] = parseSizes(process.env.FABRIC_BENCH_SIZE ?? '1000x10');
+const F_SERVICES = F_SIZE!.services;
+const F_ENDPOINTS = F_SIZE!.endpoints;
 const F_SAMPLES = 20;
 /** Quiet time between samples, above the debounce minimum (20 ms), so each change starts from idle. */
 const GAP_MS = 50;
@@ -168,7 +171,7 @@ function rssText(router: RouterProcess): string {
   return `router ${rss.router?.toFixed(0) ?? '?'} MiB; HAProxy ${rss.haproxy.toFixed(0)} MiB over ${rss.haproxyProcesses} processes`;
 }
 
-/** f) 1,000 services × 10 endpoints. */
+/** f) 1,000 services × 10 endpoints (or FABRIC_BENCH_SIZE). */
 export async function benchAtScale(): Promise<Figure[]> {
   const cleanup = new Cleanup();
   try {

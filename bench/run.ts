@@ -10,6 +10,7 @@ import { benchHealthAtTenThousand, benchHealthCost, benchHealthDetection } from 
 import { closeBenchDocker } from './lib/docker.js';
 import { type Figure, machine, printFigures, printMachine } from './lib/report.js';
 import { benchAtScale, benchPutToServed } from './router.js';
+import { benchSizes } from './scale.js';
 import { benchSpares } from './spares.js';
 import { benchNginxBurst, benchNginxVsHaproxy } from './targets.js';
 import { benchTemplates } from './templates.js';
@@ -28,6 +29,12 @@ const BENCHES: Bench[] = [
   { ids: ['b', 'c'], group: 'agent', title: 'b) agent cold start on 200 containers; c) no-change resyncs', run: benchColdStartAndResync },
   { ids: ['d', 'g'], group: 'router', title: 'd) etcd put → served; g) fast path vs forced reload', run: benchPutToServed },
   { ids: ['f'], group: 'router', title: 'f) 1,000 services × 10 endpoints', run: benchAtScale },
+  {
+    ids: ['x'],
+    group: 'router',
+    title: 'x) the router at sizes (FABRIC_BENCH_SIZES, default one service, 1k, 10k, 100k endpoints), ratios to one service',
+    run: benchSizes,
+  },
   { ids: ['e'], group: 'router', title: 'e) Docker start → served (agent + router)', run: benchDockerToServed },
   { ids: ['h'], group: 'router', title: 'h) put → served: nginx (reload) vs HAProxy (runtime API), one router', run: benchNginxVsHaproxy },
   { ids: ['i'], group: 'router', title: 'i) nginx burst folding: 200 changes, minReloadInterval 1 s', run: benchNginxBurst },

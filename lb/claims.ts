@@ -1,4 +1,4 @@
-import type { HostRule, ModelIssue } from './model.js';
+import type { HostRule, ModelIssue } from './model/types.js';
 
 /** Spec claims (Services and Routes) outrank the automatic subdomain, which outranks container labels. */
 export type ClaimRank = 'spec' | 'auto' | 'label';

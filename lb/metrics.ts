@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, type Registry } from '../src/metrics.js';
 
 export class RouterMetrics {
@@ -15,6 +16,7 @@ export class RouterMetrics {
   readonly healthCheckDuration: Histogram<'kind'>;
   readonly endpointsByHealth: Gauge<'health'>;
   readonly certExpiry: Gauge<'cert'>;
+  readonly eventLoopDelay: Gauge<'stat'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -81,6 +83,23 @@ export class RouterMetrics {
       help: 'When each stored certificate expires (its notAfter), seconds since the Unix epoch',
       labelNames: ['cert'],
       registers,
+    });
+    // How long the event loop was blocked, over the window since the previous scrape: a long render or
+    // a whole-keyspace pass shows as max. 10 ms resolution is enough for a 50 ms target.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    this.eventLoopDelay = new Gauge({
+      name: 'fabric_router_event_loop_delay_seconds',
+      help: 'Event-loop delay since the previous scrape (perf_hooks.monitorEventLoopDelay): max, p99, p50',
+      labelNames: ['stat'],
+      registers,
+      collect() {
+        const seconds = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
+        this.set({ stat: 'max' }, seconds(loop.max));
+        this.set({ stat: 'p99' }, seconds(loop.percentile(99)));
+        this.set({ stat: 'p50' }, seconds(loop.percentile(50)));
+        loop.reset();
+      },
     });
   }
 }

@@ -1,6 +1,9 @@
 import type { Claim } from './claims.js';
-import type { ModelOptions, ResolvedClaims, ServiceDerivation } from './model.js';
-import type { ServiceKeys } from './store.js';
+import type { ResolvedClaims, ServiceDerivation } from './model/derivation.js';
+import type { ModelOptions } from './model/options.js';
+import type { HostRule } from './model/types.js';
+import type { RouteModel } from './routes/model.js';
+import type { GroupedKeys, ServiceKeys } from './store.js';
 
 /**
  * What `deriveModel` may reuse from the previous build, owned by the router
@@ -18,6 +21,8 @@ export class ModelMemo {
   private healthVersion: number | 'none' | undefined;
   private healthUnchanged = false;
   private claims: { sets: Claim[][]; routes: string; resolved: ResolvedClaims } | undefined;
+  private names: { version: number; sorted: string[] } | undefined;
+  private won: { hostRules: HostRule[]; map: Map<string, string[]> } | undefined;
   /** Services derived afresh by the last build (the rest were reused): for tests and logs. */
   derived: string[] = [];
 
@@ -30,6 +35,26 @@ export class ModelMemo {
     this.healthVersion = version;
     this.next = new Map();
     this.derived = [];
+  }
+
+  /** The service names in order: the last list again while no service was added or removed. */
+  sortedNames(keys: GroupedKeys): string[] {
+    const version = keys.namesVersion;
+    if (version !== undefined && this.names?.version === version) return this.names.sorted;
+    const sorted = [...keys.services.keys()].sort();
+    this.names = version === undefined ? undefined : { version, sorted };
+    return sorted;
+  }
+
+  /**
+   * Service → the hosts it won: the last map again for the same host rules, when no route is
+   * involved (a route's models are new each build and must be marked active by `derive`).
+   */
+  wonDomains(hostRules: HostRule[], routes: RouteModel[], derive: (rules: HostRule[], routes: RouteModel[]) => Map<string, string[]>): Map<string, string[]> {
+    if (routes.length === 0 && this.won?.hostRules === hostRules) return this.won.map;
+    const map = derive(hostRules, routes);
+    this.won = routes.length === 0 ? { hostRules, map } : undefined;
+    return map;
   }
 
   /** The previous derivation of this service, if still valid. */

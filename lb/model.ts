@@ -1,65 +1,25 @@
-import type { ErrorCode } from '../src/errors.js';
 import type { Endpoint } from '../src/model/endpoint.js';
 import type { HostRecord } from '../src/model/host.js';
 import type { RouteSpec, ServiceSpec } from '../src/model/service.js';
 import { type Claim, type ClaimRank, resolveClaims } from './claims.js';
+import type { ResolvedClaims, ServiceDerivation } from './model/derivation.js';
+import type { ModelOptions } from './model/options.js';
+import type { ActiveHealth, HostRule, ModelEndpoint, ModelIssue, ServiceModel, ServiceVip } from './model/types.js';
 import type { ModelMemo } from './model-memo.js';
 import { rejectionIssues } from './rejections.js';
 import { buildRoutes, type RouteModel } from './routes/model.js';
 import type { EndpointEntry, Entry, GroupedKeys, ServiceEntry, ServiceKeys } from './store.js';
 import { type AcmeModel, collectAcme } from './tls/acme/model-part.js';
-import { buildTls, type CertEntry, type TlsModel, type TlsOptions } from './tls/model.js';
+import { buildTls, type CertEntry, type TlsInput, type TlsModel } from './tls/model.js';
 import { planVips, type VipCreate, type VipHold, type VipRelease, type VipWant } from './vip/plan.js';
-import type { VipPool } from './vip/pool.js';
 
+export type { ResolvedClaims, ServiceDerivation } from './model/derivation.js';
+export type { ModelOptions } from './model/options.js';
+export { servingState } from './model/serving.js';
+export type { ActiveHealth, Balance, HostRule, ModelEndpoint, ModelIssue, ServiceModel, ServiceVip, ServingState } from './model/types.js';
 export { ModelMemo } from './model-memo.js';
 export type { RouteModel } from './routes/model.js';
 export type { CertEntry, TlsHost, TlsModel, WantedHost } from './tls/model.js';
-
-export type Balance = 'roundrobin' | 'leastconn' | 'source';
-/** What a load balancer should do with an endpoint. */
-export type ServingState = 'ready' | 'drain' | 'maint';
-
-export interface ServiceModel {
-  name: string;
-  mode: 'http' | 'tcp';
-  balance: Balance;
-  /** Domains this service won (its automatic subdomain first). */
-  domains: string[];
-  /** Path prefixes; empty means the whole host. */
-  paths: string[];
-  endpoints: ModelEndpoint[];
-  spec: ServiceSpec | undefined;
-  /** The VIP this service holds (`vips/<address>`) and the port served on it; absent without one. */
-  vip?: ServiceVip;
-}
-
-export interface ServiceVip {
-  address: string;
-  port: number;
-}
-
-/** The active health check's verdict on an endpoint (lb/health); absent until it has one. */
-export type ActiveHealth = 'healthy' | 'unhealthy';
-/** An endpoint as the agent wrote it, plus the router's own check result. */
-export type ModelEndpoint = Endpoint & { activeHealth?: ActiveHealth };
-
-/** One host (+ optional path prefix) → service rule, for domain routing. */
-export interface HostRule {
-  host: string;
-  path: string | undefined;
-  service: string;
-  /** Set when a Route won this host (+ path): traffic goes to its weighted backend; `service` is its first backend's. */
-  route?: string;
-}
-
-export interface ModelIssue {
-  code: ErrorCode;
-  subject: string;
-  message: string;
-  /** A container an agent rejected (lb/rejections.ts): which one, where, and why. */
-  container?: { host: string; id: string; name: string; reason: string };
-}
 
 export interface Model {
   revision: number;
@@ -75,19 +35,6 @@ export interface Model {
   tls?: TlsModel;
   /** ACME challenges every HTTP frontend answers, stored certificates, order states (lb/tls/acme). */
   acme?: AcmeModel;
-}
-
-export interface ModelOptions {
-  /** Root domain for automatic `<service>.<domain>` names. */
-  domain: string | undefined;
-  /** The router's `vipPool`; without it VIPs are shown as held but never allocated or released. */
-  vipPool?: VipPool;
-  /** The router's active health checks, an input like the keyspace: endpoint → verdict. */
-  health?: (endpoint: Endpoint) => ActiveHealth | undefined;
-  /** Changes whenever `health` may answer differently (HealthChecker.version); lets a memo skip asking it again. */
-  healthVersion?: number;
-  /** The router's `tls:` (default `none`, and its default certificate). */
-  tls?: TlsOptions;
 }
 
 /** Pure: the decoded keyspace → the services, rules and problems the targets render. */
@@ -138,7 +85,7 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
 
   memo?.begin(options);
   const derived: ServiceDerivation[] = [];
-  for (const name of [...keys.services.keys()].sort()) {
+  for (const name of memo?.sortedNames(keys) ?? sortedNames(keys)) {
     const serviceKeys = keys.services.get(name)!;
     const derivation = memo?.reuse(serviceKeys, options) ?? deriveService(serviceKeys, options);
     memo?.keep(derivation);
@@ -148,8 +95,9 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
   memo?.end();
 
   const bases = derived.map((d) => d.base);
-  const weightedRoutes = buildRoutes(routeEntries, bases);
-  for (const issue of missingBackendIssues(routeEntries, bases)) issues.push(issue);
+  // Both only look at services through routes: none, nothing to do (a pass over every service saved per change).
+  const weightedRoutes = routeEntries.length ? buildRoutes(routeEntries, bases) : [];
+  if (routeEntries.length) for (const issue of missingBackendIssues(routeEntries, bases)) issues.push(issue);
   const routeClaims: Claim[] = weightedRoutes.map((route) => ({
     host: route.host,
     path: route.path,
@@ -163,25 +111,18 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
   const hostRules = resolved.hostRules;
   issues.push(...resolved.issues);
 
-  const won = new Map<string, Set<string>>();
-  for (const rule of hostRules) {
-    const route = rule.route ? weightedRoutes.find((r) => r.name === rule.route) : undefined;
-    if (route) route.active = true;
-    for (const service of route ? route.groups.map((g) => g.service) : [rule.service]) {
-      won.set(service, (won.get(service) ?? new Set()).add(rule.host));
-    }
-  }
+  const won = memo?.wonDomains(hostRules, weightedRoutes, wonDomains) ?? wonDomains(hostRules, weightedRoutes);
   const vipPlan = planVips(vipWants(bases, issues), holds, options.vipPool);
   issues.push(...vipPlan.issues);
   const services = derived.map((d) => {
-    const auto = options.domain ? `${d.base.name}.${options.domain}` : undefined;
-    const domains = [...(won.get(d.base.name) ?? [])].sort((a, b) => (a === auto ? -1 : b === auto ? 1 : a.localeCompare(b)));
+    const domains = won.get(d.base.name) ?? [];
+    const auto = options.domain && domains.length > 1 ? `${d.base.name}.${options.domain}` : undefined;
     const address = vipPlan.assigned.get(d.base.name);
     const port = vipPort(d.base);
-    return finalService(d, domains, address && port ? { address, port } : undefined);
+    return finalService(d, sortDomains(domains, auto), address && port ? { address, port } : undefined);
   });
   const routes = routeEntries.map((r) => r.spec).sort((a, b) => a.name.localeCompare(b.name));
-  const tls = buildTls({ hostRules, services, routes, claims: claimSets.flat(), certs, options: options.tls }, issues);
+  const tls = buildTls(tlsInput({ hostRules, services, routes, claimSets, certs, options: options.tls }, derived), issues);
   return {
     revision,
     services,
@@ -193,22 +134,6 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
     tls,
     acme,
   };
-}
-
-/** A service's model, its domain claims and its problems: everything that depends on its own keys only. */
-export interface ServiceDerivation {
-  generation: number;
-  domain: string | undefined;
-  /** Its endpoint entries, by key. */
-  entries: EndpointEntry[];
-  /** The active health verdict of each entry when derived. */
-  verdicts: Array<ActiveHealth | undefined>;
-  /** The service model before domains and VIP are known (domains empty). */
-  base: ServiceModel;
-  claims: Claim[];
-  issues: ModelIssue[];
-  /** The last complete model of it, reused while nothing in it changes (targets compare by identity). */
-  final?: ServiceModel;
 }
 
 /** Pure: one service's keys → its derivation. */
@@ -228,12 +153,52 @@ export function deriveService(keys: ServiceKeys, options: Pick<ModelOptions, 'do
   if (options.domain) claim(`${name}.${options.domain}`, 'auto', 0);
   for (const d of spec?.spec.domains ?? []) claim(d, 'spec', spec!.createRevision);
   for (const { endpoint, createRevision } of entries) for (const d of endpoint.domains) claim(d, 'label', createRevision);
-  return { generation: keys.generation, domain: options.domain, entries, verdicts, base, claims, issues };
+  const asksTls = Boolean(spec?.spec.tls) || endpoints.some((e) => e.tls);
+  return { generation: keys.generation, domain: options.domain, entries, verdicts, base, claims, issues, asksTls };
 }
 
-export interface ResolvedClaims {
-  hostRules: HostRule[];
-  issues: ModelIssue[];
+function sortedNames(keys: GroupedKeys): string[] {
+  return [...keys.services.keys()].sort();
+}
+
+/**
+ * Service → the hosts it won (directly, or through a route that sends to it). Marks the routes
+ * that won a host active: a memo that reuses the map must do the same (see ModelMemo.wonDomains).
+ */
+export function wonDomains(hostRules: HostRule[], weightedRoutes: RouteModel[]): Map<string, string[]> {
+  const won = new Map<string, Set<string>>();
+  const routes = new Map(weightedRoutes.map((r) => [r.name, r]));
+  for (const rule of hostRules) {
+    const route = rule.route ? routes.get(rule.route) : undefined;
+    if (route) route.active = true;
+    for (const service of route ? route.groups.map((g) => g.service) : [rule.service]) {
+      won.set(service, (won.get(service) ?? new Set()).add(rule.host));
+    }
+  }
+  return new Map([...won].map(([service, hosts]) => [service, [...hosts]]));
+}
+
+/** The automatic subdomain first, then by name. */
+function sortDomains(domains: string[], auto: string | undefined): string[] {
+  if (domains.length <= 1) return domains;
+  return [...domains].sort((a, b) => (a === auto ? -1 : b === auto ? 1 : a.localeCompare(b)));
+}
+
+/**
+ * buildTls's input. When nothing asks for HTTPS (no spec or label `tls`, a route's `tls`, the
+ * router's default `none`, and no certificate named like a setting) every host's answer is "no
+ * HTTPS" and nothing can be refused: the hosts and claims are left out, so a change does not pass
+ * over every host and claim. The result is the same (the memo property test holds it).
+ */
+function tlsInput(input: Omit<TlsInput, 'claims'> & { claimSets: Claim[][] }, derived: ServiceDerivation[]): TlsInput {
+  const { claimSets, ...rest } = input;
+  const quiet =
+    (input.options?.default ?? 'none') === 'none' &&
+    !input.certs.some((c) => c.name === 'none') &&
+    !input.routes.some((r) => r.tls) &&
+    !derived.some((d) => d.asksTls);
+  if (quiet) return { ...rest, hostRules: [], services: [], claims: [] };
+  return { ...rest, claims: claimSets.flat() };
 }
 
 function resolveAll(claimSets: Claim[][]): ResolvedClaims {
@@ -310,14 +275,4 @@ function serviceModel(name: string, spec: ServiceSpec | undefined, endpoints: En
 
 function withActiveHealth(endpoint: Endpoint, activeHealth: ActiveHealth | undefined): ModelEndpoint {
   return activeHealth ? { ...endpoint, activeHealth } : endpoint;
-}
-
-/**
- * How an endpoint is served: only healthy (or unchecked) endpoints that are up get new requests.
- * Docker's health and the router's active check both count: either saying unhealthy takes it out.
- */
-export function servingState(endpoint: ModelEndpoint): ServingState {
-  if (endpoint.health === 'unhealthy' || endpoint.health === 'starting') return 'maint';
-  if (endpoint.activeHealth === 'unhealthy') return 'maint';
-  return endpoint.state === 'draining' ? 'drain' : 'ready';
 }

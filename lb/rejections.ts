@@ -1,5 +1,5 @@
 import type { HostRecord } from '../src/model/host.js';
-import type { ModelIssue } from './model.js';
+import type { ModelIssue } from './model/types.js';
 
 /**
  * Pure: the agents' host records → one issue per container an agent refused to register, so

@@ -25,6 +25,8 @@ export interface GroupedKeys {
   services: ReadonlyMap<string, ServiceKeys>;
   /** Routes, VIP holds, undecodable and unrelated keys. */
   others: Iterable<Entry>;
+  /** Changes whenever a service is added or removed (never reused); absent: unknown, so never memoized. */
+  namesVersion?: number;
 }
 
 interface MutableServiceKeys {
@@ -52,6 +54,7 @@ export class KeyStore {
   private readonly services = new Map<string, MutableServiceKeys>();
   private readonly others = new Map<string, Entry>();
   private generations = 0;
+  private namesVersion = 0;
   private currentRevision = 0;
 
   get revision(): number {
@@ -72,7 +75,7 @@ export class KeyStore {
 
   /** The entries grouped per service; each service's generation says whether it changed since it was last read. */
   grouped(): GroupedKeys {
-    return { services: this.services, others: this.others.values() };
+    return { services: this.services, others: this.others.values(), namesVersion: this.namesVersion };
   }
 
   /** Replaces everything with a snapshot (first list, or re-list after compaction). */
@@ -80,6 +83,7 @@ export class KeyStore {
     this.entries.clear();
     this.services.clear();
     this.others.clear();
+    this.namesVersion = ++this.generations;
     this.apply(changes, revision);
   }
 
@@ -120,7 +124,10 @@ export class KeyStore {
     else this.others.delete(entry.key);
     const name = entry.kind === 'endpoint' ? entry.endpoint.service : entry.kind === 'service' ? entry.spec.name : undefined;
     const group = name === undefined ? undefined : this.services.get(name);
-    if (group && !group.spec && group.endpoints.size === 0) this.services.delete(group.name);
+    if (group && !group.spec && group.endpoints.size === 0) {
+      this.services.delete(group.name);
+      this.namesVersion = ++this.generations;
+    }
   }
 
   /** The service's group (created if new), with a fresh generation: something in it is changing. */
@@ -129,6 +136,7 @@ export class KeyStore {
     if (!group) {
       group = { name, generation: 0, spec: undefined, endpoints: new Map() };
       this.services.set(name, group);
+      this.namesVersion = ++this.generations;
     }
     group.generation = ++this.generations;
     return group;

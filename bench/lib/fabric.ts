@@ -189,6 +189,8 @@ export interface RouterOptions {
   extraConfig?: string;
   /** More keys of the HAProxy target, e.g. `{ spares: 0 }` (every new service reloads). */
   haproxy?: Record<string, number | string>;
+  /** Flags for the router's node (e.g. `--cpu-prof`); default: FABRIC_BENCH_ROUTER_NODE_ARGS, split on spaces. */
+  nodeArgs?: string[];
 }
 
 /** A router with one managed HAProxy target on a free loopback port (and optionally nginx); waits for its first apply. */
@@ -204,8 +206,10 @@ export async function startRouter(opts: RouterOptions): Promise<RouterProcess> {
   const haproxyExtra = Object.entries(opts.haproxy ?? {})
     .map(([key, value]) => `    ${key}: ${value}\n`)
     .join('');
+  // FABRIC_BENCH_HAPROXY_TEMPLATE: another HAProxy template for the bench routers (an experiment's config).
+  const template = process.env.FABRIC_BENCH_HAPROXY_TEMPLATE ? `    template: ${process.env.FABRIC_BENCH_HAPROXY_TEMPLATE}\n` : '';
   const targets = [
-    `  - kind: haproxy\n${opts.nginx ? '    name: haproxy\n' : ''}    http: 127.0.0.1:${httpPort}\n${https}    dest: ${dir}/haproxy.cfg\n${haproxyExtra}`,
+    `  - kind: haproxy\n${opts.nginx ? '    name: haproxy\n' : ''}    http: 127.0.0.1:${httpPort}\n${https}    dest: ${dir}/haproxy.cfg\n${haproxyExtra}${template}`,
   ];
   if (opts.nginx) {
     fs.mkdirSync(path.join(dir, 'nginx'));
@@ -215,9 +219,13 @@ export async function startRouter(opts: RouterOptions): Promise<RouterProcess> {
   const tls = opts.tls ? `tls: {keyFile: ${opts.tls.keyFile}}\n` : '';
   fs.writeFileSync(config, `domain: ${DOMAIN}\nhealthCheck: ${opts.healthCheck ?? '{unconfigured: none}'}\n${tls}targets:\n${targets.join('')}`);
   const spawnedAt = performance.timeOrigin + performance.now();
-  const proc = startProcess(process.execPath, [CLI, 'router', '--etcd', opts.etcd, '--config', config, '--listen', `127.0.0.1:${apiPort}`], {
-    name: opts.name ?? 'bench-router',
-  });
+  const proc = startProcess(
+    process.execPath,
+    [...(opts.nodeArgs ?? routerNodeArgs()), CLI, 'router', '--etcd', opts.etcd, '--config', config, '--listen', `127.0.0.1:${apiPort}`],
+    {
+      name: opts.name ?? 'bench-router',
+    },
+  );
   const status = () => getJson<RouterStatus>(apiPort, '/v1/status');
   // An aborted run SIGKILLs the router, which cannot stop its HAProxy then: do it by pid here.
   const killBelow = () => {
@@ -273,6 +281,10 @@ export async function startRouter(opts: RouterOptions): Promise<RouterProcess> {
     throw new Error(`${(error as Error).message}\n${proc.lines().slice(-20).join('\n')}`);
   }
   return router;
+}
+
+function routerNodeArgs(): string[] {
+  return (process.env.FABRIC_BENCH_ROUTER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 }
 
 // ---------------------------------------------------------------- etcd

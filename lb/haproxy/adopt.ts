@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { runsWith } from '../../src/proc.js';
-import { runningTls } from '../tls/haproxy-adopt.js';
+import { type RuntimeTls, runningTls } from '../tls/haproxy-adopt.js';
 import type { TlsFiles } from '../tls/haproxy-desired.js';
-import type { CrtListLine } from '../tls/haproxy-runtime.js';
 import { crtListLines } from '../tls/haproxy-runtime.js';
 import type { BackendSlots, HaproxyDesired, ServerSlot, SlotTable } from './desired.js';
 import type { LoadedStructure } from './loaded.js';
+
+export type { RuntimeTls } from '../tls/haproxy-adopt.js';
+
 import { parseServersState, parseShowMap, type RuntimeServer, runtimeServingState } from './runtime-state.js';
 import { haproxyCommand, type ProcInfo, parseShowProc } from './socket.js';
 
@@ -50,14 +52,6 @@ export interface RuntimeFiles {
   pathsMap: string;
   acmeMap: string;
   tls?: TlsFiles;
-}
-
-/** The HTTPS side as HAProxy runs it: the crt-list's entries and the TLS maps. */
-export interface RuntimeTls {
-  crtList: CrtListLine[];
-  hostsMap: Array<[string, string]>;
-  redirectMap: Array<[string, string]>;
-  hstsMap: Array<[string, string]>;
 }
 
 export interface Runtime {

@@ -10,6 +10,7 @@ import { backendCheck } from '../health/backend-check.js';
 import type { CheckDefaults } from '../health/spec.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
+import { ThreadRenderer } from '../render-worker/renderer.js';
 import { checkFile, syncFile } from '../sync.js';
 import type { ApplyReport, DriverContext, ExitIntent, ManagedTargetConfig, Target } from '../target.js';
 import type { TlsDesired } from '../tls/haproxy-desired.js';
@@ -40,8 +41,8 @@ interface Plan {
   slots: SlotTable;
   /** The spare-backend pool this plan assigns from (lb/haproxy/spares.ts). */
   pool: PoolPlan;
-  /** Rendering is deferred: on the fast path it happens after HAProxy already serves the change. */
-  render(): RenderedFiles;
+  /** Rendering is deferred: on the fast path it happens after HAProxy already serves the change (in the render thread). */
+  render(): Promise<RenderedFiles>;
 }
 
 interface RenderedFiles {
@@ -89,6 +90,8 @@ export class HaproxyTarget implements Target {
   private readonly backendViews: BackendViews = new WeakMap();
   /** The HTTPS frontend's certificates (lb/tls/haproxy-tls.ts), with `https:`. */
   private readonly tls: HaproxyTls | undefined;
+  /** Renders the config off the event loop (lb/render-worker): at 100,000 servers it takes about a second. */
+  private renderer: ThreadRenderer | undefined;
 
   constructor(
     private readonly config: HaproxyTargetConfig,
@@ -183,7 +186,7 @@ export class HaproxyTarget implements Target {
     }
     // Anything that reads the files (haproxy -c, a reload) sees what HAProxy runs now, never older.
     await this.flushFiles();
-    const staged = await this.stage(plan.render());
+    const staged = await this.stage(await plan.render());
     try {
       await this.validate(staged);
       await this.swap(staged);
@@ -202,7 +205,7 @@ export class HaproxyTarget implements Target {
   private async applyOnce(model: Model): Promise<ApplyReport> {
     const mode = this.context.mode;
     const timeoutMs = this.config.commandTimeoutMs;
-    const files = (await this.plan(model)).render();
+    const files = await (await this.plan(model)).render();
     if (mode !== 'noop') await mkdir(dirname(this.files.masterSocket), { recursive: true });
     // The config names the certificates and the crt-list: they go first (never in noop mode).
     if (mode !== 'noop' && files.tls) await this.tls!.writeFiles(files.tls, renderMap);
@@ -244,6 +247,7 @@ export class HaproxyTarget implements Target {
   async stop(intent: ExitIntent): Promise<void> {
     // A router started later adopts or resumes from these files: they must be the ones HAProxy runs.
     await this.deferred.close().catch((err) => this.logger.error({ err: describeError(err) }, 'could not write the HAProxy files at stop'));
+    await this.renderer?.close();
     if (!this.master) return;
     if (intent === 'keep' && this.serving()) {
       this.logger.info({ pid: this.master.pid }, 'leaving haproxy serving for the next router to adopt');
@@ -313,8 +317,8 @@ export class HaproxyTarget implements Target {
       desired,
       slots: planned.slots,
       pool: planned.pool!,
-      render: () => ({
-        config: template(haproxyView(desired, model, this.files, settings, this.backendViews)),
+      render: async () => ({
+        config: await this.renderConfig(template, haproxyView(desired, model, this.files, settings, this.backendViews)),
         hostsMap: renderMap(desired.hostMap),
         pathsMap: renderMap(desired.pathMap),
         ...(tls ? { tls } : {}),
@@ -341,6 +345,14 @@ export class HaproxyTarget implements Target {
     if (this.master && this.master.state === 'running') await writeLoadedQuietly(this.runFiles.loaded, plan.desired, this.logger);
   }
 
+  /** A long-running router renders in its render thread (off the event loop); `--once` in this one. */
+  private renderConfig(template: TemplateFn, view: ReturnType<typeof haproxyView>): Promise<string> | string {
+    if (this.context.once) return template(view);
+    this.renderer ??= new ThreadRenderer(this.config.template);
+    // haproxyView's backends are always views (its map fills every one); the type says `| undefined`.
+    return this.renderer.render(view as typeof view & { backends: object[] });
+  }
+
   private canUpdateAtRuntime(): boolean {
     return this.master !== undefined || this.config.runtimeSocket !== undefined;
   }
@@ -359,9 +371,9 @@ export class HaproxyTarget implements Target {
    * deferred (coalesced), or in line after a deferred write failed, so that error is this apply's.
    */
   private async keepFilesInStep(plan: Plan): Promise<void> {
-    if (!this.writeFailed) return this.deferred.schedule(() => this.writeFiles(plan.render()));
+    if (!this.writeFailed) return this.deferred.schedule(async () => this.writeFiles(await plan.render()));
     await this.deferred.flush().catch(() => undefined); // superseded by this plan's files
-    await this.writeFiles(plan.render());
+    await this.writeFiles(await plan.render());
     this.writeFailed = false;
   }
 

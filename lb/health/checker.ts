@@ -6,8 +6,11 @@ import type { Model, ModelEndpoint, ServiceModel } from '../model.js';
 import { EFFECTIVE_HEALTH, type EffectiveHealth, effectiveHealth } from './effective.js';
 import { type Probe, runProbe } from './probe.js';
 import { CheckScheduler } from './scheduler.js';
-import type { HealthSource } from './source.js';
+import type { CheckView, HealthSource } from './source.js';
 import { type CheckDefaults, type CheckSpec, endpointKey, probeTarget, resolveCheck } from './spec.js';
+
+export type { CheckView } from './source.js';
+
 import { type CheckStatus, checkAllowsServing, INITIAL_STATUS, observe } from './state.js';
 
 export interface HealthMetrics {
@@ -23,19 +26,6 @@ export interface HealthCheckerOptions {
   metrics?: HealthMetrics;
   /** The probe adapter (node:net / node:http); replaceable for unit tests. */
   probe?: Probe;
-}
-
-/** What the API and the status document show about one endpoint's active check. */
-export interface CheckView extends Omit<CheckStatus, 'since' | 'lastCheck'> {
-  kind: CheckSpec['kind'];
-  target: string;
-  source: CheckSpec['source'];
-  intervalMs: number;
-  timeoutMs: number;
-  rise: number;
-  fall: number;
-  since: string | null;
-  lastCheck: string | null;
 }
 
 interface SyncedService {

@@ -6,11 +6,11 @@ import type { HaproxyDesired } from '../haproxy/desired.js';
 import { haproxyCommand } from '../haproxy/socket.js';
 import type { Model, ModelEndpoint, ServiceModel } from '../model.js';
 import { backendCheck, endpointCheckSpec } from './backend-check.js';
-import type { CheckView, HealthMetrics } from './checker.js';
+import type { HealthMetrics } from './checker.js';
 import { EFFECTIVE_HEALTH, type EffectiveHealth, effectiveHealth } from './effective.js';
 import { parseShowStat } from './haproxy-stat.js';
 import { checkedSlots, statusFromRow } from './haproxy-verdicts.js';
-import type { HealthSource } from './source.js';
+import type { CheckView, HealthSource } from './source.js';
 import { type CheckDefaults, type CheckSpec, endpointKey, probeTarget } from './spec.js';
 import { type CheckStatus, checkAllowsServing, INITIAL_STATUS } from './state.js';
 

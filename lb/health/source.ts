@@ -1,7 +1,7 @@
 import type { Endpoint } from '../../src/model/endpoint.js';
 import type { Model } from '../model.js';
-import type { CheckView } from './checker.js';
 import type { EffectiveHealth } from './effective.js';
+import type { CheckSpec } from './spec.js';
 import type { CheckStatus } from './state.js';
 
 /** Who runs the active checks: the router itself (lb/health/checker.ts) or HAProxy (lb/health/haproxy-checks.ts). */
@@ -30,4 +30,17 @@ export interface HealthSource {
   readonly checks: { endpoints: number; inFlight: number; queued: number } & Record<string, unknown>;
   /** Idempotent. */
   stop(): Promise<void>;
+}
+
+/** What the API and the status document show about one endpoint's active check. */
+export interface CheckView extends Omit<CheckStatus, 'since' | 'lastCheck'> {
+  kind: CheckSpec['kind'];
+  target: string;
+  source: CheckSpec['source'];
+  intervalMs: number;
+  timeoutMs: number;
+  rise: number;
+  fall: number;
+  since: string | null;
+  lastCheck: string | null;
 }

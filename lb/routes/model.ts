@@ -1,6 +1,7 @@
 import type { Endpoint } from '../../src/model/endpoint.js';
 import type { RouteSpec } from '../../src/model/service.js';
-import { type ServiceModel, servingState } from '../model.js';
+import { servingState } from '../model/serving.js';
+import type { ServiceModel } from '../model/types.js';
 import { effectiveShares, serverWeights } from './weights.js';
 
 /** One endpoint of a route backend with the HAProxy weight that gives its group its share. */

@@ -1,5 +1,13 @@
-import type { RuntimeTls } from '../haproxy/adopt.js';
 import type { TlsDesired } from './haproxy-desired.js';
+import type { CrtListLine } from './haproxy-runtime.js';
+
+/** The HTTPS side as HAProxy runs it: the crt-list's entries and the TLS maps. */
+export interface RuntimeTls {
+  crtList: CrtListLine[];
+  hostsMap: Array<[string, string]>;
+  redirectMap: Array<[string, string]>;
+  hstsMap: Array<[string, string]>;
+}
 
 /**
  * Pure: the TLS state an adopted HAProxy runs, read back (its crt-list and TLS maps). Which version

@@ -3,7 +3,7 @@ import type { RouteSpec, TlsSpec } from '../../src/model/service.js';
 import type { CertRecord } from '../../src/tls/cert-record.js';
 import { covers, wildcardFor } from '../../src/tls/names.js';
 import type { Claim } from '../claims.js';
-import type { HostRule, ModelIssue, ServiceModel } from '../model.js';
+import type { HostRule, ModelIssue, ServiceModel } from '../model/types.js';
 
 /**
  * Which host gets which certificate: pure, from the model's won host rules, the Service and Route

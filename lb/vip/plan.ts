@@ -1,5 +1,5 @@
 import { normalizeAddress } from '../../src/model/entry.js';
-import type { ModelIssue } from '../model.js';
+import type { ModelIssue } from '../model/types.js';
 import type { VipPool } from './pool.js';
 
 /** What a Service spec asks for: any free address of the pool, or one given address. */

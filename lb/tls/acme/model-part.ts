@@ -3,7 +3,7 @@ import { describeError } from '../../../src/errors.js';
 import { decodeJson } from '../../../src/model/codec.js';
 import type { Entry } from '../../../src/model/entry.js';
 import { type CertSummary, certSummary } from '../../../src/tls/cert-record.js';
-import type { ModelIssue } from '../../model.js';
+import type { ModelIssue } from '../../model/types.js';
 import { AcmeKeys, isKeyAuthorization, isToken } from './keys.js';
 import { type AcmeState, acmeStateSchema } from './records.js';
 
