@@ -6,7 +6,7 @@ import { Keys } from '../src/keyspace.js';
 import type { Logger } from '../src/log.js';
 import { type Endpoint, encodeEndpoint } from '../src/model/endpoint.js';
 import { decodeHost, encodeHost, type HostRecord, hostRejections, type Rejection } from '../src/model/host.js';
-import { isStopSignal } from './container.js';
+import { type ContainerFacts, isStopSignal, needsInspect } from './container.js';
 import { desiredOutcome, type HostContext, type Outcome } from './desired.js';
 import { type DockerEvent, DockerEventStream } from './docker-events.js';
 import { DockerSource } from './docker-source.js';
@@ -64,6 +64,11 @@ export class Agent {
   private lastSync: { at: string; puts: number; deletes: number } | undefined;
   private lastWriteOk = false;
   private lastFullSyncAt = 0;
+  private firstSyncEnded: (() => void) | undefined;
+  /** Settles when the first sync ended, written or failed: the API can wait for it (start.ts). */
+  readonly firstSync = new Promise<void>((resolve) => {
+    this.firstSyncEnded = resolve;
+  });
 
   constructor(
     private readonly source: DockerSource,
@@ -153,7 +158,9 @@ export class Agent {
       try {
         await this.syncOnce();
         this.backoff.reset();
+        this.firstSyncEnded?.();
       } catch (err) {
+        this.firstSyncEnded?.();
         this.lastWriteOk = false;
         this.lastError = { at: new Date().toISOString(), message: describeError(err) };
         this.metrics.errors.inc();
@@ -186,15 +193,9 @@ export class Agent {
     this.fullSyncWanted = false;
     this.dirty.clear();
     try {
-      if (!this.storedKnown || full) {
-        this.stored = await this.registry.read();
-        this.storedKnown = true;
-      }
-      const keep = this.leaseToKeep();
-      const lease = await this.registry.ensureLease(keep);
-      if (keep !== undefined && lease === keep) this.started = this.storedStarted() ?? this.started;
-      const ids = full ? await this.refreshAll() : [...batch.keys()];
-      if (!full) await this.refresh(ids);
+      // etcd (what is stored, the lease) and Docker (what runs) are read side by side: at start-up
+      // neither waits for the other's round trips.
+      const [lease] = await allOrFirstError([this.readEtcd(full), full ? this.refreshAll() : this.refresh([...batch.keys()])]);
       const plan = planWrites(this.desiredKeys(), this.stored, lease);
       if (!isEmptyPlan(plan)) {
         const txns = await this.registry.apply(plan, lease);
@@ -220,6 +221,18 @@ export class Agent {
     }
   }
 
+  /** What etcd holds for this host (re-read on a full sync), and the lease to write on. */
+  private async readEtcd(full: boolean): Promise<string> {
+    if (!this.storedKnown || full) {
+      this.stored = await this.registry.read();
+      this.storedKnown = true;
+    }
+    const keep = this.leaseToKeep();
+    const lease = await this.registry.ensureLease(keep);
+    if (keep !== undefined && lease === keep) this.started = this.storedStarted() ?? this.started;
+    return lease;
+  }
+
   /**
    * At the first sync only, with --keep-lease: the one lease every key of this host is on (the
    * agent before this one left them), so that an unchanged host needs no write at all.
@@ -237,28 +250,44 @@ export class Agent {
     return stored ? decodeHost(stored.value)?.started : undefined;
   }
 
+  /**
+   * Every labelled container from one list call; only those whose listed facts are not enough
+   * are inspected (1,000 inspects cost seconds on a busy engine, one list a few tens of ms).
+   */
   private async refreshAll(): Promise<string[]> {
-    const ids = await this.source.listLabelled();
-    const live = new Set(ids);
+    const listed = await this.source.listLabelled();
+    const live = new Set(listed.map((facts) => facts.id));
     for (const id of this.outcomes.keys()) if (!live.has(id)) this.outcomes.delete(id);
     for (const id of this.stopping.keys()) if (!live.has(id)) this.stopping.delete(id);
-    await this.refresh(ids);
-    return ids;
+    await this.noteListed([...live], new Map(listed.map((facts) => [facts.id, facts])));
+    return [...live];
   }
 
+  /** The containers events named: listed together (a burst of starts is one call), inspected only when needed. */
   private async refresh(ids: string[]): Promise<void> {
-    await mapConcurrent(ids, 16, async (id) => {
-      const facts = await this.source.inspect(id);
-      if (!facts) {
-        this.outcomes.delete(id);
-        this.stopping.delete(id);
-        return;
-      }
-      if (!facts.running) this.stopping.delete(id);
-      const draining = this.stopping.has(id) && isStopSignal(this.stopping.get(id), facts.stopSignal);
-      const outcome = desiredOutcome(facts, this.options.context, draining);
-      this.noteOutcome(id, outcome);
-    });
+    await this.noteListed(ids, await this.source.listByIds(ids));
+  }
+
+  private async noteListed(ids: string[], listed: Map<string, ContainerFacts>): Promise<void> {
+    const toInspect: string[] = [];
+    for (const id of ids) {
+      const facts = listed.get(id);
+      if (facts && needsInspect(facts, this.stopping.has(id), Label.port)) toInspect.push(id);
+      else this.noteFacts(id, facts);
+    }
+    await mapConcurrent(toInspect, 16, async (id) => this.noteFacts(id, await this.source.inspect(id)));
+  }
+
+  /** A container's current facts (undefined: it is gone) → its outcome. */
+  private noteFacts(id: string, facts: ContainerFacts | undefined): void {
+    if (!facts) {
+      this.outcomes.delete(id);
+      this.stopping.delete(id);
+      return;
+    }
+    if (!facts.running) this.stopping.delete(id);
+    const draining = this.stopping.has(id) && isStopSignal(this.stopping.get(id), facts.stopSignal);
+    this.noteOutcome(id, desiredOutcome(facts, this.options.context, draining));
   }
 
   private noteOutcome(id: string, outcome: Outcome): void {
@@ -322,6 +351,14 @@ export class Agent {
       ready: this.readiness(),
     };
   }
+}
+
+/** Like Promise.all, but waits for every promise to settle before throwing the first error: no work runs on behind a retry. */
+async function allOrFirstError<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 function eventTime(event: DockerEvent): number {
