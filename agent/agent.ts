@@ -195,7 +195,7 @@ export class Agent {
     try {
       // etcd (what is stored, the lease) and Docker (what runs) are read side by side: at start-up
       // neither waits for the other's round trips.
-      const [lease] = await allOrFirstError([this.readEtcd(full), full ? this.refreshAll() : this.refresh([...batch.keys()])]);
+      const [lease] = await allOrFirstError([this.readEtcd(full), full ? this.refreshAll(new Set(batch.keys())) : this.refresh([...batch.keys()])]);
       const plan = planWrites(this.desiredKeys(), this.stored, lease);
       if (!isEmptyPlan(plan)) {
         const txns = await this.registry.apply(plan, lease);
@@ -253,29 +253,26 @@ export class Agent {
   /**
    * Every labelled container from one list call; only those whose listed facts are not enough
    * are inspected (1,000 inspects cost seconds on a busy engine, one list a few tens of ms).
+   * Docker's list is a view that can lag its events (a pause, a disconnect), so the containers
+   * `evented` names are inspected too: the list is trusted only where no event says otherwise.
    */
-  private async refreshAll(): Promise<string[]> {
+  private async refreshAll(evented: Set<string>): Promise<string[]> {
     const listed = await this.source.listLabelled();
     const live = new Set(listed.map((facts) => facts.id));
     for (const id of this.outcomes.keys()) if (!live.has(id)) this.outcomes.delete(id);
     for (const id of this.stopping.keys()) if (!live.has(id)) this.stopping.delete(id);
-    await this.noteListed([...live], new Map(listed.map((facts) => [facts.id, facts])));
+    const toInspect = [...evented].filter((id) => !live.has(id));
+    for (const facts of listed) {
+      if (evented.has(facts.id) || needsInspect(facts, this.stopping.has(facts.id), Label.port)) toInspect.push(facts.id);
+      else this.noteFacts(facts.id, facts);
+    }
+    await this.refresh(toInspect);
     return [...live];
   }
 
-  /** The containers events named: listed together (a burst of starts is one call), inspected only when needed. */
+  /** The containers events named, each inspected: the engine's own current word. */
   private async refresh(ids: string[]): Promise<void> {
-    await this.noteListed(ids, await this.source.listByIds(ids));
-  }
-
-  private async noteListed(ids: string[], listed: Map<string, ContainerFacts>): Promise<void> {
-    const toInspect: string[] = [];
-    for (const id of ids) {
-      const facts = listed.get(id);
-      if (facts && needsInspect(facts, this.stopping.has(id), Label.port)) toInspect.push(id);
-      else this.noteFacts(id, facts);
-    }
-    await mapConcurrent(toInspect, 16, async (id) => this.noteFacts(id, await this.source.inspect(id)));
+    await mapConcurrent(ids, 16, async (id) => this.noteFacts(id, await this.source.inspect(id)));
   }
 
   /** A container's current facts (undefined: it is gone) → its outcome. */

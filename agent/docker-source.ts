@@ -10,9 +10,6 @@ export function dockerClient(url: string): Docker {
   return new Docker({ host: parsed.hostname, port: Number(parsed.port || 2375), protocol: 'http' });
 }
 
-/** Ids per filtered list call: each id is 64 characters of the request's query string. */
-const LIST_IDS_PER_CALL = 100;
-
 /** Reads containers from the Docker engine; the only place the agent lists or inspects. */
 export class DockerSource {
   constructor(readonly docker: Docker) {}
@@ -21,20 +18,6 @@ export class DockerSource {
   async listLabelled(): Promise<ContainerFacts[]> {
     const containers = await this.call(() => this.docker.listContainers({ filters: { label: [Label.service] } }));
     return containers.map(factsFromList);
-  }
-
-  /**
-   * The listed facts of these containers, in one list call per hundred (instead of one inspect
-   * each); a container missing from the answer no longer exists.
-   */
-  async listByIds(ids: string[]): Promise<Map<string, ContainerFacts>> {
-    const found = new Map<string, ContainerFacts>();
-    for (let i = 0; i < ids.length; i += LIST_IDS_PER_CALL) {
-      const id = ids.slice(i, i + LIST_IDS_PER_CALL);
-      const containers = await this.call(() => this.docker.listContainers({ all: true, filters: { id } }));
-      for (const c of containers) found.set(c.Id, factsFromList(c));
-    }
-    return found;
   }
 
   /** The container's facts, or undefined when it no longer exists. */
