@@ -6,7 +6,7 @@ import { Keys } from '../src/keyspace.js';
 import type { Logger } from '../src/log.js';
 import { type Endpoint, encodeEndpoint } from '../src/model/endpoint.js';
 import { decodeHost, encodeHost, type HostRecord, hostRejections, type Rejection } from '../src/model/host.js';
-import { isStopSignal } from './container.js';
+import { type ContainerFacts, isStopSignal, needsInspect } from './container.js';
 import { desiredOutcome, type HostContext, type Outcome } from './desired.js';
 import { type DockerEvent, DockerEventStream } from './docker-events.js';
 import { DockerSource } from './docker-source.js';
@@ -64,6 +64,11 @@ export class Agent {
   private lastSync: { at: string; puts: number; deletes: number } | undefined;
   private lastWriteOk = false;
   private lastFullSyncAt = 0;
+  private firstSyncEnded: (() => void) | undefined;
+  /** Settles when the first sync ended, written or failed: the API can wait for it (start.ts). */
+  readonly firstSync = new Promise<void>((resolve) => {
+    this.firstSyncEnded = resolve;
+  });
 
   constructor(
     private readonly source: DockerSource,
@@ -153,7 +158,9 @@ export class Agent {
       try {
         await this.syncOnce();
         this.backoff.reset();
+        this.firstSyncEnded?.();
       } catch (err) {
+        this.firstSyncEnded?.();
         this.lastWriteOk = false;
         this.lastError = { at: new Date().toISOString(), message: describeError(err) };
         this.metrics.errors.inc();
@@ -186,15 +193,9 @@ export class Agent {
     this.fullSyncWanted = false;
     this.dirty.clear();
     try {
-      if (!this.storedKnown || full) {
-        this.stored = await this.registry.read();
-        this.storedKnown = true;
-      }
-      const keep = this.leaseToKeep();
-      const lease = await this.registry.ensureLease(keep);
-      if (keep !== undefined && lease === keep) this.started = this.storedStarted() ?? this.started;
-      const ids = full ? await this.refreshAll() : [...batch.keys()];
-      if (!full) await this.refresh(ids);
+      // etcd (what is stored, the lease) and Docker (what runs) are read side by side: at start-up
+      // neither waits for the other's round trips.
+      const [lease] = await allOrFirstError([this.readEtcd(full), full ? this.refreshAll(new Set(batch.keys())) : this.refresh([...batch.keys()])]);
       const plan = planWrites(this.desiredKeys(), this.stored, lease);
       if (!isEmptyPlan(plan)) {
         const txns = await this.registry.apply(plan, lease);
@@ -220,6 +221,18 @@ export class Agent {
     }
   }
 
+  /** What etcd holds for this host (re-read on a full sync), and the lease to write on. */
+  private async readEtcd(full: boolean): Promise<string> {
+    if (!this.storedKnown || full) {
+      this.stored = await this.registry.read();
+      this.storedKnown = true;
+    }
+    const keep = this.leaseToKeep();
+    const lease = await this.registry.ensureLease(keep);
+    if (keep !== undefined && lease === keep) this.started = this.storedStarted() ?? this.started;
+    return lease;
+  }
+
   /**
    * At the first sync only, with --keep-lease: the one lease every key of this host is on (the
    * agent before this one left them), so that an unchanged host needs no write at all.
@@ -237,28 +250,41 @@ export class Agent {
     return stored ? decodeHost(stored.value)?.started : undefined;
   }
 
-  private async refreshAll(): Promise<string[]> {
-    const ids = await this.source.listLabelled();
-    const live = new Set(ids);
+  /**
+   * Every labelled container from one list call; only those whose listed facts are not enough
+   * are inspected (1,000 inspects cost seconds on a busy engine, one list a few tens of ms).
+   * Docker's list is a view that can lag its events (a pause, a disconnect), so the containers
+   * `evented` names are inspected too: the list is trusted only where no event says otherwise.
+   */
+  private async refreshAll(evented: Set<string>): Promise<string[]> {
+    const listed = await this.source.listLabelled();
+    const live = new Set(listed.map((facts) => facts.id));
     for (const id of this.outcomes.keys()) if (!live.has(id)) this.outcomes.delete(id);
     for (const id of this.stopping.keys()) if (!live.has(id)) this.stopping.delete(id);
-    await this.refresh(ids);
-    return ids;
+    const toInspect = [...evented].filter((id) => !live.has(id));
+    for (const facts of listed) {
+      if (evented.has(facts.id) || needsInspect(facts, this.stopping.has(facts.id), Label.port)) toInspect.push(facts.id);
+      else this.noteFacts(facts.id, facts);
+    }
+    await this.refresh(toInspect);
+    return [...live];
   }
 
+  /** The containers events named, each inspected: the engine's own current word. */
   private async refresh(ids: string[]): Promise<void> {
-    await mapConcurrent(ids, 16, async (id) => {
-      const facts = await this.source.inspect(id);
-      if (!facts) {
-        this.outcomes.delete(id);
-        this.stopping.delete(id);
-        return;
-      }
-      if (!facts.running) this.stopping.delete(id);
-      const draining = this.stopping.has(id) && isStopSignal(this.stopping.get(id), facts.stopSignal);
-      const outcome = desiredOutcome(facts, this.options.context, draining);
-      this.noteOutcome(id, outcome);
-    });
+    await mapConcurrent(ids, 16, async (id) => this.noteFacts(id, await this.source.inspect(id)));
+  }
+
+  /** A container's current facts (undefined: it is gone) → its outcome. */
+  private noteFacts(id: string, facts: ContainerFacts | undefined): void {
+    if (!facts) {
+      this.outcomes.delete(id);
+      this.stopping.delete(id);
+      return;
+    }
+    if (!facts.running) this.stopping.delete(id);
+    const draining = this.stopping.has(id) && isStopSignal(this.stopping.get(id), facts.stopSignal);
+    this.noteOutcome(id, desiredOutcome(facts, this.options.context, draining));
   }
 
   private noteOutcome(id: string, outcome: Outcome): void {
@@ -322,6 +348,14 @@ export class Agent {
       ready: this.readiness(),
     };
   }
+}
+
+/** Like Promise.all, but waits for every promise to settle before throwing the first error: no work runs on behind a retry. */
+async function allOrFirstError<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 function eventTime(event: DockerEvent): number {

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import type { ContainerInspectInfo } from 'dockerode';
+import type { ContainerInfo, ContainerInspectInfo } from 'dockerode';
 import type { Health } from '../src/model/endpoint.js';
 
 /** What the agent needs to know of a container, read from `docker inspect`. */
@@ -50,6 +50,42 @@ export function factsFromInspect(info: ContainerInspectInfo): ContainerFacts {
     published,
     networks,
   };
+}
+
+/**
+ * The same facts from one entry of `docker ps` (the list call): a full sync reads every container
+ * in one call instead of one inspect each. The list lacks two things, so `needsInspect` says when
+ * its facts are not enough.
+ */
+export function factsFromList(info: ContainerInfo): ContainerFacts {
+  const tcp = (info.Ports ?? []).filter((p) => p.Type === 'tcp');
+  const published = tcp.flatMap((p) => (p.PublicPort ? [{ containerPort: p.PrivatePort, hostIp: p.IP ?? '', hostPort: p.PublicPort }] : []));
+  const networks: Record<string, string> = {};
+  for (const [name, net] of Object.entries(info.NetworkSettings?.Networks ?? {})) networks[name] = net.IPAddress ?? '';
+  // Docker's own status text carries the health: "Up 2 minutes (healthy)", "(health: starting)".
+  const health = /\((healthy|unhealthy|health: starting)\)/.exec(info.Status ?? '')?.[1];
+  return {
+    id: info.Id,
+    name: (info.Names?.[0] ?? '').replace(/^\//, ''),
+    labels: info.Labels ?? {},
+    running: info.State === 'running' || info.State === 'paused',
+    paused: info.State === 'paused',
+    health: health === 'health: starting' ? 'starting' : health === 'healthy' || health === 'unhealthy' ? health : 'none',
+    hostNetwork: info.HostConfig?.NetworkMode === 'host',
+    stopSignal: undefined,
+    exposedTcpPorts: [...new Set(tcp.map((p) => p.PrivatePort))],
+    published,
+    networks,
+  };
+}
+
+/**
+ * Whether a listed container must be inspected after all: the list has no StopSignal (needed
+ * once a kill event was seen), and a host-network container's exposed ports show only in its
+ * config (needed when no `fabric.port` label names the port).
+ */
+export function needsInspect(facts: ContainerFacts, killed: boolean, portLabel: string): boolean {
+  return killed || (facts.hostNetwork && facts.labels[portLabel] === undefined);
 }
 
 function tcpPort(spec: string): number | undefined {

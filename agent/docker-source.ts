@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { FabricError } from '../src/errors.js';
-import { type ContainerFacts, factsFromInspect } from './container.js';
+import { type ContainerFacts, factsFromInspect, factsFromList } from './container.js';
 import { Label } from './labels.js';
 
 /** Connects to `--docker`: `unix:///path`, `tcp://host:port`, or DOCKER_HOST. */
@@ -10,14 +10,14 @@ export function dockerClient(url: string): Docker {
   return new Docker({ host: parsed.hostname, port: Number(parsed.port || 2375), protocol: 'http' });
 }
 
-/** Reads containers from the Docker engine; the only place the agent inspects. */
+/** Reads containers from the Docker engine; the only place the agent lists or inspects. */
 export class DockerSource {
   constructor(readonly docker: Docker) {}
 
-  /** Ids of running (or paused) containers that opted in with `fabric.service`. */
-  async listLabelled(): Promise<string[]> {
+  /** Running (or paused) containers that opted in with `fabric.service`, with the facts the list gives. */
+  async listLabelled(): Promise<ContainerFacts[]> {
     const containers = await this.call(() => this.docker.listContainers({ filters: { label: [Label.service] } }));
-    return containers.map((c) => c.Id);
+    return containers.map(factsFromList);
   }
 
   /** The container's facts, or undefined when it no longer exists. */

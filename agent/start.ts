@@ -1,16 +1,15 @@
 import { hostname, networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { delay } from '../src/backoff.js';
 import { durationSchema } from '../src/duration.js';
 import { connectEtcd } from '../src/etcd.js';
 import { hostName, ipAddress } from '../src/grammar.js';
-import { createApi, listen } from '../src/http.js';
 import type { Logger } from '../src/log.js';
 import { createRegistry } from '../src/metrics.js';
 import { type CommonOptions, option, parseOrThrow } from '../src/options.js';
 import { packageVersion } from '../src/version.js';
 import { Agent } from './agent.js';
-import { agentRoutes } from './api.js';
 import { dockerClient } from './docker-source.js';
 import { AgentMetrics } from './metrics.js';
 import { HostRegistry } from './registry.js';
@@ -86,26 +85,40 @@ export async function startAgent(options: AgentStartOptions): Promise<AgentHandl
     metrics,
     logger,
   );
-  const api = await createApi({ title: 'fabric agent API', logger, registry, readiness: () => agent.readiness(), status: () => agent.status() });
-  agentRoutes(api, agent);
 
+  // Registration first: the HTTP API (fastify and its OpenAPI plugin, the largest modules left to
+  // load) comes up once the first sync has written (or failed), so it is not on the path from
+  // spawn to registered. /readyz says "not ready" until that sync anyway.
+  agent.start();
+  let api: Awaited<ReturnType<typeof startApi>> | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      await api.close();
+      await api?.close();
       await agent.stop(!opts.keepLease);
       etcd.close();
     })());
 
-  agent.start();
   try {
-    const address = await listen(api, common.listen);
+    await Promise.race([agent.firstSync, delay(API_AFTER_MS)]);
+    api = await startApi(agent, registry, logger);
+    const address = await api.listen(common.listen);
     logger.info({ api: address, host: opts.hostName, hostIp: opts.hostIp, etcd: common.etcd.endpoints }, 'agent started');
     return { address, agent, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** The longest the API waits for the first sync (Docker or etcd may be down for long). */
+const API_AFTER_MS = 1_000;
+
+async function startApi(agent: Agent, registry: ReturnType<typeof createRegistry>, logger: Logger) {
+  const [{ createApi, listen }, { agentRoutes }] = await Promise.all([import('../src/http.js'), import('./api.js')]);
+  const app = await createApi({ title: 'fabric agent API', logger, registry, readiness: () => agent.readiness(), status: () => agent.status() });
+  agentRoutes(app, agent);
+  return { close: () => app.close(), listen: (where: string) => listen(app, where) };
 }
 
 /** The first non-internal IPv4 address, else loopback. */

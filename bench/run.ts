@@ -4,8 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { benchAcmeIssuance } from './acme.js';
 import { benchColdStartAndResync, benchStartToEtcd } from './agent.js';
+import { benchAgentAtScale } from './agent-scale.js';
 import { benchDockerToServed } from './e2e.js';
 import { benchFailover } from './failover.js';
+import { benchFastPathSteps } from './fast-path.js';
 import { benchHealthAtTenThousand, benchHealthCost, benchHealthDetection } from './health.js';
 import { closeBenchDocker } from './lib/docker.js';
 import { type Figure, machine, printFigures, printMachine } from './lib/report.js';
@@ -27,7 +29,9 @@ interface Bench {
 const BENCHES: Bench[] = [
   { ids: ['a'], group: 'agent', title: 'a) Docker start event → key in etcd', run: benchStartToEtcd },
   { ids: ['b', 'c'], group: 'agent', title: 'b) agent cold start on 200 containers; c) no-change resyncs', run: benchColdStartAndResync },
+  { ids: ['y'], group: 'agent', title: 'y) agent at scale: cold start on 200 and 1,000 containers; 100 started at once', run: benchAgentAtScale },
   { ids: ['d', 'g'], group: 'router', title: 'd) etcd put → served; g) fast path vs forced reload', run: benchPutToServed },
+  { ids: ['z'], group: 'router', title: 'z) the small fast path, step by step: put → served on a one-service keyspace', run: benchFastPathSteps },
   { ids: ['f'], group: 'router', title: 'f) 1,000 services × 10 endpoints', run: benchAtScale },
   {
     ids: ['x'],

@@ -1,11 +1,13 @@
 /**
  * Latest-wins trigger with a bound on latency. The first change after a quiet
- * spell runs at once (next tick, so one etcd transaction's events land
- * together); changes that arrive while a run is in flight, or right after it,
+ * spell runs at once (on setImmediate, after the I/O callbacks already due, so
+ * one etcd transaction's events land together; a 0 ms timer would cost Node's
+ * 1 ms minimum on every small change); changes that arrive while a run is in flight, or right after it,
  * wait for `minMs` of quiet, but never longer than `maxMs`. Runs never overlap.
  */
 export class Debouncer {
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private pendingSince: number | undefined;
   private running = false;
   private lastRunEnded = 0;
@@ -22,8 +24,13 @@ export class Debouncer {
     const now = Date.now();
     this.pendingSince ??= now;
     if (this.running) return; // picked up when the run ends
+    if (this.immediate) return; // the leading-edge run is already due
     const idle = this.timer === undefined && now - this.lastRunEnded >= this.minMs;
-    const wait = idle ? 0 : Math.max(0, Math.min(this.minMs, this.pendingSince + this.maxMs - now));
+    if (idle) {
+      this.immediate = setImmediate(() => void this.fire());
+      return;
+    }
+    const wait = Math.max(0, Math.min(this.minMs, this.pendingSince + this.maxMs - now));
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.fire(), wait);
   }
@@ -31,10 +38,12 @@ export class Debouncer {
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
   }
 
   private async fire(): Promise<void> {
     this.timer = undefined;
+    this.immediate = undefined;
     if (this.closed || this.pendingSince === undefined) return;
     this.pendingSince = undefined;
     this.running = true;

@@ -12,6 +12,7 @@ import type { AcmeManager } from './tls/acme/manager.js';
 import type { TlsOptions } from './tls/model.js';
 import { observeCertExpiry, servedCertificates } from './tls/status.js';
 import type { CertVault } from './tls/vault.js';
+import { preciseNow, StepClock } from './trace/step-clock.js';
 import type { VipManager } from './vip/manager.js';
 import type { KeyspaceWatch, WatchState } from './watch.js';
 
@@ -57,6 +58,8 @@ export class Router {
   private appliedRevision = -1;
   private resumed: Promise<unknown> = Promise.resolve();
   private applySeq = 0;
+  /** When the first change since the last apply arrived from the watch: where the apply's step clock starts. */
+  private changeSeenAt: number | undefined;
   /** Recent applies and failures (dashboard); its listeners hear of every apply pass. */
   readonly history = new ApplyHistory(50);
 
@@ -111,7 +114,10 @@ export class Router {
       this.markDirty();
     });
     this.watch.on('changes', (changes, revision) => {
-      if (this.store.apply(changes, revision)) this.markDirty();
+      const seenAt = preciseNow();
+      if (!this.store.apply(changes, revision)) return;
+      this.changeSeenAt ??= seenAt;
+      this.markDirty();
     });
     this.watch.on('state', (state) => this.onWatchState(state));
     this.options.health?.on('change', () => this.requestApply());
@@ -167,8 +173,11 @@ export class Router {
   }
 
   private async applyAll(): Promise<void> {
+    const clock = new StepClock(this.changeSeenAt ?? preciseNow());
+    this.changeSeenAt = undefined;
     await this.resumed;
     if (!this.snapshotSeen || this.currentState === 'stopping' || this.currentState === 'stopped') return;
+    clock.lap('wait');
     const since = this.pendingSince ?? Date.now();
     this.pendingSince = undefined;
     const health = this.options.health;
@@ -185,16 +194,18 @@ export class Router {
       this.modelMemo,
     );
     this.current = model;
+    clock.lap('model');
     health?.sync(model);
     await this.options.vips?.onModel(model);
     this.options.acme?.onModel(model);
+    clock.lap('observers');
     this.metrics.renders.inc();
     this.metrics.revision.set(model.revision);
     this.metrics.modelIssues.set(model.issues.length);
     observeCertExpiry(this.metrics.certExpiry, model);
     const applyId = ++this.applySeq;
     const outcomes = [];
-    for (const target of this.targets) outcomes.push(await this.applyTarget(target, model, applyId));
+    for (const target of this.targets) outcomes.push(await this.applyTarget(target, model, applyId, clock));
     this.history.notify();
     // A config the LB refuses waits for the next change; anything else is retried.
     if (outcomes.includes('retry')) this.scheduleRetry();
@@ -207,7 +218,7 @@ export class Router {
     if (this.currentState === 'syncing') this.currentState = 'running';
   }
 
-  private async applyTarget(target: Target, model: Model, applyId: number): Promise<'ok' | 'deferred' | 'retry' | 'wait'> {
+  private async applyTarget(target: Target, model: Model, applyId: number, clock: StepClock): Promise<'ok' | 'deferred' | 'retry' | 'wait'> {
     const status = this.statuses.get(target.name)!;
     const started = Date.now();
     try {
@@ -242,7 +253,10 @@ export class Router {
           detail: report.detail,
           durationMs,
         });
-        this.logger.info({ applyId, target: target.name, revision: model.revision, action: report.action, detail: report.detail, durationMs }, 'applied');
+        // `steps` (ms) and `changeSeenAt` (epoch ms): where the time from the watch to here went (bench z).
+        const steps = { ...clock.steps, ...report.steps };
+        const timing = { durationMs, changeSeenAt: clock.startedAt, steps };
+        this.logger.info({ applyId, target: target.name, revision: model.revision, action: report.action, detail: report.detail, ...timing }, 'applied');
       }
       status.lastError = undefined;
       return 'ok';

@@ -20,6 +20,8 @@ export interface ApplyReport {
   diffs?: Array<{ dest: string; diff: string }>;
   /** What the model asks for that this target cannot do (e.g. sticky routes on open-source nginx): never silently ignored. */
   limitations?: string[];
+  /** How long each step of this apply took, in ms (lb/trace): logged with the apply. */
+  steps?: Record<string, number>;
 }
 
 /** A target's last outcome, for `/v1/status` and the dashboard. */

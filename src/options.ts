@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { type Command, Option } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { describeError, FabricError } from './errors.js';
 import type { EtcdOptions } from './etcd.js';
@@ -91,6 +91,11 @@ function booleanVariables(command: Command, env: NodeJS.ProcessEnv): Record<stri
     values[key] = opt.negate ? !on : on;
   }
   return values;
+}
+
+/** The YAML parser (72 modules) loads only when a config file is read: `fabric agent` usually has none. */
+function parseYaml(text: string): unknown {
+  return (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 }
 
 function readConfigFile(configPath: string): Record<string, unknown> {

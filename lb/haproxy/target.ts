@@ -16,6 +16,7 @@ import type { ApplyReport, DriverContext, ExitIntent, ManagedTargetConfig, Targe
 import type { TlsDesired } from '../tls/haproxy-desired.js';
 import { HaproxyTls } from '../tls/haproxy-tls.js';
 import { CertVault } from '../tls/vault.js';
+import { StepClock } from '../trace/step-clock.js';
 import { adoptSlots, findRunning, readRuntime, runningDesired } from './adopt.js';
 import { DesiredMemo, desiredHaproxy, type HaproxyDesired, type SlotTable } from './desired.js';
 import { diffHaproxy, type RuntimeOp } from './diff.js';
@@ -161,8 +162,11 @@ export class HaproxyTarget implements Target {
     if (this.context.once) return this.applyOnce(model);
     const adopting = this.adopted !== undefined;
     if (this.adopted) this.startFromAdopted(model, this.adopted);
+    const clock = new StepClock();
     let plan = await this.plan(model);
+    clock.lap('plan');
     const change = this.serving() ? diffHaproxy(this.applied, plan.desired) : ({ kind: 'reload', reason: 'not running' } as const);
+    clock.lap('diff');
     // A reload anyway: every service gets its own `svc_` backend again and the spares are laid out afresh.
     if (change.kind === 'reload' && !plan.pool.compacted) plan = await this.plan(model, true);
     if (change.kind === 'none') {
@@ -177,11 +181,13 @@ export class HaproxyTarget implements Target {
         this.logger.warn({ err: describeError(err) }, 'runtime update failed; falling back to a reload');
         return undefined;
       });
+      clock.lap('runtime');
       if (commands !== undefined) {
         await this.recordPool(plan);
         this.commit(plan);
         await this.keepFilesInStep(plan);
-        return { action: 'runtime', commands, detail: `${change.ops.length} changes` };
+        clock.lap('files');
+        return { action: 'runtime', commands, detail: `${change.ops.length} changes`, steps: clock.steps };
       }
     }
     // Anything that reads the files (haproxy -c, a reload) sees what HAProxy runs now, never older.
