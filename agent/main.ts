@@ -15,6 +15,5 @@ async function runAgent(command: Command): Promise<void> {
   const common = commonOptions(values);
   const agent = agentOptions(values);
   const logger = createLogger(common.logLevel, 'agent');
-  const handle = await startAgent({ common, agent, logger });
-  onShutdown(logger, handle.stop);
+  await startAgent({ common, agent, logger, onRunning: (stop) => onShutdown(logger, stop) });
 }

@@ -53,6 +53,11 @@ export interface AgentStartOptions {
   common: CommonOptions;
   agent: AgentOptions;
   logger: Logger;
+  /**
+   * Told how to stop as soon as the agent runs, before its API is up: a SIGTERM right after the
+   * first registration must revoke the lease, not kill the process with the keys left behind.
+   */
+  onRunning?: (stop: () => Promise<void>) => void;
 }
 
 /** A running agent: its API address, the agent, and one way to stop both. */
@@ -98,9 +103,12 @@ export async function startAgent(options: AgentStartOptions): Promise<AgentHandl
       await agent.stop(!opts.keepLease);
       etcd.close();
     })());
+  options.onRunning?.(stop);
 
   try {
     await Promise.race([agent.firstSync, delay(API_AFTER_MS)]);
+    // Stopped meanwhile (a signal during start-up): no API to start.
+    if (stopping) return { address: '', agent, stop };
     api = await startApi(agent, registry, logger);
     const address = await api.listen(common.listen);
     logger.info({ api: address, host: opts.hostName, hostIp: opts.hostIp, etcd: common.etcd.endpoints }, 'agent started');

@@ -66,11 +66,27 @@ export function explainEtcdError(err: unknown, target: EtcdTarget): unknown {
   if (isUnavailable(cause)) {
     return new FabricError(
       'FABRIC_ERR_ETCD_UNAVAILABLE',
-      `cannot ${operation} ${where}: no etcd answered at ${target.endpoints.join(', ')} (${grpcReason(message)}); check --etcd (FABRIC_ETCD) and that etcd is running`,
+      `cannot ${operation} ${where}: no etcd answered at ${target.endpoints.join(', ')} (${unavailableReason(cause, message)}); check --etcd (FABRIC_ETCD) and that etcd is running`,
       { cause, details },
     );
   }
   return err;
+}
+
+/**
+ * The last failure etcd3's per-member circuit breaker saw (src/etcd.ts notes it): once the breaker
+ * opens, calls fail with "circuit breaker is open", and the reason (refused, a TLS handshake
+ * without the client certificate…) would be lost from the message.
+ */
+let lastBreakerFailure: string | undefined;
+
+export function noteBreakerFailure(err: unknown): void {
+  if (!(err instanceof BrokenCircuitError)) lastBreakerFailure = describeError(err);
+}
+
+function unavailableReason(cause: unknown, message: string): string {
+  if (cause instanceof BrokenCircuitError && lastBreakerFailure) return `${grpcReason(lastBreakerFailure)}; calls paused while it stays unreachable`;
+  return grpcReason(message);
 }
 
 function isUnavailable(err: unknown): boolean {

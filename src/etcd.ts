@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConsecutiveBreaker, circuitBreaker, ExponentialBackoff, handleWhen, type IBackoff, retry } from 'cockatiel';
 import { Etcd3, GRPCDeadlineExceededError, type IKeyValue, type IOptions, isRecoverableError, type Namespace, Range } from 'etcd3';
 import { FabricError } from './errors.js';
+import { noteBreakerFailure } from './etcd-errors.js';
 import { namespacePrefix } from './keyspace.js';
 
 export interface EtcdOptions {
@@ -85,7 +86,13 @@ function clientOptions(options: EtcdOptions): IOptions {
     faultHandling: {
       // The client's default breaker stays open 5 s after three failures; a fabric must notice
       // a member's return faster than that.
-      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 500, breaker: new ConsecutiveBreaker(3) }),
+      host: () => {
+        const breaker = circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 500, breaker: new ConsecutiveBreaker(3) });
+        breaker.onFailure(({ reason }) => {
+          if ('error' in reason) noteBreakerFailure(reason.error);
+        });
+        return breaker;
+      },
       global: retry(handleWhen(isWorthRetrying), {
         maxAttempts: FAILOVER.attempts - 1,
         backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 500 }),

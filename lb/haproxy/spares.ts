@@ -71,9 +71,10 @@ export function serviceBackendName(service: string): string {
   return `svc_${service}`;
 }
 
-/** Spares with a check of their own carry a short digest of it: one name per kind, stable across reloads. */
-function spareName(kind: BackendKind, index: number): string {
-  const tag = kind.check ? `_c${createHash('sha256').update(kindKey(kind)).digest('hex').slice(0, 8)}` : '';
+/** Spares with a check other than the default one carry a short digest of it: one name per kind, stable across reloads. */
+function spareName(kind: BackendKind, index: number, settings: PoolSettings): string {
+  const own = kind.check && !sameBackendCheck(kind.check, settings.defaultCheck);
+  const tag = own ? `_c${createHash('sha256').update(kindKey(kind)).digest('hex').slice(0, 8)}` : '';
   return `spare_${kind.mode}_${kind.balance}${tag}_${index + 1}`;
 }
 
@@ -167,7 +168,7 @@ function compactPool(
   const entries: PoolEntry[] = services.map((s) => ({ name: serviceBackendName(s.name), ...kindOf(s), service: s.name, owner: s.name }));
   for (const [key, count] of [...reserve].sort(([a], [b]) => a.localeCompare(b))) {
     const kind = parseKind(key);
-    for (let i = 0; i < count; i++) entries.push({ name: spareName(kind, i), ...kind, service: undefined, owner: undefined });
+    for (let i = 0; i < count; i++) entries.push({ name: spareName(kind, i, settings), ...kind, service: undefined, owner: undefined });
   }
   return { entries, reserve };
 }
