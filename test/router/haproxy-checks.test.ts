@@ -109,7 +109,7 @@ describe('health checks run by HAProxy', () => {
     const router = await startNginxRouter(suite.perTest, suite.etcd, {
       haproxy: true,
       lbOnExit: 'stop',
-      config: { healthCheck: { interval: `${INTERVAL_MS}ms`, timeout: '150ms', rise: RISE, fall: FALL } },
+      config: { healthCheck: { interval: `${INTERVAL_MS}ms`, timeout: '1s', rise: RISE, fall: FALL } },
     });
     const [a, b] = await flipServers(['hc-a', 'hc-b']);
     const check = { path: '/healthz', intervalMs: INTERVAL_MS }; // as the agent writes fabric.health.* labels
@@ -137,9 +137,10 @@ describe('health checks run by HAProxy', () => {
     const down = await waitFor(
       async () => {
         const e = await apiEndpoint(router, 'flip', a!.port);
-        return e?.healthCheck?.state === 'unhealthy' ? e : undefined;
+        // The check's view changes at the read; `serving` with the next model (after the debounce).
+        return e?.healthCheck?.state === 'unhealthy' && e.serving === 'maint' ? e : undefined;
       },
-      { timeoutMs: INTERVAL_MS * FALL + SLACK_MS, what: 'a unhealthy in /v1/services/flip' },
+      { timeoutMs: INTERVAL_MS * FALL + SLACK_MS, what: 'a unhealthy and out of rotation in /v1/services/flip' },
     );
     expect(down).toMatchObject({ serving: 'maint', health: 'none', effectiveHealth: 'unhealthy' });
     expect(down.healthCheck).toMatchObject({ kind: 'http', source: 'labels', lastError: 'HTTP 503', rise: RISE, fall: FALL, target: `http://${aAt}/healthz` });
