@@ -61,7 +61,8 @@ describe('agent + router + HAProxy', () => {
       timeoutMs: 15_000,
       what: '/v1/services/web/health 503 after the container is removed',
     });
-    await waitFor(async () => (await suite.router.request('web.apps.test')).status === 503, { what: 'web.apps.test 503 with no endpoint' });
+    // Its last endpoint gone, the service is gone: its host answers the frontend's 404 (at once, by the maps; no reload).
+    await waitFor(async () => (await suite.router.request('web.apps.test')).status === 404, { what: 'web.apps.test 404 once its service is gone' });
   });
 
   it('serves three replicas round-robin', async () => {
