@@ -2,12 +2,13 @@ import { EventEmitter } from 'node:events';
 import { describeError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { Endpoint, Health } from '../../src/model/endpoint.js';
-import type { Model, ModelEndpoint, ServiceModel } from '../model.js';
+import type { Model } from '../model.js';
 import { EFFECTIVE_HEALTH, type EffectiveHealth, effectiveHealth } from './effective.js';
 import { type Probe, runProbe } from './probe.js';
 import { CheckScheduler } from './scheduler.js';
 import type { CheckView, HealthSource } from './source.js';
 import { type CheckDefaults, type CheckSpec, endpointKey, probeTarget, resolveCheck } from './spec.js';
+import { type SyncedService, syncServices } from './synced.js';
 
 export type { CheckView } from './source.js';
 
@@ -26,12 +27,6 @@ export interface HealthCheckerOptions {
   metrics?: HealthMetrics;
   /** The probe adapter (node:net / node:http); replaceable for unit tests. */
   probe?: Probe;
-}
-
-interface SyncedService {
-  endpoints: ModelEndpoint[];
-  spec: ServiceModel['spec'];
-  keys: Set<string>;
 }
 
 interface Entry {
@@ -82,32 +77,17 @@ export class HealthChecker extends EventEmitter implements HealthSource {
    */
   sync(model: Model): void {
     if (this.stopped) return;
-    const next = new Map<string, SyncedService>();
-    let changed = false;
-    for (const service of model.services) {
-      const last = this.synced.get(service.name);
-      if (last && last.endpoints === service.endpoints && last.spec === service.spec) {
-        next.set(service.name, last);
-        continue;
-      }
-      changed = true;
-      const keys = new Set<string>();
-      for (const endpoint of service.endpoints) {
-        const key = endpointKey(endpoint);
-        keys.add(key);
+    const synced = syncServices(
+      this.synced,
+      model,
+      (key, endpoint, service) => {
         this.docker.set(key, endpoint.health);
         this.track(key, resolveCheck(endpoint, service.spec, this.options.defaults));
-      }
-      for (const key of last?.keys ?? []) if (!keys.has(key)) this.forget(key);
-      next.set(service.name, { endpoints: service.endpoints, spec: service.spec, keys });
-    }
-    for (const [name, last] of this.synced) {
-      if (next.has(name)) continue;
-      changed = true;
-      for (const key of last.keys) this.forget(key);
-    }
-    this.synced = next;
-    if (changed) this.recount();
+      },
+      (key) => this.forget(key),
+    );
+    this.synced = synced.synced;
+    if (synced.changed) this.recount();
   }
 
   /** The active check's word on an endpoint, for the model: undefined until it has one. */

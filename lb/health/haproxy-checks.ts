@@ -13,6 +13,7 @@ import { checkedSlots, statusFromRow } from './haproxy-verdicts.js';
 import type { CheckView, HealthSource } from './source.js';
 import { type CheckDefaults, type CheckSpec, endpointKey, probeTarget } from './spec.js';
 import { type CheckStatus, checkAllowsServing, INITIAL_STATUS } from './state.js';
+import { type SyncedService, syncServices } from './synced.js';
 
 /** The HAProxy whose checks are read: its admin socket, and what it runs now (the slots of its backends). */
 export interface CheckedHaproxy {
@@ -38,12 +39,6 @@ interface Tracked {
   spec: CheckSpec | undefined;
   target: string | undefined;
   status: CheckStatus;
-}
-
-interface SyncedService {
-  endpoints: ModelEndpoint[];
-  spec: ServiceModel['spec'];
-  keys: Set<string>;
 }
 
 const READ_INTERVAL_MS = 1_000;
@@ -89,32 +84,20 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
   /** After each model build: each endpoint's check as its backend runs it. Unchanged services (same objects) are skipped. */
   sync(model: Model): void {
     if (this.stopped) return;
-    const next = new Map<string, SyncedService>();
-    let changed = false;
-    for (const service of model.services) {
-      const last = this.synced.get(service.name);
-      if (last && last.endpoints === service.endpoints && last.spec === service.spec) {
-        next.set(service.name, last);
-        continue;
-      }
-      changed = true;
-      const check = backendCheck(service, this.options.defaults);
-      const keys = new Set<string>();
-      for (const endpoint of service.endpoints) {
-        const key = endpointKey(endpoint);
-        keys.add(key);
+    // One check per backend: computed once per changed service, not per endpoint.
+    let service: ServiceModel | undefined;
+    let check: ReturnType<typeof backendCheck>;
+    const synced = syncServices(
+      this.synced,
+      model,
+      (key, endpoint, of) => {
+        if (of !== service) [service, check] = [of, backendCheck(of, this.options.defaults)];
         this.track(key, endpoint, check && endpointCheckSpec(endpoint, check));
-      }
-      for (const key of last?.keys ?? []) if (!keys.has(key)) this.forget(key);
-      next.set(service.name, { endpoints: service.endpoints, spec: service.spec, keys });
-    }
-    for (const [name, last] of this.synced) {
-      if (next.has(name)) continue;
-      changed = true;
-      for (const key of last.keys) this.forget(key);
-    }
-    this.synced = next;
-    if (changed) this.options.metrics?.setEndpointCounts(this.counts());
+      },
+      (key) => this.forget(key),
+    );
+    this.synced = synced.synced;
+    if (synced.changed) this.options.metrics?.setEndpointCounts(this.counts());
     this.timer ??= this.schedule();
   }
 

@@ -1,0 +1,47 @@
+import type { Model, ModelEndpoint, ServiceModel } from '../model.js';
+import { endpointKey } from './spec.js';
+
+/** A service's endpoints as the last sync saw them, and their keys. */
+export interface SyncedService {
+  endpoints: ModelEndpoint[];
+  spec: ServiceModel['spec'];
+  keys: Set<string>;
+}
+
+/**
+ * The walk both checkers make after each model build: every endpoint of a changed service goes
+ * to `track`, every key that left the model to `forget`. A service whose endpoints and spec are
+ * the same objects as at the last sync (the model memo reuses them) is skipped: nothing about its
+ * checks can have changed. Returns the next synced map, and whether anything changed.
+ */
+export function syncServices(
+  synced: Map<string, SyncedService>,
+  model: Model,
+  track: (key: string, endpoint: ModelEndpoint, service: ServiceModel) => void,
+  forget: (key: string) => void,
+): { synced: Map<string, SyncedService>; changed: boolean } {
+  const next = new Map<string, SyncedService>();
+  let changed = false;
+  for (const service of model.services) {
+    const last = synced.get(service.name);
+    if (last && last.endpoints === service.endpoints && last.spec === service.spec) {
+      next.set(service.name, last);
+      continue;
+    }
+    changed = true;
+    const keys = new Set<string>();
+    for (const endpoint of service.endpoints) {
+      const key = endpointKey(endpoint);
+      keys.add(key);
+      track(key, endpoint, service);
+    }
+    for (const key of last?.keys ?? []) if (!keys.has(key)) forget(key);
+    next.set(service.name, { endpoints: service.endpoints, spec: service.spec, keys });
+  }
+  for (const [name, last] of synced) {
+    if (next.has(name)) continue;
+    changed = true;
+    for (const key of last.keys) forget(key);
+  }
+  return { synced: next, changed };
+}
