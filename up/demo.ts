@@ -1,9 +1,8 @@
-import { request } from 'node:http';
 import type Docker from 'dockerode';
 import { describeError } from '../src/errors.js';
-import { parseHostPort } from '../src/grammar.js';
 import type { Logger } from '../src/log.js';
 import type { Rejection } from '../src/model/host.js';
+import { answerOf } from './answer.js';
 import { buildBusyboxImage } from './image.js';
 import type { Output, ProbeResult } from './progress.js';
 
@@ -95,25 +94,9 @@ export async function showDemo(http: string, domain: string, out: Output, times 
   const host = `${DEMO_SERVICE}.${domain}`;
   out.line(`  $ curl -H 'Host: ${host}' ${http}`);
   for (let i = 0; i < times; i++) {
-    const answer = await get(http, host).catch((err) => `(failed: ${describeError(err)})`);
+    const answer = await answerOf(http, host).catch((err) => `(failed: ${describeError(err)})`);
     out.line(`    ${answer}`);
   }
-}
-
-async function get(http: string, host: string): Promise<string> {
-  const target = parseHostPort(http);
-  if (!target) throw new Error(`${http}: expected HOST:PORT`);
-  return new Promise((resolve, reject) => {
-    const req = request({ hostname: target.host, port: target.port, path: '/', headers: { host }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve(`${res.statusCode}: ${body.trim()}`));
-    });
-    req.setTimeout(3_000, () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 async function ensureImage(docker: Docker, out: Output): Promise<void> {

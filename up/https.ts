@@ -1,13 +1,13 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import type { Namespace } from 'etcd3';
 import { execa } from 'execa';
 import { parseHostPort } from '../src/grammar.js';
 import { certRecord, encodeCertRecord, validateCertificate } from '../src/tls/cert-record.js';
 import { loadKeyring } from '../src/tls/keyring.js';
+import { answerOf } from './answer.js';
 
 /**
  * `fabric up --https`: a local CA under the data dir and a certificate for `*.<domain>` and
@@ -85,20 +85,7 @@ export async function storeUpCert(kv: Namespace, pki: LocalPki): Promise<void> {
 
 /** One HTTPS request to `host` through `https` (HOST:PORT), trusting only the local CA: "200: body". */
 export async function httpsGet(https: string, host: string, caFile: string): Promise<string> {
-  const target = parseHostPort(https);
-  if (!target) throw new Error(`${https}: expected HOST:PORT`);
-  const ca = await readFile(caFile);
-  return new Promise((resolve, reject) => {
-    const req = request({ hostname: target.host, port: target.port, path: '/', servername: host, headers: { host }, ca, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve(`${res.statusCode}: ${body.trim()}`));
-    });
-    req.setTimeout(3_000, () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end();
-  });
+  return answerOf(https, host, await readFile(caFile));
 }
 
 /** What a user types: `*.localhost` resolves to loopback in curl itself; other domains need `--resolve`. */

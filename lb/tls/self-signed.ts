@@ -1,9 +1,9 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { execa } from 'execa';
 import { describeError, FabricError } from '../../src/errors.js';
 import { readIfExists, writeAtomic } from '../../src/files.js';
+import { opensslSelfSigned } from '../../src/tls/openssl.js';
 
 /** What a TLS client gets for a name no certificate serves, when `tls.defaultCert` names none. */
 export const SELF_SIGNED_SUBJECT = 'fabric default certificate';
@@ -37,29 +37,13 @@ async function generate(dir: string): Promise<string> {
   try {
     const key = join(work, 'key.pem');
     const cert = join(work, 'cert.pem');
-    await execa(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        String(VALID_DAYS),
-        '-subj',
-        `/CN=${SELF_SIGNED_SUBJECT}`,
-        '-addext',
-        'subjectAltName=DNS:fabric-default.invalid',
-      ],
-      { timeout: 30_000 },
-    );
+    await opensslSelfSigned({
+      keyFile: key,
+      certFile: cert,
+      days: VALID_DAYS,
+      subject: `/CN=${SELF_SIGNED_SUBJECT}`,
+      subjectAltName: 'DNS:fabric-default.invalid',
+    });
     return `${(await readFile(cert, 'utf8')).trim()}\n${(await readFile(key, 'utf8')).trim()}\n`;
   } catch (err) {
     throw new FabricError('FABRIC_ERR_TLS', `cannot make the self-signed default certificate (openssl): ${describeError(err)}`, { cause: err });

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { startNginxRouter } from '../router/nginx-support.js';
-import { PREFIX, putRaw, startRouter, useRouterSuite, waitFor } from '../router/support.js';
+import { type HttpResult, PREFIX, putRaw, startRouter, useRouterSuite, waitFor } from '../router/support.js';
 
 const suite = useRouterSuite({ router: false });
 
@@ -14,17 +14,27 @@ function challenge(): { token: string; keyAuthorization: string } {
 
 const wellKnown = (token: string) => `/.well-known/acme-challenge/${token}`;
 
+/** The 200 answers to `token` on a served host and on an unknown one, once both give one. */
+async function challengeAnswers(router: { request(host: string, path: string): Promise<HttpResult> }, token: string): Promise<HttpResult[]> {
+  const answers: HttpResult[] = [];
+  for (const host of ['web.apps.test', 'unknown.example.org']) {
+    answers.push(
+      await waitFor(async () => {
+        const r = await router.request(host, wellKnown(token));
+        return r.status === 200 && r;
+      }),
+    );
+  }
+  return answers;
+}
+
 describe('ACME challenges answered by every router', () => {
   it('HAProxy answers a challenge put in etcd, on any host, before host routing, and stops when it is deleted: no reload', async () => {
     const router = await startRouter(suite.perTest, suite.etcd);
     const before = await router.reloads();
     const { token, keyAuthorization } = challenge();
     await putRaw(suite.client, `acme/challenges/${token}`, keyAuthorization);
-    for (const host of ['web.apps.test', 'unknown.example.org']) {
-      const answer = await waitFor(async () => {
-        const r = await router.request(host, wellKnown(token));
-        return r.status === 200 && r;
-      });
+    for (const answer of await challengeAnswers(router, token)) {
       expect(answer.body).toBe(keyAuthorization);
       expect(answer.headers['content-type']).toBe('text/plain');
     }
@@ -52,13 +62,7 @@ describe('ACME challenges answered by every router', () => {
     await putRaw(suite.client, 'services/web', JSON.stringify({ name: 'web' }));
     const { token, keyAuthorization } = challenge();
     await putRaw(suite.client, `acme/challenges/${token}`, keyAuthorization);
-    for (const host of ['web.apps.test', 'unknown.example.org']) {
-      const answer = await waitFor(async () => {
-        const r = await router.request(host, wellKnown(token));
-        return r.status === 200 && r;
-      });
-      expect(answer.body).toBe(keyAuthorization);
-    }
+    for (const answer of await challengeAnswers(router, token)) expect(answer.body).toBe(keyAuthorization);
     expect((await router.request('unknown.example.org', '/')).status).toBe(404);
     await suite.client.delete().key(`${PREFIX}/acme/challenges/${token}`).exec();
     await waitFor(async () => (await router.request('unknown.example.org', wellKnown(token))).status === 404);

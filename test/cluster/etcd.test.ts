@@ -4,19 +4,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WebContainer, waitFor } from '../harness/index.js';
 import { Resources } from '../router/support.js';
-import { DOMAIN, describeFailures, startCluster, type TestCluster, Traffic } from './support.js';
+import { DOMAIN, describeFailures, startWebCluster, type TestCluster, Traffic } from './support.js';
 
 const res = new Resources();
 let cluster: TestCluster;
-const web: WebContainer[] = [];
+let web: WebContainer[];
 
 beforeAll(async () => {
-  cluster = await startCluster(res);
-  for (const host of cluster.hosts) web.push(await host.run('web'));
-  await cluster.waitServedEverywhere(
-    'web',
-    web.map((c) => c.name),
-  );
+  ({ cluster, web } = await startWebCluster(res));
 }, 180_000);
 
 afterAll(() => res.release(), 120_000);

@@ -156,6 +156,18 @@ async function launchHostAgent(
 }
 
 /** Whether `router` answers `service` from exactly `names` (each answer is the container's name). */
+/** A cluster with a `web` container on every host, served by every router. */
+export async function startWebCluster(res: Resources): Promise<{ cluster: TestCluster; web: WebContainer[] }> {
+  const cluster = await startCluster(res);
+  const web: WebContainer[] = [];
+  for (const host of cluster.hosts) web.push(await host.run('web'));
+  await cluster.waitServedEverywhere(
+    'web',
+    web.map((c) => c.name),
+  );
+  return { cluster, web };
+}
+
 export async function servesExactly(router: RunningRouter, service: string, names: string[]): Promise<boolean> {
   const seen = new Set(await bodies(router, `${service}.${DOMAIN}`, Math.max(4, names.length * 4)));
   return seen.size === names.length && names.every((n) => seen.has(n));

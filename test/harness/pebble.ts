@@ -4,7 +4,7 @@
 import fs from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
-import { execa } from 'execa';
+import { opensslSelfSigned } from '../../src/tls/openssl.js';
 import { DnsResponder } from './dns.js';
 import { freePorts } from './ports.js';
 import { type ManagedProcess, startProcess, waitUntilReady } from './processes.js';
@@ -28,25 +28,7 @@ export async function startPebble(dir: string, httpPort: number, env: Record<str
   await fs.mkdir(dir, { recursive: true });
   const cert = path.join(dir, 'pebble.crt');
   const key = path.join(dir, 'pebble.key');
-  await execa('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  ]);
+  await opensslSelfSigned({ keyFile: key, certFile: cert, days: 2, subject: '/CN=127.0.0.1', subjectAltName: 'IP:127.0.0.1,DNS:localhost' });
   const [listen, management, tlsPort] = (await freePorts(3)) as [number, number, number];
   const config = path.join(dir, 'pebble-config.json');
   await fs.writeFile(

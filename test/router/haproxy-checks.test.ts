@@ -2,14 +2,22 @@
 // and an nginx target, endpoints in a real etcd, real HTTP servers on 127.0.0.1 whose health path
 // the test flips. HAProxy checks; the router reads the verdicts back from the admin socket and
 // feeds them to the API, to nginx and to the Route backends, with no HAProxy reload.
-import http from 'node:http';
-import type net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { haproxyCommand } from '../../lb/haproxy/socket.js';
 import { parseShowStat } from '../../lb/health/haproxy-stat.js';
 import { type NginxRouter, startNginxRouter } from './nginx-support.js';
-import { deleteEndpoint, type EndpointJson, endpoint, haproxyShowProc, PREFIX, putEndpoint, useRouterSuite, waitFor } from './support.js';
+import {
+  type EndpointJson,
+  endpoint,
+  type FlipServer,
+  haproxyShowProc,
+  PREFIX,
+  registerEndpoints,
+  startFlipServers,
+  useRouterSuite,
+  waitFor,
+} from './support.js';
 
 const INTERVAL_MS = 200;
 const RISE = 2;
@@ -22,46 +30,12 @@ const suite = useRouterSuite({
   afterEach: async () => void (await suite.client.delete().prefix(`${PREFIX}/`).exec()),
 });
 
-interface FlipServer {
-  name: string;
-  port: number;
-  healthy: boolean;
-  healthHits: number;
-}
-
-/** HTTP servers answering `/` with their name and `/healthz` with 200 or 503, as the test says. */
 async function flipServers(names: string[]): Promise<FlipServer[]> {
-  return Promise.all(
-    names.map(async (name) => {
-      const state: FlipServer = { name, port: 0, healthy: true, healthHits: 0 };
-      const server = http.createServer((req, res) => {
-        if (req.url === '/healthz') {
-          state.healthHits += 1;
-          return res.writeHead(state.healthy ? 200 : 503).end(state.healthy ? 'ok' : 'sick');
-        }
-        res.writeHead(200, { 'content-type': 'text/plain' }).end(name);
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      state.port = (server.address() as net.AddressInfo).port;
-      suite.perTest.defer(
-        () =>
-          new Promise<void>((resolve) => {
-            server.closeAllConnections();
-            server.close(() => resolve());
-          }),
-      );
-      return state;
-    }),
-  );
+  return startFlipServers(suite.perTest, names);
 }
 
 async function register(endpoints: Array<EndpointJson & Record<string, unknown>>): Promise<number> {
-  let revision = 0;
-  for (const e of endpoints) {
-    revision = await putEndpoint(suite.client, e);
-    suite.perTest.defer(async () => void (await deleteEndpoint(suite.client, e)));
-  }
-  return revision;
+  return registerEndpoints(suite.perTest, suite.client, endpoints);
 }
 
 async function apiEndpoint(router: NginxRouter, service: string, port: number): Promise<any> {

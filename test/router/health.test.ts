@@ -1,20 +1,19 @@
 // Active health checks run by the router end to end: endpoints in a real etcd, the real router (HAProxy via its
 // Runtime API), real HTTP servers on 127.0.0.1 whose health path the test flips, and one real
 // container registered by the agent.
-import http from 'node:http';
-import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { freePort, removeAllContainers, runWeb } from '../harness/index.js';
 import {
   bodies,
-  deleteEndpoint,
   type EndpointJson,
   endpoint,
+  type FlipServer,
   metricSum,
   PREFIX,
-  putEndpoint,
   putRaw,
+  registerEndpoints,
   startAgent,
+  startFlipServers,
   startRouter,
   testDocker,
   useRouterSuite,
@@ -38,45 +37,12 @@ const suite = useRouterSuite({
 
 // ---------------------------------------------------------------- helpers
 
-/** An HTTP server answering `/` with its name and `/healthz` with 200 or 503, as the test says. */
-interface FlipServer {
-  name: string;
-  port: number;
-  healthy: boolean;
-}
-
 async function flipServers(names: string[]): Promise<FlipServer[]> {
-  return Promise.all(
-    names.map(async (name) => {
-      const state: FlipServer = { name, port: 0, healthy: true };
-      const server = http.createServer((req, res) => {
-        if (req.url === '/healthz') return res.writeHead(state.healthy ? 200 : 503).end(state.healthy ? 'ok' : 'sick');
-        res.writeHead(200, { 'content-type': 'text/plain' }).end(name);
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      state.port = (server.address() as net.AddressInfo).port;
-      suite.perTest.defer(
-        () =>
-          new Promise<void>((resolve) => {
-            server.closeAllConnections();
-            server.close(() => resolve());
-          }),
-      );
-      return state;
-    }),
-  );
+  return startFlipServers(suite.perTest, names);
 }
 
-/** Puts endpoints (with optional extra JSON, e.g. label-derived `check`); deleted after the test. */
 async function register(endpoints: Array<EndpointJson & Record<string, unknown>>): Promise<number> {
-  let revision = 0;
-  for (const e of endpoints) {
-    revision = await putEndpoint(suite.client, e);
-    suite.perTest.defer(async () => {
-      await deleteEndpoint(suite.client, e);
-    });
-  }
-  return revision;
+  return registerEndpoints(suite.perTest, suite.client, endpoints);
 }
 
 async function endpointsOf(service: string): Promise<any[]> {

@@ -635,6 +635,50 @@ export async function startWebServers(res: Resources, names: string[]): Promise<
   );
 }
 
+/** A backend whose `/healthz` answers 200 or 503 as the test sets `healthy`; `/` answers its name. */
+export interface FlipServer {
+  name: string;
+  port: number;
+  healthy: boolean;
+  /** How many health checks it has answered. */
+  healthHits: number;
+}
+
+export async function startFlipServers(res: Resources, names: string[]): Promise<FlipServer[]> {
+  return Promise.all(
+    names.map(async (name) => {
+      const state: FlipServer = { name, port: 0, healthy: true, healthHits: 0 };
+      const server = http.createServer((req, reply) => {
+        if (req.url === '/healthz') {
+          state.healthHits += 1;
+          return reply.writeHead(state.healthy ? 200 : 503).end(state.healthy ? 'ok' : 'sick');
+        }
+        reply.writeHead(200, { 'content-type': 'text/plain' }).end(name);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      state.port = (server.address() as net.AddressInfo).port;
+      res.defer(
+        () =>
+          new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+          }),
+      );
+      return state;
+    }),
+  );
+}
+
+/** Puts endpoints (with optional extra JSON, e.g. label-derived `check`), deleted when `res` is released; the last revision. */
+export async function registerEndpoints(res: Resources, client: Etcd3, endpoints: Array<EndpointJson & Record<string, unknown>>): Promise<number> {
+  let revision = 0;
+  for (const e of endpoints) {
+    revision = await putEndpoint(client, e);
+    res.defer(async () => void (await deleteEndpoint(client, e)));
+  }
+  return revision;
+}
+
 /** Until `host` answers through `router` with exactly the bodies in `expected` (as a set). */
 export async function waitServed(router: RunningRouter, host: string, expected: string[], timeoutMs = 10_000): Promise<void> {
   const want = [...expected].sort().join(',');
