@@ -68,6 +68,10 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
   private readFailures = 0;
   private reads = 0;
   private lastReadMs: number | undefined;
+  /** Tracked endpoints with a check: none, and HAProxy is not read at all (a `show stat` of 100,000 servers is ~26 MB). */
+  private checkedCount = 0;
+  /** counts() until a tracked endpoint changes: the API and metrics ask for it often, at 100,000 endpoints a walk each. */
+  private countsCache: Record<EffectiveHealth, number> | undefined;
 
   constructor(private readonly options: HaproxyChecksOptions) {
     super();
@@ -134,16 +138,16 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
   }
 
   counts(): Record<EffectiveHealth, number> {
+    if (this.countsCache) return { ...this.countsCache };
     const counts = Object.fromEntries(EFFECTIVE_HEALTH.map((h) => [h, 0])) as Record<EffectiveHealth, number>;
     for (const t of this.tracked.values()) counts[effectiveHealth(t.docker, t.spec ? t.status.state : undefined)] += 1;
-    return counts;
+    this.countsCache = counts;
+    return { ...counts };
   }
 
   get checks() {
-    let endpoints = 0;
-    for (const t of this.tracked.values()) if (t.spec) endpoints += 1;
     return {
-      endpoints,
+      endpoints: this.checkedCount,
       inFlight: 0,
       queued: 0,
       runBy: 'haproxy',
@@ -163,7 +167,7 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
   /** One read now (tests, and the loop). Never throws: a failed read keeps the last verdicts. */
   async readOnce(): Promise<void> {
     const desired = this.options.haproxy.appliedDesired();
-    if (!desired || this.stopped) return;
+    if (!desired || this.stopped || this.checkedCount === 0) return;
     if (desired !== this.slotsOf) {
       this.slots = checkedSlots(desired);
       this.slotsOf = desired;
@@ -197,6 +201,7 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
       const after = statusFromRow(row, before, at, tracked.spec.rise);
       if (after === before) continue;
       tracked.status = after;
+      this.countsCache = undefined;
       if (after.state === before.state) continue;
       this.verdictsVersion += 1;
       counts = true;
@@ -225,6 +230,8 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
   private track(key: string, endpoint: ModelEndpoint, spec: CheckSpec | undefined): void {
     const target = spec && probeTarget(spec);
     const tracked = this.tracked.get(key);
+    this.countsCache = undefined;
+    this.checkedCount += (spec ? 1 : 0) - (tracked?.spec ? 1 : 0);
     if (tracked && tracked.target === target) {
       tracked.docker = endpoint.health;
       tracked.spec = spec;
@@ -239,6 +246,8 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
     const tracked = this.tracked.get(key);
     if (!tracked) return;
     this.tracked.delete(key);
+    this.countsCache = undefined;
+    if (tracked.spec) this.checkedCount -= 1;
     if (tracked.status.state !== 'unknown') this.verdictsVersion += 1;
   }
 }
