@@ -70,8 +70,8 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
   private lastReadMs: number | undefined;
   /** Tracked endpoints with a check: none, and HAProxy is not read at all (a `show stat` of 100,000 servers is ~26 MB). */
   private checkedCount = 0;
-  /** counts() until a tracked endpoint changes: the API and metrics ask for it often, at 100,000 endpoints a walk each. */
-  private countsCache: Record<EffectiveHealth, number> | undefined;
+  /** counts(), kept as endpoints are tracked, forgotten and change state: at 100,000 endpoints a walk per change or API call was ~50 ms. */
+  private readonly healthCounts = Object.fromEntries(EFFECTIVE_HEALTH.map((h) => [h, 0])) as Record<EffectiveHealth, number>;
 
   constructor(private readonly options: HaproxyChecksOptions) {
     super();
@@ -138,11 +138,12 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
   }
 
   counts(): Record<EffectiveHealth, number> {
-    if (this.countsCache) return { ...this.countsCache };
-    const counts = Object.fromEntries(EFFECTIVE_HEALTH.map((h) => [h, 0])) as Record<EffectiveHealth, number>;
-    for (const t of this.tracked.values()) counts[effectiveHealth(t.docker, t.spec ? t.status.state : undefined)] += 1;
-    this.countsCache = counts;
-    return { ...counts };
+    return { ...this.healthCounts };
+  }
+
+  /** One tracked endpoint's share of counts(), taken out (-1) before it changes and put back (+1) after. */
+  private count(t: Tracked, sign: 1 | -1): void {
+    this.healthCounts[effectiveHealth(t.docker, t.spec ? t.status.state : undefined)] += sign;
   }
 
   get checks() {
@@ -200,8 +201,9 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
       const before = tracked.status;
       const after = statusFromRow(row, before, at, tracked.spec.rise);
       if (after === before) continue;
+      this.count(tracked, -1);
       tracked.status = after;
-      this.countsCache = undefined;
+      this.count(tracked, 1);
       if (after.state === before.state) continue;
       this.verdictsVersion += 1;
       counts = true;
@@ -230,23 +232,26 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
   private track(key: string, endpoint: ModelEndpoint, spec: CheckSpec | undefined): void {
     const target = spec && probeTarget(spec);
     const tracked = this.tracked.get(key);
-    this.countsCache = undefined;
     this.checkedCount += (spec ? 1 : 0) - (tracked?.spec ? 1 : 0);
+    if (tracked) this.count(tracked, -1);
     if (tracked && tracked.target === target) {
       tracked.docker = endpoint.health;
       tracked.spec = spec;
+      this.count(tracked, 1);
       return;
     }
     // A new endpoint, or a new address/port/path: earlier results say nothing about it.
     if (tracked && tracked.status.state !== 'unknown') this.verdictsVersion += 1;
-    this.tracked.set(key, { docker: endpoint.health, spec, target, status: INITIAL_STATUS });
+    const fresh: Tracked = { docker: endpoint.health, spec, target, status: INITIAL_STATUS };
+    this.tracked.set(key, fresh);
+    this.count(fresh, 1);
   }
 
   private forget(key: string): void {
     const tracked = this.tracked.get(key);
     if (!tracked) return;
     this.tracked.delete(key);
-    this.countsCache = undefined;
+    this.count(tracked, -1);
     if (tracked.spec) this.checkedCount -= 1;
     if (tracked.status.state !== 'unknown') this.verdictsVersion += 1;
   }
