@@ -95,7 +95,8 @@ async function runSize(size: BenchSize): Promise<SizeResult> {
     const revs = await mapLimit(batches, 4, (batch) => txn(kv, batch));
     let rev = Math.max(...revs);
 
-    const router = await startRouter({ etcd: etcd.endpoint, name: 'bench-router-x', readyTimeoutMs: 120_000 });
+    // spares: 0, so that a new service is the full render + validate + reload this bench measures (with spares it is not).
+    const router = await startRouter({ etcd: etcd.endpoint, name: 'bench-router-x', readyTimeoutMs: 120_000, haproxy: { spares: 0 } });
     const coldReadyMs = nowMs() - router.spawnedAt;
     cleanup.defer('router', () => router.stop());
     const rss = rssSampler(() => router);

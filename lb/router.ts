@@ -6,7 +6,7 @@ import type { HealthSource } from './health/source.js';
 import { ApplyHistory } from './history.js';
 import type { RouterMetrics } from './metrics.js';
 import { deriveModel, type Model, ModelMemo } from './model.js';
-import { KeyStore } from './store.js';
+import { decodeSnapshot, type KeyChange, KeyStore } from './store.js';
 import type { ExitIntent, Target, TargetStatus } from './target.js';
 import type { AcmeManager } from './tls/acme/manager.js';
 import type { TlsOptions } from './tls/model.js';
@@ -51,6 +51,8 @@ export class Router {
   private retryTimer: NodeJS.Timeout | undefined;
   private pendingSince: number | undefined;
   private snapshotSeen = false;
+  /** A snapshot being decoded (in slices, so the event loop keeps turning), and the watch events that came after it. */
+  private loading: { done: Promise<void>; after: Array<{ changes: KeyChange[]; revision: number; seenAt: number }> } | undefined;
   /** The watch was live and has not been lost since (a re-list after a cancelled watch keeps it so). */
   private watchWasLive = false;
   private watchLossReported = false;
@@ -108,20 +110,42 @@ export class Router {
     this.resumed = Promise.all(
       this.targets.map((t) => t.resume?.().catch((err) => this.logger.warn({ target: t.name, err: describeError(err) }, 'could not resume the last config'))),
     );
-    this.watch.on('snapshot', (changes, revision) => {
-      this.store.reset(changes, revision);
-      this.snapshotSeen = true;
-      this.markDirty();
-    });
+    this.watch.on('snapshot', (changes, revision) => this.onSnapshot(changes, revision));
     this.watch.on('changes', (changes, revision) => {
       const seenAt = preciseNow();
-      if (!this.store.apply(changes, revision)) return;
-      this.changeSeenAt ??= seenAt;
-      this.markDirty();
+      if (this.loading) {
+        this.loading.after.push({ changes, revision, seenAt });
+        return;
+      }
+      this.onChanges(changes, revision, seenAt);
     });
     this.watch.on('state', (state) => this.onWatchState(state));
     this.options.health?.on('change', () => this.requestApply());
     this.watch.start();
+  }
+
+  /**
+   * A snapshot (the first list, or a re-list) replaces the store once it is decoded: 100,000 values
+   * take ~0.5 s to decode, which in one go would stall the API and the health read-back. Events that
+   * arrive meanwhile are newer: they apply after it, in order. A newer snapshot supersedes both.
+   */
+  private onSnapshot(changes: KeyChange[], revision: number): void {
+    const loading: NonNullable<Router['loading']> = { done: Promise.resolve(), after: [] };
+    this.loading = loading;
+    loading.done = decodeSnapshot(changes).then((decoded) => {
+      if (this.loading !== loading) return;
+      this.loading = undefined;
+      this.store.reset(changes, revision, decoded);
+      this.snapshotSeen = true;
+      this.markDirty();
+      for (const later of loading.after) this.onChanges(later.changes, later.revision, later.seenAt);
+    });
+  }
+
+  private onChanges(changes: KeyChange[], revision: number, seenAt: number): void {
+    if (!this.store.apply(changes, revision)) return;
+    this.changeSeenAt ??= seenAt;
+    this.markDirty();
   }
 
   /**

@@ -78,19 +78,20 @@ export class KeyStore {
     return { services: this.services, others: this.others.values(), namesVersion: this.namesVersion };
   }
 
-  /** Replaces everything with a snapshot (first list, or re-list after compaction). */
-  reset(changes: KeyChange[], revision: number): void {
+  /** Replaces everything with a snapshot (first list, or re-list after compaction); `decoded`: its entries, decoded beforehand (decodeSnapshot). */
+  reset(changes: KeyChange[], revision: number, decoded?: ReadonlyArray<Entry | undefined>): void {
     this.entries.clear();
     this.services.clear();
     this.others.clear();
     this.namesVersion = ++this.generations;
-    this.apply(changes, revision);
+    this.apply(changes, revision, decoded);
   }
 
   /** Applies watch events; returns whether anything actually changed. */
-  apply(changes: KeyChange[], revision: number): boolean {
+  apply(changes: KeyChange[], revision: number, decoded?: ReadonlyArray<Entry | undefined>): boolean {
     let changed = false;
-    for (const change of changes) {
+    for (let i = 0; i < changes.length; i++) {
+      const change = changes[i]!;
       // Routers' own status (status/routers/…) is their output, not model input: never stored, never an apply.
       if (change.key.startsWith(Keys.routerStatusRoot)) continue;
       const previous = this.entries.get(change.key);
@@ -102,7 +103,7 @@ export class KeyStore {
         continue;
       }
       if (previous && previous.raw === change.value) continue;
-      const entry = decodeEntry(change.key, change.value, change.createRevision);
+      const entry = decoded?.[i] ?? decodeEntry(change.key, change.value, change.createRevision);
       this.entries.set(change.key, entry);
       if (previous) this.unindex(previous);
       this.index(entry);
@@ -141,4 +142,22 @@ export class KeyStore {
     group.generation = ++this.generations;
     return group;
   }
+}
+
+/** Values decoded per slice of decodeSnapshot: ~5 ms each, then the event loop turns. */
+const DECODE_SLICE = 1_000;
+
+/** A snapshot's put values decoded in slices, yielding between them; index i is changes[i]'s entry (undefined for a delete). */
+export async function decodeSnapshot(changes: readonly KeyChange[]): Promise<Array<Entry | undefined>> {
+  const out: Array<Entry | undefined> = new Array(changes.length);
+  for (let start = 0; start < changes.length; start += DECODE_SLICE) {
+    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    const end = Math.min(changes.length, start + DECODE_SLICE);
+    for (let i = start; i < end; i++) {
+      const change = changes[i]!;
+      out[i] =
+        change.type === 'put' && !change.key.startsWith(Keys.routerStatusRoot) ? decodeEntry(change.key, change.value, change.createRevision) : undefined;
+    }
+  }
+  return out;
 }

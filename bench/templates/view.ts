@@ -5,6 +5,7 @@ export interface ViewShape {
   backends: number;
   serversPerBackend: number;
   maxconn?: number | null;
+  strictLimits?: boolean;
   http?: boolean;
   https?: boolean;
 }
@@ -14,7 +15,7 @@ export function haproxyBenchView(shape: ViewShape) {
   const balances = ['roundrobin', 'leastconn', 'source'] as const;
   return {
     revision: 4242,
-    global: { hardStopAfter: '30s', maxconn: shape.maxconn ?? null },
+    global: { hardStopAfter: '30s', maxconn: shape.maxconn ?? null, strictLimits: shape.strictLimits ?? true },
     runtime: { adminSocket: '/var/lib/fabric/haproxy/run/admin.sock' },
     http: shape.http === false ? null : { bind: '0.0.0.0:80' },
     https: shape.https

@@ -191,4 +191,41 @@ describe('HaproxyChecks: verdicts read back into the model', () => {
     expect(checks.checks).toMatchObject({ runBy: 'haproxy', endpoints: 2, readFailures: 1 });
     await checks.stop();
   });
+
+  it('keeps counts() as endpoints come, go and change health, equal to a fresh count', async () => {
+    const { checks, a, say } = await setup();
+    say(header + line('s1', 'DOWN', 'L7STS', '503', 0) + line('s2', 'UP', 'L7OK', '200', 4));
+    await checks.readOnce();
+    expect(checks.counts()).toMatchObject({ unhealthy: 1, healthy: 1 });
+    // b leaves, c comes (docker says starting), a's docker health changes: counts follow each.
+    checks.sync(model([endpointEntry({ ...a, health: 'healthy' }), endpointEntry(ep('web', 'c', { port: 8003, health: 'starting' }))]));
+    const counts = checks.counts();
+    expect(Object.values(counts).reduce((n, c) => n + c, 0)).toBe(2);
+    expect(counts.unhealthy).toBe(1);
+    expect(counts.healthy).toBe(0);
+    checks.sync(model([]));
+    expect(Object.values(checks.counts()).every((c) => c === 0)).toBe(true);
+    await checks.stop();
+  });
+
+  it('reads nothing from HAProxy while no endpoint is checked', async () => {
+    const m = model([endpointEntry(ep('web', 'a'))]);
+    const { desired } = desiredHaproxy(m, new Map(), undefined, undefined, DEFAULT_CHECK);
+    let asked = 0;
+    const silent = { warn() {}, info() {}, debug() {}, error() {}, child: () => silent } as unknown as ConstructorParameters<typeof HaproxyChecks>[0]['logger'];
+    const checks = new HaproxyChecks({
+      defaults: { ...DEFAULT_CHECK, unconfigured: 'none' },
+      haproxy: { adminSocket: '/nonexistent', appliedDesired: () => desired },
+      logger: silent,
+      command: async () => {
+        asked += 1;
+        return '';
+      },
+    });
+    checks.sync(m);
+    await checks.readOnce();
+    expect(asked).toBe(0);
+    expect(checks.checks.endpoints).toBe(0);
+    await checks.stop();
+  });
 });

@@ -20,6 +20,8 @@ import { StepClock } from '../trace/step-clock.js';
 import { adoptSlots, findRunning, readRuntime, runningDesired } from './adopt.js';
 import { DesiredMemo, desiredHaproxy, type HaproxyDesired, type SlotTable } from './desired.js';
 import { diffHaproxy, type RuntimeOp } from './diff.js';
+import { processHardFdLimit } from './fd-limit.js';
+import { checkedServerCount, planDescriptors } from './limits.js';
 import { forgetLoaded, readLoaded, writeLoaded } from './loaded.js';
 import { HaproxyMaster } from './master.js';
 import { applyRuntimeOps } from './runtime.js';
@@ -89,6 +91,8 @@ export class HaproxyTarget implements Target {
   private writeFailed = false;
   /** Each backend's checked view, kept as long as the backend object lives (unchanged backends are reused). */
   private readonly backendViews: BackendViews = new WeakMap();
+  /** The descriptor limit HAProxy inherits from this process: its maxconn and strictness follow (lb/haproxy/limits.ts). */
+  private readonly fdLimit = processHardFdLimit();
   /** The HTTPS frontend's certificates (lb/tls/haproxy-tls.ts), with `https:`. */
   private readonly tls: HaproxyTls | undefined;
   /** Renders the config off the event loop (lb/render-worker): at 100,000 servers it takes about a second. */
@@ -318,7 +322,8 @@ export class HaproxyTarget implements Target {
     const tls = this.tls ? await this.tls.plan(model) : undefined;
     const desired = tls ? { ...planned.desired, tls } : planned.desired;
     const https = tls ? this.tls!.view(tls) : undefined;
-    const settings = { http: this.config.http, https, hardStopAfter: this.config.hardStopAfter, maxconn: this.config.maxconn };
+    const limits = planDescriptors({ fdLimit: this.fdLimit, checkedServers: checkedServerCount(desired.backends), maxconn: this.config.maxconn });
+    const settings = { http: this.config.http, https, hardStopAfter: this.config.hardStopAfter, maxconn: limits.maxconn, strictLimits: limits.strictLimits };
     return {
       desired,
       slots: planned.slots,

@@ -31,6 +31,8 @@ export interface HaproxySettings {
   hardStopAfter: string;
   /** Unset: HAProxy derives it from the file-descriptor limit. */
   maxconn: number | undefined;
+  /** False: `no strict-limits` (HAProxy's worst-case descriptor count exceeds the limit; lb/haproxy/limits.ts). Default true. */
+  strictLimits?: boolean;
 }
 
 /** Characters a config token may hold. Anything else means a value escaped validation. */
@@ -52,7 +54,7 @@ export type BackendViews = WeakMap<Backend, ReturnType<typeof backendView>>;
 export function haproxyView(desired: HaproxyDesired, model: Model, files: HaproxyFiles, settings: HaproxySettings, views?: BackendViews) {
   return {
     revision: model.revision,
-    global: { hardStopAfter: safe(settings.hardStopAfter), maxconn: settings.maxconn ?? null },
+    global: { hardStopAfter: safe(settings.hardStopAfter), maxconn: settings.maxconn ?? null, strictLimits: settings.strictLimits ?? true },
     runtime: { adminSocket: safe(files.adminSocket) },
     http: settings.http ? { bind: safe(settings.http) } : null,
     https: settings.https ? httpsView(settings.https) : null,

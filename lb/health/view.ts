@@ -19,6 +19,17 @@ const LIST_ALL_UP_TO = 1_000;
  * request limit, rebuilt every second.
  */
 export function healthView(model: Model | undefined, checker: HealthSource | undefined) {
+  // The same model under the same check results: the same view object (the publisher keeps its text by identity).
+  const last = model && lastViews.get(model);
+  if (last && last.checker === checker && last.version === checker?.version) return last.view;
+  const view = Object.freeze(buildHealthView(model, checker));
+  if (model) lastViews.set(model, { checker, version: checker?.version, view });
+  return view;
+}
+
+const lastViews = new WeakMap<Model, { checker: HealthSource | undefined; version: number | undefined; view: ReturnType<typeof buildHealthView> }>();
+
+function buildHealthView(model: Model | undefined, checker: HealthSource | undefined) {
   const services = model?.services ?? [];
   const total = services.reduce((n, s) => n + s.endpoints.length, 0);
   const listAll = total <= LIST_ALL_UP_TO;

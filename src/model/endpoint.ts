@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { containerId, domain, hostName, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
 import { tlsChoice } from '../tls/names.js';
-import { decodeJson } from './codec.js';
 
 export const HEALTH_STATES = ['healthy', 'unhealthy', 'starting', 'none'] as const;
 export type Health = (typeof HEALTH_STATES)[number];
@@ -44,6 +43,4 @@ export function encodeEndpoint(endpoint: Endpoint): string {
   return JSON.stringify(endpointSchema.parse(endpoint));
 }
 
-export function decodeEndpoint(key: string, text: string): Endpoint {
-  return decodeJson(endpointSchema, key, text);
-}
+// Decoding (etcd value → Endpoint): src/model/endpoint-decode.ts, which checks the common valid endpoint without zod.

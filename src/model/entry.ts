@@ -5,7 +5,8 @@ import { serviceName } from '../grammar.js';
 import { Keys, parseEndpointKey } from '../keyspace.js';
 import { type CertRecord, decodeCertRecord } from '../tls/cert-record.js';
 import { decodeJson } from './codec.js';
-import { decodeEndpoint, type Endpoint } from './endpoint.js';
+import type { Endpoint } from './endpoint.js';
+import { decodeEndpoint } from './endpoint-decode.js';
 import { type HostRecord, hostRecordSchema } from './host.js';
 import { type RouteSpec, routeSpecSchema, type ServiceSpec, storedServiceSpecSchema } from './service.js';
 

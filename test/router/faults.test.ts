@@ -49,7 +49,14 @@ describe('etcd away and back', () => {
     await router.waitApplied(await putEndpoint(writer, b));
     await waitServed(router, 'steady.apps.test', ['w0', 'w1']);
     const reloadsBefore = await router.reloads();
-    const configBefore = router.config();
+    // The file follows a runtime change ~200 ms later (deferred write): take it once it lists both endpoints.
+    const configBefore = await waitFor(
+      async () => {
+        const config = router.config();
+        return [a, b].every((e) => config.includes(`127.0.0.1:${e.port} `)) ? config : undefined;
+      },
+      { timeoutMs: 10_000, what: 'the config file written with both endpoints' },
+    );
 
     await etcd.stop({ keepData: true });
     const notReady = await waitFor(

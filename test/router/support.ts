@@ -276,14 +276,17 @@ export async function launchRouter<R extends RouterProcess>(
   res: Resources,
   configFile: string,
   create: (proc: ManagedProcess, url: string) => R,
-  opts: { etcdUrl: string; logLevel?: string; name?: string; apiPort?: number; lbOnExit?: 'keep' | 'stop' },
+  opts: { etcdUrl: string; logLevel?: string; name?: string; apiPort?: number; lbOnExit?: 'keep' | 'stop'; nofile?: number },
 ): Promise<R> {
   const listen = `127.0.0.1:${opts.apiPort ?? (await freePort())}`;
   const name = `${opts.name ?? 'router'}-${process.pid}-${++routerCounter}`;
+  // A lower descriptor limit (soft and hard) for the router and the HAProxy it starts: prlimit execs node, same pid.
+  const [command, prefix] = opts.nofile ? ['prlimit', [`--nofile=${opts.nofile}:${opts.nofile}`, process.execPath]] : [process.execPath, []];
   const proc = startProcess(
-    process.execPath,
+    command,
     // Tests stop what they start unless they test the hand-over (`keep`, fabric router's default).
     [
+      ...prefix,
       CLI,
       'router',
       '--etcd',
@@ -329,6 +332,8 @@ export interface RouterOptions {
   https?: boolean;
   /** More keys of the HAProxy target (e.g. `spares: 0`, so that a new service reloads). */
   haproxy?: Record<string, unknown>;
+  /** The router's (and so HAProxy's) RLIMIT_NOFILE, soft and hard (lower than the test's only). */
+  nofile?: number;
 }
 
 /** A router with one managed HAProxy target (or, from startRouterWithConfig, any targets). */
@@ -442,6 +447,7 @@ export async function startRouter(res: Resources, etcd: Pick<EtcdServer, 'endpoi
     logLevel: opts.logLevel,
     apiPort,
     lbOnExit: opts.lbOnExit,
+    ...(opts.nofile ? { nofile: opts.nofile } : {}),
   });
   router.lbOnExit = opts.lbOnExit ?? 'stop';
   if (opts.https) router.httpsPort = httpsPort;

@@ -18,6 +18,7 @@ describe('haproxy.cfg.tmpl, the Go port of haproxy.cfg.hbs', () => {
     { backends: 1, serversPerBackend: 1, http: false, https: true },
     { backends: 3, serversPerBackend: 2, https: true },
     { backends: 14, serversPerBackend: 7, maxconn: 20000 },
+    { backends: 5, serversPerBackend: 4, maxconn: 7000, strictLimits: false },
     { backends: 100, serversPerBackend: 10 },
   ])('renders the same config for %o', (shape) => {
     const view = haproxyBenchView(shape);
