@@ -10,6 +10,12 @@ const nameParam = {
   required: ['name'],
 };
 
+const fileParam = {
+  type: 'object',
+  properties: { file: { type: 'string', description: 'file name' } },
+  required: ['file'],
+};
+
 export const routerDocs = {
   services: {
     summary: 'Services',
@@ -48,6 +54,18 @@ export const routerDocs = {
     summary: 'Dashboard',
     description: 'The live dashboard (HTML): services, endpoints, routes, applies and issues.',
     tags: ['dashboard'],
+  },
+  dashboardFile: {
+    summary: 'Dashboard file',
+    description: "One of the dashboard's static files (ES modules and CSS under lb/dashboard/static/).",
+    tags: ['dashboard'],
+    params: fileParam,
+  },
+  dashboardVendor: {
+    summary: 'Dashboard library file',
+    description: 'uPlot (the charting library) as installed with fabric: `uPlot.esm.js`, `uPlot.min.css`.',
+    tags: ['dashboard'],
+    params: fileParam,
   },
   events: {
     summary: 'Live model events',

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { describeError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import { routerDocs } from './api-docs.js';
+import { summarizeServices } from './dashboard/summary.js';
 import type { Router } from './router.js';
 
 /** Marks the hub's own reads of the API, so they do not fill the request log. */
@@ -12,14 +13,17 @@ export interface EventHubOptions {
   /** Level check: a snapshot that changed without an apply (a health result, etcd lost) goes out within this. */
   checkMs?: number;
   heartbeatMs?: number;
+  /** At most one changed snapshot per this (default 1 s): a burst of applies at 1,000 services sends one, not one each. */
+  minIntervalMs?: number;
 }
 
 /**
  * `GET /v1/events`: server-sent events for the dashboard. A `snapshot` event
  * on connect and whenever it changes: after every apply pass (pushed by the
- * router) and on a level check each second. The snapshot is the API's own
- * answers (/v1/services, /v1/routes, /v1/status, /v1/certs) plus the recent applies, so
- * whatever fields those grow, the dashboard sees. Comment heartbeats keep
+ * router) and on a level check each second, throttled to one per `minIntervalMs`.
+ * The snapshot is the API's own answers (/v1/routes, /v1/status, /v1/certs;
+ * /v1/services as a summary: counts, no endpoint arrays) plus the recent applies,
+ * so whatever fields those grow, the dashboard sees. Comment heartbeats keep
  * proxies from closing an idle stream.
  */
 export class EventHub {
@@ -34,6 +38,8 @@ export class EventHub {
   private pending: Promise<void> | undefined;
   private again = false;
   private closed = false;
+  private lastSentAt = 0;
+  private throttleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly app: FastifyInstance,
@@ -78,6 +84,16 @@ export class EventHub {
   /** Recompute the snapshot and send it to every client if it changed. Coalesced: never two at once. */
   refresh(): void {
     if (this.closed || this.clients.size === 0) return;
+    if (this.throttleTimer) return; // a refresh is already due
+    const wait = this.lastSentAt + (this.options.minIntervalMs ?? 1_000) - Date.now();
+    if (wait > 0 && this.fresh.size === 0) {
+      this.throttleTimer = setTimeout(() => {
+        this.throttleTimer = undefined;
+        this.refresh();
+      }, wait);
+      this.throttleTimer.unref();
+      return;
+    }
     if (this.pending) {
       this.again = true;
       return;
@@ -98,6 +114,7 @@ export class EventHub {
     this.closed = true;
     clearInterval(this.checkTimer);
     clearInterval(this.heartbeatTimer);
+    clearTimeout(this.throttleTimer);
     for (const stream of this.clients) stream.end();
     this.clients.clear();
     this.fresh.clear();
@@ -114,6 +131,7 @@ export class EventHub {
     const text = await this.snapshot();
     const changed = text !== this.last;
     this.last = text;
+    if (changed) this.lastSentAt = Date.now();
     for (const stream of this.clients) if (changed || this.fresh.has(stream)) this.send(stream, text);
     this.fresh.clear();
   }
@@ -143,7 +161,14 @@ export class EventHub {
         extra[name] = { error: describeError(err) };
       }
     }
-    return JSON.stringify({ services, routes, status, certs, applies: this.router.history.list(), ...extra });
+    return JSON.stringify({
+      services: summarizeServices(services as Parameters<typeof summarizeServices>[0]),
+      routes,
+      status,
+      certs,
+      applies: this.router.history.list(),
+      ...extra,
+    });
   }
 
   private async read(url: string): Promise<unknown> {

@@ -1,0 +1,60 @@
+/**
+ * The service list's view of `/v1/services`, for `/v1/events` snapshots: counts instead of endpoint
+ * arrays, so a snapshot at 1,000 services stays small; the dashboard fetches `/v1/services/<name>` on a
+ * service's page. Pure: from the API's own answer, so fields the API grows need no change here.
+ */
+
+interface ServiceAnswer {
+  name?: unknown;
+  mode?: unknown;
+  domains?: unknown;
+  paths?: unknown;
+  vip?: unknown;
+  healthy?: unknown;
+  conflicts?: unknown[];
+  endpoints?: Array<{ state?: unknown; version?: unknown }>;
+  traffic?: { requestsPerSecond?: unknown; errorRate?: unknown; responseTimeMs?: unknown } | null;
+}
+
+export interface ServiceSummary {
+  name: unknown;
+  mode: unknown;
+  domains: unknown;
+  paths: unknown;
+  vip: unknown;
+  /** Endpoints serving (ready). */
+  healthy: unknown;
+  endpoints: number;
+  draining: number;
+  versions: string[];
+  conflicts: number;
+  traffic: { requestsPerSecond: unknown; errorRate: unknown; responseTimeMs: unknown } | null;
+}
+
+export function summarizeServices(answer: { revision?: unknown; services?: ServiceAnswer[] }): {
+  revision: unknown;
+  summary: true;
+  services: ServiceSummary[];
+} {
+  return { revision: answer.revision ?? null, summary: true, services: (answer.services ?? []).map(summarizeService) };
+}
+
+function summarizeService(s: ServiceAnswer): ServiceSummary {
+  const endpoints = s.endpoints ?? [];
+  const versions = [...new Set(endpoints.map((e) => e.version).filter((v): v is string => typeof v === 'string'))].sort();
+  return {
+    name: s.name,
+    mode: s.mode,
+    domains: s.domains ?? [],
+    paths: s.paths ?? [],
+    vip: s.vip ?? null,
+    healthy: s.healthy ?? 0,
+    endpoints: endpoints.length,
+    draining: endpoints.filter((e) => e.state === 'draining').length,
+    versions,
+    conflicts: s.conflicts?.length ?? 0,
+    traffic: s.traffic
+      ? { requestsPerSecond: s.traffic.requestsPerSecond ?? null, errorRate: s.traffic.errorRate ?? null, responseTimeMs: s.traffic.responseTimeMs ?? null }
+      : null,
+  };
+}
