@@ -62,10 +62,7 @@ function renderApplies(applies) {
   if (!applies || !applies.length) return '<span class="muted">no applies yet</span>';
   return `<h3>Recent applies</h3>${table(
     ['apply', 'time', 'target', 'revision', 'result', 'action', 'detail', 'ms'],
-    applies
-      .slice(-20)
-      .reverse()
-      .map(
+    applies.slice(0, 20).map(
         (a) =>
           `<tr><td>#${esc(a.applyId)}</td><td>${time(a.at)}</td><td>${esc(a.target)}</td><td>${esc(a.revision)}</td>` +
           `<td>${a.result === 'ok' ? pill('ok', 'ok') : pill('failed', 'bad')}</td><td>${esc(a.action ?? a.code ?? '')}</td>` +

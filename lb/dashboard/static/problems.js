@@ -54,7 +54,7 @@ export function renderBanner(el, problems) {
   el.innerHTML = `<ul>${problems
     .map(
       (p) =>
-        `<li class="problem ${esc(p.severity)}" data-code="${esc(p.code)}"><strong>${p.severity === 'critical' ? '⛔ ' : '⚠ '}${esc(p.message)}</strong>` +
+        `<li class="problem ${esc(p.severity)}" data-code="${esc(p.code)}"><span class="sev">${p.severity === 'critical' ? 'CRITICAL' : 'WARNING'}</span> <strong>${esc(p.message)}</strong>` +
         ` <code class="muted">${esc(p.code)}</code>${p.subject && p.subject.startsWith('services/') ? ` <a href="#/services/${encodeURIComponent(p.subject.slice(9))}">open</a>` : ''}</li>`,
     )
     .join('')}</ul>`;
