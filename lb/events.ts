@@ -141,6 +141,14 @@ export class EventHub {
     stream.write(`id: ${this.seq}\nevent: snapshot\ndata: ${text}\n\n`);
   }
 
+  /** A named event (e.g. `timeline`) to every open stream, now; nothing when none is open. */
+  publish(event: string, data: unknown): void {
+    if (this.closed || this.clients.size === 0) return;
+    this.seq += 1;
+    const text = `id: ${this.seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    for (const stream of this.clients) stream.write(text);
+  }
+
   private heartbeat(): void {
     for (const stream of this.clients) stream.write(`: heartbeat ${new Date().toISOString()}\n\n`);
   }

@@ -6,6 +6,7 @@ import type { HealthSource } from './health/source.js';
 import { ApplyHistory } from './history.js';
 import type { RouterMetrics } from './metrics.js';
 import { deriveModel, type Model, ModelMemo } from './model.js';
+import { deriveProblems } from './problems/derive.js';
 import { KeyStore } from './store.js';
 import type { ExitIntent, Target, TargetStatus } from './target.js';
 import type { AcmeManager } from './tls/acme/manager.js';
@@ -311,6 +312,12 @@ export class Router {
       appliedRevision: this.appliedRevision,
       targets: [...this.statuses.values()],
       issues: this.current?.issues ?? [],
+      problems: deriveProblems({
+        etcd: { watch: this.watch.state, error: this.watch.error },
+        targets: [...this.statuses.values()],
+        services: this.current?.services,
+        issues: this.current?.issues,
+      }),
       ...(this.options.health ? { healthChecks: { ...this.options.health.checks, endpointsByHealth: this.options.health.counts() } } : {}),
       ...(this.options.vips ? { vips: this.options.vips.status() } : {}),
       tls: this.tlsStatus(),

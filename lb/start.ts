@@ -14,6 +14,9 @@ import { Router } from './router.js';
 import { defaultRouterId, routerStatusDocument, StatusPublisher } from './status-publisher.js';
 import type { ExitIntent } from './target.js';
 import { createTargets } from './targets.js';
+import { timelineRoutes } from './timeline/api.js';
+import { TimelineFeed } from './timeline/feed.js';
+import { TimelineStream } from './timeline/stream.js';
 import { createAcme } from './tls/acme/create.js';
 import { tlsRoutes } from './tls/api.js';
 import { createVault } from './tls/create.js';
@@ -65,8 +68,9 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
   const health = createHealthSource(config, targets, metrics, logger);
   const routerId = config.routerId ?? defaultRouterId(common.listen);
   const acme = createAcme(config, etcd.kv, routerId, registry, logger);
+  const watch = new KeyspaceWatch(etcd.watchClient().kv, logger);
   router = new Router(
-    new KeyspaceWatch(etcd.watchClient().kv, logger),
+    watch,
     targets,
     { domain: config.domain, debounce: config.debounce, health, vips, tls: { default: config.tls.default, defaultCert: config.tls.defaultCert }, vault, acme },
     metrics,
@@ -80,11 +84,17 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
   dashboardRoutes(api);
   const events = new EventHub(api, running, logger);
   events.register();
+  const feed = new TimelineFeed({ watch, history: running.history, health, acme, registry });
+  feed.start();
+  timelineRoutes(api, feed.timeline, feed.hosts);
+  const timelineStream = new TimelineStream(feed.timeline, (name, data) => events.publish(name, data));
+  timelineStream.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       await api.close();
+      timelineStream.close();
       await publisher.stop();
       await running.stop(options.lbOnExit);
       etcd.close();
