@@ -16,10 +16,18 @@ export function renderEvents(events) {
       (e) =>
         `<tr class="event" data-kind="${esc(e.kind)}" data-service="${esc(e.service ?? '')}" data-id="${esc(e.id)}"><td class="nowrap">${time(e.at)}</td><td>${pill(e.kind, kindClass(e.kind))}</td>` +
         `<td>${e.service ? `<a href="#/services/${encodeURIComponent(e.service)}">${esc(e.service)}</a>` : ''}</td>` +
-        `<td>${esc([e.host, e.endpoint, e.route, e.target].filter(Boolean).join(' · '))}</td><td>${esc(e.message)}${e.detail ? ` <span class="muted">${esc(typeof e.detail === 'string' ? e.detail : JSON.stringify(e.detail))}</span>` : ''}</td></tr>`,
+        `<td>${esc([e.host, shortEndpoint(e.endpoint), e.route, e.target].filter(Boolean).join(' · '))}</td>` +
+        `<td${e.detail ? ` title="${esc(typeof e.detail === 'string' ? e.detail : JSON.stringify(e.detail))}"` : ''}>${esc(e.message)}</td></tr>`,
     ),
     'class="events"',
   );
+}
+
+/** `endpoints/<service>/<host>/<container id>` → the container id's first 12 characters, as Docker shows it. */
+function shortEndpoint(key) {
+  if (!key) return '';
+  const id = String(key).split('/').pop();
+  return id.length > 12 ? id.slice(0, 12) : id;
 }
 
 /** `kind` matches a filter that is a comma list of kinds or prefixes (`endpoint` matches `endpoint.*`). */
