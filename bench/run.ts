@@ -5,6 +5,7 @@ import os from 'node:os';
 import { benchAcmeIssuance } from './acme.js';
 import { benchColdStartAndResync, benchStartToEtcd } from './agent.js';
 import { benchAgentAtScale } from './agent-scale.js';
+import { benchDashboard } from './dashboard.js';
 import { benchDockerToServed } from './e2e.js';
 import { benchFailover } from './failover.js';
 import { benchFastPathSteps } from './fast-path.js';
@@ -55,6 +56,7 @@ const BENCHES: Bench[] = [
   },
   { ids: ['m'], group: 'router', title: 'm) 1,000 certificates: cold start, memory, one more at that size', run: benchCertsAtScale },
   { ids: ['q'], group: 'router', title: 'q) ACME issuance against pebble, two routers', run: benchAcmeIssuance },
+  { ids: ['r'], group: 'router', title: 'r) dashboard at 1,000 services: load time in Chromium, SSE bytes/s', run: benchDashboard },
   { ids: ['w'], group: 'router', title: 'w) new and removed services: spare backends vs a reload each (spares: 0)', run: benchSpares },
 ];
 
