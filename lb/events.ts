@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { describeError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import { routerDocs } from './api-docs.js';
-import { summarizeServices } from './dashboard/summary.js';
+import { steadyStatus, summarizeServices } from './dashboard/summary.js';
 import type { Router } from './router.js';
 
 /** Marks the hub's own reads of the API, so they do not fill the request log. */
@@ -172,7 +172,7 @@ export class EventHub {
     return JSON.stringify({
       services: summarizeServices(services as Parameters<typeof summarizeServices>[0]),
       routes,
-      status,
+      status: steadyStatus(status),
       certs,
       applies: this.router.history.list(),
       ...extra,

@@ -58,3 +58,18 @@ function summarizeService(s: ServiceAnswer): ServiceSummary {
       : null,
   };
 }
+
+/** Counters of `/v1/status` that move every second without anything changing (the health reader's polls). */
+const VOLATILE_HEALTH_FIELDS = ['reads', 'lastRead', 'lastReadMs'];
+
+/**
+ * `/v1/status` for a snapshot: without the fields that tick every second, so an idle router sends no
+ * snapshot at all (the snapshot is only sent when its text changes). `/v1/status` itself keeps them.
+ */
+export function steadyStatus(status: unknown): unknown {
+  if (!status || typeof status !== 'object') return status;
+  const { healthChecks, ...rest } = status as { healthChecks?: unknown } & Record<string, unknown>;
+  if (!healthChecks || typeof healthChecks !== 'object') return status;
+  const steady = Object.fromEntries(Object.entries(healthChecks).filter(([key]) => !VOLATILE_HEALTH_FIELDS.includes(key)));
+  return { ...rest, healthChecks: steady };
+}

@@ -1,6 +1,7 @@
 // The events timeline in Chromium: a `docker stop` of a labelled container (real dockerd via the
 // harness, the real agent and router) shows as endpoint.draining, then endpoint.removed, live, on the
-// timeline view and on the service's page; the kind filter keeps only what it names.
+// timeline view and on the service's page; the kind filter keeps only what it names; the hosts view lists
+// the agent's host as alive.
 import { describe, expect, it } from 'vitest';
 import { runWeb } from '../harness/index.js';
 import { startAgent, testDocker, useRouterSuite } from '../router/support.js';
@@ -18,6 +19,13 @@ describe('dashboard: events timeline', () => {
     const { page, errors } = await openDashboard(browser, `${suite.router.url}/#/timeline`);
     const events = page.locator('#timeline-events');
     await events.locator('tr.event[data-kind="endpoint.registered"][data-service="tl"]').waitFor({ timeout: 20_000 });
+
+    // The hosts view: the agent's host, alive, with the container it registered.
+    const { page: hostsPage } = await openDashboard(browser, `${suite.router.url}/#/hosts`);
+    const hostRow = hostsPage.locator('#hosts tr[data-host]', { hasText: 'alive' });
+    await hostRow.waitFor({ timeout: 15_000 });
+    await screenshot(hostsPage, 'hosts');
+    await hostsPage.close();
 
     // The service's page, in a second tab, shows its own timeline.
     const { page: servicePage } = await openDashboard(browser, `${suite.router.url}/#/services/tl`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { summarizeServices } from '../summary.js';
+import { steadyStatus, summarizeServices } from '../summary.js';
 
 describe('summarizeServices', () => {
   it('keeps counts, domains and the traffic figures, not the endpoint arrays', () => {
@@ -44,5 +44,16 @@ describe('summarizeServices', () => {
         { name: 'empty', mode: undefined, domains: [], paths: [], vip: null, healthy: 0, endpoints: 0, draining: 0, versions: [], conflicts: 0, traffic: null },
       ],
     });
+  });
+});
+
+describe('steadyStatus', () => {
+  it('drops the health reader counters that tick every second, keeps the rest', () => {
+    const status = {
+      state: 'running',
+      healthChecks: { mode: 'haproxy', reads: 4, lastRead: '2026-12-02T05:20:51.624Z', lastReadMs: 1, endpointsByHealth: { up: 2 } },
+    };
+    expect(steadyStatus(status)).toEqual({ state: 'running', healthChecks: { mode: 'haproxy', endpointsByHealth: { up: 2 } } });
+    expect(steadyStatus({ state: 'running' })).toEqual({ state: 'running' });
   });
 });
