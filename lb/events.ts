@@ -23,7 +23,8 @@ export interface EventHubOptions {
  * router) and on a level check each second, throttled to one per `minIntervalMs`.
  * The snapshot is the API's own answers (/v1/routes, /v1/status, /v1/certs;
  * /v1/services as a summary: counts, no endpoint arrays) plus the recent applies,
- * so whatever fields those grow, the dashboard sees. Comment heartbeats keep
+ * so whatever fields those grow, the dashboard sees. A client's first snapshot is whole; later ones leave
+ * `services` out while the summary is unchanged (the client keeps the last one). Comment heartbeats keep
  * proxies from closing an idle stream.
  */
 export class EventHub {
@@ -31,7 +32,8 @@ export class EventHub {
   /** Clients that have not had a snapshot yet: they get the next one even if nothing changed. */
   private readonly fresh = new Set<ServerResponse>();
   private readonly sources = new Map<string, () => unknown>();
-  private last = '';
+  private lastServices = '';
+  private lastRest = '';
   private seq = 0;
   private checkTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -128,11 +130,18 @@ export class EventHub {
   }
 
   private async broadcast(): Promise<void> {
-    const text = await this.snapshot();
-    const changed = text !== this.last;
-    this.last = text;
+    const { services, servicesKey, rest } = await this.snapshot();
+    const servicesChanged = servicesKey !== this.lastServices;
+    const changed = servicesChanged || rest !== this.lastRest;
+    this.lastServices = servicesKey;
+    this.lastRest = rest;
     if (changed) this.lastSentAt = Date.now();
-    for (const stream of this.clients) if (changed || this.fresh.has(stream)) this.send(stream, text);
+    const full = `{"services":${services},${rest.slice(1)}`;
+    for (const stream of this.clients) {
+      // A client that has the service list already gets it again only when it changed.
+      if (this.fresh.has(stream) || servicesChanged) this.send(stream, full);
+      else if (changed) this.send(stream, rest);
+    }
     this.fresh.clear();
   }
 
@@ -153,8 +162,8 @@ export class EventHub {
     for (const stream of this.clients) stream.write(`: heartbeat ${new Date().toISOString()}\n\n`);
   }
 
-  /** The snapshot as JSON text (without a timestamp, so an unchanged state compares equal). */
-  private async snapshot(): Promise<string> {
+  /** The snapshot as JSON texts, its service list apart (without a timestamp, so an unchanged state compares equal). */
+  private async snapshot(): Promise<{ services: string; servicesKey: string; rest: string }> {
     const [services, routes, status, certs] = await Promise.all([
       this.read('/v1/services'),
       this.read('/v1/routes'),
@@ -169,14 +178,13 @@ export class EventHub {
         extra[name] = { error: describeError(err) };
       }
     }
-    return JSON.stringify({
-      services: summarizeServices(services as Parameters<typeof summarizeServices>[0]),
-      routes,
-      status: steadyStatus(status),
-      certs,
-      applies: this.router.history.list(),
-      ...extra,
-    });
+    const summary = summarizeServices(services as Parameters<typeof summarizeServices>[0]);
+    return {
+      services: JSON.stringify(summary),
+      // The list without the model revision: a change elsewhere (a weight, a route) does not resend it.
+      servicesKey: JSON.stringify(summary.services),
+      rest: JSON.stringify({ revision: summary.revision, routes, status: steadyStatus(status), certs, applies: this.router.history.list(), ...extra }),
+    };
   }
 
   private async read(url: string): Promise<unknown> {

@@ -27,7 +27,7 @@ const render = throttle(() => {
   renderBadge($('conn'), state.connected, status);
   const services = snapshot.services?.services || [];
   const endpoints = services.reduce((n, s) => n + (Array.isArray(s.endpoints) ? s.endpoints.length : Number(s.endpoints ?? 0)), 0);
-  $('summary').innerHTML = `revision ${esc(snapshot.services?.revision ?? '–')} · ${services.length} services · ${endpoints} endpoints · etcd ${esc(status.etcd?.watch ?? '?')} · updated ${time(new Date().toISOString())}`;
+  $('summary').innerHTML = `revision ${esc(snapshot.revision ?? snapshot.services?.revision ?? '–')} · ${services.length} services · ${endpoints} endpoints · etcd ${esc(status.etcd?.watch ?? '?')} · updated ${time(new Date().toISOString())}`;
   if (state.view === 'home') {
     list.update(services, state.traffic);
     renderConfig(snapshot);
@@ -74,7 +74,10 @@ function connect() {
     render();
   };
   source.addEventListener('snapshot', (event) => {
-    state.snapshot = JSON.parse(event.data);
+    const snapshot = JSON.parse(event.data);
+    // Sent only when it changed: a snapshot without it keeps the last service list.
+    if (!snapshot.services && state.snapshot) snapshot.services = state.snapshot.services;
+    state.snapshot = snapshot;
     render();
   });
   source.addEventListener('traffic', (event) => {

@@ -29,7 +29,8 @@ export class ServicePage {
         '<h3>Route versions</h3><div id="service-version-shares" class="muted">no traffic data</div></section>' +
         '<section><h2>Endpoints</h2><div id="service-endpoints" class="muted">loading…</div></section>' +
         '<section><h2>Timeline</h2><div id="service-timeline" class="muted">loading…</div></section>';
-      this.timer = setInterval(() => this.loadTraffic(), TRAFFIC_EVERY_MS);
+      // The snapshot's summary has counts only: a weight or check change shows within this, or at once when a count moves.
+      this.timer = setInterval(() => Promise.all([this.loadTraffic(), this.loadDetail()]), TRAFFIC_EVERY_MS);
       await Promise.all([this.loadDetail(), this.loadTraffic(), this.loadTimeline()]);
     }
   }
