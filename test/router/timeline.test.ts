@@ -36,8 +36,26 @@ async function timeline(query = ''): Promise<Event[]> {
   return res.json.events;
 }
 
+/** Reads `/v1/events` in the background; `events()` is every `event: timeline` event so far, in arrival order. */
+function timelineStream(): { events(): Event[]; messages(): number; close(): void } {
+  const abort = new AbortController();
+  let text = '';
+  const reading = (async () => {
+    const response = await fetch(`${suite.router.url}/v1/events`, { signal: abort.signal });
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body!) text += decoder.decode(chunk as Uint8Array, { stream: true });
+  })().catch(() => undefined);
+  suite.perTest.defer(() => {
+    abort.abort();
+    return reading;
+  });
+  const messages = () => [...text.matchAll(/event: timeline\ndata: (.*)\n\n/g)].map((m) => JSON.parse(m[1]!).events as Event[]);
+  return { events: () => messages().flatMap((events) => [...events].reverse()), messages: () => messages().length, close: () => abort.abort() };
+}
+
 describe('events timeline, hosts and problems', () => {
   it('a docker stop shows as endpoint.draining then endpoint.removed; the new backend as a reload', async () => {
+    const stream = timelineStream();
     const c = await web('tl-stop');
     const registered = await waitFor(async () => (await timeline('?service=tl-stop&kind=endpoint.registered')).find((e) => e.endpoint?.endsWith(c.id)), {
       timeoutMs: 15_000,
@@ -63,6 +81,16 @@ describe('events timeline, hosts and problems', () => {
     expect(events.map((e) => e.kind)).toEqual(['endpoint.removed', 'endpoint.draining', 'endpoint.registered']);
     expect(events[0]!.id).toBeGreaterThan(events[1]!.id);
     expect(events[1]).toMatchObject({ service: 'tl-stop', detail: { state: 'draining' } });
+    // The event stream carried the same events, in the same order.
+    const pushed = await waitFor(
+      async () => {
+        const mine = stream.events().filter((e) => e.endpoint === registered.endpoint);
+        return mine.length >= 3 ? mine : undefined;
+      },
+      { timeoutMs: 5_000, what: 'the endpoint events on /v1/events' },
+    );
+    expect(pushed.map((e) => e.kind)).toEqual(['endpoint.registered', 'endpoint.draining', 'endpoint.removed']);
+    stream.close();
     // The filters: a prefix, a comma list, since an id, a limit.
     expect((await timeline(`?kind=endpoint.removed,reload&since=${registered.id}&limit=1`)).map((e) => e.kind)).toEqual(['endpoint.removed']);
     expect((await suite.router.get('/v1/timeline?since=yesterday')).status).toBe(400);
@@ -83,8 +111,10 @@ describe('events timeline, hosts and problems', () => {
     expect(Date.parse(host.started)).not.toBeNaN();
     expect(Date.parse(host.updatedAt)).not.toBeNaN();
     // The refused container is a problem too (a warning).
-    const status = await suite.router.status();
-    expect(status.problems).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'FABRIC_ERR_LABEL' }));
+    await waitFor(async () => ((await suite.router.status()).problems as any[]).some((p) => p.severity === 'warning' && p.code === 'FABRIC_ERR_LABEL'), {
+      timeoutMs: 10_000,
+      what: 'the rejected container among the problems',
+    });
 
     // A second agent comes and goes: host.up, then host.down and alive: false once its key is gone.
     const other = await startAgent(suite.perTest, suite.etcd, { hostName: `tl-other-${process.pid}` });
