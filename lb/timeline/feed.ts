@@ -10,8 +10,11 @@ import type { KeyspaceWatch, WatchState } from '../watch.js';
 import { applyEvent, certFailedEvent, checkEvent, etcdEvent, followed, keyChangeEvents } from './derive.js';
 import { Timeline } from './ring.js';
 
+/** What the feed reads of the keyspace watch (lb/watch.ts). */
+export type WatchEvents = Pick<KeyspaceWatch, 'on' | 'error'>;
+
 export interface TimelineSources {
-  watch: KeyspaceWatch;
+  watch: WatchEvents;
   history: ApplyHistory;
   health?: HealthSource;
   acme?: { onAttempt(listener: (attempt: Attempt) => void): () => void };

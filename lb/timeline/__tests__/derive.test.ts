@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEntry } from '../../../src/model/entry.js';
 import type { HostRecord } from '../../../src/model/host.js';
+import type { CertRecord } from '../../../src/tls/cert-record.js';
 import { endpointEntry, ep } from '../../__tests__/fixtures.js';
 import type { ApplyRecord } from '../../history.js';
-import { applyEvent, checkEvent, endpointEvents, etcdEvent, hostEvents, keyChangeEvents } from '../derive.js';
+import { applyEvent, certEvents, certFailedEvent, checkEvent, endpointEvents, etcdEvent, hostEvents, keyChangeEvents } from '../derive.js';
 
 const key = (e: ReturnType<typeof ep>) => `endpoints/${e.service}/${e.host}/${e.container}`;
 const host: HostRecord = { name: 'h1', address: '10.0.0.1', agentVersion: '0.1.0', started: '2026-12-02T05:00:00.000Z' };
@@ -87,6 +88,25 @@ describe('host, apply, check and etcd events', () => {
       message: expect.stringContaining('HTTP 500'),
     });
     expect(checkEvent(key(e), { state: 'healthy', lastError: undefined }).kind).toBe('health.up');
+  });
+
+  it('a certificate stored is issued, one replaced by another is renewed, the same one again is nothing', () => {
+    const cert = {
+      name: 'www',
+      domains: ['www.example.com'],
+      source: 'acme',
+      notAfter: '2027-03-01T00:00:00.000Z',
+      issuer: 'CN=ca',
+      fingerprint: 'AA',
+    } as CertRecord;
+    expect(certEvents(undefined, cert)).toEqual([expect.objectContaining({ kind: 'cert.issued', detail: expect.objectContaining({ cert: 'www' }) })]);
+    expect(certEvents(cert, { ...cert, fingerprint: 'BB', notAfter: '2027-06-01T00:00:00.000Z' }).map((e) => e.kind)).toEqual(['cert.renewed']);
+    expect(certEvents(cert, { ...cert })).toEqual([]);
+    expect(certEvents(cert, undefined)).toEqual([]);
+    expect(certFailedEvent('www', ['www.example.com'], 'rate limited')).toMatchObject({
+      kind: 'cert.failed',
+      message: expect.stringContaining('rate limited'),
+    });
   });
 
   it('etcd lost keeps the reason', () => {
