@@ -137,6 +137,11 @@ export class HaproxyTarget implements Target {
     return this.config.checks !== undefined;
   }
 
+  /** Whether the router can read the admin socket: it runs HAProxy itself, or was told where the socket is. */
+  get readsAdminSocket(): boolean {
+    return this.config.manage || this.config.runtimeSocket !== undefined;
+  }
+
   get adminSocket(): string {
     return this.files.adminSocket;
   }
