@@ -28,6 +28,8 @@ const haproxyTargetSchema = z
       .regex(/^\d+(ms|s|m|h)$/)
       .default('30s'),
     maxconn: z.number().int().min(1).optional(),
+    /** HAProxy's own Prometheus exporter (built into Debian's 2.6) on this `HOST:PORT`, path `/metrics`; off when absent (docs/metrics.md). */
+    prometheus: hostPort.optional(),
     /** Free spare backends kept after each reload: new services take them with no reload (lb/haproxy/spares.ts). */
     spares: z.number().int().min(0).max(10_000).default(128),
     commandTimeout,

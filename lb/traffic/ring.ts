@@ -56,6 +56,9 @@ export class PointSeries {
   private readonly open: Float64Array;
   openIndex = -1;
   lastAt: number;
+  /** Where the deltas of the open point, and of the last closed one, start (a sample covers (from, at]). */
+  private openFrom: number | undefined;
+  private closedFrom: number | undefined;
 
   constructor(
     fields: number,
@@ -70,15 +73,18 @@ export class PointSeries {
     return this.ring.bytes + this.open.byteLength;
   }
 
-  /** Adds a sample's values at `at` (sums; the caller adds gauges as sum and count). */
-  add(at: number, values: ArrayLike<number>): void {
+  /** Adds a sample's values over (from, at] (sums; the caller adds gauges as sum and count). */
+  add(at: number, values: ArrayLike<number>, from = at): void {
     const index = Math.floor(at / POINT_MS);
     if (this.openIndex < 0) this.openIndex = index;
     if (index > this.openIndex) {
       this.ring.push(this.openIndex, this.open);
       this.open.fill(0);
+      this.closedFrom = index === this.openIndex + 1 ? this.openFrom : undefined;
+      this.openFrom = undefined;
       this.openIndex = index;
     }
+    this.openFrom ??= Math.max(this.firstAt, Math.min(from, at));
     for (let f = 0; f < values.length; f++) this.open[f] = this.open[f]! + values[f]!;
     if (at > this.lastAt) this.lastAt = at;
   }
@@ -91,7 +97,7 @@ export class PointSeries {
 
   windowMs(): number {
     if (this.openIndex < 0) return 0;
-    const from = Math.max(this.firstAt, (this.openIndex - 1) * POINT_MS);
+    const from = this.closedFrom ?? this.openFrom ?? this.lastAt;
     const ms = this.lastAt - from;
     return ms < 500 ? 0 : ms;
   }

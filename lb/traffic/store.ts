@@ -111,24 +111,13 @@ export class TrafficStore {
       const d = acc.delta;
       if ('endpoints' in entity) {
         const g = sumGauges(entity);
-        entity.series.add(at, [
-          d.requests,
-          d['1xx'],
-          d['2xx'],
-          d['3xx'],
-          d['4xx'],
-          d['5xx'],
-          d.other,
-          d.bytesIn,
-          d.bytesOut,
-          acc.rtWeighted,
-          acc.rtWeight,
-          g.sessions,
-          g.queue,
-          1,
-        ]);
+        entity.series.add(
+          at,
+          [d.requests, d['1xx'], d['2xx'], d['3xx'], d['4xx'], d['5xx'], d.other, d.bytesIn, d.bytesOut, acc.rtWeighted, acc.rtWeight, g.sessions, g.queue, 1],
+          since,
+        );
       } else {
-        entity.series.add(at, [d.requests, d['5xx'], responses(d)]);
+        entity.series.add(at, [d.requests, d['5xx'], responses(d)], since);
       }
     }
     this.sampledAt = at;

@@ -4,10 +4,14 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../harness/index.js';
 import { endpoint, putEndpoint, putRaw, type Resources, useRouterSuite, waitFor } from './support.js';
 
 // HAProxy runs the checks (the default): traffic rides on the health read-back's read.
-const suite = useRouterSuite({ router: { config: { traffic: { sampleInterval: '1s' } } } });
+const exporterPort = await freePort();
+const suite = useRouterSuite({
+  router: { config: { traffic: { sampleInterval: '1s' } }, haproxy: { prometheus: `127.0.0.1:${exporterPort}` } },
+});
 
 /** A backend answering 500 on `/fail`, 200 elsewhere, with its name as the body. */
 async function startBackend(res: Resources, name: string): Promise<number> {
@@ -187,5 +191,46 @@ describe('traffic (HAProxy)', () => {
     expect(series.series.at(-1).at).toMatch(/^\d{4}-\d\d-\d\dT/);
     const status = await suite.router.status();
     expect(status.traffic.resets).toBeGreaterThanOrEqual(1);
+  });
+
+  it("puts the documented series on /metrics, and HAProxy's own exporter on its listener", async () => {
+    const text = await suite.router.metricsText();
+    for (const name of [
+      'fabric_router_service_requests_total',
+      'fabric_router_service_responses_total',
+      'fabric_router_endpoint_requests_total',
+      'fabric_router_route_requests_total',
+    ]) {
+      expect(text).toContain(`${name}{`);
+    }
+    expect(await suite.router.metric('fabric_router_service_responses_total', { service: 'web', code: '5xx' })).toBe(50);
+    const exporter = await fetch(`http://127.0.0.1:${exporterPort}/metrics`);
+    expect(exporter.status).toBe(200);
+    expect(await exporter.text()).toContain('haproxy_backend_http_responses_total');
+  });
+
+  it('pushes event: traffic on /v1/events with the summary', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${suite.router.url}/v1/events`, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!/event: traffic\ndata: .*\n\n/.test(text) && Date.now() < deadline) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value);
+      }
+    } finally {
+      controller.abort();
+    }
+    const data = /event: traffic\ndata: (.*)\n\n/.exec(text)?.[1];
+    expect(data).toBeDefined();
+    const summary = JSON.parse(data!);
+    expect(summary.services.web.spark).toHaveLength(60);
+    // The snapshot leaves traffic to its own event.
+    const snapshot = /event: snapshot\ndata: (.*)\n\n/.exec(text)?.[1];
+    expect(JSON.parse(snapshot!).services.services[0].traffic).toBeUndefined();
   });
 });
