@@ -43,6 +43,20 @@ export const routerDocs = {
     tags: ['router'],
     response: { 200: looseObject('the routes') },
   },
+  serviceTraffic: {
+    summary: 'Traffic of one service',
+    description:
+      'The `traffic` object of /v1/services/{name} plus `series`: 15 minutes at 5 s resolution (requests/s, responses by class per second, response time, sessions, queue, bytes), oldest first; each endpoint and route version with its own `series`. 404 when no such service; `traffic: null` when nothing samples traffic.',
+    tags: ['router'],
+    params: nameParam,
+    response: { 200: looseObject('the service traffic with series'), 404: looseObject('no such service') },
+  },
+  traffic: {
+    summary: 'Traffic summary',
+    description: 'Every service: requests/s, 5xx share, response time, and the last 60 points (5 min) of requests/s and 5xx/s as sparklines.',
+    tags: ['router'],
+    response: { 200: looseObject('the traffic summary') },
+  },
   certs: {
     summary: 'Certificates',
     description:
@@ -70,7 +84,7 @@ export const routerDocs = {
   events: {
     summary: 'Live model events',
     description:
-      'Server-sent events: a `snapshot` of services, routes, applies and issues on connect and on every change; `timeline` with `{events}` (new timeline events, newest first, at most 4 messages a second); comment heartbeats.',
+      'Server-sent events: a `snapshot` of services (a summary: counts, no endpoint arrays; left out of later snapshots while unchanged), routes, applies and issues on connect and on every change (at most one a second); `timeline` with `{events}` (new timeline events, newest first, at most 4 messages a second); a `traffic` event with the /v1/traffic summary at most every 2 s while it changes; comment heartbeats.',
     tags: ['dashboard'],
   },
   timeline: {

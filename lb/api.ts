@@ -8,12 +8,15 @@ import type { Router } from './router.js';
 export function routerRoutes(app: FastifyInstance, router: Router): void {
   app.get('/v1/services', { schema: routerDocs.services }, async () => ({
     revision: router.model?.revision ?? null,
-    services: (router.model?.services ?? []).map((s) => serviceView(s, router.health, router.model?.issues ?? [])),
+    services: (router.model?.services ?? []).map((s) => ({
+      ...serviceView(s, router.health, router.model?.issues ?? []),
+      traffic: router.traffic?.service(s.name) ?? null,
+    })),
   }));
   app.get<{ Params: { name: string } }>('/v1/services/:name', { schema: routerDocs.service }, async (request, reply) => {
     const service = findService(router, request.params.name);
     if (!service) return reply.code(404).send({ error: 'not found', service: request.params.name });
-    return serviceView(service, router.health, router.model?.issues ?? []);
+    return { ...serviceView(service, router.health, router.model?.issues ?? []), traffic: router.traffic?.service(service.name) ?? null };
   });
   app.get<{ Params: { name: string } }>('/v1/services/:name/health', { schema: routerDocs.serviceHealth }, async (request, reply) => {
     const service = findService(router, request.params.name);

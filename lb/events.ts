@@ -15,6 +15,8 @@ export interface EventHubOptions {
   heartbeatMs?: number;
   /** At most one changed snapshot per this (default 1 s): a burst of applies at 1,000 services sends one, not one each. */
   minIntervalMs?: number;
+  /** At most one `traffic` event per this many ms, only when the summary changed. */
+  trafficMs?: number;
 }
 
 /**
@@ -37,6 +39,10 @@ export class EventHub {
   private seq = 0;
   private checkTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private trafficTimer: NodeJS.Timeout | undefined;
+  private lastTraffic = '';
+  /** Clients that have not had a `traffic` event yet. */
+  private readonly trafficFresh = new Set<ServerResponse>();
   private pending: Promise<void> | undefined;
   private again = false;
   private closed = false;
@@ -69,10 +75,12 @@ export class EventHub {
       });
       this.clients.add(stream);
       this.fresh.add(stream);
+      this.trafficFresh.add(stream);
       request.log.info({ clients: this.clients.size }, 'event stream opened');
       request.raw.on('close', () => {
         this.clients.delete(stream);
         this.fresh.delete(stream);
+        this.trafficFresh.delete(stream);
         request.log.info({ clients: this.clients.size }, 'event stream closed');
       });
       this.ensureTimers();
@@ -117,6 +125,7 @@ export class EventHub {
     clearInterval(this.checkTimer);
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.throttleTimer);
+    clearInterval(this.trafficTimer);
     for (const stream of this.clients) stream.end();
     this.clients.clear();
     this.fresh.clear();
@@ -127,6 +136,10 @@ export class EventHub {
     this.heartbeatTimer ??= setInterval(() => this.heartbeat(), this.options.heartbeatMs ?? 15_000);
     this.checkTimer.unref();
     this.heartbeatTimer.unref();
+    if (this.router.traffic) {
+      this.trafficTimer ??= setInterval(() => this.sendTraffic(), this.options.trafficMs ?? 2_000);
+      this.trafficTimer.unref();
+    }
   }
 
   private async broadcast(): Promise<void> {
@@ -158,6 +171,27 @@ export class EventHub {
     for (const stream of this.clients) stream.write(text);
   }
 
+  /** `event: traffic`: the /v1/traffic summary, to every client when it changed, else only to new ones. */
+  private sendTraffic(): void {
+    const traffic = this.router.traffic;
+    if (this.closed || !traffic || this.clients.size === 0) return;
+    let text: string;
+    try {
+      text = JSON.stringify(traffic.summary());
+    } catch (err) {
+      this.logger.warn({ err: describeError(err) }, 'traffic event failed');
+      return;
+    }
+    const changed = text !== this.lastTraffic;
+    this.lastTraffic = text;
+    for (const stream of this.clients) {
+      if (!changed && !this.trafficFresh.has(stream)) continue;
+      this.seq += 1;
+      stream.write(`id: ${this.seq}\nevent: traffic\ndata: ${text}\n\n`);
+    }
+    this.trafficFresh.clear();
+  }
+
   private heartbeat(): void {
     for (const stream of this.clients) stream.write(`: heartbeat ${new Date().toISOString()}\n\n`);
   }
@@ -165,9 +199,9 @@ export class EventHub {
   /** The snapshot as JSON texts, its service list apart (without a timestamp, so an unchanged state compares equal). */
   private async snapshot(): Promise<{ services: string; servicesKey: string; rest: string }> {
     const [services, routes, status, certs] = await Promise.all([
-      this.read('/v1/services'),
+      this.read('/v1/services').then(withoutTraffic),
       this.read('/v1/routes'),
-      this.read('/v1/status'),
+      this.read('/v1/status').then((status) => (status && typeof status === 'object' ? { ...status, traffic: undefined } : status)),
       this.read('/v1/certs'),
     ]);
     const extra: Record<string, unknown> = {};
@@ -191,4 +225,11 @@ export class EventHub {
     const response = await this.app.inject({ method: 'GET', url, headers: { [INTERNAL_HEADER]: 'events' } });
     return response.json();
   }
+}
+
+/** Traffic changes every second and has its own event: the snapshot leaves it (and its status figures) out. */
+function withoutTraffic(body: unknown): unknown {
+  const services = (body as { services?: unknown[] }).services;
+  if (!Array.isArray(services)) return body;
+  return { ...(body as object), services: services.map((s) => (s && typeof s === 'object' ? { ...s, traffic: undefined } : s)) };
 }

@@ -14,6 +14,7 @@ import type { TlsOptions } from './tls/model.js';
 import { observeCertExpiry, servedCertificates } from './tls/status.js';
 import type { CertVault } from './tls/vault.js';
 import { preciseNow, StepClock } from './trace/step-clock.js';
+import type { Traffic } from './traffic/create.js';
 import type { VipManager } from './vip/manager.js';
 import type { KeyspaceWatch, WatchState } from './watch.js';
 
@@ -32,6 +33,8 @@ export interface RouterOptions {
   vault?: CertVault;
   /** The ACME loop (lb/tls/acme), when this router orders certificates: fed each model. */
   acme?: AcmeManager;
+  /** Traffic sampling (lb/traffic): started and stopped with the router, read by the API. */
+  traffic?: Traffic;
 }
 
 /**
@@ -94,6 +97,10 @@ export class Router {
     return this.options.health;
   }
 
+  get traffic(): Traffic | undefined {
+    return this.options.traffic;
+  }
+
   get vault(): CertVault | undefined {
     return this.options.vault;
   }
@@ -122,6 +129,7 @@ export class Router {
     });
     this.watch.on('state', (state) => this.onWatchState(state));
     this.options.health?.on('change', () => this.requestApply());
+    this.options.traffic?.start();
     this.watch.start();
   }
 
@@ -155,6 +163,7 @@ export class Router {
     clearTimeout(this.retryTimer);
     await this.watch.close();
     await this.options.health?.stop();
+    await this.options.traffic?.stop();
     this.options.vips?.close();
     await this.options.acme?.close();
     await Promise.all(
@@ -322,6 +331,7 @@ export class Router {
       ...(this.options.vips ? { vips: this.options.vips.status() } : {}),
       tls: this.tlsStatus(),
       ...(this.options.acme ? { acme: this.options.acme.status() } : {}),
+      ...(this.options.traffic ? { traffic: this.options.traffic.status() } : {}),
       ready: this.readiness(),
     };
   }

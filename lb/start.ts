@@ -20,6 +20,9 @@ import { TimelineStream } from './timeline/stream.js';
 import { createAcme } from './tls/acme/create.js';
 import { tlsRoutes } from './tls/api.js';
 import { createVault } from './tls/create.js';
+import { trafficRoutes } from './traffic/api.js';
+import { createTraffic } from './traffic/create.js';
+import { registerTrafficMetrics } from './traffic/metrics.js';
 import { VipManager } from './vip/manager.js';
 import { KeyspaceWatch } from './watch.js';
 
@@ -66,13 +69,24 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
   });
   const vips = config.vipPool ? new VipManager({ pool: config.vipPool, interface: config.vipInterface }, etcd.kv, logger) : undefined;
   const health = createHealthSource(config, targets, metrics, logger);
+  const traffic = createTraffic(config, targets, health, () => router?.model, logger);
+  if (traffic) registerTrafficMetrics(registry, traffic.store, config.traffic.metricsEndpointCap);
   const routerId = config.routerId ?? defaultRouterId(common.listen);
   const acme = createAcme(config, etcd.kv, routerId, registry, logger);
   const watch = new KeyspaceWatch(etcd.watchClient().kv, logger);
   router = new Router(
     watch,
     targets,
-    { domain: config.domain, debounce: config.debounce, health, vips, tls: { default: config.tls.default, defaultCert: config.tls.defaultCert }, vault, acme },
+    {
+      domain: config.domain,
+      debounce: config.debounce,
+      health,
+      vips,
+      tls: { default: config.tls.default, defaultCert: config.tls.defaultCert },
+      vault,
+      acme,
+      traffic,
+    },
     metrics,
     logger,
   );
@@ -81,6 +95,7 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
   const api = await createApi({ title: 'fabric router API', logger, registry, readiness: () => running.readiness(), status: () => running.status() });
   routerRoutes(api, running);
   tlsRoutes(api, running);
+  trafficRoutes(api, running);
   dashboardRoutes(api);
   const events = new EventHub(api, running, logger);
   events.register();
