@@ -107,6 +107,8 @@ describe('dashboard: traffic', () => {
       );
       await waitFor(async () => (await percentIn(page, `${v2} [data-error-rate]`)) > 50, { timeoutMs: 30_000, what: 'v2 erroring' });
       expect(await percentIn(page, `${v1} [data-error-rate]`)).toBe(0);
+      // Each endpoint's share, by its name (one endpoint per version here).
+      await page.locator('#service-endpoint-shares tr[data-share-endpoint]', { hasText: 'canary-v1' }).waitFor({ timeout: 15_000 });
       await screenshot(page, 'traffic-service');
 
       // The list row: a request-rate sparkline and a rate.

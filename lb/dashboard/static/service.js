@@ -60,6 +60,7 @@ export class ServicePage {
   }
 
   renderDetail(s) {
+    this.detail = s;
     const endpoints = s.endpoints || [];
     const ready = s.healthy ?? endpoints.filter((e) => e.serving === 'ready').length;
     document.getElementById('service-summary').innerHTML =
@@ -126,7 +127,7 @@ export class ServicePage {
           ['endpoint', 'share', 'req/s', '5xx', 'error rate', 'response', 'sessions'],
           endpoints.map(
             (e) =>
-              `<tr data-share-endpoint="${esc(e.endpoint)}"><td><code>${esc(shortKey(e.endpoint))}</code></td><td>${shareBar(e.share)}</td><td>${rate(e.requestsPerSecond)}</td>` +
+              `<tr data-share-endpoint="${esc(e.endpoint)}"><td>${this.endpointLabel(e.endpoint)}</td><td>${shareBar(e.share)}</td><td>${rate(e.requestsPerSecond)}</td>` +
               `<td>${esc(e['5xx'] ?? '–')}</td><td>${errorCell(e.errorRate)}</td><td>${ms(e.responseTimeMs)}</td><td>${esc(e.sessions ?? '–')}</td></tr>`,
           ),
         )
@@ -141,6 +142,13 @@ export class ServicePage {
           ),
         )
       : '<span class="muted">no traffic data (no route sends to this service, or none sampled)</span>';
+  }
+
+  /** A traffic endpoint id (`<host>/<container>`, or the whole key) as the endpoint's name, from the detail. */
+  endpointLabel(id) {
+    const key = String(id ?? '');
+    const match = (this.detail?.endpoints || []).find((e) => e.key === key || `${e.host}/${e.container}` === key || (e.container && key.endsWith(e.container)));
+    return match ? `<code>${esc(match.name)}</code> <span class="muted">${esc(match.host)}</span>` : `<code title="${esc(key)}">${esc(shortKey(key))}</code>`;
   }
 
   async loadTimeline() {
@@ -193,8 +201,8 @@ function shareBar(share) {
 
 const errorCell = (r) => `<span class="${typeof r === 'number' && r > 0 ? 'bad-text' : ''}" data-error-rate>${percent(r)}</span>`;
 
-/** An endpoint key (services/<s>/<host>/<container>) shortened to host/container. */
+/** An endpoint key (…/<host>/<container>) shortened to host/container, the container id cut as Docker shows it. */
 function shortKey(key) {
   const parts = String(key ?? '').split('/');
-  return parts.length > 2 ? `${parts[parts.length - 2]}/${parts[parts.length - 1].slice(0, 12)}` : String(key ?? '');
+  return parts.length >= 2 ? `${parts[parts.length - 2]}/${parts[parts.length - 1].slice(0, 12)}` : String(key ?? '');
 }
