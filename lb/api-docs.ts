@@ -66,7 +66,8 @@ export const routerDocs = {
   },
   dashboard: {
     summary: 'Dashboard',
-    description: 'The live dashboard (HTML): services, endpoints, routes, applies and issues.',
+    description:
+      'The live dashboard (HTML shell; its modules under /dashboard/): problems, services with traffic, a page per service, the events timeline, hosts, routes, certificates, applies and issues (docs/dashboard.md).',
     tags: ['dashboard'],
   },
   dashboardFile: {

@@ -40,7 +40,8 @@ export class EventHub {
   private checkTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private trafficTimer: NodeJS.Timeout | undefined;
-  private lastTraffic = '';
+  /** Each service's figures as last sent (JSON text). */
+  private lastTraffic = new Map<string, string>();
   /** Clients that have not had a `traffic` event yet. */
   private readonly trafficFresh = new Set<ServerResponse>();
   private pending: Promise<void> | undefined;
@@ -171,23 +172,36 @@ export class EventHub {
     for (const stream of this.clients) stream.write(text);
   }
 
-  /** `event: traffic`: the /v1/traffic summary, to every client when it changed, else only to new ones. */
+  /**
+   * `event: traffic`: the /v1/traffic summary. A client's first is whole; later ones are `partial: true`
+   * and carry only the services whose figures changed (and `removed` names), so 1,000 idle services cost
+   * nothing and a busy one costs its own line. Nothing is sent when no service changed.
+   */
   private sendTraffic(): void {
     const traffic = this.router.traffic;
     if (this.closed || !traffic || this.clients.size === 0) return;
-    let text: string;
+    let summary: { sampledAt: unknown; services: Record<string, unknown> };
+    let texts: Map<string, string>;
     try {
-      text = JSON.stringify(traffic.summary());
+      summary = traffic.summary();
+      texts = new Map(Object.entries(summary.services).map(([name, figures]) => [name, JSON.stringify(figures)]));
     } catch (err) {
       this.logger.warn({ err: describeError(err) }, 'traffic event failed');
       return;
     }
-    const changed = text !== this.lastTraffic;
-    this.lastTraffic = text;
+    const changed: Record<string, unknown> = {};
+    for (const [name, text] of texts) if (this.lastTraffic.get(name) !== text) changed[name] = summary.services[name];
+    const removed = [...this.lastTraffic.keys()].filter((name) => !texts.has(name));
+    this.lastTraffic = texts;
+    const any = removed.length > 0 || Object.keys(changed).length > 0;
+    let full: string | undefined;
+    const partial = any ? JSON.stringify({ sampledAt: summary.sampledAt, partial: true, services: changed, removed }) : '';
     for (const stream of this.clients) {
-      if (!changed && !this.trafficFresh.has(stream)) continue;
+      const fresh = this.trafficFresh.has(stream);
+      if (!fresh && !any) continue;
+      full ??= fresh ? JSON.stringify(summary) : undefined;
       this.seq += 1;
-      stream.write(`id: ${this.seq}\nevent: traffic\ndata: ${text}\n\n`);
+      stream.write(`id: ${this.seq}\nevent: traffic\ndata: ${fresh ? full : partial}\n\n`);
     }
     this.trafficFresh.clear();
   }

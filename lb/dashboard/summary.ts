@@ -1,7 +1,7 @@
 /**
  * The service list's view of `/v1/services`, for `/v1/events` snapshots: counts instead of endpoint
  * arrays, so a snapshot at 1,000 services stays small; the dashboard fetches `/v1/services/<name>` on a
- * service's page. Pure: from the API's own answer, so fields the API grows need no change here.
+ * service's page; traffic has its own event (`traffic`, lb/traffic/). Pure: from the API's own answer, so fields the API grows need no change here.
  */
 
 interface ServiceAnswer {
@@ -13,7 +13,6 @@ interface ServiceAnswer {
   healthy?: unknown;
   conflicts?: unknown[];
   endpoints?: Array<{ state?: unknown; version?: unknown }>;
-  traffic?: { requestsPerSecond?: unknown; errorRate?: unknown; responseTimeMs?: unknown } | null;
 }
 
 export interface ServiceSummary {
@@ -28,7 +27,6 @@ export interface ServiceSummary {
   draining: number;
   versions: string[];
   conflicts: number;
-  traffic: { requestsPerSecond: unknown; errorRate: unknown; responseTimeMs: unknown } | null;
 }
 
 export function summarizeServices(answer: { revision?: unknown; services?: ServiceAnswer[] }): {
@@ -53,9 +51,6 @@ function summarizeService(s: ServiceAnswer): ServiceSummary {
     draining: endpoints.filter((e) => e.state === 'draining').length,
     versions,
     conflicts: s.conflicts?.length ?? 0,
-    traffic: s.traffic
-      ? { requestsPerSecond: s.traffic.requestsPerSecond ?? null, errorRate: s.traffic.errorRate ?? null, responseTimeMs: s.traffic.responseTimeMs ?? null }
-      : null,
   };
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { steadyStatus, summarizeServices } from '../summary.js';
 
 describe('summarizeServices', () => {
-  it('keeps counts, domains and the traffic figures, not the endpoint arrays', () => {
+  it('keeps counts and domains, not the endpoint arrays', () => {
     const summary = summarizeServices({
       revision: 7,
       services: [
@@ -19,7 +19,6 @@ describe('summarizeServices', () => {
             { state: 'draining', version: 'v1' },
             { state: 'up', version: 'v2' },
           ],
-          traffic: { requestsPerSecond: 3, errorRate: 0.1, responseTimeMs: 4 },
         },
         { name: 'empty' },
       ],
@@ -39,9 +38,8 @@ describe('summarizeServices', () => {
           draining: 1,
           versions: ['v1', 'v2'],
           conflicts: 1,
-          traffic: { requestsPerSecond: 3, errorRate: 0.1, responseTimeMs: 4 },
         },
-        { name: 'empty', mode: undefined, domains: [], paths: [], vip: null, healthy: 0, endpoints: 0, draining: 0, versions: [], conflicts: 0, traffic: null },
+        { name: 'empty', mode: undefined, domains: [], paths: [], vip: null, healthy: 0, endpoints: 0, draining: 0, versions: [], conflicts: 0 },
       ],
     });
   });

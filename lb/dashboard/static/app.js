@@ -81,7 +81,13 @@ function connect() {
     render();
   });
   source.addEventListener('traffic', (event) => {
-    state.traffic = JSON.parse(event.data);
+    const traffic = JSON.parse(event.data);
+    // After the first, the stream sends only the services that changed: merge them in.
+    if (traffic.partial && state.traffic) {
+      const services = { ...state.traffic.services, ...traffic.services };
+      for (const name of traffic.removed || []) delete services[name];
+      state.traffic = { sampledAt: traffic.sampledAt, services };
+    } else state.traffic = traffic;
     render();
   });
   source.addEventListener('timeline', (event) => {
