@@ -31,29 +31,6 @@ export const routerDocs = {
     params: nameParam,
     response: { 200: looseObject('up'), 503: looseObject('down') },
   },
-  timeline: {
-    summary: 'Events timeline',
-    description:
-      'Recent events, newest first, from a bounded ring (2,000): endpoint.registered|draining|removed, health.up|down, reload, runtime, apply.failed, validation.failed, cert.issued|renewed|failed, etcd.lost|restored, host.up|down. Each: id (increasing), at (ISO-8601), kind, service?, endpoint? (`<service>/<host>/<container>`), host?, route?, target?, message, detail?. New events are also pushed on /v1/events as `event: timeline` with `{events}` (newest first, at most 4 messages a second).',
-    tags: ['router'],
-    querystring: {
-      type: 'object',
-      properties: {
-        service: { type: 'string', description: 'only events of this service' },
-        kind: { type: 'string', description: 'comma list of kinds or prefixes (`endpoint` matches `endpoint.*`)' },
-        since: { type: 'string', description: 'an event id (events after it) or an ISO-8601 time (events at or after it)' },
-        limit: { type: 'integer', minimum: 1, maximum: 2000, default: 200, description: 'at most this many events' },
-      },
-    },
-    response: { 200: looseObject('the events, newest first'), 400: looseObject('a bad query') },
-  },
-  hosts: {
-    summary: 'Hosts',
-    description:
-      "Every agent's host the router has seen: address, alive (its host key is on a live lease), agent version, started, containers registered and rejected, when the record last changed. Hosts whose lease ended stay listed with alive: false.",
-    tags: ['router'],
-    response: { 200: looseObject('the hosts') },
-  },
   routes: {
     summary: 'Routes',
     description: 'Declarative routes (host, path, weighted backends) in the model.',
@@ -74,7 +51,31 @@ export const routerDocs = {
   },
   events: {
     summary: 'Live model events',
-    description: 'Server-sent events: a `snapshot` of services, routes, applies and issues on connect and on every change; comment heartbeats.',
+    description:
+      'Server-sent events: a `snapshot` of services, routes, applies and issues on connect and on every change; `timeline` with `{events}` (new timeline events, newest first, at most 4 messages a second); comment heartbeats.',
     tags: ['dashboard'],
+  },
+  timeline: {
+    summary: 'Events timeline',
+    description:
+      'Recent events, newest first, from a bounded ring (2,000): endpoint.registered|draining|removed, health.up|down, reload, runtime, apply.failed, validation.failed, cert.issued|renewed|failed, etcd.lost|restored, host.up|down. Each: id (increasing), at (ISO-8601), kind, service?, endpoint?, host?, route?, target?, message, detail?.',
+    tags: ['router'],
+    querystring: {
+      type: 'object',
+      properties: {
+        service: { type: 'string', description: 'only events of this service' },
+        kind: { type: 'string', description: 'comma list of kinds or prefixes (`endpoint` matches `endpoint.*`)' },
+        since: { type: 'string', description: 'an event id (events after it) or an ISO-8601 time (events at or after it)' },
+        limit: { type: 'integer', minimum: 1, maximum: 2000, default: 200, description: 'at most this many events' },
+      },
+    },
+    response: { 200: looseObject('the events, newest first'), 400: looseObject('a bad query') },
+  },
+  hosts: {
+    summary: 'Hosts',
+    description:
+      "Every agent's host the router has seen: address, alive (its host key is on a live lease), agent version, started, containers registered and rejected, when the record last changed. Hosts whose lease ended stay listed with alive: false.",
+    tags: ['router'],
+    response: { 200: looseObject('the hosts') },
   },
 };

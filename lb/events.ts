@@ -48,14 +48,6 @@ export class EventHub {
     this.refresh();
   }
 
-  /** A named event (e.g. `timeline`) to every open stream, now; nothing when none is open. */
-  publish(event: string, data: unknown): void {
-    if (this.closed || this.clients.size === 0) return;
-    this.seq += 1;
-    const text = `id: ${this.seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-    for (const stream of this.clients) stream.write(text);
-  }
-
   /** Registers the route and the hooks; call before `listen`. */
   register(): void {
     this.app.get('/v1/events', { schema: routerDocs.events }, (request, reply) => {
@@ -129,6 +121,14 @@ export class EventHub {
   private send(stream: ServerResponse, text: string): void {
     this.seq += 1;
     stream.write(`id: ${this.seq}\nevent: snapshot\ndata: ${text}\n\n`);
+  }
+
+  /** A named event (e.g. `timeline`) to every open stream, now; nothing when none is open. */
+  publish(event: string, data: unknown): void {
+    if (this.closed || this.clients.size === 0) return;
+    this.seq += 1;
+    const text = `id: ${this.seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    for (const stream of this.clients) stream.write(text);
   }
 
   private heartbeat(): void {
