@@ -1,4 +1,3 @@
-import { parseEndpointKey } from '../../src/keyspace.js';
 import type { Endpoint } from '../../src/model/endpoint.js';
 import type { Entry } from '../../src/model/entry.js';
 import type { HostRecord } from '../../src/model/host.js';
@@ -20,7 +19,7 @@ export function keyChangeEvents(before: Entry | undefined, after: Entry | undefi
   const b = followed(before) ? before : undefined;
   const a = followed(after) ? after : undefined;
   const kind = (a ?? b)?.kind;
-  if (kind === 'endpoint') return endpointEvents((a ?? b)!.key, endpointOf(b), endpointOf(a));
+  if (kind === 'endpoint') return endpointEvents(endpointOf(b), endpointOf(a));
   if (kind === 'host') return hostEvents(b?.kind === 'host' ? b.host : undefined, a?.kind === 'host' ? a.host : undefined);
   if (kind === 'cert') return certEvents(b?.kind === 'cert' ? b.cert : undefined, a?.kind === 'cert' ? a.cert : undefined);
   return [];
@@ -35,10 +34,15 @@ function dockerHealthy(endpoint: Endpoint): boolean {
   return endpoint.health === 'healthy' || endpoint.health === 'none';
 }
 
-export function endpointEvents(key: string, before: Endpoint | undefined, after: Endpoint | undefined): TimelineInput[] {
+/** `<service>/<host>/<container>`: the endpoint's etcd key below `endpoints/`, as the health checks and routes name it. */
+export function endpointId(e: Pick<Endpoint, 'service' | 'host' | 'container'>): string {
+  return `${e.service}/${e.host}/${e.container}`;
+}
+
+export function endpointEvents(before: Endpoint | undefined, after: Endpoint | undefined): TimelineInput[] {
   const e = after ?? before;
   if (!e) return [];
-  const base = { service: e.service, endpoint: key, host: e.host };
+  const base = { service: e.service, endpoint: endpointId(e), host: e.host };
   const what = `${e.service}: ${e.name} (${e.address}:${e.port}) on ${e.host}`;
   const detail = (x: Endpoint) => ({
     container: x.container,
@@ -103,8 +107,10 @@ export function certEvents(before: CertRecord | undefined, after: CertRecord | u
 }
 
 /** The router's own active check let an endpoint serve again, or took it out. */
+/** The router's own active check (key: `<service>/<host>/<container>`) let an endpoint serve again, or took it out. */
 export function checkEvent(key: string, status: Pick<CheckStatus, 'state' | 'lastError'>): TimelineInput {
-  const parsed = parseEndpointKey(key);
+  const [service, host, container] = key.split('/');
+  const parsed = service && host && container ? { service, host, container } : undefined;
   const up = status.state !== 'unhealthy';
   const who = parsed ? `${parsed.service}: ${parsed.container.slice(0, 12)} on ${parsed.host}` : key;
   return {
@@ -112,7 +118,12 @@ export function checkEvent(key: string, status: Pick<CheckStatus, 'state' | 'las
     endpoint: key,
     ...(parsed ? { service: parsed.service, host: parsed.host } : {}),
     message: up ? `${who}: health check passes` : `${who}: health check fails${status.lastError ? `: ${status.lastError}` : ''}`,
-    detail: { source: 'check', state: status.state, ...(status.lastError ? { error: status.lastError } : {}) },
+    detail: {
+      source: 'check',
+      state: status.state,
+      ...(parsed ? { container: parsed.container } : {}),
+      ...(status.lastError ? { error: status.lastError } : {}),
+    },
   };
 }
 

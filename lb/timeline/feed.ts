@@ -35,7 +35,7 @@ const FOLLOWED_ROOTS = [Keys.endpointsRoot, Keys.hostsRoot, Keys.certsRoot];
 export class TimelineFeed {
   readonly timeline: Timeline;
   readonly hosts = new HostBook();
-  private readonly known = new Map<string, Entry>();
+  private readonly known = new Map<string, KnownKey>();
   private snapshots = 0;
   private watchLive = false;
   private lost = false;
@@ -73,35 +73,44 @@ export class TimelineFeed {
     });
   }
 
-  /** The first snapshot is the baseline (no events); a later one (a re-list) records what differs. */
+  /**
+   * The first snapshot is the baseline (no events); a later one (a re-list) records what differs.
+   * Values are kept as text and decoded only when they change (the router's store has decoded
+   * them already: at 100k endpoints a second decode of every one would double the start-up cost).
+   */
   private onSnapshot(changes: KeyChange[]): void {
-    const next = new Map<string, Entry>();
+    const next = new Map<string, KnownKey>();
     for (const change of changes) {
-      const entry = decodeFollowed(change);
-      if (entry) next.set(entry.key, entry);
+      if (followedKey(change.key)) next.set(change.key, { raw: change.value, createRevision: change.createRevision });
     }
     const baseline = this.snapshots++ === 0;
-    for (const [key, before] of this.known) if (!next.has(key)) this.change(before, undefined, baseline);
-    for (const [key, after] of next) this.change(this.known.get(key), after, baseline);
+    for (const [key, before] of this.known) if (!next.has(key)) this.change(key, before, undefined, baseline);
+    for (const [key, after] of next) {
+      const before = this.known.get(key);
+      if (before?.raw !== after.raw) this.change(key, before, after, baseline);
+    }
   }
 
   private onChanges(changes: KeyChange[]): void {
     for (const change of changes) {
-      if (!FOLLOWED_ROOTS.some((root) => change.key.startsWith(root))) continue;
+      if (!followedKey(change.key)) continue;
       const before = this.known.get(change.key);
-      if (change.type === 'delete') this.change(before, undefined, false);
-      else if (before?.raw !== change.value) this.change(before, decodeFollowed(change), false);
+      if (change.type === 'delete') this.change(change.key, before, undefined, false);
+      else if (before?.raw !== change.value) this.change(change.key, before, { raw: change.value, createRevision: change.createRevision }, false);
     }
   }
 
-  private change(before: Entry | undefined, after: Entry | undefined, quiet: boolean): void {
-    const key = (after ?? before)?.key;
-    if (!key) return;
+  private change(key: string, before: KnownKey | undefined, after: KnownKey | undefined, quiet: boolean): void {
     if (after) this.known.set(key, after);
     else this.known.delete(key);
-    if (after?.kind === 'host') this.hosts.put(after.host);
-    else if (before?.kind === 'host') this.hosts.gone(before.host.name);
-    if (!quiet) this.timeline.recordAll(keyChangeEvents(before, after));
+    // Host records are few and the host book needs each; endpoints and certificates are decoded for events only.
+    const isHost = key.startsWith(Keys.hostsRoot);
+    if (quiet && !isHost) return;
+    const b = before && decodeFollowed(key, before);
+    const a = after && decodeFollowed(key, after);
+    if (a?.kind === 'host') this.hosts.put(a.host);
+    else if (b?.kind === 'host') this.hosts.gone(b.host.name);
+    if (!quiet) this.timeline.recordAll(keyChangeEvents(b, a));
   }
 
   private onWatchState(state: WatchState, error: string | undefined): void {
@@ -117,9 +126,18 @@ export class TimelineFeed {
   }
 }
 
+/** A followed key's last value, as etcd sent it. */
+interface KnownKey {
+  raw: string;
+  createRevision: number;
+}
+
+function followedKey(key: string): boolean {
+  return FOLLOWED_ROOTS.some((root) => key.startsWith(root));
+}
+
 /** A followed key's entry (an endpoint, host or certificate that decodes), else undefined. */
-function decodeFollowed(change: KeyChange): Entry | undefined {
-  if (!FOLLOWED_ROOTS.some((root) => change.key.startsWith(root))) return undefined;
-  const entry = decodeEntry(change.key, change.value, change.createRevision);
+function decodeFollowed(key: string, value: KnownKey): Entry | undefined {
+  const entry = decodeEntry(key, value.raw, value.createRevision);
   return followed(entry) ? entry : undefined;
 }

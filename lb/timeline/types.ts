@@ -24,7 +24,7 @@ export type TimelineKind = (typeof TIMELINE_KINDS)[number];
 export interface TimelineInput {
   kind: TimelineKind;
   service?: string;
-  /** The endpoint key as in `/v1/services` (`endpoints/<service>/<host>/<id>`). */
+  /** `<service>/<host>/<container>`: the endpoint's etcd key below `endpoints/` (as health checks and `/v1/routes` name it). */
   endpoint?: string;
   host?: string;
   route?: string;

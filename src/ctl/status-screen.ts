@@ -80,7 +80,8 @@ export function formatStatusScreen(screen: StatusScreen, options: ScreenOptions 
   const reload = screen.lastReload;
   lines.push(reload ? `LAST RELOAD  ${when(reload.at, now)}: ${reload.message}` : 'LAST RELOAD  none yet');
 
-  if (screen.hosts) {
+  if (screen.hosts?.length === 0) lines.push('', 'HOSTS: none (no agent has registered)');
+  if (screen.hosts?.length) {
     lines.push('');
     const alive = screen.hosts.filter((h) => h.alive).length;
     lines.push(`HOSTS (${alive} alive of ${screen.hosts.length})`);

@@ -82,6 +82,7 @@ describe('fabric status screen', () => {
     expect(lines).toContain('  … 25 more');
     expect(lines).toContain('  … 4 more');
     expect(text).not.toContain('HOSTS'); // a router without /v1/hosts
+    expect(formatStatusScreen(base, { now: NOW })).toContain('\nHOSTS: none (no agent has registered)\n');
     expect(text).toContain('  service-with-a-rather-long-name…   1/1');
     expect(text).toContain('LAST RELOAD  none yet');
   });

@@ -24,13 +24,30 @@ describe('fabric status', () => {
     expect(lines[2]).toBe('PROBLEMS (1)');
     expect(lines[3]).toMatch(/^ {2}WARNING {3}service st-empty: no endpoints$/);
     expect(lines).toContainEqual(expect.stringMatching(/^ {2}NAME\s+READY\s+REQ\/S\s+5XX %$/));
-    // Without the traffic figures (another branch serves them), req/s and 5xx % are unknown.
-    expect(lines).toContainEqual(expect.stringMatching(/^ {2}st-web\s+1\/1\s+-\s+-$/));
+    // req/s and 5xx % from the router's traffic figures, `-` from a router without them.
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}st-web\s+1\/1\s+(-|\d+(\.\d)?)\s+(-|\d+\.\d+%)$/));
     expect(lines.findIndex((l) => /st-empty\s+0\/0/.test(l))).toBeLessThan(lines.findIndex((l) => /st-web/.test(l)));
     expect(lines).toContainEqual(expect.stringMatching(/^LAST RELOAD {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(\d+[smhd] ago\): haproxy/));
-    expect(lines).toContainEqual('HOSTS (0 alive of 0)');
+    expect(lines).toContainEqual('HOSTS: none (no agent has registered)');
     expect(lines.at(-1)).toBe('ISSUES  0 open');
     for (const line of lines) expect([...line].length).toBeLessThanOrEqual(80);
+  });
+
+  it('shows the req/s the router counts while requests flow (when the router samples traffic)', async (ctx) => {
+    if ((await suite.router.get('/v1/traffic')).status === 404) ctx.skip(); // a router without traffic sampling shows `-` (above)
+    const [server] = await startWebServers(suite.perTest, ['s1']);
+    await suite.router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'st-busy', port: server!.port })));
+    const row = await waitFor(
+      async () => {
+        for (let i = 0; i < 20; i++) await suite.router.request('st-busy.apps.test');
+        const out = (await runFabric(['status', '--router', suite.router.url])).stdout;
+        const line = out.split('\n').find((l) => /^ {2}st-busy\s/.test(l));
+        const rate = Number(line?.trim().split(/\s+/)[2]);
+        return rate > 0 ? line : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: 'st-busy with a req/s above 0' },
+    );
+    expect(row).toMatch(/^ {2}st-busy\s+1\/1\s+\d+(\.\d)?\s+0\.0%$/);
   });
 
   it('--watch redraws the screen (clear, then the whole screen) until stopped', async () => {

@@ -61,7 +61,7 @@ describe('events timeline, hosts and problems', () => {
       timeoutMs: 15_000,
       what: 'endpoint.registered on the timeline',
     });
-    expect(registered).toMatchObject({ service: 'tl-stop', host: agent.hostName, endpoint: `endpoints/tl-stop/${agent.hostName}/${c.id}` });
+    expect(registered).toMatchObject({ service: 'tl-stop', host: agent.hostName, endpoint: `tl-stop/${agent.hostName}/${c.id}` });
     expect(Date.parse(registered.at)).not.toBeNaN();
     await waitFor(async () => (await timeline('?kind=reload')).some((e) => e.target && e.id > registered.id && e.detail?.action === 'reload'), {
       timeoutMs: 15_000,
@@ -124,6 +124,30 @@ describe('events timeline, hosts and problems', () => {
     const gone = ((await suite.router.get('/v1/hosts')).json.hosts as any[]).find((h) => h.host === other.hostName);
     expect(gone).toMatchObject({ alive: false });
     await removeAllContainers(testDocker().docker);
+  });
+
+  it("an endpoint failing its health check shows as health.down with the check's reason", async () => {
+    const c = await web('tl-sick', { 'fabric.health.path': '/missing', 'fabric.health.interval': '1s' });
+    const down = await waitFor(
+      async () => (await timeline('?service=tl-sick&kind=health')).find((e) => e.endpoint?.endsWith(c.id) && e.kind === 'health.down'),
+      {
+        timeoutMs: 20_000,
+        what: 'health.down on the timeline',
+      },
+    );
+    expect(down).toMatchObject({
+      service: 'tl-sick',
+      host: agent.hostName,
+      detail: { source: 'check', state: 'unhealthy', container: c.id, error: 'HTTP 404' },
+    });
+    // And the service has no ready endpoint now: a warning.
+    await waitFor(
+      async () => ((await suite.router.status()).problems as any[]).some((p) => p.subject === 'services/tl-sick' && p.code === 'FABRIC_ERR_NO_READY_ENDPOINT'),
+      {
+        timeoutMs: 10_000,
+        what: 'the sick service among the problems',
+      },
+    );
   });
 
   it('etcd stopped: a critical problem and etcd.lost; started again: etcd.restored', async () => {

@@ -6,7 +6,7 @@ import { endpointEntry, ep } from '../../__tests__/fixtures.js';
 import type { ApplyRecord } from '../../history.js';
 import { applyEvent, certEvents, certFailedEvent, checkEvent, endpointEvents, etcdEvent, hostEvents, keyChangeEvents } from '../derive.js';
 
-const key = (e: ReturnType<typeof ep>) => `endpoints/${e.service}/${e.host}/${e.container}`;
+const key = (e: ReturnType<typeof ep>) => `${e.service}/${e.host}/${e.container}`;
 const host: HostRecord = { name: 'h1', address: '10.0.0.1', agentVersion: '0.1.0', started: '2026-12-02T05:00:00.000Z' };
 
 describe('endpoint transitions', () => {
@@ -29,7 +29,7 @@ describe('endpoint transitions', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const events = endpointEvents(key(up), c.before, c.after);
+      const events = endpointEvents(c.before, c.after);
       expect(events.map((e) => e.kind)).toEqual(c.kinds);
       for (const e of events) expect(e).toMatchObject({ service: 'web', endpoint: key(up), host: 'h1' });
     });
