@@ -5,7 +5,8 @@ import type { HealthSource } from '../health/source.js';
 import type { Model } from '../model.js';
 import type { Target } from '../target.js';
 import { HaproxyTrafficReader, type SampledHaproxy, TRAFFIC_STAT_COMMAND } from './haproxy-reader.js';
-import { SamplerLoop } from './sampler-loop.js';
+import { NginxTrafficReader, type SampledNginx } from './nginx-reader.js';
+import { SamplerLoop, type TrafficReader } from './sampler-loop.js';
 import { TrafficStore } from './store.js';
 import { serviceTraffic, trafficSummary } from './view.js';
 
@@ -66,12 +67,13 @@ export function createTraffic(
   const routes = () => model()?.weightedRoutes;
   const readable = targets.filter(isSampledHaproxy);
   const shared = health instanceof HaproxyChecks ? health.haproxy : undefined;
-  const own: HaproxyTrafficReader[] = [];
+  const own: TrafficReader[] = [];
   for (const target of readable) {
     const reader = new HaproxyTrafficReader(target, store, routes);
     if (shared === (target as unknown) && health instanceof HaproxyChecks) health.shareReads(TRAFFIC_STAT_COMMAND, (text, at) => reader.ingest(text, at));
     else own.push(reader);
   }
+  for (const target of targets.filter(isSampledNginx)) own.push(new NginxTrafficReader(target, store));
   const loop = new SamplerLoop(own, { intervalMs: config.traffic.sampleInterval, logger: logger.child({ scope: 'traffic' }) });
   return new Traffic(store, loop, { metricsEndpointCap: config.traffic.metricsEndpointCap, sampleIntervalMs: config.traffic.sampleInterval });
 }
@@ -84,4 +86,8 @@ function isSampledHaproxy(target: Target): target is Target & SampledHaproxy {
     typeof candidate.appliedDesired === 'function' &&
     candidate.readsAdminSocket !== false
   );
+}
+
+function isSampledNginx(target: Target): target is Target & SampledNginx {
+  return target.kind === 'nginx' && typeof (target as Target & Partial<SampledNginx>).trafficLog === 'string';
 }

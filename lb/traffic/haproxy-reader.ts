@@ -39,6 +39,16 @@ export class HaproxyTrafficReader {
     store.addSource(haproxy.name);
   }
 
+  get name(): string {
+    return this.haproxy.name;
+  }
+
+  /** One round trip on the admin socket, then ingest (the loop's tick). */
+  async read(command: (socket: string, command: string) => Promise<string>): Promise<void> {
+    if (!this.haproxy.appliedDesired()) return;
+    this.ingest(await command(this.haproxy.adminSocket, TRAFFIC_STAT_COMMAND), Date.now());
+  }
+
   /** Throws a FABRIC_ERR_RUNTIME_API error when the answer is not a `show stat`. */
   ingest(text: string, at: number): void {
     const desired = this.haproxy.appliedDesired();

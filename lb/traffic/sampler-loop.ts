@@ -1,7 +1,12 @@
 import { describeError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { haproxyCommand } from '../haproxy/socket.js';
-import { type HaproxyTrafficReader, TRAFFIC_STAT_COMMAND } from './haproxy-reader.js';
+
+/** One source the loop reads each tick (a HAProxy's admin socket, an nginx's traffic log). */
+export interface TrafficReader {
+  readonly name: string;
+  read(command: (socket: string, command: string) => Promise<string>): Promise<void>;
+}
 
 export interface SamplerLoopOptions {
   intervalMs: number;
@@ -11,7 +16,7 @@ export interface SamplerLoopOptions {
 }
 
 /**
- * Reads the HAProxies no one else reads every `intervalMs` (the one whose checks HAProxy runs is
+ * Reads the sources no one else reads every `intervalMs` (HAProxies, nginx traffic logs) (the one whose checks HAProxy runs is
  * read by the health read-back, which hands its answers over: lb/health/haproxy-checks.ts).
  * A failed read (HAProxy reloading, down) is logged once and tried again at the next tick.
  */
@@ -25,7 +30,7 @@ export class SamplerLoop {
   lastReadMs: number | undefined;
 
   constructor(
-    private readonly readers: readonly HaproxyTrafficReader[],
+    private readonly readers: readonly TrafficReader[],
     private readonly options: SamplerLoopOptions,
   ) {
     this.command = options.command ?? ((socket, command) => haproxyCommand(socket, command));
@@ -50,19 +55,17 @@ export class SamplerLoop {
     this.lastReadMs = Date.now() - started;
   }
 
-  private async read(reader: HaproxyTrafficReader): Promise<void> {
-    const name = reader.haproxy.name;
+  private async read(reader: TrafficReader): Promise<void> {
+    const name = reader.name;
     try {
-      if (!reader.haproxy.appliedDesired()) return;
-      const text = await this.command(reader.haproxy.adminSocket, TRAFFIC_STAT_COMMAND);
-      reader.ingest(text, Date.now());
-      if ((this.failures.get(name) ?? 0) > 0) this.options.logger.info({ target: name }, 'reading HAProxy traffic counters again');
+      await reader.read(this.command);
+      if ((this.failures.get(name) ?? 0) > 0) this.options.logger.info({ target: name }, 'reading traffic counters again');
       this.failures.set(name, 0);
     } catch (err) {
       const failures = (this.failures.get(name) ?? 0) + 1;
       this.failures.set(name, failures);
       const log = failures === 1 ? this.options.logger.warn : this.options.logger.debug;
-      log.call(this.options.logger, { target: name, err: describeError(err) }, 'could not read HAProxy traffic counters');
+      log.call(this.options.logger, { target: name, err: describeError(err) }, 'could not read traffic counters');
     }
   }
 

@@ -1,4 +1,4 @@
-import { addInto, type Counters, responses, zeroCounters } from './counters.js';
+import { addInto, COUNTERS, type Counters, responses, zeroCounters } from './counters.js';
 import { PointSeries } from './ring.js';
 import type { Observation, Sample } from './sampler.js';
 
@@ -40,7 +40,19 @@ export interface Entity {
   series: PointSeries;
   lastSeen: number;
   gauges: Map<string, Gauges>;
+  /** This sample's sums, reused from sample to sample (no allocation per entity per tick). */
+  scratch: Scratch;
 }
+
+interface Scratch extends Gauges {
+  tick: number;
+  delta: Counters;
+  rtWeighted: number;
+  rtWeight: number;
+}
+
+const SERVICE_VALUES = new Float64Array(14);
+const MEMBER_VALUES = new Float64Array(3);
 
 export interface ServiceEntity extends Entity {
   name: string;
@@ -68,7 +80,8 @@ export class TrafficStore {
   readonly versions = new Map<string, MemberEntity>();
   readonly sources = new Set<string>();
   /** Entities each source touched at its last read: their gauges from it are dropped when it stops reading them. */
-  private readonly touched = new Map<string, Set<Entity>>();
+  private readonly touched = new Map<string, Entity[]>();
+  private tick = 0;
   sampledAt: number | undefined;
   samples = 0;
   resets = 0;
@@ -86,39 +99,53 @@ export class TrafficStore {
     const { at } = sample;
     // A new entity's series starts where this sample's deltas do.
     const since = Math.min(sample.from, at);
-    const byEntity = new Map<Entity, { delta: Counters; gauges: Gauges; rtWeighted: number; rtWeight: number }>();
-    const touch = (entity: Entity) => {
-      let acc = byEntity.get(entity);
-      if (!acc) byEntity.set(entity, (acc = { delta: zeroCounters(), gauges: { sessions: 0, queue: 0, rtSum: 0, rtCount: 0 }, rtWeighted: 0, rtWeight: 0 }));
-      return acc;
+    const tick = ++this.tick;
+    const touched: Entity[] = [];
+    const touch = (entity: Entity, o: Observation) => {
+      if (entity.scratch.tick !== tick) {
+        resetScratch(entity.scratch, tick);
+        touched.push(entity);
+      }
+      accumulate(entity.scratch, o);
     };
     for (const o of sample.observations) {
       const service = this.service(o.service, since);
-      const entities: Entity[] = [service];
-      if (o.owner) {
-        entities.push(this.endpoint(service, o.owner.endpoint, since));
-        if (o.owner.route !== undefined) entities.push(this.version(service, o.owner.route, o.owner.version ?? null, since));
-      }
-      for (const entity of entities) accumulate(touch(entity), o);
+      touch(service, o);
+      if (!o.owner) continue;
+      touch(this.endpoint(service, o.owner.endpoint, since), o);
+      if (o.owner.route !== undefined) touch(this.version(service, o.owner.route, o.owner.version ?? null, since), o);
     }
-    const last = this.touched.get(source) ?? new Set<Entity>();
-    for (const entity of last) if (!byEntity.has(entity)) entity.gauges.delete(source);
-    this.touched.set(source, new Set(byEntity.keys()));
-    for (const [entity, acc] of byEntity) {
+    // Gauges from this source of what it no longer reads are dropped.
+    for (const entity of this.touched.get(source) ?? []) if (entity.scratch.tick !== tick) entity.gauges.delete(source);
+    this.touched.set(source, touched);
+    for (const entity of touched) {
+      const acc = entity.scratch;
       addInto(entity.total, acc.delta);
-      entity.gauges.set(source, acc.gauges);
-      entity.lastSeen = Math.max(entity.lastSeen, at);
+      entity.gauges.set(source, { sessions: acc.sessions, queue: acc.queue, rtSum: acc.rtSum, rtCount: acc.rtCount });
+      if (at > entity.lastSeen) entity.lastSeen = at;
       const d = acc.delta;
-      if ('endpoints' in entity) {
+      const v = entity.series.ring.fields === SERVICE_FIELDS ? SERVICE_VALUES : MEMBER_VALUES;
+      v[0] = d.requests;
+      if (v === SERVICE_VALUES) {
         const g = sumGauges(entity);
-        entity.series.add(
-          at,
-          [d.requests, d['1xx'], d['2xx'], d['3xx'], d['4xx'], d['5xx'], d.other, d.bytesIn, d.bytesOut, acc.rtWeighted, acc.rtWeight, g.sessions, g.queue, 1],
-          since,
-        );
+        v[1] = d['1xx'];
+        v[2] = d['2xx'];
+        v[3] = d['3xx'];
+        v[4] = d['4xx'];
+        v[5] = d['5xx'];
+        v[6] = d.other;
+        v[7] = d.bytesIn;
+        v[8] = d.bytesOut;
+        v[9] = acc.rtWeighted;
+        v[10] = acc.rtWeight;
+        v[11] = g.sessions;
+        v[12] = g.queue;
+        v[13] = 1;
       } else {
-        entity.series.add(at, [d.requests, d['5xx'], responses(d)], since);
+        v[1] = d['5xx'];
+        v[2] = responses(d);
       }
+      entity.series.add(at, v, since);
     }
     this.sampledAt = at;
     if (at - this.lastPrune >= 60_000) this.prune(at);
@@ -131,7 +158,11 @@ export class TrafficStore {
     for (const [key, e] of this.endpoints) if (e.lastSeen < cutoff) this.drop(this.endpoints, key, e, 'endpoints');
     for (const [key, e] of this.versions) if (e.lastSeen < cutoff) this.drop(this.versions, key, e, 'versions');
     for (const [name, s] of this.services) if (s.lastSeen < cutoff && s.endpoints.size === 0 && s.versions.size === 0) this.services.delete(name);
-    for (const set of this.touched.values()) for (const e of set) if (e.lastSeen < cutoff) set.delete(e);
+    for (const [source, list] of this.touched)
+      this.touched.set(
+        source,
+        list.filter((e) => e.lastSeen >= cutoff),
+      );
   }
 
   /** Bytes held by the rings (the typed arrays; the maps and objects around them come on top). */
@@ -179,16 +210,28 @@ export class TrafficStore {
 }
 
 function newEntity(fields: number, at: number): Entity {
-  return { total: zeroCounters(), series: new PointSeries(fields, at), lastSeen: at, gauges: new Map() };
+  const scratch = { tick: 0, delta: zeroCounters(), sessions: 0, queue: 0, rtSum: 0, rtCount: 0, rtWeighted: 0, rtWeight: 0 };
+  return { total: zeroCounters(), series: new PointSeries(fields, at), lastSeen: at, gauges: new Map(), scratch };
 }
 
-function accumulate(acc: { delta: Counters; gauges: Gauges; rtWeighted: number; rtWeight: number }, o: Observation): void {
+function resetScratch(s: Scratch, tick: number): void {
+  s.tick = tick;
+  for (const name of COUNTERS) s.delta[name] = 0;
+  s.sessions = 0;
+  s.queue = 0;
+  s.rtSum = 0;
+  s.rtCount = 0;
+  s.rtWeighted = 0;
+  s.rtWeight = 0;
+}
+
+function accumulate(acc: Scratch, o: Observation): void {
   if (o.delta) addInto(acc.delta, o.delta);
-  acc.gauges.sessions += o.sessions;
-  acc.gauges.queue += o.queue;
+  acc.sessions += o.sessions;
+  acc.queue += o.queue;
   if (o.responseTimeMs !== undefined && o.owner) {
-    acc.gauges.rtSum += o.responseTimeMs;
-    acc.gauges.rtCount += 1;
+    acc.rtSum += o.responseTimeMs;
+    acc.rtCount += 1;
     const weight = o.delta?.requests ?? 0;
     acc.rtWeighted += o.responseTimeMs * weight;
     acc.rtWeight += weight;

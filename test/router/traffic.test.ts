@@ -1,11 +1,10 @@
 // Traffic through a real HAProxy: the router's counters (read over the admin socket) in
 // /v1/services/<name>/traffic, /v1/traffic and /metrics match the requests sent: 5xx counted,
 // a 90/10 route split per version, and counters that survive a reload with no negative rate.
-import http from 'node:http';
-import type net from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../harness/index.js';
-import { endpoint, putEndpoint, putRaw, type Resources, useRouterSuite, waitFor } from './support.js';
+import { endpoint, putEndpoint, putRaw, useRouterSuite, waitFor } from './support.js';
+import { loadThrough, startFailingBackend } from './traffic-support.js';
 
 // HAProxy runs the checks (the default): traffic rides on the health read-back's read.
 const exporterPort = await freePort();
@@ -13,37 +12,8 @@ const suite = useRouterSuite({
   router: { config: { traffic: { sampleInterval: '1s' } }, haproxy: { prometheus: `127.0.0.1:${exporterPort}` } },
 });
 
-/** A backend answering 500 on `/fail`, 200 elsewhere, with its name as the body. */
-async function startBackend(res: Resources, name: string): Promise<number> {
-  const server = http.createServer((req, reply) => {
-    reply.writeHead(req.url?.startsWith('/fail') ? 500 : 200, { 'content-type': 'text/plain' });
-    reply.end(name);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  res.defer(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return (server.address() as net.AddressInfo).port;
-}
-
-/** `n` GETs (4 in flight) through HAProxy for `host`; `fail(i)` picks the ones sent to /fail. Returns the bodies. */
-async function load(host: string, n: number, fail: (i: number) => boolean = () => false): Promise<Map<string, number>> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  const counts = new Map<string, number>();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < n) {
-        const i = next++;
-        const r = await suite.router.request(host, fail(i) ? '/fail' : '/', { agent, timeoutMs: 5_000 });
-        const key = `${r.status} ${r.body}`;
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-      }
-    }),
-  );
-  agent.destroy();
-  return counts;
+function load(host: string, n: number, fail?: (i: number) => boolean): Promise<Map<string, number>> {
+  return loadThrough((pathname, opts) => suite.router.request(host, pathname, opts), n, fail);
 }
 
 async function traffic(service: string): Promise<any> {
@@ -75,7 +45,7 @@ function noNegative(t: any): void {
 
 describe('traffic (HAProxy)', () => {
   beforeAll(async () => {
-    const port = await startBackend(suite.file, 'web-1');
+    const port = await startFailingBackend(suite.file, 'web-1');
     await putRaw(suite.client, 'services/web', JSON.stringify({ kind: 'Service', name: 'web', domains: ['web.example.com'] }));
     const rev = await putEndpoint(suite.client, endpoint({ service: 'web', port, name: 'web-1' }));
     await suite.router.waitApplied(rev);
@@ -113,7 +83,7 @@ describe('traffic (HAProxy)', () => {
   });
 
   it('splits a 90/10 route per version over 1,000 requests, errors on the version that served them', async () => {
-    const ports = await Promise.all(['v1', 'v2'].map((v) => startBackend(suite.file, `shop-${v}`)));
+    const ports = await Promise.all(['v1', 'v2'].map((v) => startFailingBackend(suite.file, `shop-${v}`)));
     await putRaw(suite.client, 'services/shop', JSON.stringify({ kind: 'Service', name: 'shop' }));
     await putEndpoint(suite.client, endpoint({ service: 'shop', port: ports[0]!, version: 'v1', name: 'shop-v1' }));
     await putEndpoint(suite.client, endpoint({ service: 'shop', port: ports[1]!, version: 'v2', name: 'shop-v2' }));
@@ -169,7 +139,7 @@ describe('traffic (HAProxy)', () => {
     const before = await traffic('web');
     const reloads = (await suite.router.reloads()).master;
     // A service of another balance has no spare: it forces a reload.
-    const port = await startBackend(suite.file, 'other-1');
+    const port = await startFailingBackend(suite.file, 'other-1');
     await putRaw(suite.client, 'services/other', JSON.stringify({ kind: 'Service', name: 'other', balance: 'leastconn' }));
     const rev = await putEndpoint(suite.client, endpoint({ service: 'other', port, name: 'other-1' }));
     await suite.router.waitApplied(rev);
