@@ -1,6 +1,8 @@
 /** 15 minutes at 5 s resolution. */
 export const POINT_MS = 5_000;
 export const POINTS = 180;
+/** The shortest window a rate is taken over. */
+const MIN_WINDOW_MS = 1_000;
 
 /**
  * A fixed ring of closed 5-s points, `fields` numbers each, in one Float32Array (bounded memory:
@@ -89,7 +91,7 @@ export class PointSeries {
     if (at > this.lastAt) this.lastAt = at;
   }
 
-  /** The current window's sum of a field, and its length in ms (0: too short to tell a rate). */
+  /** The current window's sum of a field; windowMs() is its length (at least a second). */
   window(field: number): number {
     if (this.openIndex < 0) return 0;
     return this.open[field]! + this.ring.get(this.openIndex - 1, field);
@@ -98,8 +100,8 @@ export class PointSeries {
   windowMs(): number {
     if (this.openIndex < 0) return 0;
     const from = this.closedFrom ?? this.openFrom ?? this.lastAt;
-    const ms = this.lastAt - from;
-    return ms < 500 ? 0 : ms;
+    // At least a second: a first read can carry counts from a moment before (HAProxy's uptime is in whole seconds).
+    return Math.max(this.lastAt - from, MIN_WINDOW_MS);
   }
 
   /** The closed points, oldest first: at most `count`, none from before this series started. */
