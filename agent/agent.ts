@@ -299,13 +299,17 @@ export class Agent {
   private desiredKeys(): Map<string, string> {
     const desired = new Map<string, string>();
     const { host, hostIp } = this.options.context;
-    // The rejections ride on the host record (same lease), so every router can show them.
+    // The rejections and the counts ride on the host record (same lease), so every router can show
+    // them. It is written in the same batched pass as the endpoints: one rewrite per change of the
+    // counts, not one per container.
+    const rejected = this.rejected();
     const record: HostRecord = {
       name: host,
       address: hostIp,
       agentVersion: this.options.agentVersion,
       started: this.started,
-      ...hostRejections(this.rejected()),
+      ...hostRejections(rejected),
+      containers: { registered: this.registered().length, rejected: rejected.length },
     };
     desired.set(Keys.host(host), encodeHost(record));
     for (const outcome of this.outcomes.values()) {

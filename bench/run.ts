@@ -5,6 +5,7 @@ import os from 'node:os';
 import { benchAcmeIssuance } from './acme.js';
 import { benchColdStartAndResync, benchStartToEtcd } from './agent.js';
 import { benchAgentAtScale } from './agent-scale.js';
+import { benchDashboard } from './dashboard.js';
 import { benchDockerToServed } from './e2e.js';
 import { benchFailover } from './failover.js';
 import { benchFastPathSteps } from './fast-path.js';
@@ -17,6 +18,7 @@ import { benchSpares } from './spares.js';
 import { benchNginxBurst, benchNginxVsHaproxy } from './targets.js';
 import { benchTemplates } from './templates.js';
 import { benchCertLatencyAndHandshakes, benchCertsAtScale } from './tls.js';
+import { benchTrafficSampling } from './traffic.js';
 
 interface Bench {
   /** The figures' ids it produces. */
@@ -55,6 +57,13 @@ const BENCHES: Bench[] = [
   },
   { ids: ['m'], group: 'router', title: 'm) 1,000 certificates: cold start, memory, one more at that size', run: benchCertsAtScale },
   { ids: ['q'], group: 'router', title: 'q) ACME issuance against pebble, two routers', run: benchAcmeIssuance },
+  { ids: ['r'], group: 'router', title: 'r) dashboard at 1,000 services: load time in Chromium, SSE bytes/s', run: benchDashboard },
+  {
+    ids: ['o'],
+    group: 'router',
+    title: 'o) traffic sampling: router CPU and RSS over a minute, on vs off, at 1,000 and 10,000 endpoints; the rings’ memory',
+    run: benchTrafficSampling,
+  },
   { ids: ['w'], group: 'router', title: 'w) new and removed services: spare backends vs a reload each (spares: 0)', run: benchSpares },
 ];
 

@@ -10,6 +10,12 @@ const nameParam = {
   required: ['name'],
 };
 
+const fileParam = {
+  type: 'object',
+  properties: { file: { type: 'string', description: 'file name' } },
+  required: ['file'],
+};
+
 export const routerDocs = {
   services: {
     summary: 'Services',
@@ -37,6 +43,20 @@ export const routerDocs = {
     tags: ['router'],
     response: { 200: looseObject('the routes') },
   },
+  serviceTraffic: {
+    summary: 'Traffic of one service',
+    description:
+      'The `traffic` object of /v1/services/{name} plus `series`: 15 minutes at 5 s resolution (requests/s, responses by class per second, response time, sessions, queue, bytes), oldest first; each endpoint and route version with its own `series`. 404 when no such service; `traffic: null` when nothing samples traffic.',
+    tags: ['router'],
+    params: nameParam,
+    response: { 200: looseObject('the service traffic with series'), 404: looseObject('no such service') },
+  },
+  traffic: {
+    summary: 'Traffic summary',
+    description: 'Every service: requests/s, 5xx share, response time, and the last 60 points (5 min) of requests/s and 5xx/s as sparklines.',
+    tags: ['router'],
+    response: { 200: looseObject('the traffic summary') },
+  },
   certs: {
     summary: 'Certificates',
     description:
@@ -46,12 +66,49 @@ export const routerDocs = {
   },
   dashboard: {
     summary: 'Dashboard',
-    description: 'The live dashboard (HTML): services, endpoints, routes, applies and issues.',
+    description:
+      'The live dashboard (HTML shell; its modules under /dashboard/): problems, services with traffic, a page per service, the events timeline, hosts, routes, certificates, applies and issues (docs/dashboard.md).',
     tags: ['dashboard'],
+  },
+  dashboardFile: {
+    summary: 'Dashboard file',
+    description: "One of the dashboard's static files (ES modules and CSS under lb/dashboard/static/).",
+    tags: ['dashboard'],
+    params: fileParam,
+  },
+  dashboardVendor: {
+    summary: 'Dashboard library file',
+    description: 'uPlot (the charting library) as installed with fabric: `uPlot.esm.js`, `uPlot.min.css`.',
+    tags: ['dashboard'],
+    params: fileParam,
   },
   events: {
     summary: 'Live model events',
-    description: 'Server-sent events: a `snapshot` of services, routes, applies and issues on connect and on every change; comment heartbeats.',
+    description:
+      'Server-sent events: a `snapshot` of services (a summary: counts, no endpoint arrays; left out of later snapshots while unchanged), routes, applies and issues on connect and on every change (at most one a second); `timeline` with `{events}` (new timeline events, newest first, at most 4 messages a second); a `traffic` event with the /v1/traffic summary at most every 2 s while it changes; comment heartbeats.',
     tags: ['dashboard'],
+  },
+  timeline: {
+    summary: 'Events timeline',
+    description:
+      'Recent events, newest first, from a bounded ring (2,000): endpoint.registered|draining|removed, health.up|down, reload, runtime, apply.failed, validation.failed, cert.issued|renewed|failed, etcd.lost|restored, host.up|down. Each: id (increasing), at (ISO-8601), kind, service?, endpoint?, host?, route?, target?, message, detail?.',
+    tags: ['router'],
+    querystring: {
+      type: 'object',
+      properties: {
+        service: { type: 'string', description: 'only events of this service' },
+        kind: { type: 'string', description: 'comma list of kinds or prefixes (`endpoint` matches `endpoint.*`)' },
+        since: { type: 'string', description: 'an event id (events after it) or an ISO-8601 time (events at or after it)' },
+        limit: { type: 'integer', minimum: 1, maximum: 2000, default: 200, description: 'at most this many events' },
+      },
+    },
+    response: { 200: looseObject('the events, newest first'), 400: looseObject('a bad query') },
+  },
+  hosts: {
+    summary: 'Hosts',
+    description:
+      "Every agent's host the router has seen: address, alive (its host key is on a live lease), agent version, started, containers registered and rejected, when the record last changed. Hosts whose lease ended stay listed with alive: false.",
+    tags: ['router'],
+    response: { 200: looseObject('the hosts') },
   },
 };

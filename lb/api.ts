@@ -1,19 +1,27 @@
 import type { FastifyInstance } from 'fastify';
 import { routerDocs } from './api-docs.js';
+import { INTERNAL_HEADER } from './events.js';
 import type { HealthSource } from './health/source.js';
 import { type ModelEndpoint, type ModelIssue, type RouteModel, type ServiceModel, servingState } from './model.js';
 import type { Router } from './router.js';
 
 /** The router's read API over its current model. */
 export function routerRoutes(app: FastifyInstance, router: Router): void {
-  app.get('/v1/services', { schema: routerDocs.services }, async () => ({
-    revision: router.model?.revision ?? null,
-    services: (router.model?.services ?? []).map((s) => serviceView(s, router.health, router.model?.issues ?? [])),
-  }));
+  app.get('/v1/services', { schema: routerDocs.services }, async (request) => {
+    // The event hub's snapshot leaves traffic out (it has its own event): not computed for it.
+    const traffic = request.headers[INTERNAL_HEADER] === 'events' ? undefined : router.traffic;
+    return {
+      revision: router.model?.revision ?? null,
+      services: (router.model?.services ?? []).map((s) => ({
+        ...serviceView(s, router.health, router.model?.issues ?? []),
+        traffic: traffic?.service(s.name) ?? null,
+      })),
+    };
+  });
   app.get<{ Params: { name: string } }>('/v1/services/:name', { schema: routerDocs.service }, async (request, reply) => {
     const service = findService(router, request.params.name);
     if (!service) return reply.code(404).send({ error: 'not found', service: request.params.name });
-    return serviceView(service, router.health, router.model?.issues ?? []);
+    return { ...serviceView(service, router.health, router.model?.issues ?? []), traffic: router.traffic?.service(service.name) ?? null };
   });
   app.get<{ Params: { name: string } }>('/v1/services/:name/health', { schema: routerDocs.serviceHealth }, async (request, reply) => {
     const service = findService(router, request.params.name);

@@ -28,6 +28,8 @@ const haproxyTargetSchema = z
       .regex(/^\d+(ms|s|m|h)$/)
       .default('30s'),
     maxconn: z.number().int().min(1).optional(),
+    /** HAProxy's own Prometheus exporter (built into Debian's 2.6) on this `HOST:PORT`, path `/metrics`; off when absent (docs/metrics.md). */
+    prometheus: hostPort.optional(),
     /** Free spare backends kept after each reload: new services take them with no reload (lb/haproxy/spares.ts). */
     spares: z.number().int().min(0).max(10_000).default(128),
     commandTimeout,
@@ -131,6 +133,17 @@ export const routerConfigSchema = z
       })
       .strict()
       .default({ interval: 2_000, timeout: 1_000, rise: 2, fall: 3, unconfigured: 'tcp', concurrency: 64, runner: 'auto' }),
+    /** Traffic sampling (docs/traffic.md): the load balancers' counters read every `sampleInterval` into 15-minute rings. */
+    traffic: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** How often each HAProxy's counters are read (one `show info;show stat` round trip); also the health read-back's pace. */
+        sampleInterval: durationSchema({ min: 500, max: 5_000 }).default(1_000),
+        /** Endpoints with their own series on /metrics; past this, endpoint series are left out (docs/metrics.md). */
+        metricsEndpointCap: z.number().int().min(0).max(100_000).default(1_000),
+      })
+      .strict()
+      .default({ enabled: true, sampleInterval: 1_000, metricsEndpointCap: 1_000 }),
     /** Certificates: the key file that decrypts them, what hosts get by default (docs/tls.md). */
     tls: tlsConfigSchema.default({ previousKeyFiles: [], default: 'none' }),
     targets: z.array(z.discriminatedUnion('kind', [haproxyTargetSchema, nginxTargetSchema, fileTargetSchema, slbTargetSchema])).default([]),

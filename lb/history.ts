@@ -19,12 +19,20 @@ export interface ApplyRecord {
 export class ApplyHistory {
   private readonly records: ApplyRecord[] = [];
   private readonly listeners = new Set<() => void>();
+  private readonly recordListeners = new Set<(record: ApplyRecord) => void>();
 
   constructor(private readonly limit = 50) {}
 
   add(record: ApplyRecord): void {
     this.records.unshift(record);
     if (this.records.length > this.limit) this.records.length = this.limit;
+    for (const listener of this.recordListeners) listener(record);
+  }
+
+  /** Told of each record as it is added (the events timeline); returns the unsubscribe. */
+  onRecord(listener: (record: ApplyRecord) => void): () => void {
+    this.recordListeners.add(listener);
+    return () => this.recordListeners.delete(listener);
   }
 
   list(): ApplyRecord[] {

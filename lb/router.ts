@@ -6,6 +6,7 @@ import type { HealthSource } from './health/source.js';
 import { ApplyHistory } from './history.js';
 import type { RouterMetrics } from './metrics.js';
 import { deriveModel, type Model, ModelMemo } from './model.js';
+import { deriveProblems } from './problems/derive.js';
 import { decodeSnapshot, type KeyChange, KeyStore } from './store.js';
 import type { ExitIntent, Target, TargetStatus } from './target.js';
 import type { AcmeManager } from './tls/acme/manager.js';
@@ -13,6 +14,7 @@ import type { TlsOptions } from './tls/model.js';
 import { observeCertExpiry, servedCertificates } from './tls/status.js';
 import type { CertVault } from './tls/vault.js';
 import { preciseNow, StepClock } from './trace/step-clock.js';
+import type { Traffic } from './traffic/create.js';
 import type { VipManager } from './vip/manager.js';
 import type { KeyspaceWatch, WatchState } from './watch.js';
 
@@ -31,6 +33,8 @@ export interface RouterOptions {
   vault?: CertVault;
   /** The ACME loop (lb/tls/acme), when this router orders certificates: fed each model. */
   acme?: AcmeManager;
+  /** Traffic sampling (lb/traffic): started and stopped with the router, read by the API. */
+  traffic?: Traffic;
 }
 
 /**
@@ -95,6 +99,10 @@ export class Router {
     return this.options.health;
   }
 
+  get traffic(): Traffic | undefined {
+    return this.options.traffic;
+  }
+
   get vault(): CertVault | undefined {
     return this.options.vault;
   }
@@ -121,6 +129,7 @@ export class Router {
     });
     this.watch.on('state', (state) => this.onWatchState(state));
     this.options.health?.on('change', () => this.requestApply());
+    this.options.traffic?.start();
     this.watch.start();
   }
 
@@ -178,6 +187,7 @@ export class Router {
     clearTimeout(this.retryTimer);
     await this.watch.close();
     await this.options.health?.stop();
+    await this.options.traffic?.stop();
     this.options.vips?.close();
     await this.options.acme?.close();
     await Promise.all(
@@ -335,10 +345,17 @@ export class Router {
       appliedRevision: this.appliedRevision,
       targets: [...this.statuses.values()],
       issues: this.current?.issues ?? [],
+      problems: deriveProblems({
+        etcd: { watch: this.watch.state, error: this.watch.error },
+        targets: [...this.statuses.values()],
+        services: this.current?.services,
+        issues: this.current?.issues,
+      }),
       ...(this.options.health ? { healthChecks: { ...this.options.health.checks, endpointsByHealth: this.options.health.counts() } } : {}),
       ...(this.options.vips ? { vips: this.options.vips.status() } : {}),
       tls: this.tlsStatus(),
       ...(this.options.acme ? { acme: this.options.acme.status() } : {}),
+      ...(this.options.traffic ? { traffic: this.options.traffic.status() } : {}),
       ready: this.readiness(),
     };
   }

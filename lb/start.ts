@@ -14,9 +14,15 @@ import { Router } from './router.js';
 import { defaultRouterId, routerStatusDocument, StatusPublisher } from './status-publisher.js';
 import type { ExitIntent } from './target.js';
 import { createTargets } from './targets.js';
+import { timelineRoutes } from './timeline/api.js';
+import { TimelineFeed } from './timeline/feed.js';
+import { TimelineStream } from './timeline/stream.js';
 import { createAcme } from './tls/acme/create.js';
 import { tlsRoutes } from './tls/api.js';
 import { createVault } from './tls/create.js';
+import { trafficRoutes } from './traffic/api.js';
+import { createTraffic } from './traffic/create.js';
+import { registerTrafficMetrics } from './traffic/metrics.js';
 import { VipManager } from './vip/manager.js';
 import { KeyspaceWatch } from './watch.js';
 
@@ -63,12 +69,24 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
   });
   const vips = config.vipPool ? new VipManager({ pool: config.vipPool, interface: config.vipInterface }, etcd.kv, logger) : undefined;
   const health = createHealthSource(config, targets, metrics, logger);
+  const traffic = createTraffic(config, targets, health, () => router?.model, logger);
+  if (traffic) registerTrafficMetrics(registry, traffic.store, config.traffic.metricsEndpointCap);
   const routerId = config.routerId ?? defaultRouterId(common.listen);
   const acme = createAcme(config, etcd.kv, routerId, registry, logger);
+  const watch = new KeyspaceWatch(etcd.watchClient().kv, logger);
   router = new Router(
-    new KeyspaceWatch(etcd.watchClient().kv, logger),
+    watch,
     targets,
-    { domain: config.domain, debounce: config.debounce, health, vips, tls: { default: config.tls.default, defaultCert: config.tls.defaultCert }, vault, acme },
+    {
+      domain: config.domain,
+      debounce: config.debounce,
+      health,
+      vips,
+      tls: { default: config.tls.default, defaultCert: config.tls.defaultCert },
+      vault,
+      acme,
+      traffic,
+    },
     metrics,
     logger,
   );
@@ -77,14 +95,21 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
   const api = await createApi({ title: 'fabric router API', logger, registry, readiness: () => running.readiness(), status: () => running.status() });
   routerRoutes(api, running);
   tlsRoutes(api, running);
+  trafficRoutes(api, running);
   dashboardRoutes(api);
   const events = new EventHub(api, running, logger);
   events.register();
+  const feed = new TimelineFeed({ watch, history: running.history, health, acme, registry });
+  feed.start();
+  timelineRoutes(api, feed.timeline, feed.hosts);
+  const timelineStream = new TimelineStream(feed.timeline, (name, data) => events.publish(name, data));
+  timelineStream.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       await api.close();
+      timelineStream.close();
       await publisher.stop();
       await running.stop(options.lbOnExit);
       etcd.close();

@@ -36,6 +36,7 @@ function createTarget(spec: TargetSpec, name: string, driver: TargetContext, che
           runtimeSocket: spec.runtimeSocket,
           hardStopAfter: spec.hardStopAfter,
           maxconn: spec.maxconn,
+          ...(spec.prometheus ? { prometheus: spec.prometheus } : {}),
           spares: spec.spares,
           ...(checks ? { checks } : {}),
         },

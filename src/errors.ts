@@ -36,6 +36,10 @@ export const ErrorCodes = {
   FABRIC_ERR_CERT: { retryable: false, text: 'unusable certificate' },
   /** TLS keys: no or a bad `tls.keyFile`, or a private key that does not decrypt with it (wrong key, tampered value). */
   FABRIC_ERR_TLS: { retryable: false, text: 'TLS key problem' },
+  /** A service none of whose endpoints takes requests (none registered, all draining or unhealthy): a `/v1/status` problem. */
+  /** `fabric status`: the router's API did not answer (or not with JSON). */
+  FABRIC_ERR_ROUTER_UNAVAILABLE: { retryable: true, text: 'router API unreachable' },
+  FABRIC_ERR_NO_READY_ENDPOINT: { retryable: true, text: 'service has no ready endpoint' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

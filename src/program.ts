@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   get: async () => (await import('./ctl/commands.js')).getCommand(),
   delete: async () => (await import('./ctl/commands.js')).deleteCommand(),
   cert: async () => (await import('./ctl/commands.js')).certCommand(),
+  status: async () => (await import('./ctl/status-command.js')).statusCommand(),
 };
 
 /**

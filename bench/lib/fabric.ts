@@ -217,7 +217,10 @@ export async function startRouter(opts: RouterOptions): Promise<RouterProcess> {
     targets.push(`  - kind: nginx\n    name: nginx\n    http: 127.0.0.1:${nginxPort}\n    dest: ${dir}/nginx/nginx.conf\n${interval}`);
   }
   const tls = opts.tls ? `tls: {keyFile: ${opts.tls.keyFile}}\n` : '';
-  fs.writeFileSync(config, `domain: ${DOMAIN}\nhealthCheck: ${opts.healthCheck ?? '{unconfigured: none}'}\n${tls}targets:\n${targets.join('')}`);
+  fs.writeFileSync(
+    config,
+    `domain: ${DOMAIN}\nhealthCheck: ${opts.healthCheck ?? '{unconfigured: none}'}\n${tls}${opts.extraConfig ?? ''}targets:\n${targets.join('')}`,
+  );
   const spawnedAt = performance.timeOrigin + performance.now();
   const proc = startProcess(
     process.execPath,

@@ -33,6 +33,8 @@ export interface HaproxyTargetConfig extends ManagedTargetConfig {
   runtimeSocket: string | undefined;
   hardStopAfter: string;
   maxconn: number | undefined;
+  /** HAProxy's own Prometheus exporter on this loopback `HOST:PORT` (`/metrics`); absent: off. */
+  prometheus?: string;
   /** Free spare backends after each reload (lb/haproxy/spares.ts); default 128. */
   spares?: number;
   /** HAProxy runs the services' health checks with these defaults (lb/health/haproxy-checks.ts); absent: the router does. */
@@ -139,6 +141,11 @@ export class HaproxyTarget implements Target {
   /** HAProxy runs the checks (their verdicts are read back from `adminSocket`). */
   get runsChecks(): boolean {
     return this.config.checks !== undefined;
+  }
+
+  /** Whether the router can read the admin socket: it runs HAProxy itself, or was told where the socket is. */
+  get readsAdminSocket(): boolean {
+    return this.config.manage || this.config.runtimeSocket !== undefined;
   }
 
   get adminSocket(): string {
@@ -323,7 +330,14 @@ export class HaproxyTarget implements Target {
     const desired = tls ? { ...planned.desired, tls } : planned.desired;
     const https = tls ? this.tls!.view(tls) : undefined;
     const limits = planDescriptors({ fdLimit: this.fdLimit, checkedServers: checkedServerCount(desired.backends), maxconn: this.config.maxconn });
-    const settings = { http: this.config.http, https, hardStopAfter: this.config.hardStopAfter, maxconn: limits.maxconn, strictLimits: limits.strictLimits };
+    const settings = {
+      http: this.config.http,
+      https,
+      hardStopAfter: this.config.hardStopAfter,
+      maxconn: limits.maxconn,
+      strictLimits: limits.strictLimits,
+      prometheus: this.config.prometheus,
+    };
     return {
       desired,
       slots: planned.slots,

@@ -31,6 +31,8 @@ export interface HaproxySettings {
   hardStopAfter: string;
   /** Unset: HAProxy derives it from the file-descriptor limit. */
   maxconn: number | undefined;
+  /** HAProxy's own Prometheus exporter, `HOST:PORT` (loopback); none when absent. */
+  prometheus?: string;
   /** False: `no strict-limits` (HAProxy's worst-case descriptor count exceeds the limit; lb/haproxy/limits.ts). Default true. */
   strictLimits?: boolean;
 }
@@ -57,6 +59,7 @@ export function haproxyView(desired: HaproxyDesired, model: Model, files: Haprox
     global: { hardStopAfter: safe(settings.hardStopAfter), maxconn: settings.maxconn ?? null, strictLimits: settings.strictLimits ?? true },
     runtime: { adminSocket: safe(files.adminSocket) },
     http: settings.http ? { bind: safe(settings.http) } : null,
+    prometheus: settings.prometheus ? { bind: safe(settings.prometheus) } : null,
     https: settings.https ? httpsView(settings.https) : null,
     maps: { hosts: safe(files.hostsMap), paths: safe(files.pathsMap), acme: safe(files.acmeMap) },
     frontends: (desired.frontends ?? []).map((f) => ({

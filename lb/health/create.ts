@@ -33,6 +33,8 @@ export function createHealthSource(config: RouterConfig, targets: Target[], metr
       haproxy,
       logger: logger.child({ scope: 'health', runner: 'haproxy' }),
       metrics: health,
+      // Traffic rides on this read (lb/traffic): one `show stat` per tick, at traffic's pace.
+      ...(config.traffic.enabled ? { readIntervalMs: config.traffic.sampleInterval } : {}),
     });
   }
   return new HealthChecker({

@@ -72,6 +72,8 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
   private checkedCount = 0;
   /** counts(), kept as endpoints are tracked, forgotten and change state: at 100,000 endpoints a walk per change or API call was ~50 ms. */
   private readonly healthCounts = Object.fromEntries(EFFECTIVE_HEALTH.map((h) => [h, 0])) as Record<EffectiveHealth, number>;
+  /** Another reader of the same answer (lb/traffic): its wider command, and where each answer goes. */
+  private shared: { command: string; listener: (text: string, at: number) => void } | undefined;
 
   constructor(private readonly options: HaproxyChecksOptions) {
     super();
@@ -165,22 +167,39 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
     await this.reading;
   }
 
+  /** The HAProxy whose checks are read. */
+  get haproxy(): CheckedHaproxy {
+    return this.options.haproxy;
+  }
+
+  /**
+   * Reads `command` (a superset of the servers' `show stat`, e.g. traffic's `show info;show stat
+   * -1 6 -1 no-maint`) instead, and hands every answer to `listener` too: one socket read per tick
+   * serves both. The listener's errors are logged, never fail the verdicts.
+   */
+  shareReads(command: string, listener: (text: string, at: number) => void): void {
+    this.shared = { command, listener };
+  }
+
   /** One read now (tests, and the loop). Never throws: a failed read keeps the last verdicts. */
   async readOnce(): Promise<void> {
     const desired = this.options.haproxy.appliedDesired();
-    if (!desired || this.stopped || this.checkedCount === 0) return;
+    if (!desired || this.stopped || (this.checkedCount === 0 && !this.shared)) return;
     if (desired !== this.slotsOf) {
       this.slots = checkedSlots(desired);
       this.slotsOf = desired;
     }
     const started = Date.now();
     try {
-      const text = await this.command(this.options.haproxy.adminSocket, SHOW_STAT);
+      const command = this.shared?.command ?? SHOW_STAT;
+      const text = await this.command(this.options.haproxy.adminSocket, command);
       const rows = parseShowStat(text);
-      if (!rows) throw new FabricError('FABRIC_ERR_RUNTIME_API', `${SHOW_STAT}: ${text.trim().slice(0, 200) || 'no answer'}`);
+      if (!rows) throw new FabricError('FABRIC_ERR_RUNTIME_API', `${command}: ${text.trim().slice(0, 200) || 'no answer'}`);
       if (this.readFailures > 0) this.options.logger.info({ failures: this.readFailures }, 'reading HAProxy check states again');
       this.readFailures = 0;
-      this.apply(rows, Date.now());
+      const at = Date.now();
+      this.apply(rows, at);
+      this.handOver(text, at);
     } catch (err) {
       // HAProxy restarting or reloading: its verdicts are read again on the next tick.
       this.readFailures += 1;
@@ -188,6 +207,14 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
       log.call(this.options.logger, { err: describeError(err) }, 'could not read HAProxy check states; keeping the last verdicts');
     }
     this.lastReadMs = Date.now() - started;
+  }
+
+  private handOver(text: string, at: number): void {
+    try {
+      this.shared?.listener(text, at);
+    } catch (err) {
+      this.options.logger.warn({ err: describeError(err) }, "a shared reader of HAProxy's stats failed");
+    }
   }
 
   private apply(rows: ReturnType<typeof parseShowStat> & object, at: number): void {

@@ -1,7 +1,8 @@
+import { statNumber as num, readStatTable } from '../haproxy/stat-csv.js';
+
 /**
- * Pure: HAProxy's `show stat` CSV, only what a check verdict needs. One line
- * per server (`show stat -1 4 -1` asks for servers only); columns are found by
- * the header's names, so the column order of another HAProxy version is fine.
+ * Pure: HAProxy's `show stat` CSV, only what a check verdict needs: one row per server
+ * (lb/haproxy/stat-csv.ts reads the table; backend and frontend lines are skipped).
  */
 export interface ServerCheckRow {
   backend: string;
@@ -39,21 +40,12 @@ const COLUMNS = [
 
 /** Undefined when the answer has no `show stat` header (an error message, an empty answer). */
 export function parseShowStat(text: string): ServerCheckRow[] | undefined {
-  const newline = text.indexOf('\n');
-  const header = newline < 0 ? text : text.slice(0, newline);
-  if (!header.startsWith('# pxname,')) return undefined;
-  const names = header.slice(2).split(',');
-  const at = Object.fromEntries(COLUMNS.map((c) => [c, names.indexOf(c)])) as Record<(typeof COLUMNS)[number], number>;
+  const table = readStatTable(text, COLUMNS);
+  if (!table) return undefined;
+  const { at } = table;
   if (at.pxname < 0 || at.svname < 0 || at.status < 0) return undefined;
-  const last = Math.max(...Object.values(at));
   const rows: ServerCheckRow[] = [];
-  let start = newline + 1;
-  while (start > 0 && start < text.length) {
-    const end = text.indexOf('\n', start);
-    const line = text.slice(start, end < 0 ? text.length : end);
-    start = end < 0 ? text.length : end + 1;
-    if (line === '' || line.startsWith('#')) continue;
-    const f = line.includes('"') ? splitCsv(line) : pickFields(line, last);
+  for (const f of table.rows) {
     const server = f[at.svname] ?? '';
     if (server === 'BACKEND' || server === 'FRONTEND') continue;
     rows.push({
@@ -71,56 +63,4 @@ export function parseShowStat(text: string): ServerCheckRow[] | undefined {
     });
   }
   return rows;
-}
-
-/** The fields up to index `last`: a server line has ~130, the verdict needs the first ~70 (10,000 lines a second). */
-function pickFields(line: string, last: number): string[] {
-  const fields: string[] = [];
-  let from = 0;
-  for (let i = 0; i <= last; i++) {
-    const comma = line.indexOf(',', from);
-    if (comma < 0) {
-      fields.push(line.slice(from));
-      break;
-    }
-    fields.push(line.slice(from, comma));
-    from = comma + 1;
-  }
-  return fields;
-}
-
-/** HAProxy quotes a field only when it holds a comma or a quote (its csv_enc); most lines have none. */
-function splitCsv(line: string): string[] {
-  if (!line.includes('"')) return line.split(',');
-  const fields: string[] = [];
-  let i = 0;
-  while (i <= line.length) {
-    if (line[i] === '"') {
-      let value = '';
-      i += 1;
-      while (i < line.length) {
-        if (line[i] === '"' && line[i + 1] === '"') {
-          value += '"';
-          i += 2;
-        } else if (line[i] === '"') {
-          i += 1;
-          break;
-        } else value += line[i++];
-      }
-      fields.push(value);
-      i += 1; // the comma
-    } else {
-      const comma = line.indexOf(',', i);
-      const end = comma < 0 ? line.length : comma;
-      fields.push(line.slice(i, end));
-      i = end + 1;
-    }
-  }
-  return fields;
-}
-
-function num(text: string | undefined): number | undefined {
-  if (text === undefined || text === '') return undefined;
-  const n = Number(text);
-  return Number.isFinite(n) ? n : undefined;
 }

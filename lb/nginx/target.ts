@@ -35,6 +35,7 @@ const RESTART_BACKOFF = { initialMs: 500, maxMs: 30_000, stableMs: 30_000 };
 export class NginxTarget implements Target {
   readonly kind = 'nginx';
   readonly name: string;
+  private lastModel: Model | undefined;
   private readonly paths: NginxPaths;
   private readonly master: NginxMaster | undefined;
   private readonly pacer: ReloadPacer;
@@ -71,6 +72,16 @@ export class NginxTarget implements Target {
     }
   }
 
+  /** The file nginx logs each proxied request to for the router's traffic counts. */
+  get trafficLog(): string {
+    return this.paths.trafficLog;
+  }
+
+  /** The model this target last applied (traffic maps upstream addresses back to endpoints). */
+  get appliedModel(): Model | undefined {
+    return this.lastModel;
+  }
+
   get masterState(): string {
     return this.master?.state ?? 'unmanaged';
   }
@@ -87,6 +98,7 @@ export class NginxTarget implements Target {
     const rendered = await this.render(model);
     this.logLimitations(rendered.limitations);
     const report = await this.applyRendered(rendered);
+    this.lastModel = model;
     return rendered.limitations.length > 0 ? { ...report, limitations: rendered.limitations } : report;
   }
 

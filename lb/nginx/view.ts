@@ -14,6 +14,8 @@ export interface NginxPaths {
   lock: string;
   errorLog: string;
   accessLog: string;
+  /** One line per proxied request for the router's traffic counts (lb/traffic/nginx-log.ts). */
+  trafficLog: string;
   /** nginx's stdout and stderr (it does not write to the router's): what it says before its error log is open. */
   output: string;
   /** The control server's unix socket: answers GET /fabric/config with the config version. */
@@ -32,6 +34,7 @@ export function nginxPaths(dest: string, dir: string): NginxPaths {
     lock: join(run, 'nginx.lock'),
     errorLog: join(logs, 'error.log'),
     accessLog: join(logs, 'access.log'),
+    trafficLog: join(logs, 'traffic.log'),
     output: join(logs, 'nginx.out'),
     controlSocket: join(run, 'control.sock'),
     temp: {
@@ -133,6 +136,7 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
       lock: safe(paths.lock),
       errorLog: safe(paths.errorLog),
       accessLog: safe(paths.accessLog),
+      trafficLog: safe(paths.trafficLog),
       temp: {
         clientBody: safe(paths.temp.clientBody),
         proxy: safe(paths.temp.proxy),

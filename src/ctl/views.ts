@@ -94,6 +94,9 @@ export const hostsView: View<HostRecord> = {
     { header: 'address', value: (h) => h.address },
     { header: 'agent', value: (h) => h.agentVersion },
     { header: 'started', value: (h) => h.started },
+    // Counts from agents that write them (older ones do not: `-`).
+    { header: 'registered', value: (h) => (h.containers ? String(h.containers.registered) : '') },
+    { header: 'rejected', value: (h) => (h.containers ? String(h.containers.rejected) : h.rejected ? String(h.rejectedTotal ?? h.rejected.length) : '') },
   ],
 };
 

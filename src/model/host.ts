@@ -27,6 +27,8 @@ export const hostRecordSchema = z.object({
   started: z.string().max(64),
   rejected: z.array(rejectionSchema).max(MAX_REJECTIONS).optional(),
   rejectedTotal: z.number().int().min(0).optional(),
+  /** How many containers the agent registers and refuses now (newer agents; rewritten when a count changes). */
+  containers: z.object({ registered: z.number().int().min(0), rejected: z.number().int().min(0) }).optional(),
 });
 
 export type HostRecord = z.infer<typeof hostRecordSchema>;

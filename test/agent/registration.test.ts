@@ -104,6 +104,19 @@ describe('agent registration', () => {
     expect(host!.lease).toBe(await agent.leaseId());
   });
 
+  it('counts the containers it registers and rejects in hosts/<host>, rewritten when a count changes', async () => {
+    const etcd = sharedEtcd();
+    const view = new EtcdView(etcd);
+    await startAgent(etcd, { hostName: 'node-c' });
+    const counts = async () => ((await view.host('node-c')) as { containers?: { registered: number; rejected: number } } | undefined)?.containers;
+    expect(await counts()).toEqual({ registered: 0, rejected: 0 });
+    const good = await runWeb(docker, { labels: { 'fabric.service': 'counted' } });
+    await runWeb(docker, { labels: { 'fabric.service': 'counted', 'fabric.weight': '9000' } });
+    await waitFor(async () => (await counts())?.registered === 1 && (await counts())?.rejected === 1, { timeoutMs: 10_000, what: '1 registered, 1 rejected' });
+    await good.remove();
+    await waitFor(async () => (await counts())?.registered === 0 && (await counts())?.rejected === 1, { timeoutMs: 10_000, what: '0 registered, 1 rejected' });
+  });
+
   it('keeps to its --etcd-prefix', async () => {
     const etcd = sharedEtcd();
     const web = await runWeb(docker, { labels: { 'fabric.service': 'web' } });

@@ -214,7 +214,13 @@ describe('fabric get', { timeout: 120_000 }, () => {
     await putAll(c, prefix, {
       ...Object.fromEntries(endpoints.map((e) => [`endpoints/${e.service}/${e.host}/${e.container}`, encodeEndpoint(e)])),
       'hosts/node-1': encodeHost({ name: 'node-1', address: '10.0.0.11', agentVersion: '0.1.0', started: '2026-01-01T00:00:00.000Z' }),
-      'hosts/node-2': encodeHost({ name: 'node-2', address: '10.0.0.12', agentVersion: '0.1.0', started: '2026-01-02T00:00:00.000Z' }),
+      'hosts/node-2': encodeHost({
+        name: 'node-2',
+        address: '10.0.0.12',
+        agentVersion: '0.1.0',
+        started: '2026-01-02T00:00:00.000Z',
+        containers: { registered: 1, rejected: 2 },
+      }),
       'vips/10.200.0.1': 'web',
     });
   }
@@ -276,7 +282,9 @@ describe('fabric get', { timeout: 120_000 }, () => {
     const hosts = JSON.parse((await fabric(c, prefix, ['get', 'hosts', '-o', 'json'])).stdout);
     expect(hosts.map((h: { name: string }) => h.name)).toEqual(['node-1', 'node-2']);
     const hostTable = (await fabric(c, prefix, ['get', 'hosts'])).stdout.trimEnd().split('\n');
-    expect(hostTable[0]).toMatch(/^NAME\s+ADDRESS\s+AGENT\s+STARTED$/);
+    expect(hostTable[0]).toMatch(/^NAME\s+ADDRESS\s+AGENT\s+STARTED\s+REGISTERED\s+REJECTED$/);
+    expect(hostTable[1]).toMatch(/^node-1\s.*\s-\s+-$/); // an older agent's record: no counts
+    expect(hostTable[2]).toMatch(/^node-2\s.*\s1\s+2$/);
     expectAligned(hostTable);
   });
 

@@ -35,18 +35,24 @@ describe('dashboard', () => {
     await page.goto(`${up.api}/`);
     await page.locator('#conn', { hasText: 'live' }).waitFor({ timeout: 15_000 });
     await page.locator('#applies', { hasText: 'haproxy' }).waitFor({ timeout: 15_000 });
-    expect(await page.locator('[data-service="dash"]').count()).toBe(0);
+    expect(await page.locator('.svc-row[data-service="dash"]').count()).toBe(0);
 
     web = await runWeb(testDocker().docker, { labels: { 'fabric.service': 'dash', 'fabric.version': 'v7' }, body: 'dash' });
     const started = Date.now();
-    const row = page.locator('[data-service="dash"] tr[data-endpoint]');
-    await row.waitFor({ timeout: 15_000 });
+    // The list row (the snapshot carries a summary), then the service's page for its endpoints (a hash route: no reload).
+    const listed = page.locator('.svc-row[data-service="dash"]', { hasText: '1/1 ready' });
+    await listed.waitFor({ timeout: 15_000 });
     const latencyMs = Date.now() - started;
+    expect(await listed.textContent()).toContain('dash.apps.localhost');
+    await listed.locator('a.svc-name').click();
+    const row = page.locator('#service-endpoints tr[data-endpoint]');
+    await row.waitFor({ timeout: 15_000 });
     const text = await row.textContent();
     expect(text).toContain('up-test'); // host
     expect(text).toContain('127.0.0.1:'); // published address
     expect(text).toContain('v7'); // version
-    expect(await page.locator('[data-service="dash"]').textContent()).toContain('dash.apps.localhost');
+    expect(await page.locator('#service-summary').textContent()).toContain('dash.apps.localhost');
+    await page.locator('nav a[data-view="home"]').click();
 
     // Errors show up live too: a container whose labels the agent rejects.
     bad = await runWeb(testDocker().docker, { labels: { 'fabric.service': 'Not_A_Name' } });

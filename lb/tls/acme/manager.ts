@@ -22,7 +22,7 @@ export interface AcmeManagerOptions {
 }
 
 /** The last attempt of each certificate this router made, for `/v1/status`. */
-interface Attempt {
+export interface Attempt {
   name: string;
   domains: string[];
   reason: AcmeWant['reason'];
@@ -56,6 +56,7 @@ export class AcmeManager {
   private readonly attempts = new Map<string, Attempt>();
   private current: string | undefined;
   private readonly counts = { issued: 0, failed: 0 };
+  private readonly attemptListeners = new Set<(attempt: Attempt) => void>();
 
   constructor(private readonly options: AcmeManagerOptions) {}
 
@@ -216,7 +217,7 @@ export class AcmeManager {
     this.counts[result] += 1;
     this.options.metrics.orders.inc({ result });
     this.options.metrics.orderDuration.observe({ result }, durationMs / 1000);
-    this.attempts.set(want.name, {
+    const attempt: Attempt = {
       name: want.name,
       domains: want.domains,
       reason,
@@ -224,7 +225,15 @@ export class AcmeManager {
       at: new Date().toISOString(),
       durationMs,
       ...(error ? { error } : {}),
-    });
+    };
+    this.attempts.set(want.name, attempt);
+    for (const listener of this.attemptListeners) listener(attempt);
+  }
+
+  /** Told of every order's outcome (the events timeline); returns the unsubscribe. */
+  onAttempt(listener: (attempt: Attempt) => void): () => void {
+    this.attemptListeners.add(listener);
+    return () => this.attemptListeners.delete(listener);
   }
 
   /** The next pass: when the earliest backoff ends or renewal falls due. */

@@ -1,0 +1,66 @@
+import type { Backend, HaproxyDesired } from '../haproxy/desired.js';
+
+/** Test fixtures for lb/traffic: a desired state of services with slots, and `show stat` text over it. */
+export function desiredOf(services: Record<string, string[]>, extra: Backend[] = []): HaproxyDesired {
+  const backends: Backend[] = Object.entries(services).map(([service, endpoints]) => ({
+    name: `svc_${service}`,
+    service,
+    mode: 'http',
+    balance: 'roundrobin',
+    servers: endpoints.map((endpoint, i) => ({ name: `s${i + 1}`, endpoint, address: '127.0.0.1', port: 8000 + i, weight: 1, state: 'ready' })),
+  }));
+  return { backends: [...backends, ...extra], hostMap: [], pathMap: [] };
+}
+
+export interface StatLine {
+  backend: string;
+  server: string;
+  req?: number;
+  c2xx?: number;
+  c5xx?: number;
+  scur?: number;
+  qcur?: number;
+  rtime?: number;
+  econ?: number;
+  bin?: number;
+  bout?: number;
+}
+
+const HEADER =
+  '# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,hrsp_1xx,hrsp_2xx,hrsp_3xx,hrsp_4xx,hrsp_5xx,hrsp_other,req_tot,rtime,';
+
+/** `show info;show stat` as HAProxy answers it: info lines, an empty line, the CSV, an empty line. */
+export function statAnswer(lines: StatLine[], info: { pid: number; uptime: number } = { pid: 100, uptime: 1 }): string {
+  const rows = lines.map((l) =>
+    [
+      l.backend,
+      l.server,
+      l.qcur ?? 0,
+      0,
+      l.scur ?? 0,
+      0,
+      '',
+      l.req ?? 0,
+      l.bin ?? 0,
+      l.bout ?? 0,
+      0,
+      0,
+      '',
+      l.econ ?? 0,
+      0,
+      0,
+      0,
+      'UP',
+      0,
+      l.c2xx ?? 0,
+      0,
+      0,
+      l.c5xx ?? 0,
+      0,
+      l.req ?? 0,
+      l.rtime ?? 0,
+      '',
+    ].join(','),
+  );
+  return `Name: HAProxy\nVersion: 2.6.12\nPid: ${info.pid}\nUptime_sec: ${info.uptime}\n\n${HEADER}\n${rows.join('\n')}\n\n`;
+}
