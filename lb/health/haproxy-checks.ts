@@ -3,6 +3,7 @@ import { describeError, FabricError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { Endpoint, Health } from '../../src/model/endpoint.js';
 import type { HaproxyDesired } from '../haproxy/desired.js';
+import { nextReadDelay } from '../haproxy/read-pace.js';
 import { haproxyCommand } from '../haproxy/socket.js';
 import type { Model, ModelEndpoint, ServiceModel } from '../model.js';
 import { backendCheck, endpointCheckSpec } from './backend-check.js';
@@ -246,12 +247,15 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
   }
 
   private schedule(): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      this.reading = this.readOnce().finally(() => {
-        this.reading = undefined;
-        if (!this.stopped) this.timer = this.schedule();
-      });
-    }, this.readIntervalMs);
+    const timer = setTimeout(
+      () => {
+        this.reading = this.readOnce().finally(() => {
+          this.reading = undefined;
+          if (!this.stopped) this.timer = this.schedule();
+        });
+      },
+      nextReadDelay(this.readIntervalMs, this.lastReadMs),
+    );
     timer.unref?.();
     return timer;
   }

@@ -1,5 +1,6 @@
 import { describeError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
+import { nextReadDelay } from '../haproxy/read-pace.js';
 import { haproxyCommand } from '../haproxy/socket.js';
 
 /** One source the loop reads each tick (a HAProxy's admin socket, an nginx's traffic log). */
@@ -70,12 +71,15 @@ export class SamplerLoop {
   }
 
   private schedule(): void {
-    this.timer = setTimeout(() => {
-      this.running = this.readOnce().finally(() => {
-        this.running = undefined;
-        if (!this.stopped) this.schedule();
-      });
-    }, this.options.intervalMs);
+    this.timer = setTimeout(
+      () => {
+        this.running = this.readOnce().finally(() => {
+          this.running = undefined;
+          if (!this.stopped) this.schedule();
+        });
+      },
+      nextReadDelay(this.options.intervalMs, this.lastReadMs),
+    );
     this.timer.unref?.();
   }
 }

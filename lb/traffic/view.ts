@@ -20,7 +20,8 @@ export function serviceTraffic(store: TrafficStore, name: string, withSeries = f
     .map((e) => {
       const [host, container] = splitEndpoint(e.endpoint!);
       return {
-        endpoint: e.endpoint!,
+        // The key /v1/routes, /v1/timeline and the health checks use: `<service>/<host>/<container>`.
+        endpoint: `${name}/${e.endpoint!}`,
         host,
         container,
         ...memberFigures(e, windowRequests),
