@@ -15,6 +15,7 @@ import { type Figure, machine, printFigures, printMachine } from './lib/report.j
 import { benchAtScale, benchPutToServed } from './router.js';
 import { benchSizes } from './scale.js';
 import { benchSpares } from './spares.js';
+import { benchStatParse } from './stat-parse.js';
 import { benchNginxBurst, benchNginxVsHaproxy } from './targets.js';
 import { benchTemplates } from './templates.js';
 import { benchCertLatencyAndHandshakes, benchCertsAtScale } from './tls.js';
@@ -64,6 +65,7 @@ const BENCHES: Bench[] = [
     title: 'o) traffic sampling: router CPU and RSS over a minute, on vs off, at 1,000 and 10,000 endpoints; the rings’ memory',
     run: benchTrafficSampling,
   },
+  { ids: ['s'], group: 'router', title: 's) one show stat answer for the check read-back and traffic: split once vs per reader', run: benchStatParse },
   { ids: ['w'], group: 'router', title: 'w) new and removed services: spare backends vs a reload each (spares: 0)', run: benchSpares },
 ];
 

@@ -8,13 +8,15 @@ import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../src/model/endpoint.js';
 import { desiredHaproxy } from '../haproxy/desired.js';
 import { diffHaproxy } from '../haproxy/diff.js';
+import { readStatTable } from '../haproxy/stat-csv.js';
 import { backendCheck } from '../health/backend-check.js';
 import { HaproxyChecks } from '../health/haproxy-checks.js';
-import { parseShowStat, type ServerCheckRow } from '../health/haproxy-stat.js';
+import { CHECK_STAT_COLUMNS, parseShowStat, type ServerCheckRow } from '../health/haproxy-stat.js';
 import { checkError, checkedSlots, statusFromRow } from '../health/haproxy-verdicts.js';
 import { DEFAULT_CHECK } from '../health/spec.js';
 import { type CheckStatus, INITIAL_STATUS } from '../health/state.js';
 import type { Model } from '../model.js';
+import { TRAFFIC_STAT_COLUMNS, trafficRows } from '../traffic/stat.js';
 import { endpointEntry, ep, modelOf, specEntry } from './fixtures.js';
 
 const FIXTURE = fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/haproxy-2.6-show-stat.csv'), 'utf8');
@@ -25,6 +27,13 @@ describe('parseShowStat', () => {
     expect(rows.map((r) => `${r.backend}/${r.server} ${r.status} ${r.checkStatus}`)).toEqual(['svc_a/s1 DOWN L7STS', 'svc_a/s2 MAINT ', 'svc_a/s3 DOWN L4CON']);
     expect(rows[0]).toMatchObject({ checkCode: 503, health: 0, rise: 2, fall: 2, lastCheck: 'Service Unavailable' });
     expect(rows[2]).toMatchObject({ checkCode: undefined, lastCheck: 'Connection refused' });
+  });
+
+  it('reads the same from a table split once for checks and traffic (a shared read)', () => {
+    const table = readStatTable(FIXTURE, [...CHECK_STAT_COLUMNS, ...TRAFFIC_STAT_COLUMNS])!;
+    expect(parseShowStat(table)).toEqual(parseShowStat(FIXTURE));
+    expect(trafficRows(table)).toEqual(trafficRows(FIXTURE));
+    expect(trafficRows(table)!.length).toBeGreaterThan(0);
   });
 
   it('handles quoted fields, a check in progress, and refuses an answer that is not show stat', () => {

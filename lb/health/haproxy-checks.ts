@@ -5,11 +5,12 @@ import type { Endpoint, Health } from '../../src/model/endpoint.js';
 import type { HaproxyDesired } from '../haproxy/desired.js';
 import { nextReadDelay } from '../haproxy/read-pace.js';
 import { haproxyCommand } from '../haproxy/socket.js';
+import { readStatTable, type StatTable } from '../haproxy/stat-csv.js';
 import type { Model, ModelEndpoint, ServiceModel } from '../model.js';
 import { backendCheck, endpointCheckSpec } from './backend-check.js';
 import type { HealthMetrics } from './checker.js';
 import { EFFECTIVE_HEALTH, type EffectiveHealth, effectiveHealth } from './effective.js';
-import { parseShowStat } from './haproxy-stat.js';
+import { CHECK_STAT_COLUMNS, parseShowStat } from './haproxy-stat.js';
 import { checkedSlots, statusFromRow } from './haproxy-verdicts.js';
 import type { CheckView, HealthSource } from './source.js';
 import { type CheckDefaults, type CheckSpec, endpointKey, probeTarget } from './spec.js';
@@ -43,6 +44,9 @@ interface Tracked {
 }
 
 const READ_INTERVAL_MS = 1_000;
+
+/** Another reader of a shared read: the whole answer (for its other parts) and the `show stat` table split once, with its columns too. */
+export type SharedStatListener = (text: string, table: StatTable<string>, at: number) => void;
 /** Servers only (type 4), every proxy; empty slots are in maintenance and left out. */
 const SHOW_STAT = 'show stat -1 4 -1 no-maint';
 
@@ -74,7 +78,7 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
   /** counts(), kept as endpoints are tracked, forgotten and change state: at 100,000 endpoints a walk per change or API call was ~50 ms. */
   private readonly healthCounts = Object.fromEntries(EFFECTIVE_HEALTH.map((h) => [h, 0])) as Record<EffectiveHealth, number>;
   /** Another reader of the same answer (lb/traffic): its wider command, and where each answer goes. */
-  private shared: { command: string; listener: (text: string, at: number) => void } | undefined;
+  private shared: { command: string; columns: string[]; listener: SharedStatListener } | undefined;
 
   constructor(private readonly options: HaproxyChecksOptions) {
     super();
@@ -178,8 +182,8 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
    * -1 6 -1 no-maint`) instead, and hands every answer to `listener` too: one socket read per tick
    * serves both. The listener's errors are logged, never fail the verdicts.
    */
-  shareReads(command: string, listener: (text: string, at: number) => void): void {
-    this.shared = { command, listener };
+  shareReads(command: string, columns: readonly string[], listener: SharedStatListener): void {
+    this.shared = { command, columns: [...new Set([...CHECK_STAT_COLUMNS, ...columns])], listener };
   }
 
   /** One read now (tests, and the loop). Never throws: a failed read keeps the last verdicts. */
@@ -194,13 +198,15 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
     try {
       const command = this.shared?.command ?? SHOW_STAT;
       const text = await this.command(this.options.haproxy.adminSocket, command);
-      const rows = parseShowStat(text);
+      // Split once for both readers: at 10,000 servers the CSV is most of a read's cost.
+      const table = this.shared ? readStatTable(text, this.shared.columns) : undefined;
+      const rows = parseShowStat(table ?? text);
       if (!rows) throw new FabricError('FABRIC_ERR_RUNTIME_API', `${command}: ${text.trim().slice(0, 200) || 'no answer'}`);
       if (this.readFailures > 0) this.options.logger.info({ failures: this.readFailures }, 'reading HAProxy check states again');
       this.readFailures = 0;
       const at = Date.now();
       this.apply(rows, at);
-      this.handOver(text, at);
+      this.handOver(text, table, at);
     } catch (err) {
       // HAProxy restarting or reloading: its verdicts are read again on the next tick.
       this.readFailures += 1;
@@ -210,9 +216,9 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
     this.lastReadMs = Date.now() - started;
   }
 
-  private handOver(text: string, at: number): void {
+  private handOver(text: string, table: StatTable<string> | undefined, at: number): void {
     try {
-      this.shared?.listener(text, at);
+      if (table) this.shared?.listener(text, table, at);
     } catch (err) {
       this.options.logger.warn({ err: describeError(err) }, "a shared reader of HAProxy's stats failed");
     }

@@ -1,4 +1,4 @@
-import { statNumber as num, readStatTable } from '../haproxy/stat-csv.js';
+import { statNumber as num, readStatTable, type StatTable } from '../haproxy/stat-csv.js';
 
 /**
  * Pure: HAProxy's `show stat` CSV, only what a check verdict needs: one row per server
@@ -24,7 +24,8 @@ export interface ServerCheckRow {
   fall: number | undefined;
 }
 
-const COLUMNS = [
+/** The columns the check verdicts need (a shared read asks for these and its own). */
+export const CHECK_STAT_COLUMNS = [
   'pxname',
   'svname',
   'status',
@@ -38,9 +39,11 @@ const COLUMNS = [
   'check_fall',
 ] as const;
 
-/** Undefined when the answer has no `show stat` header (an error message, an empty answer). */
-export function parseShowStat(text: string): ServerCheckRow[] | undefined {
-  const table = readStatTable(text, COLUMNS);
+type CheckColumn = (typeof CHECK_STAT_COLUMNS)[number];
+
+/** Undefined when the answer has no `show stat` header (an error message, an empty answer). A table read once for several readers is taken as is. */
+export function parseShowStat(answer: string | StatTable<CheckColumn>): ServerCheckRow[] | undefined {
+  const table = typeof answer === 'string' ? readStatTable(answer, CHECK_STAT_COLUMNS) : answer;
   if (!table) return undefined;
   const { at } = table;
   if (at.pxname < 0 || at.svname < 0 || at.status < 0) return undefined;

@@ -7,6 +7,7 @@ import type { Target } from '../target.js';
 import { HaproxyTrafficReader, type SampledHaproxy, TRAFFIC_STAT_COMMAND } from './haproxy-reader.js';
 import { NginxTrafficReader, type SampledNginx } from './nginx-reader.js';
 import { SamplerLoop, type TrafficReader } from './sampler-loop.js';
+import { TRAFFIC_STAT_COLUMNS } from './stat.js';
 import { TrafficStore } from './store.js';
 import { serviceTraffic, trafficSummary } from './view.js';
 
@@ -70,7 +71,8 @@ export function createTraffic(
   const own: TrafficReader[] = [];
   for (const target of readable) {
     const reader = new HaproxyTrafficReader(target, store, routes);
-    if (shared === (target as unknown) && health instanceof HaproxyChecks) health.shareReads(TRAFFIC_STAT_COMMAND, (text, at) => reader.ingest(text, at));
+    if (shared === (target as unknown) && health instanceof HaproxyChecks)
+      health.shareReads(TRAFFIC_STAT_COMMAND, TRAFFIC_STAT_COLUMNS, (text, table, at) => reader.ingest(text, at, table));
     else own.push(reader);
   }
   for (const target of targets.filter(isSampledNginx)) own.push(new NginxTrafficReader(target, store));

@@ -1,9 +1,10 @@
 import { FabricError } from '../../src/errors.js';
 import type { HaproxyDesired } from '../haproxy/desired.js';
+import type { StatTable } from '../haproxy/stat-csv.js';
 import type { RouteModel } from '../routes/model.js';
 import { type SlotOwners, slotOwners } from './owners.js';
 import { CounterBaselines } from './sampler.js';
-import { parseShowInfo, trafficRows } from './stat.js';
+import { parseShowInfo, type TrafficColumn, trafficRows } from './stat.js';
 import type { TrafficStore } from './store.js';
 
 /**
@@ -49,11 +50,11 @@ export class HaproxyTrafficReader {
     this.ingest(await command(this.haproxy.adminSocket, TRAFFIC_STAT_COMMAND), Date.now());
   }
 
-  /** Throws a FABRIC_ERR_RUNTIME_API error when the answer is not a `show stat`. */
-  ingest(text: string, at: number): void {
+  /** Throws a FABRIC_ERR_RUNTIME_API error when the answer is not a `show stat`. `table`: the answer's stat table, already split by a shared read. */
+  ingest(text: string, at: number, table?: StatTable<TrafficColumn>): void {
     const desired = this.haproxy.appliedDesired();
     if (!desired) return;
-    const rows = trafficRows(text);
+    const rows = trafficRows(table ?? text);
     if (!rows) throw new FabricError('FABRIC_ERR_RUNTIME_API', `${TRAFFIC_STAT_COMMAND}: ${text.trim().slice(0, 200) || 'no answer'}`);
     const routes = this.routes();
     if (this.ownersOf?.desired !== desired || this.ownersOf.routes !== routes) {

@@ -1,4 +1,4 @@
-import { readStatTable, statNumber } from '../haproxy/stat-csv.js';
+import { readStatTable, type StatTable, statNumber } from '../haproxy/stat-csv.js';
 import type { Counters } from './counters.js';
 
 /** One backend or server line of `show stat`, as traffic reads it. */
@@ -15,7 +15,8 @@ export interface TrafficRow {
   responseTimeMs: number | undefined;
 }
 
-const COLUMNS = [
+/** The columns traffic reads (the health read-back asks for these too when it shares its read). */
+export const TRAFFIC_STAT_COLUMNS = [
   'pxname',
   'svname',
   'scur',
@@ -36,16 +37,18 @@ const COLUMNS = [
   'rtime',
 ] as const;
 
+export type TrafficColumn = (typeof TRAFFIC_STAT_COLUMNS)[number];
+
 /**
  * Pure: the backend and server lines of a `show stat` answer (frontends are skipped). Requests are
  * HAProxy's `req_tot`, or its sessions (`stot`) where it counts no HTTP requests (TCP mode).
  */
-export function trafficRows(text: string): TrafficRow[] | undefined {
-  const table = readStatTable(text, COLUMNS);
+export function trafficRows(answer: string | StatTable<TrafficColumn>): TrafficRow[] | undefined {
+  const table = typeof answer === 'string' ? readStatTable(answer, TRAFFIC_STAT_COLUMNS) : answer;
   if (!table) return undefined;
   const { at } = table;
   if (at.pxname < 0 || at.svname < 0) return undefined;
-  const n = (f: string[], column: (typeof COLUMNS)[number]) => (at[column] < 0 ? 0 : (statNumber(f[at[column]]) ?? 0));
+  const n = (f: string[], column: TrafficColumn) => (at[column] < 0 ? 0 : (statNumber(f[at[column]]) ?? 0));
   const rows: TrafficRow[] = [];
   for (const f of table.rows) {
     const server = f[at.svname] ?? '';
