@@ -28,12 +28,14 @@ export type Effective = { labels: Record<string, string> | undefined; ignored: s
 /**
  * Pure: the first enabled tool (in `--compat` order) whose labels the container carries gives the
  * base; the others' are reported as ignored. A container with `fabric.service` is read natively
- * and the tools' label keys it also carries are reported as ignored.
+ * and the tools' label keys it also carries are reported as ignored (its environment is not read).
  */
 export function effectiveLabels(tools: readonly CompatTool[], input: CompatInput): Effective {
   const native = Object.fromEntries(Object.entries(input.labels).filter(([key]) => key.startsWith('fabric.')));
   if (native['fabric.service'] !== undefined) {
-    const shadowed = tools.filter((tool) => !READS_ENV.has(tool) || input.env).filter((tool) => MAPPERS[tool](input).kind !== 'none');
+    // Labels only: the environment of a natively labelled container is never read (no inspect for it).
+    const labelsOnly = { ...input, env: undefined };
+    const shadowed = tools.filter((tool) => MAPPERS[tool](labelsOnly).kind !== 'none');
     return { labels: input.labels, ignored: shadowed.map((tool) => `${tool}: labels ignored, the native fabric.* labels win`) };
   }
   const ignored: string[] = [];

@@ -147,7 +147,10 @@ describe('effectiveLabels', () => {
 
   it('with fabric.service the native labels are read and the other tools reported', () => {
     const labels = { 'fabric.service': 'web', 'traefik.http.routers.x.rule': 'Host(`x.example.com`)' };
-    expect(effectiveLabels(tools, input(labels))).toEqual({ labels, ignored: ['traefik: labels ignored, the native fabric.* labels win'] });
+    expect(effectiveLabels(tools, input(labels, { VIRTUAL_HOST: 'v.example.com' }))).toEqual({
+      labels,
+      ignored: ['traefik: labels ignored, the native fabric.* labels win'],
+    });
   });
 
   it('the first tool in --compat order wins; the others are reported', () => {
