@@ -8,10 +8,18 @@ import { mapTraefik } from '../traefik.js';
 const input = (labels: Record<string, string>, env?: Record<string, string>) => ({ name: 'shop-web-1', labels, env });
 
 describe('nginx-proxy', () => {
-  it('maps VIRTUAL_HOST, VIRTUAL_PORT and VIRTUAL_PATH; the service is named after the first host', () => {
+  it('maps VIRTUAL_HOST, VIRTUAL_PORT and VIRTUAL_PATH; the service is named after the first host and the path', () => {
     expect(mapNginxProxy(input({}, { VIRTUAL_HOST: 'www.example.com, example.com', VIRTUAL_PORT: '8080', VIRTUAL_PATH: '/shop', PATH: '/usr/bin' }))).toEqual({
       kind: 'map',
-      labels: { 'fabric.service': 'www-example-com', 'fabric.domains': 'www.example.com,example.com', 'fabric.port': '8080', 'fabric.path': '/shop' },
+      labels: { 'fabric.service': 'www-example-com-shop', 'fabric.domains': 'www.example.com,example.com', 'fabric.port': '8080', 'fabric.path': '/shop' },
+      ignored: [],
+    });
+  });
+
+  it('VIRTUAL_PATH=/ is no path', () => {
+    expect(mapNginxProxy(input({}, { VIRTUAL_HOST: 'a.example.com', VIRTUAL_PATH: '/' }))).toEqual({
+      kind: 'map',
+      labels: { 'fabric.service': 'a-example-com', 'fabric.domains': 'a.example.com' },
       ignored: [],
     });
   });
