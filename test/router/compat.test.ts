@@ -38,6 +38,9 @@ async function waitServed(host: string, expected: string[]): Promise<void> {
   );
 }
 
+/** What HAProxy's frontend answers for a host and path no service claims (templates/haproxy.cfg.hbs). */
+const NO_SERVICE = 'fabric: no service answers at this host\n';
+
 interface Issue {
   code: string;
   message: string;
@@ -95,6 +98,16 @@ describe('agent --compat: other tools\u2019 labels, served like their own tool s
     await waitServed('blog.example.test', ['blog-1']);
     await waitServed('news.example.test', ['blog-1']);
     expect((await issueFor(c.id, 'FABRIC_ERR_COMPAT_IGNORED')).ignored).toEqual(['traefik: traefik.http.routers.blog.middlewares is not mapped']);
+
+    // Host && PathPrefix: the host's other paths are no service's (HAProxy's own 404), the prefix goes to the container.
+    await run({ labels: { 'traefik.http.routers.api.rule': '(Host(`api.example.test`)) && PathPrefix(`/v1`)' }, body: 'api-1' });
+    await waitFor(async () => (await suite.router.request('api.example.test', '/v1/')).body !== NO_SERVICE, {
+      timeoutMs: 20_000,
+      what: 'api.example.test/v1/ routed to the container',
+    });
+    expect((await suite.router.request('api.example.test', '/v1/')).body).not.toBe(NO_SERVICE);
+    expect((await suite.router.request('api.example.test', '/')).body).toBe(NO_SERVICE);
+    expect((await suite.router.get('/v1/services/api')).json.endpoints[0]).toMatchObject({ path: '/v1', domains: ['api.example.test'] });
 
     const bad = await run({ labels: { 'traefik.http.routers.rx.rule': 'HostRegexp(`.+`)' }, body: 'never' });
     const refused = await issueFor(bad.id, 'FABRIC_ERR_LABEL');
