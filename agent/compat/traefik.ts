@@ -2,6 +2,8 @@ import { serviceNameFrom } from './names.js';
 import { parseTraefikRule } from './traefik-rule.js';
 import type { CompatInput, CompatMapping } from './types.js';
 
+/** Middlewares that guard access: a container that asks for one is refused, never served open without it. */
+const ACCESS_CONTROL = /^traefik\.http\.middlewares\.([^.]+)\.(basicauth|digestauth|forwardauth|ipallowlist|ipwhitelist)\./i;
 const ROUTER = /^traefik\.http\.routers\.([^.]+)\.(.+)$/;
 const SERVICE = /^traefik\.http\.services\.([^.]+)\.(.+)$/;
 /** Service keys fabric maps onto its labels. */
@@ -16,7 +18,9 @@ const SERVICE_KEYS: Record<string, string> = {
  * see traefik-rule.ts) → domains and path, `traefik.http.services.<s>.loadbalancer.server.port`
  * → the port. The service is named after the Traefik service, else the router, else the compose
  * service, else the container. Middlewares, entry points, TLS options and every other key are
- * reported as ignored; a container whose every rule is refused is refused.
+ * reported as ignored; a container whose every rule is refused is refused, and so is one that
+ * defines an access-control middleware (basic/digest/forward auth, an IP allow list): served
+ * without it, it would be open.
  */
 export function mapTraefik({ name, labels }: CompatInput): CompatMapping {
   const keys = Object.keys(labels)
@@ -40,6 +44,11 @@ export function mapTraefik({ name, labels }: CompatInput): CompatMapping {
       services.add(service[1]!);
       out[SERVICE_KEYS[service[2]!]!] = labels[key]!;
     } else ignored.push(`traefik: ${key} is not mapped`);
+  }
+  const guards = [...new Set(keys.flatMap((key) => ACCESS_CONTROL.exec(key)?.slice(1, 3).join(' (') ?? []))];
+  if (guards.length) {
+    const reason = `traefik: middleware ${guards.map((g) => `${g})`).join(', ')} guards access and fabric does not map it: not served open (use a Service spec's basicAuth/allow)`;
+    return { kind: 'refuse', reason, ignored };
   }
   if (services.size > 1) ignored.push(`traefik: ${services.size} services (${[...services].sort().join(', ')}); fabric registers one per container`);
 

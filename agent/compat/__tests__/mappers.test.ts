@@ -85,8 +85,8 @@ describe('traefik', () => {
         'traefik.enable': 'true',
         'traefik.http.routers.shop.rule': 'Host(`shop.example.com`) || Host(`www.shop.example.com`)',
         'traefik.http.routers.shop.entrypoints': 'web',
-        'traefik.http.routers.shop.middlewares': 'auth@docker',
-        'traefik.http.middlewares.auth.basicauth.users': 'x:y',
+        'traefik.http.routers.shop.middlewares': 'compress@docker',
+        'traefik.http.middlewares.compress.compress': 'true',
         'traefik.http.services.shop-svc.loadbalancer.server.port': '8080',
         'traefik.http.services.shop-svc.loadbalancer.healthcheck.path': '/healthz',
       }),
@@ -100,7 +100,7 @@ describe('traefik', () => {
         'fabric.domains': 'shop.example.com,www.shop.example.com',
       },
       ignored: [
-        'traefik: traefik.http.middlewares.auth.basicauth.users is not mapped',
+        'traefik: traefik.http.middlewares.compress.compress is not mapped',
         'traefik: traefik.http.routers.shop.entrypoints is not mapped',
         'traefik: traefik.http.routers.shop.middlewares is not mapped',
       ],
@@ -115,6 +115,18 @@ describe('traefik', () => {
       labels: { 'fabric.service': 'blog-app' },
     });
     expect(mapTraefik(input({ 'traefik.enable': 'true' }))).toMatchObject({ labels: { 'fabric.service': 'shop-web-1' } });
+  });
+
+  it('an access-control middleware refuses the container: never served open without it', () => {
+    const mapped = mapTraefik(
+      input({
+        'traefik.http.routers.a.rule': 'Host(`a.example.com`)',
+        'traefik.http.routers.a.middlewares': 'ops',
+        'traefik.http.middlewares.ops.basicAuth.users': 'ops:$$2y$$05$$abc',
+        'traefik.http.middlewares.office.ipallowlist.sourcerange': '10.0.0.0/8',
+      }),
+    );
+    expect(mapped).toMatchObject({ kind: 'refuse', reason: expect.stringMatching(/middleware office \(ipallowlist\), ops \(basicAuth\) guards access/) });
   });
 
   it('traefik.enable=false, or no traefik label, is not a concern', () => {
