@@ -127,6 +127,19 @@ describe('agent --compat: other tools\u2019 labels, served like their own tool s
     expect((await issueFor(c.id, 'FABRIC_ERR_COMPAT_IGNORED')).ignored).toEqual(['traefik: labels ignored, the native fabric.* labels win']);
   });
 
+  it('mapped hosts are claimed like fabric.domains: an older claim keeps its host', async () => {
+    await run({ labels: { 'fabric.service': 'owner', 'fabric.domains': 'owned.example.test' }, body: 'owner-1' });
+    await waitServed('owned.example.test', ['owner-1']);
+    await run({ labels: { 'traefik.http.routers.thief.rule': 'Host(`owned.example.test`)' }, body: 'thief-1' });
+    const conflict = await waitFor(
+      async () => ((await suite.router.status()).issues as Issue[]).find((i) => i.code === 'FABRIC_ERR_CONFLICT' && i.message.includes('owned.example.test')),
+      { timeoutMs: 20_000, what: 'the Traefik claim on owned.example.test refused' },
+    );
+    expect(conflict.message).toMatch(/claimed by service owner; claim by thief refused/);
+    await waitServed('thief.apps.test', ['thief-1']);
+    await waitServed('owned.example.test', ['owner-1']);
+  });
+
   it('an agent started after the containers finds them on its first full sync (one inspect each for the environment)', async () => {
     const c = await run({ env: { VIRTUAL_HOST: 'early.example.test', LETSENCRYPT_HOST: 'early.example.test' }, body: 'early-1' });
     const late = await launchAgent(suite.etcd, `compat-late-${process.pid}`, { extraArgs: ['--compat', 'nginx-proxy'] });
