@@ -5,7 +5,8 @@ import { describeError } from '../src/errors.js';
 import { Keys } from '../src/keyspace.js';
 import type { Logger } from '../src/log.js';
 import { type Endpoint, encodeEndpoint } from '../src/model/endpoint.js';
-import { decodeHost, encodeHost, type HostRecord, hostRejections, type Rejection } from '../src/model/host.js';
+import { decodeHost, encodeHost, type HostRecord, hostIgnored, hostRejections, type IgnoredLabels, type Rejection } from '../src/model/host.js';
+import { readsEnvironment } from './compat/index.js';
 import { type ContainerFacts, isStopSignal, needsInspect } from './container.js';
 import { desiredOutcome, type HostContext, type Outcome } from './desired.js';
 import { type DockerEvent, DockerEventStream } from './docker-events.js';
@@ -51,6 +52,8 @@ export class Agent {
   private readonly stopping = new Map<string, string | undefined>();
   /** Container id → when its timed event happened (undefined: a network event, not timed). */
   private readonly dirty = new Map<string, number | undefined>();
+  /** `--compat`: each container's environment, read by one inspect (the list lacks it; it never changes). */
+  private readonly envs = new Map<string, Record<string, string>>();
   private fullSyncWanted = false; // the event stream's first `connected` asks for it
   private storedKnown = false;
   private stored = new Map<string, StoredKey>();
@@ -148,6 +151,8 @@ export class Agent {
    */
   private concerns(event: DockerEvent, id: string): boolean {
     if (this.outcomes.has(id)) return true;
+    // Other tools' labels, or their variables, may opt any container in.
+    if (this.compat.length > 0) return event.Type === 'container';
     return event.Type === 'container' && event.Actor.Attributes?.[Label.service] !== undefined;
   }
 
@@ -257,17 +262,31 @@ export class Agent {
    * `evented` names are inspected too: the list is trusted only where no event says otherwise.
    */
   private async refreshAll(evented: Set<string>): Promise<string[]> {
-    const listed = await this.source.listLabelled();
+    const listed = await this.source.listLabelled(this.compat.length > 0);
     const live = new Set(listed.map((facts) => facts.id));
     for (const id of this.outcomes.keys()) if (!live.has(id)) this.outcomes.delete(id);
     for (const id of this.stopping.keys()) if (!live.has(id)) this.stopping.delete(id);
+    for (const id of this.envs.keys()) if (!live.has(id)) this.envs.delete(id);
     const toInspect = [...evented].filter((id) => !live.has(id));
     for (const facts of listed) {
-      if (evented.has(facts.id) || needsInspect(facts, this.stopping.has(facts.id), Label.port)) toInspect.push(facts.id);
-      else this.noteFacts(facts.id, facts);
+      const env = this.envs.get(facts.id);
+      if (evented.has(facts.id) || needsInspect(facts, this.stopping.has(facts.id), Label.port) || this.needsEnv(facts)) toInspect.push(facts.id);
+      else this.noteFacts(facts.id, env ? { ...facts, env } : facts);
     }
     await this.refresh(toInspect);
     return [...live];
+  }
+
+  private get compat() {
+    return this.options.context.compat ?? [];
+  }
+
+  /**
+   * Whether a listed container must be inspected for its environment: only with a `--compat` tool
+   * that reads it, only once per container, never for one that opted in with native labels.
+   */
+  private needsEnv(facts: ContainerFacts): boolean {
+    return readsEnvironment(this.compat) && facts.labels[Label.service] === undefined && !this.envs.has(facts.id);
   }
 
   /** The containers events named, each inspected: the engine's own current word. */
@@ -280,8 +299,10 @@ export class Agent {
     if (!facts) {
       this.outcomes.delete(id);
       this.stopping.delete(id);
+      this.envs.delete(id);
       return;
     }
+    if (facts.env && this.compat.length > 0) this.envs.set(id, facts.env);
     if (!facts.running) this.stopping.delete(id);
     const draining = this.stopping.has(id) && isStopSignal(this.stopping.get(id), facts.stopSignal);
     this.noteOutcome(id, desiredOutcome(facts, this.options.context, draining));
@@ -309,6 +330,7 @@ export class Agent {
       agentVersion: this.options.agentVersion,
       started: this.started,
       ...hostRejections(rejected),
+      ...hostIgnored(this.ignored()),
       containers: { registered: this.registered().length, rejected: rejected.length },
     };
     desired.set(Keys.host(host), encodeHost(record));
@@ -324,6 +346,15 @@ export class Agent {
 
   rejected(): Rejection[] {
     return [...this.outcomes.values()].flatMap((o) => (o.kind === 'reject' ? [{ container: o.container, name: o.name, reason: o.reason }] : []));
+  }
+
+  /** `--compat`: per container, what of another tool's labels was not understood (empty without --compat). */
+  ignored(): IgnoredLabels[] {
+    return [...this.outcomes.values()].flatMap((o) =>
+      o.kind !== 'ignore' && o.ignored?.length
+        ? [{ container: o.kind === 'reject' ? o.container : o.endpoint.container, name: o.kind === 'reject' ? o.name : o.endpoint.name, ignored: o.ignored }]
+        : [],
+    );
   }
 
   readiness(): { ready: boolean; reasons: string[] } {
@@ -347,6 +378,7 @@ export class Agent {
       lease: { state: this.registry.state, id: this.registry.id },
       registered: this.registered().length,
       rejected: this.rejected(),
+      ...(this.compat.length > 0 ? { compat: this.compat, ignored: this.ignored() } : {}),
       lastSync: this.lastSync,
       lastError: this.lastError,
       ready: this.readiness(),

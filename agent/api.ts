@@ -9,7 +9,8 @@ export function agentRoutes(app: FastifyInstance, agent: Agent): void {
     {
       schema: {
         summary: 'Registered endpoints',
-        description: 'What this agent registered in etcd, and each rejected container with its reason.',
+        description:
+          'What this agent registered in etcd, each rejected container with its reason, and (--compat) what of other tools labels each container carries that fabric did not map.',
         tags: ['agent'],
         response: { 200: looseObject('registered and rejected containers') },
       },
@@ -18,6 +19,7 @@ export function agentRoutes(app: FastifyInstance, agent: Agent): void {
       host: agent.status().host,
       endpoints: agent.registered(),
       rejected: agent.rejected(),
+      ignored: agent.ignored(),
     }),
   );
 }

@@ -1,6 +1,7 @@
 import { constants } from 'node:os';
 import type { ContainerInfo, ContainerInspectInfo } from 'dockerode';
 import type { Health } from '../src/model/endpoint.js';
+import { envMap } from './compat/names.js';
 
 /** What the agent needs to know of a container, read from `docker inspect`. */
 export interface ContainerFacts {
@@ -15,6 +16,8 @@ export interface ContainerFacts {
   exposedTcpPorts: number[];
   published: PublishedPort[];
   networks: Record<string, string>;
+  /** `Config.Env` as a map: only an inspect carries it (the list does not), and it never changes for a container. */
+  env?: Record<string, string>;
 }
 
 export interface PublishedPort {
@@ -49,6 +52,7 @@ export function factsFromInspect(info: ContainerInspectInfo): ContainerFacts {
     exposedTcpPorts: [...new Set([...exposed.map(tcpPort), ...published.map((p) => p.containerPort)])].filter((p): p is number => p !== undefined),
     published,
     networks,
+    env: envMap(info.Config?.Env),
   };
 }
 

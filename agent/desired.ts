@@ -1,5 +1,6 @@
 import { Keys } from '../src/keyspace.js';
 import type { Endpoint } from '../src/model/endpoint.js';
+import { type CompatTool, type Effective, effectiveLabels } from './compat/index.js';
 import type { ContainerFacts } from './container.js';
 import { isOptedIn, readLabels, type ServiceLabels } from './labels.js';
 
@@ -10,20 +11,33 @@ export interface HostContext {
   hostIp: string;
   addressMode: AddressMode;
   network: string | undefined;
+  /** `--compat`: other tools whose labels (and environment) are read too, in this order. */
+  compat?: readonly CompatTool[];
 }
 
 /** What one container should look like in etcd. */
 export type Outcome =
   | { kind: 'ignore' }
-  | { kind: 'reject'; container: string; name: string; reason: string }
-  | { kind: 'register'; key: string; endpoint: Endpoint };
+  | { kind: 'reject'; container: string; name: string; reason: string; ignored?: string[] }
+  | { kind: 'register'; key: string; endpoint: Endpoint; ignored?: string[] };
 
-/** Pure: a container's facts (+ whether it is stopping) → its endpoint, or why not. */
+/**
+ * Pure: a container's facts (+ whether it is stopping) → its endpoint, or why not. With `--compat`
+ * the other tools' labels are mapped first (agent/compat/) and validated like native ones; what
+ * they carry and fabric does not understand rides along as `ignored`.
+ */
 export function desiredOutcome(facts: ContainerFacts, ctx: HostContext, draining: boolean): Outcome {
-  if (!isOptedIn(facts.labels) || !facts.running || facts.paused) return { kind: 'ignore' };
-  const reject = (reason: string): Outcome => ({ kind: 'reject', container: facts.id, name: facts.name, reason });
-  const read = readLabels(facts.labels);
-  if (!read.ok) return reject(read.reason);
+  if (!facts.running || facts.paused) return { kind: 'ignore' };
+  const effective: Effective = ctx.compat?.length
+    ? effectiveLabels(ctx.compat, { name: facts.name, labels: facts.labels, env: facts.env })
+    : { labels: facts.labels, ignored: [] };
+  const labelSet = effective.labels;
+  const ignored = effective.ignored.length ? { ignored: effective.ignored } : {};
+  const reject = (reason: string): Outcome => ({ kind: 'reject', container: facts.id, name: facts.name, reason, ...ignored });
+  if (effective.refused !== undefined) return reject(effective.refused);
+  if (!labelSet || !isOptedIn(labelSet)) return { kind: 'ignore' };
+  const read = readLabels(labelSet);
+  if (!read.ok) return reject(effective.from ? `${read.reason} (mapped from ${effective.from})` : read.reason);
   const labels = read.labels;
   const target = resolveAddress(facts, labels, ctx);
   if ('reason' in target) return reject(target.reason);
@@ -44,7 +58,7 @@ export function desiredOutcome(facts: ContainerFacts, ctx: HostContext, draining
     state: draining ? 'draining' : 'up',
     check: labels.check,
   };
-  return { kind: 'register', key: Keys.endpoint(labels.service, ctx.host, facts.id), endpoint };
+  return { kind: 'register', key: Keys.endpoint(labels.service, ctx.host, facts.id), endpoint, ...ignored };
 }
 
 type Target = { address: string; port: number } | { reason: string };

@@ -14,9 +14,12 @@ export function dockerClient(url: string): Docker {
 export class DockerSource {
   constructor(readonly docker: Docker) {}
 
-  /** Running (or paused) containers that opted in with `fabric.service`, with the facts the list gives. */
-  async listLabelled(): Promise<ContainerFacts[]> {
-    const containers = await this.call(() => this.docker.listContainers({ filters: { label: [Label.service] } }));
+  /**
+   * Running (or paused) containers that opted in with `fabric.service`, with the facts the list
+   * gives; `all`: every running container (`--compat`: other tools' labels and environment opt in).
+   */
+  async listLabelled(all = false): Promise<ContainerFacts[]> {
+    const containers = await this.call(() => this.docker.listContainers(all ? {} : { filters: { label: [Label.service] } }));
     return containers.map(factsFromList);
   }
 

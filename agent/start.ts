@@ -10,6 +10,7 @@ import { createRegistry } from '../src/metrics.js';
 import { type CommonOptions, option, parseOrThrow } from '../src/options.js';
 import { packageVersion } from '../src/version.js';
 import { Agent } from './agent.js';
+import { parseCompatList } from './compat/index.js';
 import { dockerClient } from './docker-source.js';
 import { AgentMetrics } from './metrics.js';
 import { HostRegistry } from './registry.js';
@@ -23,6 +24,14 @@ const agentSchema = z.object({
   ttl: durationSchema({ min: 2_000, max: 3_600_000 }),
   resyncInterval: durationSchema({ min: 1_000, max: 86_400_000 }),
   keepLease: z.boolean(),
+  compat: z.unknown().transform((value, ctx) => {
+    const tools = parseCompatList(value);
+    if (typeof tools === 'string') {
+      ctx.addIssue({ code: 'custom', message: tools });
+      return z.NEVER;
+    }
+    return tools;
+  }),
 });
 
 export type AgentOptions = z.infer<typeof agentSchema>;
@@ -37,7 +46,8 @@ export function addAgentOptions(command: Command): Command {
     .addOption(option('--network <name>', 'Docker network whose address is registered in container mode'))
     .addOption(option('--ttl <duration>', "lease TTL: a dead agent's keys vanish after it", '15s'))
     .addOption(option('--resync-interval <duration>', 'full reconcile of Docker against etcd', '30s'))
-    .addOption(option('--keep-lease', 'on SIGTERM let the lease expire instead of revoking it', false));
+    .addOption(option('--keep-lease', 'on SIGTERM let the lease expire instead of revoking it', false))
+    .addOption(option('--compat <tools>', "also read other tools' labels: nginx-proxy,registrator,traefik (comma-separated) or none", 'none'));
 }
 
 /** Resolved flags → agent options; `hostIp` defaults to `defaultHostIp` (the first external IPv4 unless given). */
@@ -80,7 +90,7 @@ export async function startAgent(options: AgentStartOptions): Promise<AgentHandl
     dockerClient(opts.docker),
     hostRegistry,
     {
-      context: { host: opts.hostName, hostIp: opts.hostIp, addressMode: opts.addressMode, network: opts.network },
+      context: { host: opts.hostName, hostIp: opts.hostIp, addressMode: opts.addressMode, network: opts.network, compat: opts.compat },
       agentVersion: packageVersion(),
       resyncIntervalMs: opts.resyncInterval,
       // Retry often enough to re-register within one TTL of etcd's return.
@@ -111,7 +121,7 @@ export async function startAgent(options: AgentStartOptions): Promise<AgentHandl
     if (stopping) return { address: '', agent, stop };
     api = await startApi(agent, registry, logger);
     const address = await api.listen(common.listen);
-    logger.info({ api: address, host: opts.hostName, hostIp: opts.hostIp, etcd: common.etcd.endpoints }, 'agent started');
+    logger.info({ api: address, host: opts.hostName, hostIp: opts.hostIp, etcd: common.etcd.endpoints, compat: opts.compat }, 'agent started');
     return { address, agent, stop };
   } catch (err) {
     await stop();

@@ -21,6 +21,23 @@ export function rejectionIssues(hosts: HostRecord[]): ModelIssue[] {
     }
     const more = (host.rejectedTotal ?? rejected.length) - rejected.length;
     if (more > 0) issues.push({ code: 'FABRIC_ERR_LABEL', subject, message: `${more} more containers not registered (see the agent's /v1/endpoints)` });
+    issues.push(...ignoredIssues(host, subject));
   }
+  return issues;
+}
+
+/** `--compat`: one issue per container whose other tool's labels were partly not understood; the reason lists them. */
+function ignoredIssues(host: HostRecord, subject: string): ModelIssue[] {
+  const entries = host.ignored ?? [];
+  const issues: ModelIssue[] = entries.map(({ container, name, ignored }) => ({
+    code: 'FABRIC_ERR_COMPAT_IGNORED',
+    subject,
+    message: `container ${name} (${container.slice(0, 12)}): ignored: ${ignored.join('; ')}`,
+    container: { host: host.name, id: container, name, reason: ignored.join('; ') },
+    ignored,
+  }));
+  const more = (host.ignoredTotal ?? entries.length) - entries.length;
+  if (more > 0)
+    issues.push({ code: 'FABRIC_ERR_COMPAT_IGNORED', subject, message: `${more} more containers with ignored labels (see the agent's /v1/endpoints)` });
   return issues;
 }

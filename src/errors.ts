@@ -6,6 +6,8 @@
 export const ErrorCodes = {
   FABRIC_ERR_CONFIG: { retryable: false, text: 'invalid configuration' },
   FABRIC_ERR_LABEL: { retryable: false, text: 'invalid container labels' },
+  /** `--compat`: labels (or variables) of another tool that fabric does not map; the container is served without them. */
+  FABRIC_ERR_COMPAT_IGNORED: { retryable: false, text: "another tool's labels not understood" },
   FABRIC_ERR_SPEC: { retryable: false, text: 'invalid spec' },
   FABRIC_ERR_DECODE: { retryable: false, text: 'undecodable value in etcd' },
   FABRIC_ERR_ETCD_UNAVAILABLE: { retryable: true, text: 'etcd unreachable' },

@@ -70,7 +70,13 @@ describe('factsFromInspect', () => {
       exposedTcpPorts: [80],
       published: [{ containerPort: 80, hostIp: '127.0.0.1', hostPort: 32768 }],
       networks: { bridge: '172.30.0.2' },
+      env: {},
     });
+  });
+
+  it('reads the environment (for --compat): KEY=value lines, a later one winning, values keeping their "="', () => {
+    const facts = factsFromInspect(inspect({ Config: { Labels: {}, Env: ['VIRTUAL_HOST=a.example.com', 'X=1', 'X=2=3', 'NOVALUE', '=bad'] } }));
+    expect(facts.env).toEqual({ VIRTUAL_HOST: 'a.example.com', X: '2=3' });
   });
 
   it.each([

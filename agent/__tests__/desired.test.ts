@@ -197,3 +197,45 @@ describe('desiredOutcome: host mode and host-network containers', () => {
     expect(target(desiredOutcome(f, ctx, false))).toEqual(expected);
   });
 });
+
+describe('desiredOutcome: --compat', () => {
+  const compat: HostContext = { ...published, compat: ['nginx-proxy', 'registrator', 'traefik'] };
+
+  it('without --compat other tools are not read', () => {
+    expect(desiredOutcome(facts({ labels: { SERVICE_NAME: 'web' }, env: { VIRTUAL_HOST: 'a.example.com' } }), published, false).kind).toBe('ignore');
+  });
+
+  it('an nginx-proxy container is registered like a labelled one, its domains owned the same way', () => {
+    const outcome = desiredOutcome(facts({ labels: {}, env: { VIRTUAL_HOST: 'shop.example.com', VIRTUAL_PORT: '80' } }), compat, false);
+    expect(outcome).toMatchObject({
+      kind: 'register',
+      key: `endpoints/shop-example-com/node-1/${ID}`,
+      endpoint: { service: 'shop-example-com', domains: ['shop.example.com'], port: 32768 },
+    });
+    expect(outcome.kind === 'register' && outcome.ignored).toBeUndefined();
+  });
+
+  it('mapped labels go through the same validation; the reason says where they came from', () => {
+    const outcome = desiredOutcome(facts({ labels: {}, env: { VIRTUAL_HOST: 'shop.example.com', VIRTUAL_PORT: '99999' } }), compat, false);
+    expect(outcome).toMatchObject({ kind: 'reject', reason: expect.stringMatching(/fabric\.port.*99999.*\(mapped from nginx-proxy\)/) });
+  });
+
+  it('what is not understood rides on the outcome, registered or refused', () => {
+    const registered = desiredOutcome(
+      facts({ labels: { 'traefik.http.routers.w.rule': 'Host(`w.example.com`)', 'traefik.http.routers.w.middlewares': 'x' } }),
+      compat,
+      false,
+    );
+    expect(registered).toMatchObject({
+      kind: 'register',
+      endpoint: { service: 'w', domains: ['w.example.com'] },
+      ignored: ['traefik: traefik.http.routers.w.middlewares is not mapped'],
+    });
+    const refused = desiredOutcome(facts({ labels: { 'traefik.http.routers.w.rule': 'Method(`GET`)' } }), compat, false);
+    expect(refused).toMatchObject({ kind: 'reject', reason: expect.stringMatching(/router w: Method/), ignored: [expect.stringMatching(/router w/)] });
+  });
+
+  it('a stopped compat container is ignored', () => {
+    expect(desiredOutcome(facts({ running: false, labels: { SERVICE_NAME: 'web' } }), compat, false).kind).toBe('ignore');
+  });
+});

@@ -40,4 +40,22 @@ describe('containers an agent rejected, in the model', () => {
       "6 more containers not registered (see the agent's /v1/endpoints)",
     ]);
   });
+
+  it("--compat: what an agent ignored of other tools' labels is one FABRIC_ERR_COMPAT_IGNORED issue per container", () => {
+    const ignored = [
+      'traefik: traefik.http.routers.w.middlewares is not mapped',
+      'traefik: router x: Method() is not supported by fabric (only Host and PathPrefix)',
+    ];
+    const model = buildModel([host('node-a', { ignored: [{ container: id(3), name: 'w-1', ignored }], ignoredTotal: 2 })], 5, { domain: undefined });
+    expect(model.issues).toEqual([
+      {
+        code: 'FABRIC_ERR_COMPAT_IGNORED',
+        subject: 'hosts/node-a',
+        message: `container w-1 (${id(3).slice(0, 12)}): ignored: ${ignored.join('; ')}`,
+        container: { host: 'node-a', id: id(3), name: 'w-1', reason: ignored.join('; ') },
+        ignored,
+      },
+      { code: 'FABRIC_ERR_COMPAT_IGNORED', subject: 'hosts/node-a', message: "1 more containers with ignored labels (see the agent's /v1/endpoints)" },
+    ]);
+  });
 });

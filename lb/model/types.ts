@@ -48,4 +48,6 @@ export interface ModelIssue {
   message: string;
   /** A container an agent rejected (lb/rejections.ts): which one, where, and why. */
   container?: { host: string; id: string; name: string; reason: string };
+  /** `--compat`: what of another tool's labels the container carries and fabric did not map. */
+  ignored?: string[];
 }

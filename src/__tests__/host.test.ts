@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { decodeJson } from '../model/codec.js';
-import { encodeHost, hostRecordSchema, hostRejections, MAX_REJECTIONS, type Rejection } from '../model/host.js';
+import { encodeHost, hostIgnored, hostRecordSchema, hostRejections, MAX_REJECTIONS, type Rejection } from '../model/host.js';
 
 const id = (n: number) => n.toString(16).padStart(12, '0').repeat(2);
 const base = { name: 'node-1', address: '10.0.0.1', agentVersion: '0.1.0', started: '2026-01-01T00:00:00.000Z' };
@@ -40,5 +40,21 @@ describe('host record rejections', () => {
     expect(decodeJson(oldSchema, 'hosts/node-1', withRejections)).toEqual(base);
     // A record an older agent wrote decodes with no rejections.
     expect(decodeJson(hostRecordSchema, 'hosts/node-1', JSON.stringify(base))).toEqual(base);
+  });
+});
+
+describe('host record: what --compat ignored', () => {
+  it('is sorted, bounded per container and in count, and decodes', () => {
+    expect(hostIgnored([])).toEqual({});
+    const many = Array.from({ length: 30 }, (_, i) => `traefik: key ${i}\u0007 is not mapped`);
+    const entries = Array.from({ length: MAX_REJECTIONS + 3 }, (_, i) => ({ container: id(i + 1), name: `c-${String(i).padStart(3, '0')}`, ignored: many }));
+    const record = { ...base, ...hostIgnored([...entries].reverse()) };
+    expect(record.ignored).toHaveLength(MAX_REJECTIONS);
+    expect(record.ignoredTotal).toBe(MAX_REJECTIONS + 3);
+    expect(record.ignored![0]!.name).toBe('c-000');
+    expect(record.ignored![0]!.ignored).toHaveLength(20);
+    expect(record.ignored![0]!.ignored[0]).toBe('traefik: key 0? is not mapped');
+    expect(record.ignored![0]!.ignored[19]).toBe("and 11 more (see the agent's /v1/endpoints)");
+    expect(hostRecordSchema.parse(JSON.parse(encodeHost(record)))).toEqual(record);
   });
 });

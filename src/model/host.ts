@@ -14,6 +14,19 @@ export const rejectionSchema = z.object({
 
 export type Rejection = z.infer<typeof rejectionSchema>;
 
+/** How many ignored items one container's entry carries, and how long each may be. */
+const MAX_IGNORED_ITEMS = 20;
+const MAX_IGNORED_TEXT = 200;
+
+/** A container registered (or refused) with `--compat`, and what of another tool's labels fabric did not understand. */
+export const ignoredSchema = z.object({
+  container: containerId,
+  name: z.string().max(256),
+  ignored: z.array(z.string().max(MAX_IGNORED_TEXT)).max(MAX_IGNORED_ITEMS),
+});
+
+export type IgnoredLabels = z.infer<typeof ignoredSchema>;
+
 /**
  * `hosts/<host>`: which agent runs where; lives on the agent's lease. `rejected` (and
  * `rejectedTotal` when the list is cut) lets every router show the containers the agent
@@ -27,6 +40,9 @@ export const hostRecordSchema = z.object({
   started: z.string().max(64),
   rejected: z.array(rejectionSchema).max(MAX_REJECTIONS).optional(),
   rejectedTotal: z.number().int().min(0).optional(),
+  /** `--compat`: per container, the other tools' labels it carries that fabric did not map (at most MAX_REJECTIONS containers). */
+  ignored: z.array(ignoredSchema).max(MAX_REJECTIONS).optional(),
+  ignoredTotal: z.number().int().min(0).optional(),
   /** How many containers the agent registers and refuses now (newer agents; rewritten when a count changes). */
   containers: z.object({ registered: z.number().int().min(0), rejected: z.number().int().min(0) }).optional(),
 });
@@ -70,4 +86,26 @@ function printable(text: string): string {
 
 function fitted(reason: string): string {
   return reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 3)}...` : reason;
+}
+
+/** Pure: like `hostRejections`, for what `--compat` did not understand: stable order, texts cut, bounded. */
+export function hostIgnored(entries: IgnoredLabels[]): Pick<HostRecord, 'ignored' | 'ignoredTotal'> {
+  if (entries.length === 0) return {};
+  const sorted = [...entries].sort((a, b) => a.name.localeCompare(b.name) || a.container.localeCompare(b.container));
+  const ignored = sorted.slice(0, MAX_REJECTIONS).map(({ container, name, ignored: items }) => ({
+    container,
+    name: printable(name).slice(0, 256),
+    ignored: fewer(items).map((item) => cut(printable(item), MAX_IGNORED_TEXT)),
+  }));
+  return ignored.length < entries.length ? { ignored, ignoredTotal: entries.length } : { ignored };
+}
+
+/** At most MAX_IGNORED_ITEMS, the last one saying how many more there were. */
+function fewer(items: string[]): string[] {
+  if (items.length <= MAX_IGNORED_ITEMS) return items;
+  return [...items.slice(0, MAX_IGNORED_ITEMS - 1), `and ${items.length - MAX_IGNORED_ITEMS + 1} more (see the agent's /v1/endpoints)`];
+}
+
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
