@@ -1,8 +1,9 @@
 import { isIP } from 'node:net';
-import { CONTAINER_ID, HOST_NAME, isDomain, PATH_PREFIX, SERVICE_NAME, VERSION } from '../grammar.js';
+import { ENDPOINT_ID, HOST_NAME, isDomain, PATH_PREFIX, SERVICE_NAME, VERSION } from '../grammar.js';
 import { CERT_NAME } from '../tls/names.js';
 import { parseJson, validate } from './codec.js';
 import { type Endpoint, endpointSchema } from './endpoint.js';
+import { nullsAbsent } from './nulls.js';
 
 /**
  * The endpoint schema (src/model/endpoint.ts) without zod, for the router's hot path: decoding
@@ -12,10 +13,11 @@ import { type Endpoint, endpointSchema } from './endpoint.js';
  * zod, which then accepts or refuses with its own message. So the results cannot differ
  * (property-tested against zod in src/model/__tests__/endpoint-decode.test.ts).
  */
-export function fastEndpoint(raw: unknown): Endpoint | undefined {
+export function fastEndpoint(value: unknown): Endpoint | undefined {
+  const raw = nullsAbsent(value);
   if (!isRecord(raw)) return undefined;
   const { service, host, container, name, address, port, weight, version, mode, domains, path, tls, health, state, check } = raw;
-  if (!matches(service, SERVICE_NAME) || !matches(host, HOST_NAME) || !matches(container, CONTAINER_ID) || !matches(name, NAME)) return undefined;
+  if (!matches(service, SERVICE_NAME) || !matches(host, HOST_NAME) || !matches(container, ENDPOINT_ID) || !matches(name, NAME)) return undefined;
   if (typeof address !== 'string' || isIP(address) === 0) return undefined;
   if (!intIn(port, 1, 65_535) || !intIn(weight, 0, 256)) return undefined;
   if (version !== undefined && !matches(version, VERSION)) return undefined;
