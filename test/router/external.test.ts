@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { startNginxRouter, waitBodies } from './nginx-support.js';
-import { bodies, CLI, PREFIX, putRaw, type Resources, useRouterSuite, waitFor, waitServed } from './support.js';
+import { bodies, CLI, PREFIX, putRaw, type Resources, startRouter, useRouterSuite, waitFor, waitServed } from './support.js';
 
 const INTERVAL_MS = 200;
 const suite = useRouterSuite({
@@ -26,7 +26,14 @@ interface Backend {
 
 async function startBackend(res: Resources, name: string): Promise<Backend> {
   const waiting: Array<() => void> = [];
-  const backend: Backend = { name, port: 0, healthy: true, release: () => waiting.splice(0).forEach((go) => go()) };
+  const backend: Backend = {
+    name,
+    port: 0,
+    healthy: true,
+    release: () => {
+      for (const go of waiting.splice(0)) go();
+    },
+  };
   const server = http.createServer((req, reply) => {
     if (req.url === '/healthz') return void reply.writeHead(backend.healthy ? 200 : 503).end(backend.healthy ? 'ok' : 'sick');
     const answer = () => reply.writeHead(200, { 'content-type': 'text/plain' }).end(name);
@@ -127,6 +134,23 @@ describe('static endpoints of a Service spec', () => {
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     expect(answers.map((r) => r.body).sort()).toEqual(['static-a', 'static-a', 'static-b', 'static-b']);
     expect(new Set(await bodies(suite.router, 'ext.apps.test', 6))).toEqual(new Set(['static-b']));
+  });
+
+  it('is checked by HAProxy itself where HAProxy runs the checks', async () => {
+    const router = await startRouter(suite.perTest, suite.etcd, {
+      config: {
+        routerId: `external-haproxy-checks-${process.pid}`,
+        healthCheck: { interval: `${INTERVAL_MS}ms`, timeout: '150ms', rise: 2, fall: 2, runner: 'auto' },
+      },
+    });
+    const [a, b] = await Promise.all([startBackend(suite.perTest, 'hc-a'), startBackend(suite.perTest, 'hc-b')]);
+    expect(await apply([staticService('hcext', [a!, b!])])).toMatchObject({ code: 0 });
+    await waitServed(router, 'hcext.apps.test', ['hc-a', 'hc-b']);
+    expect((await router.status()).healthChecks).toMatchObject({ runBy: 'haproxy', endpoints: 2 });
+    a!.healthy = false;
+    await waitServed(router, 'hcext.apps.test', ['hc-b']);
+    a!.healthy = true;
+    await waitServed(router, 'hcext.apps.test', ['hc-a', 'hc-b']);
   });
 
   it('serves them through nginx, and not once their health fails', async () => {
