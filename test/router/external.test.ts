@@ -119,6 +119,18 @@ describe('endpoints from another registrar', () => {
       check: null,
     };
     await putRaw(suite.client, 'endpoints/legacy/vm-7/vm-7.legacy_1', JSON.stringify(value));
+    // Its spec too, as a script writes it: null for what it does not set.
+    const spec = {
+      kind: 'Service',
+      name: 'legacy',
+      mode: null,
+      domains: ['legacy.example.com'],
+      paths: null,
+      vip: null,
+      healthCheck: { path: null, rise: null },
+    };
+    await putRaw(suite.client, 'services/legacy', JSON.stringify(spec));
+    await waitServed(suite.router, 'legacy.example.com', ['vm-7']);
     await waitServed(suite.router, 'legacy.apps.test', ['vm-7']);
     const [listed] = await endpointsOf('legacy');
     expect(listed).toMatchObject({ host: 'vm-7', container: 'vm-7.legacy_1', port: vm.port });
