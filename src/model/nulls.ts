@@ -5,21 +5,24 @@
  * removes a header). Returns the input itself when it holds no such null, a copy otherwise.
  */
 export function nullsAbsent(value: unknown): unknown {
-  if (!isRecord(value)) return value;
-  let out: Record<string, unknown> | undefined;
-  for (const [key, inner] of Object.entries(value)) {
-    const replaced = inner === null ? undefined : isRecord(inner) ? dropNullKeys(inner) : inner;
-    if (replaced === inner) continue;
-    out ??= { ...value };
-    if (replaced === undefined) delete out[key];
-    else out[key] = replaced;
-  }
-  return out ?? value;
+  // The router decodes every endpoint through here: scan without allocating, copy only when needed.
+  if (!isRecord(value) || !holdsNull(value, 2)) return value;
+  // fromEntries, not assignment: a `__proto__` key stays a plain key.
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, inner]) => inner !== null)
+      .map(([key, inner]) => [key, isRecord(inner) && holdsNull(inner, 1) ? Object.fromEntries(Object.entries(inner).filter(([, v]) => v !== null)) : inner]),
+  );
 }
 
-function dropNullKeys(value: Record<string, unknown>): Record<string, unknown> {
-  if (!Object.values(value).includes(null)) return value;
-  return Object.fromEntries(Object.entries(value).filter(([, inner]) => inner !== null));
+/** Whether a null value sits in `value` (depth 1) or in an object directly inside it (depth 2). */
+function holdsNull(value: Record<string, unknown>, depth: 1 | 2): boolean {
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const inner = value[key];
+    if (inner === null || (depth === 2 && isRecord(inner) && holdsNull(inner, 1))) return true;
+  }
+  return false;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
