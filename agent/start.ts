@@ -7,6 +7,7 @@ import { connectEtcd } from '../src/etcd.js';
 import { hostName, ipAddress } from '../src/grammar.js';
 import type { Logger } from '../src/log.js';
 import { createRegistry } from '../src/metrics.js';
+import { STATIC_HOST } from '../src/model/static-endpoint.js';
 import { type CommonOptions, option, parseOrThrow } from '../src/options.js';
 import { packageVersion } from '../src/version.js';
 import { Agent } from './agent.js';
@@ -17,7 +18,7 @@ import { HostRegistry } from './registry.js';
 
 const agentSchema = z.object({
   docker: z.string().regex(/^(unix|tcp):\/\//, 'must be unix:///path or tcp://host:port'),
-  hostName: hostName,
+  hostName: hostName.refine((h) => h !== STATIC_HOST, { message: `"${STATIC_HOST}" is reserved for the static endpoints of Service specs` }),
   hostIp: ipAddress,
   addressMode: z.enum(['published', 'container', 'host']),
   network: z.string().optional(),

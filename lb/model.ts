@@ -1,6 +1,8 @@
+import { Keys } from '../src/keyspace.js';
 import type { Endpoint } from '../src/model/endpoint.js';
 import type { HostRecord } from '../src/model/host.js';
 import type { RouteSpec, ServiceSpec } from '../src/model/service.js';
+import { staticEndpoint } from '../src/model/static-endpoint.js';
 import { type Claim, type ClaimRank, resolveClaims } from './claims.js';
 import type { ResolvedClaims, ServiceDerivation } from './model/derivation.js';
 import type { ModelOptions } from './model/options.js';
@@ -141,7 +143,7 @@ export function deriveService(keys: ServiceKeys, options: Pick<ModelOptions, 'do
   const issues: ModelIssue[] = [];
   const name = keys.name;
   const spec = keys.spec;
-  const entries = [...keys.endpoints.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+  const entries = withStaticEndpoints(name, spec, keys.endpoints).sort((a, b) => (a.key < b.key ? -1 : 1));
   const verdicts = entries.map((e) => options.health?.(e.endpoint));
   const endpoints = entries.map((e, i) => withActiveHealth(e.endpoint, verdicts[i]));
   const base = serviceModel(name, spec?.spec, endpoints, issues);
@@ -155,6 +157,23 @@ export function deriveService(keys: ServiceKeys, options: Pick<ModelOptions, 'do
   for (const { endpoint, createRevision } of entries) for (const d of endpoint.domains) claim(d, 'label', createRevision);
   const asksTls = Boolean(spec?.spec.tls) || endpoints.some((e) => e.tls);
   return { generation: keys.generation, domain: options.domain, entries, verdicts, base, claims, issues, asksTls };
+}
+
+/**
+ * The service's endpoint keys plus its spec's static endpoints, each as if registered at
+ * `endpoints/<service>/static/<id>` when its spec was written (a real key there wins).
+ */
+function withStaticEndpoints(name: string, spec: ServiceEntry | undefined, keyed: ReadonlyMap<string, EndpointEntry>): EndpointEntry[] {
+  const entries = [...keyed.values()];
+  const added = new Set<string>();
+  for (const e of spec?.spec.endpoints ?? []) {
+    const endpoint = staticEndpoint(name, spec!.spec.mode ?? 'http', e);
+    const key = Keys.endpoint(name, endpoint.host, endpoint.container);
+    if (keyed.has(key) || added.has(key)) continue;
+    added.add(key);
+    entries.push({ key, raw: JSON.stringify(endpoint), createRevision: spec!.createRevision, kind: 'endpoint', endpoint });
+  }
+  return entries;
 }
 
 function sortedNames(keys: GroupedKeys): string[] {

@@ -12,6 +12,13 @@ export const PATH_PREFIX = /^\/[A-Za-z0-9._~/-]{0,254}$/;
 export const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
 export const CONTAINER_ID = /^[a-f0-9]{12,64}$/;
+/** The last segment of `endpoints/<service>/<host>/<id>`: a Docker id, or any other registrar's id (CONTRACT.md). */
+export const ENDPOINT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** An endpoint id for people: a Docker id shortened to 12 like `docker ps`, any other id whole. */
+export function shortEndpointId(id: string): string {
+  return CONTAINER_ID.test(id) ? id.slice(0, 12) : id;
+}
 
 export function isDomain(value: string): boolean {
   if (value.length > 253) return false;
@@ -28,6 +35,7 @@ export const pathPrefix = z.string().regex(PATH_PREFIX, 'must start with "/" and
 export const version = z.string().regex(VERSION, 'must be 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit');
 export const hostName = z.string().regex(HOST_NAME, 'is not a valid host name');
 export const containerId = z.string().regex(CONTAINER_ID, 'is not a container id');
+export const endpointId = z.string().regex(ENDPOINT_ID, 'must be 1-128 of A-Z a-z 0-9 _ . -, starting with a letter or digit');
 export const port = z.number().int().min(1).max(65535);
 export const weight = z.number().int().min(0).max(256);
 export const ipAddress = z.string().refine((a) => isIP(a) !== 0, { message: 'is not an IP address' });

@@ -1,3 +1,4 @@
+import { shortEndpointId } from '../../src/grammar.js';
 import type { Endpoint } from '../../src/model/endpoint.js';
 import type { Entry } from '../../src/model/entry.js';
 import type { HostRecord } from '../../src/model/host.js';
@@ -112,7 +113,7 @@ export function checkEvent(key: string, status: Pick<CheckStatus, 'state' | 'las
   const [service, host, container] = key.split('/');
   const parsed = service && host && container ? { service, host, container } : undefined;
   const up = status.state !== 'unhealthy';
-  const who = parsed ? `${parsed.service}: ${parsed.container.slice(0, 12)} on ${parsed.host}` : key;
+  const who = parsed ? `${parsed.service}: ${shortEndpointId(parsed.container)} on ${parsed.host}` : key;
   return {
     kind: up ? 'health.up' : 'health.down',
     endpoint: key,

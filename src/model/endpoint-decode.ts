@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { CONTAINER_ID, HOST_NAME, isDomain, PATH_PREFIX, SERVICE_NAME, VERSION } from '../grammar.js';
+import { ENDPOINT_ID, HOST_NAME, isDomain, PATH_PREFIX, SERVICE_NAME, VERSION } from '../grammar.js';
 import { CERT_NAME } from '../tls/names.js';
 import { parseJson, validate } from './codec.js';
 import { type Endpoint, endpointSchema } from './endpoint.js';
@@ -14,8 +14,10 @@ import { type Endpoint, endpointSchema } from './endpoint.js';
  */
 export function fastEndpoint(raw: unknown): Endpoint | undefined {
   if (!isRecord(raw)) return undefined;
-  const { service, host, container, name, address, port, weight, version, mode, domains, path, tls, health, state, check } = raw;
-  if (!matches(service, SERVICE_NAME) || !matches(host, HOST_NAME) || !matches(container, CONTAINER_ID) || !matches(name, NAME)) return undefined;
+  const { service, host, container, name, address, port, weight, mode, domains, health, state } = raw;
+  // An optional field's null is absent (src/model/nulls.ts, which the schema runs first): read without copying.
+  const { version, path, tls, check } = optionals(raw);
+  if (!matches(service, SERVICE_NAME) || !matches(host, HOST_NAME) || !matches(container, ENDPOINT_ID) || !matches(name, NAME)) return undefined;
   if (typeof address !== 'string' || isIP(address) === 0) return undefined;
   if (!intIn(port, 1, 65_535) || !intIn(weight, 0, 256)) return undefined;
   if (version !== undefined && !matches(version, VERSION)) return undefined;
@@ -52,6 +54,10 @@ export function decodeEndpoint(key: string, text: string): Endpoint {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
+function optionals(raw: Record<string, unknown>): { version: unknown; path: unknown; tls: unknown; check: unknown } {
+  return { version: raw.version ?? undefined, path: raw.path ?? undefined, tls: raw.tls ?? undefined, check: raw.check ?? undefined };
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -79,7 +85,8 @@ function domainList(value: unknown): string[] | undefined {
 
 function healthCheck(value: unknown): Endpoint['check'] | undefined {
   if (!isRecord(value)) return undefined;
-  const { path, intervalMs } = value;
+  const path = value.path ?? undefined;
+  const intervalMs = value.intervalMs ?? undefined;
   if (path !== undefined && !matches(path, PATH_PREFIX)) return undefined;
   if (intervalMs !== undefined && !intIn(intervalMs, 100, 3_600_000)) return undefined;
   const out: NonNullable<Endpoint['check']> = {};

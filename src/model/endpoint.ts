@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { containerId, domain, hostName, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
+import { domain, endpointId, hostName, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
 import { tlsChoice } from '../tls/names.js';
+import { nullsAbsent } from './nulls.js';
 
 export const HEALTH_STATES = ['healthy', 'unhealthy', 'starting', 'none'] as const;
 export type Health = (typeof HEALTH_STATES)[number];
@@ -13,11 +14,14 @@ export const healthCheckSchema = z.object({
   intervalMs: z.number().int().min(100).max(3_600_000).optional(),
 });
 
-/** One container's endpoint, as the agent writes it to `endpoints/<service>/<host>/<container>`. */
-export const endpointSchema = z.object({
+/**
+ * One endpoint, as the agent (or another registrar) writes it to `endpoints/<service>/<host>/<id>`:
+ * `container` is that id, a Docker id or any ENDPOINT_ID. An optional field may be null (= absent).
+ */
+const endpointFields = z.object({
   service: serviceName,
   host: hostName,
-  container: containerId,
+  container: endpointId,
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/),
   address: ipAddress,
   port,
@@ -32,6 +36,8 @@ export const endpointSchema = z.object({
   state: z.enum(ENDPOINT_STATES),
   check: healthCheckSchema.optional(),
 });
+
+export const endpointSchema = z.preprocess(nullsAbsent, endpointFields);
 
 export type Endpoint = z.infer<typeof endpointSchema>;
 

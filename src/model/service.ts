@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { durationSchema } from '../duration.js';
 import { domain, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
 import { tlsChoice } from '../tls/names.js';
+import { nullsAbsent } from './nulls.js';
+import { staticEndpointIssues, staticEndpointSchema } from './static-endpoint.js';
 
 export const healthCheckSpecSchema = z
   .object({
@@ -35,7 +37,7 @@ export type TlsSpec = z.infer<typeof tlsSpecSchema>;
  * fields only. The router decodes with this, so a spec written before a rule below existed (or by
  * hand) still serves, its problem reported in the model's issues.
  */
-export const storedServiceSpecSchema = z
+const serviceFields = z
   .object({
     kind: z.literal('Service').optional(),
     name: serviceName,
@@ -51,8 +53,13 @@ export const storedServiceSpecSchema = z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'is not a load balancer id')
       .optional(),
+    /** Static backends outside Docker (docs/routing.md, "Static endpoints"). */
+    endpoints: z.array(staticEndpointSchema).max(1024).optional(),
   })
   .strict();
+
+/** `null` for an optional field is absent (src/model/nulls.ts), as other writers produce it. */
+export const storedServiceSpecSchema = z.preprocess(nullsAbsent, serviceFields);
 
 /** A Service as `fabric apply` writes it: the fields, and combinations that cannot work refused. */
 export const serviceSpecSchema = storedServiceSpecSchema.superRefine((spec, ctx) => {
@@ -60,6 +67,7 @@ export const serviceSpecSchema = storedServiceSpecSchema.superRefine((spec, ctx)
   if (spec.mode === 'tcp' && spec.vip !== undefined && spec.vip !== 'none' && spec.port === undefined) {
     ctx.addIssue({ code: 'custom', path: ['port'], message: `required: a TCP service with a VIP (vip: ${spec.vip}) needs the port to serve on it` });
   }
+  for (const issue of staticEndpointIssues(spec.endpoints)) ctx.addIssue({ code: 'custom', ...issue });
 });
 
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;

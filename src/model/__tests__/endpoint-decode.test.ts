@@ -4,7 +4,7 @@
 // what zod does. On valid endpoints it takes the fast path.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CONTAINER_ID, HOST_NAME, PATH_PREFIX, SERVICE_NAME, VERSION } from '../../grammar.js';
+import { CONTAINER_ID, ENDPOINT_ID, HOST_NAME, PATH_PREFIX, SERVICE_NAME, VERSION } from '../../grammar.js';
 import { endpointSchema } from '../endpoint.js';
 import { decodeEndpoint, fastEndpoint } from '../endpoint-decode.js';
 
@@ -13,7 +13,12 @@ const validDomain = fc.constantFrom('example.com', 'WWW.Example.COM', 'a-b.c.d',
 const valid = {
   service: fc.oneof(fc.constantFrom('web', 'api-2'), fc.stringMatching(SERVICE_NAME)),
   host: fc.oneof(fc.constant('h1'), fc.stringMatching(HOST_NAME)),
-  container: fc.oneof(fc.constant('abcdef012345'), fc.stringMatching(CONTAINER_ID)),
+  container: fc.oneof(
+    fc.constant('abcdef012345'),
+    fc.stringMatching(CONTAINER_ID),
+    fc.constantFrom('vm-12.web', '127.0.0.1-9000'),
+    fc.stringMatching(ENDPOINT_ID),
+  ),
   name: fc.constantFrom('c-1', 'web.1_x', 'A'),
   address: fc.constantFrom('127.0.0.1', '::1', '10.1.2.3', 'fe80::1'),
   port: fc.integer({ min: 1, max: 65_535 }),
@@ -25,13 +30,16 @@ const valid = {
   tls: fc.constantFrom('auto', 'none', 'my-cert.example'),
   health: fc.constantFrom('healthy', 'unhealthy', 'starting', 'none'),
   state: fc.constantFrom('up', 'draining'),
-  check: fc.record({ path: fc.constantFrom('/health', '/'), intervalMs: fc.integer({ min: 100, max: 3_600_000 }) }, { requiredKeys: [] }),
+  check: fc.record(
+    { path: fc.constantFrom('/health', '/', null), intervalMs: fc.oneof(fc.integer({ min: 100, max: 3_600_000 }), fc.constant(null)) },
+    { requiredKeys: [] },
+  ),
 };
 // Near misses per field: wrong type, out of range, bad grammar, upper case, too many.
 const invalid = {
   service: fc.constantFrom('Web', '-a', '', 'a_b', 'x'.repeat(64)),
   host: fc.constantFrom('', '-h', 'h 1'),
-  container: fc.constantFrom('ABCDEF012345', 'abc', 'g'.repeat(12), 'a'.repeat(65)),
+  container: fc.constantFrom('', '-abc', '_x', 'a b', 'a/b', 'a:b', 'a'.repeat(129)),
   name: fc.constantFrom('', '-x', 'a b', 'x'.repeat(129)),
   address: fc.constantFrom('localhost', '10.0.0.300', '', '1.2.3'),
   port: fc.oneof(fc.constantFrom(0, 65_536, 1.5, -1, '80'), fc.double()),
@@ -67,6 +75,7 @@ const anyValue = fc
             { weight: 1, arbitrary: invalid[f] },
             { weight: 1, arbitrary: junk },
             { weight: optional.has(f) ? 3 : 1, arbitrary: fc.constant(undefined) },
+            { weight: optional.has(f) ? 2 : 1, arbitrary: fc.constant(null) },
           ),
       ),
     ),
@@ -129,6 +138,33 @@ describe('fastEndpoint, the zod-free endpoint decoder', () => {
       }),
       { numRuns: 1_000 },
     );
+  });
+
+  it('decodes null exactly as absent (other registrars write null for an unset field)', () => {
+    const withNulls = fc.tuple(validValue, fc.subarray([...optional])).map(([raw, nulled]) => {
+      const absent = { ...(raw as Record<string, unknown>) };
+      const nulls = { ...absent };
+      for (const f of nulled) {
+        delete absent[f];
+        nulls[f] = null;
+      }
+      return { absent, nulls };
+    });
+    fc.assert(
+      fc.property(withNulls, ({ absent, nulls }) => {
+        const expected = endpointSchema.parse(absent);
+        expect(endpointSchema.parse(nulls)).toStrictEqual(expected);
+        expect(fastEndpoint(nulls)).toStrictEqual(expected);
+        expect(decodeEndpoint(KEY, JSON.stringify(nulls))).toStrictEqual(expected);
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('takes endpoint ids other than Docker ids, within the grammar', () => {
+    const base = { service: 'web', host: 'vm-1', name: 'a', address: '127.0.0.1', port: 80, weight: 1, mode: 'http', domains: [], health: 'none', state: 'up' };
+    for (const id of ['vm-12.web', 'A', '127.0.0.1-9000', 'x'.repeat(128)]) expect(fastEndpoint({ ...base, container: id })?.container).toBe(id);
+    for (const id of ['', '.x', 'a b', 'x'.repeat(129)]) expect(endpointSchema.safeParse({ ...base, container: id }).success).toBe(false);
   });
 
   it('refuses with zod’s message', () => {
