@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { refinePolicies, routePolicyFields, servicePolicyFields } from '../../lb/policy/schema.js';
 import { durationSchema } from '../duration.js';
 import { domain, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
 import { tlsChoice } from '../tls/names.js';
@@ -51,6 +52,8 @@ export const storedServiceSpecSchema = z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'is not a load balancer id')
       .optional(),
+    // Traffic policies (lb/policy/schema.ts, docs/routing.md).
+    ...servicePolicyFields,
   })
   .strict();
 
@@ -60,6 +63,7 @@ export const serviceSpecSchema = storedServiceSpecSchema.superRefine((spec, ctx)
   if (spec.mode === 'tcp' && spec.vip !== undefined && spec.vip !== 'none' && spec.port === undefined) {
     ctx.addIssue({ code: 'custom', path: ['port'], message: `required: a TCP service with a VIP (vip: ${spec.vip}) needs the port to serve on it` });
   }
+  refinePolicies(spec, ctx);
 });
 
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
@@ -76,6 +80,7 @@ export const routeSpecSchema = z
     sticky: z.boolean().optional(),
     tls: tlsSpecSchema.optional(),
     backends: z.array(routeBackendSchema).min(1).max(32),
+    ...routePolicyFields,
   })
   .strict();
 

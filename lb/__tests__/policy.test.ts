@@ -1,0 +1,192 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadResources } from '../../src/ctl/documents.js';
+import { unsupportedPolicyErrors } from '../../src/ctl/policy-targets.js';
+import { routeSpecSchema, serviceSpecSchema } from '../../src/model/service.js';
+import { planPool } from '../haproxy/spares.js';
+import { unsupportedPolicies } from '../policy/capabilities.js';
+import { haproxyPolicyLines } from '../policy/render-haproxy.js';
+import { nginxPolicy } from '../policy/render-nginx.js';
+import { NOT_YET, type Policies, policiesOf } from '../policy/schema.js';
+
+const issues = (spec: Record<string, unknown>) => {
+  const parsed = serviceSpecSchema.safeParse({ kind: 'Service', name: 'web', ...spec });
+  return parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+};
+
+describe('policy validation', () => {
+  it('accepts redirect, stripPrefix and addPrefix in their grammar', () => {
+    expect(issues({ redirect: { scheme: 'https', host: 'www.example.com', code: 301 } })).toEqual([]);
+    expect(issues({ redirect: { host: 'www.example.com:8443' } })).toEqual([]);
+    expect(issues({ redirect: { path: '/moved', code: 308 } })).toEqual([]);
+    expect(issues({ stripPrefix: '/api', addPrefix: '/v1.2' })).toEqual([]);
+  });
+
+  it('refuses a redirect to a non-URL, codes that are not redirects, and an empty redirect', () => {
+    expect(issues({ redirect: { host: 'not a host' } })).toEqual(['redirect.host: is not a host for a URL: a domain name, optionally :port']);
+    expect(issues({ redirect: { host: 'evil.com/x' } })[0]).toMatch(/^redirect.host: /);
+    expect(issues({ redirect: { host: 'a.com:99999' } })[0]).toMatch(/^redirect.host: /);
+    expect(issues({ redirect: { scheme: 'javascript' } })[0]).toMatch(/^redirect.scheme: /);
+    expect(issues({ redirect: { path: 'no-slash' } })[0]).toMatch(/^redirect.path: /);
+    expect(issues({ redirect: { path: '/a%0d%0aSet-Cookie:x' } })[0]).toMatch(/^redirect.path: /);
+    expect(issues({ redirect: { host: 'www.example.com', code: 200 } })).toEqual(['redirect.code: must be one of 301, 302, 307, 308']);
+    expect(issues({ redirect: {} })).toEqual(['redirect: required: at least one of scheme, host, path']);
+    expect(issues({ redirect: { host: 'a.com', extra: 1 } })[0]).toMatch(/^redirect: .*extra/);
+  });
+
+  it('refuses prefixes that are not a path below the root', () => {
+    for (const bad of ['/', '/api/', 'api', '/a//b', '/a b', '/a;b', '/$x']) expect(issues({ stripPrefix: bad })[0]).toMatch(/^stripPrefix: /);
+    expect(issues({ addPrefix: '/v1/' })[0]).toMatch(/^addPrefix: /);
+  });
+
+  it('refuses policies on a tcp service', () => {
+    expect(issues({ mode: 'tcp', stripPrefix: '/api' })).toEqual(['stripPrefix: not possible on a tcp service: traffic policies act on HTTP requests']);
+  });
+
+  it('refuses every contract policy not built yet by name, on Services and on Routes', () => {
+    for (const name of NOT_YET)
+      expect(issues({ [name]: { anything: true } })).toEqual([
+        `${name}: not supported yet: this policy is in the contract but fabric does not apply it yet (docs/routing.md)`,
+      ]);
+    const route = routeSpecSchema.safeParse({ name: 'r', host: 'r.example.com', backends: [{ service: 'web', weight: 1 }], stripPrefix: '/api' });
+    expect(route.success).toBe(false);
+    expect(route.error?.issues[0]?.message).toMatch(/^not supported yet on a Route/);
+  });
+
+  it('fabric apply names document, field and reason', () => {
+    const text = 'kind: Service\nname: web\nredirect: {host: "bad host", code: 301}\n';
+    expect(() => loadResources([{ name: 'rules.yaml', text }])).toThrow(
+      /rules\.yaml document 1 \(Service web, line 3\): redirect\.host: is not a host for a URL/,
+    );
+  });
+});
+
+describe('policy rendering', () => {
+  const p = (spec: Policies) => policiesOf(spec);
+
+  it('HAProxy: redirect first, then strip, then add', () => {
+    expect(haproxyPolicyLines(p({ redirect: { scheme: 'https', host: 'www.example.com', code: 301 } }))).toEqual([
+      'http-request redirect code 301 location https://www.example.com%[capture.req.uri]',
+    ]);
+    expect(haproxyPolicyLines(p({ redirect: { path: '/moved' } }))).toEqual([
+      'http-request redirect code 302 location %[ssl_fc,iif(https,http)]://%[req.hdr(host)]/moved',
+    ]);
+    expect(haproxyPolicyLines(p({ stripPrefix: '/api', addPrefix: '/v1' }))).toEqual([
+      'http-request set-path / if { path /api }',
+      'http-request set-path %[path,bytes(4)] if { path_beg /api/ }',
+      'http-request set-path /v1%[path]',
+    ]);
+  });
+
+  it('nginx: a redirect answers even without endpoints; rewrites end in break', () => {
+    expect(nginxPolicy(p({ redirect: { scheme: 'https', code: 308 } }))).toEqual({ answer: 'return 308 https://$http_host$request_uri;', rewrites: [] });
+    expect(nginxPolicy(p({ stripPrefix: '/a.b', addPrefix: '/v1' })).rewrites).toEqual([
+      'rewrite ^/a\\.b$ /v1/ break;',
+      'rewrite ^/a\\.b(/.*)$ /v1$1 break;',
+      'rewrite ^(.*)$ /v1$1 break;',
+    ]);
+  });
+
+  it('no string fast-check makes up gets past the grammar into a line break or a token of its own', () => {
+    const text = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.constantFrom('/a\n/b', '/a;b', '/a b', '/a%[x]', '/a$x', '/a"b', '/a#b', '/a{b}'),
+    );
+    const prefixed = text.map((s) => `/${s}`);
+    fc.assert(
+      fc.property(
+        fc.record({ host: text, path: fc.oneof(text, prefixed), strip: fc.oneof(text, prefixed), add: fc.oneof(text, prefixed), scheme: text }),
+        ({ host, path, strip, add, scheme }) => {
+          for (const spec of [
+            { redirect: { host, path, scheme: 'https' } },
+            { redirect: { scheme } },
+            { redirect: { host: `${host}.example.com` } },
+            { stripPrefix: strip, addPrefix: add },
+            { stripPrefix: strip },
+            { addPrefix: add },
+          ]) {
+            const parsed = serviceSpecSchema.safeParse({ name: 'web', ...spec });
+            if (!parsed.success) continue;
+            const policies = policiesOf(parsed.data);
+            const values = [parsed.data.redirect?.host, parsed.data.redirect?.path, parsed.data.stripPrefix, parsed.data.addPrefix].filter(
+              (v) => v !== undefined,
+            );
+            for (const value of values) expect(value).toMatch(/^[A-Za-z0-9._~/:-]+$/);
+            const haproxy = haproxyPolicyLines(policies);
+            for (const line of haproxy) expect(line).not.toMatch(/[\p{Cc}"'\\#]/u);
+            // Each value is printed as it was admitted: nothing dropped, nothing re-encoded.
+            for (const value of values) expect(haproxy.join('\n')).toContain(value);
+            const nginx = nginxPolicy(policies);
+            for (const line of [nginx.answer, ...nginx.rewrites].filter((l): l is string => l !== null)) {
+              // The one backslash nginx gets is the regex escape of a dot.
+              expect(line.replaceAll('\\.', '.')).not.toMatch(/[\p{Cc}"'\\#{}]|;./u);
+              expect(line.endsWith(';')).toBe(true);
+            }
+          }
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+});
+
+describe('policy capabilities', () => {
+  it('HAProxy and nginx apply the built policies; file, confd and SLB targets do not', () => {
+    const policies = { redirect: { host: 'a.example.com' }, stripPrefix: '/api' };
+    expect(unsupportedPolicies('haproxy', policies)).toEqual([]);
+    expect(unsupportedPolicies('nginx', policies)).toEqual([]);
+    expect(unsupportedPolicies('file', policies).map((u) => u.policy)).toEqual(['redirect', 'stripPrefix']);
+    // An SLB target serves only services with an slb id.
+    expect(unsupportedPolicies('slb', policies, {})).toEqual([]);
+    expect(unsupportedPolicies('slb', policies, { slb: 'lb-1' })[0]?.reason).toBe('not supported by slb targets');
+  });
+
+  it('fabric apply: one error per policy and target that cannot apply it', () => {
+    const resources = loadResources([{ name: 'r.yaml', text: 'kind: Service\nname: web\nstripPrefix: /api\n---\nkind: Service\nname: plain\n' }]);
+    const errors = unsupportedPolicyErrors(resources, [
+      {
+        routerId: 'r1',
+        targets: [
+          { name: 'haproxy', kind: 'haproxy' },
+          { name: 'conf', kind: 'file' },
+        ],
+      },
+    ]);
+    expect(errors.map((e) => `${e.label}: ${e.field}: ${e.reason}`)).toEqual([
+      'Service web: stripPrefix: not supported by file targets: target conf (file) of router r1 serves this service and cannot apply it',
+    ]);
+  });
+});
+
+describe('spare backends and policies', () => {
+  const http = (name: string, policy?: string[]) => ({ name, mode: 'http' as const, balance: 'roundrobin' as const, ...(policy ? { policy } : {}) });
+  const settings = { spares: 2 };
+
+  it('a new service with policies never takes a plain spare: it gets its own backend through a reload, and no spares of its kind are laid out', () => {
+    const first = planPool(undefined, [http('a')], settings, false);
+    const plain = planPool(first.pool, [http('a'), http('b')], settings, false);
+    expect(plain.compacted).toBe(false);
+    const withPolicy = planPool(plain.pool, [http('a'), http('b'), http('c', ['http-request set-path /v1%[path]'])], settings, false);
+    expect(withPolicy.compacted).toBe(true);
+    expect(withPolicy.pool.entries.map((e) => [e.name, e.service])).toEqual([
+      ['svc_a', 'a'],
+      ['svc_b', 'b'],
+      ['svc_c', 'c'],
+      ['spare_http_roundrobin_1', undefined],
+      ['spare_http_roundrobin_2', undefined],
+    ]);
+  });
+
+  it('a changed policy reloads; the same policy again does not', () => {
+    const one = planPool(undefined, [http('c', ['x'])], settings, false);
+    expect(planPool(one.pool, [http('c', ['x'])], settings, false)).toEqual({ pool: one.pool, compacted: false });
+    const changed = planPool(one.pool, [http('c', ['y'])], settings, false);
+    expect(changed.compacted).toBe(true);
+    expect(changed.pool.entries[0]).toMatchObject({ name: 'svc_c', service: 'c', policy: ['y'] });
+    // Policies dropped: the service is a plain kind again, and may take a plain spare without a reload.
+    const dropped = planPool(changed.pool, [http('c')], settings, false);
+    expect(dropped.compacted).toBe(false);
+    expect(dropped.pool.entries.find((e) => e.service === 'c')?.name).toMatch(/^spare_http_roundrobin_/);
+  });
+});

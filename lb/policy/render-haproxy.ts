@@ -1,0 +1,37 @@
+import { FabricError } from '../../src/errors.js';
+import { POLICY_PATH, type Policies } from './schema.js';
+
+/**
+ * A service's policies → the lines of its HAProxy backend (docs/routing.md). Pure. Order: a
+ * redirect answers before anything else; then the path is rewritten (strip, then add), which is
+ * the path the servers see. Every value is re-checked against the grammar here: a line can only
+ * hold tokens the schema admitted.
+ */
+export function haproxyPolicyLines(policies: Policies | undefined): string[] {
+  if (!policies) return [];
+  const lines: string[] = [];
+  const { redirect, stripPrefix, addPrefix } = policies;
+  if (redirect) {
+    const scheme = redirect.scheme ? token(redirect.scheme, /^https?$/) : '%[ssl_fc,iif(https,http)]';
+    const host = redirect.host ? token(redirect.host, /^[a-z0-9.-]+(:\d{1,5})?$/) : '%[req.hdr(host)]';
+    const rest = redirect.path ? path(redirect.path) : '%[capture.req.uri]';
+    lines.push(`http-request redirect code ${redirect.code ?? 302} location ${scheme}://${host}${rest}`);
+  }
+  if (stripPrefix) {
+    const strip = path(stripPrefix);
+    // `/api` → `/`, `/api/x` → `/x`; `/apix` is not below the prefix and stays.
+    lines.push(`http-request set-path / if { path ${strip} }`);
+    lines.push(`http-request set-path %[path,bytes(${strip.length})] if { path_beg ${strip}/ }`);
+  }
+  if (addPrefix) lines.push(`http-request set-path ${path(addPrefix)}%[path]`);
+  return lines;
+}
+
+function path(value: string): string {
+  return token(value, POLICY_PATH);
+}
+
+function token(value: string, grammar: RegExp): string {
+  if (!grammar.test(value)) throw new FabricError('FABRIC_ERR_RENDER', `refusing to render unsafe policy value ${JSON.stringify(value)}`);
+  return value;
+}
