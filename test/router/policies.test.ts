@@ -7,7 +7,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type NginxRouter, startNginxRouter } from './nginx-support.js';
-import { endpoint, type HttpResult, putEndpoint, putRaw, type Resources, useRouterSuite, waitFor } from './support.js';
+import { endpoint, type HttpResult, putEndpoint, putRaw, type Resources, startRouterWithConfig, useRouterSuite, waitFor } from './support.js';
 
 const suite = useRouterSuite({ router: false });
 
@@ -121,5 +121,19 @@ describe('traffic policies through HAProxy and nginx', () => {
     expect(config()).toMatch(/backend svc_late\n(.*\n)*? {2}http-request set-path %\[path,bytes\(4\)\] if \{ path_beg \/api\/ \}\n/);
     const haproxy = await router.target('haproxy');
     expect(haproxy.lastError).toBeUndefined();
+  });
+
+  it('a target that cannot apply a policy says so in /v1/status (a spec written past fabric apply)', async () => {
+    const work = suite.perTest.tempDir('fabric-policy-file-');
+    const template = path.join(work, 'services.hbs');
+    fs.writeFileSync(template, '{{#each services}}{{name}}\n{{/each}}');
+    const fileRouter = await startRouterWithConfig(suite.perTest, suite.etcd, {
+      targets: [{ kind: 'file', name: 'names', template, dest: path.join(work, 'services.txt') }],
+    });
+    const rev = await putService({ name: 'hand', domains: ['hand.example.com'], addPrefix: '/v9' }, false);
+    await fileRouter.waitApplied(rev);
+    const target = ((await fileRouter.status()).targets as any[]).find((t) => t.name === 'names');
+    expect(target.limitations).toContain('service hand: addPrefix is not supported by file targets: this target serves it without');
+    expect(target.limitations).toContain('service strip: stripPrefix is not supported by file targets: this target serves it without');
   });
 });
