@@ -39,6 +39,24 @@ describe('policy validation', () => {
     expect(issues({ addPrefix: '/v1/' })[0]).toMatch(/^addPrefix: /);
   });
 
+  it('headers: set and null removes; CR/LF and other control characters, quotes, backslashes, $ and the headers fabric sets refused', () => {
+    expect(issues({ headers: { request: { 'X-Env': 'prod', 'X-Old': null }, response: { 'X-Frame-Options': 'DENY', Server: null } } })).toEqual([]);
+    expect(issues({ headers: { response: { 'Content-Security-Policy': "default-src 'self'; img-src *; 100%" } } })).toEqual([]);
+    expect(issues({ headers: { request: { 'X-A': 'a\r\nX-Injected: 1' } } })).toEqual([
+      'headers.request.X-A: must not contain control characters (CR, LF, tab, …)',
+    ]);
+    expect(issues({ headers: { request: { 'X-A': 'a\tb' } } })[0]).toMatch(/control characters/);
+    expect(issues({ headers: { request: { 'X-A': 'é' } } })[0]).toMatch(/printable ASCII/);
+    expect(issues({ headers: { request: { 'X-A': '$host' } } })).toEqual(['headers.request.X-A: must not contain " \\ or $']);
+    expect(issues({ headers: { request: { 'X-A': 'say "hi"' } } })[0]).toMatch(/must not contain/);
+    expect(issues({ headers: { request: { 'X-A': ' padded' } } })[0]).toMatch(/leading or trailing/);
+    expect(issues({ headers: { request: { 'X-A': '' } } })[0]).toMatch(/null removes/);
+    expect(issues({ headers: { request: { 'Bad Name': 'x' } } })[0]).toMatch(/^headers\.request\.Bad Name: is not a header name/);
+    expect(issues({ headers: { request: { 'X-Forwarded-For': '1.2.3.4' } } })[0]).toMatch(/is set by fabric on every request/);
+    expect(issues({ headers: { request: { 'X-A': 'a', 'x-a': 'b' } } })[0]).toMatch(/given twice/);
+    expect(issues({ headers: { both: {} } })[0]).toMatch(/^headers: /);
+  });
+
   it('refuses policies on a tcp service', () => {
     expect(issues({ mode: 'tcp', stripPrefix: '/api' })).toEqual(['stripPrefix: not possible on a tcp service: traffic policies act on HTTP requests']);
   });
@@ -78,8 +96,21 @@ describe('policy rendering', () => {
     ]);
   });
 
+  it('headers: HAProxy set-header/del-header with % doubled; nginx proxy_set_header, proxy_hide_header + add_header always', () => {
+    const headers = { request: { 'X-Env': 'a 100%', 'X-Old': null }, response: { 'X-Frame-Options': 'DENY', Server: null } };
+    expect(haproxyPolicyLines(p({ headers }))).toEqual([
+      'http-request set-header X-Env "a 100%%"',
+      'http-request del-header X-Old',
+      'http-response set-header X-Frame-Options "DENY"',
+      'http-response del-header Server',
+    ]);
+    const nginx = nginxPolicy(p({ headers }));
+    expect(nginx.requestHeaders).toEqual(['proxy_set_header X-Env "a 100%";', 'proxy_set_header X-Old "";']);
+    expect(nginx.responseHeaders).toEqual(['proxy_hide_header X-Frame-Options;', 'add_header X-Frame-Options "DENY" always;', 'proxy_hide_header Server;']);
+  });
+
   it('nginx: a redirect answers even without endpoints; rewrites end in break', () => {
-    expect(nginxPolicy(p({ redirect: { scheme: 'https', code: 308 } }))).toEqual({ answer: 'return 308 https://$http_host$request_uri;', rewrites: [] });
+    expect(nginxPolicy(p({ redirect: { scheme: 'https', code: 308 } }))).toMatchObject({ answer: 'return 308 https://$http_host$request_uri;', rewrites: [] });
     expect(nginxPolicy(p({ stripPrefix: '/a.b', addPrefix: '/v1' })).rewrites).toEqual([
       'rewrite ^/a\\.b$ /v1/ break;',
       'rewrite ^/a\\.b(/.*)$ /v1$1 break;',
@@ -105,6 +136,7 @@ describe('policy rendering', () => {
             { stripPrefix: strip, addPrefix: add },
             { stripPrefix: strip },
             { addPrefix: add },
+            { headers: { request: { [host || 'X']: path }, response: { 'X-R': strip } } },
           ]) {
             const parsed = serviceSpecSchema.safeParse({ name: 'web', ...spec });
             if (!parsed.success) continue;
@@ -113,12 +145,25 @@ describe('policy rendering', () => {
               (v) => v !== undefined,
             );
             for (const value of values) expect(value).toMatch(/^[A-Za-z0-9._~/:-]+$/);
+            const headerValues = Object.values({ ...parsed.data.headers?.request, ...parsed.data.headers?.response }).filter(
+              (v): v is string => typeof v === 'string',
+            );
+            for (const value of headerValues) expect(value).toMatch(/^[\x20-\x7e]+$/);
+            for (const value of headerValues) expect(value).not.toMatch(/["\\$]/);
             const haproxy = haproxyPolicyLines(policies);
-            for (const line of haproxy) expect(line).not.toMatch(/[\p{Cc}"'\\#]/u);
+            // Outside the one quoted header value a line may hold: no quote, backslash or comment.
+            const unquoted = (line: string) => line.replace(/ "[^"]*"$/, '');
+            for (const line of haproxy) expect(line).not.toMatch(/\p{Cc}/u);
+            for (const line of haproxy) expect(unquoted(line)).not.toMatch(/["'\\#]/);
             // Each value is printed as it was admitted: nothing dropped, nothing re-encoded.
             for (const value of values) expect(haproxy.join('\n')).toContain(value);
             const nginx = nginxPolicy(policies);
-            for (const line of [nginx.answer, ...nginx.rewrites].filter((l): l is string => l !== null)) {
+            for (const line of [nginx.answer, ...nginx.rewrites, ...nginx.requestHeaders, ...nginx.responseHeaders].filter((l): l is string => l !== null)) {
+              expect(line).not.toMatch(/\p{Cc}/u);
+              if (line.includes('"')) {
+                expect(line).toMatch(/^[a-z_]+ [A-Za-z0-9-]+ "[^"\\$]*"( always)?;$/);
+                continue;
+              }
               // The one backslash nginx gets is the regex escape of a dot.
               expect(line.replaceAll('\\.', '.')).not.toMatch(/[\p{Cc}"'\\#{}]|;./u);
               expect(line.endsWith(';')).toBe(true);

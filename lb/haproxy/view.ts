@@ -123,9 +123,13 @@ function checkView(check: NonNullable<Backend['check']>) {
   };
 }
 
-/** A policy line is one line of printable ASCII without a comment: anything else escaped validation. */
+/**
+ * A policy line is one line of printable ASCII; outside its one quoted value (a header's, without
+ * `"`, `\\` or `$`) no quote, backslash or comment. Anything else escaped validation.
+ */
 function policyLine(line: string): string {
-  if (!/^[\x21-\x7e][\x20-\x7e]*$/.test(line) || line.includes('#')) {
+  const outside = line.replace(/ "[^"\\$]*"$/, '');
+  if (!/^[\x21-\x7e][\x20-\x7e]*$/.test(line) || /["\\#]/.test(outside)) {
     throw new FabricError('FABRIC_ERR_RENDER', `refusing to render unsafe policy line ${JSON.stringify(line)}`);
   }
   return line;

@@ -8,7 +8,7 @@ import { policiesOf } from '../policy/schema.js';
 import type { TemplateFn } from '../render.js';
 import type { NginxTlsPlan } from '../tls/nginx-tls.js';
 
-const NO_POLICY: NginxPolicy = { answer: null, rewrites: [] };
+const NO_POLICY: NginxPolicy = { answer: null, rewrites: [], requestHeaders: [], responseHeaders: [] };
 
 /** Every file nginx reads or writes, all under the directory of the config (so it runs unprivileged). */
 export interface NginxPaths {
@@ -99,6 +99,10 @@ export interface LocationView {
   answer?: string;
   /** …or the rewrites before `proxy_pass`. */
   rewrites?: string[];
+  /** Its `proxy_set_header` lines (the template repeats fabric's own before them). */
+  requestHeaders?: string[];
+  /** Its `proxy_hide_header` / `add_header` lines (the template repeats HSTS after them). */
+  responseHeaders?: string[];
 }
 
 export interface HostView {
@@ -245,6 +249,8 @@ function hostViews(model: Model, httpServices: Set<string>, readyUpstreams: Set<
       ready: readyUpstreams.has(upstream),
       ...(policy.answer ? { answer: policy.answer } : {}),
       ...(policy.rewrites.length > 0 ? { rewrites: policy.rewrites } : {}),
+      ...(policy.requestHeaders.length > 0 ? { requestHeaders: policy.requestHeaders } : {}),
+      ...(policy.responseHeaders.length > 0 ? { responseHeaders: policy.responseHeaders } : {}),
     });
     byHost.set(rule.host, locations);
   }

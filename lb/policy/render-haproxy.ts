@@ -1,4 +1,5 @@
 import { FabricError } from '../../src/errors.js';
+import { HEADER_NAME, HEADER_VALUE, headerChanges } from './headers.js';
 import { POLICY_PATH, type Policies } from './schema.js';
 
 /**
@@ -24,7 +25,16 @@ export function haproxyPolicyLines(policies: Policies | undefined): string[] {
     lines.push(`http-request set-path %[path,bytes(${strip.length})] if { path_beg ${strip}/ }`);
   }
   if (addPrefix) lines.push(`http-request set-path ${path(addPrefix)}%[path]`);
+  for (const { name, value } of headerChanges(policies.headers?.request)) lines.push(headerLine('http-request', name, value));
+  for (const { name, value } of headerChanges(policies.headers?.response)) lines.push(headerLine('http-response', name, value));
   return lines;
+}
+
+/** A quoted log-format string: `%` doubled; `"`, `\\` and `$` never pass the grammar. */
+function headerLine(rule: 'http-request' | 'http-response', name: string, value: string | null): string {
+  const header = token(name, HEADER_NAME);
+  if (value === null) return `${rule} del-header ${header}`;
+  return `${rule} set-header ${header} "${token(value, HEADER_VALUE).replaceAll('%', '%%')}"`;
 }
 
 function path(value: string): string {
@@ -32,6 +42,7 @@ function path(value: string): string {
 }
 
 function token(value: string, grammar: RegExp): string {
-  if (!grammar.test(value)) throw new FabricError('FABRIC_ERR_RENDER', `refusing to render unsafe policy value ${JSON.stringify(value)}`);
+  if (!grammar.test(value) || /["\\$]/.test(value))
+    throw new FabricError('FABRIC_ERR_RENDER', `refusing to render unsafe policy value ${JSON.stringify(value)}`);
   return value;
 }

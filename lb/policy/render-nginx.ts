@@ -1,4 +1,5 @@
 import { FabricError } from '../../src/errors.js';
+import { HEADER_NAME, HEADER_VALUE, headerChanges } from './headers.js';
 import { POLICY_PATH, type Policies } from './schema.js';
 
 export interface NginxPolicy {
@@ -6,6 +7,10 @@ export interface NginxPolicy {
   answer: string | null;
   /** Before `proxy_pass`: the path rewrites. */
   rewrites: string[];
+  /** `proxy_set_header` lines: they replace the http block's, so the template repeats fabric's own first. */
+  requestHeaders: string[];
+  /** `proxy_hide_header` / `add_header … always` lines: they replace the server block's (the template repeats HSTS). */
+  responseHeaders: string[];
 }
 
 /**
@@ -15,8 +20,29 @@ export interface NginxPolicy {
  * locations again. Values are re-checked against the grammar here.
  */
 export function nginxPolicy(policies: Policies | undefined): NginxPolicy {
-  if (!policies) return { answer: null, rewrites: [] };
-  return { answer: policies.redirect ? redirectLine(policies.redirect) : null, rewrites: rewriteLines(policies) };
+  if (!policies) return { answer: null, rewrites: [], requestHeaders: [], responseHeaders: [] };
+  return {
+    answer: policies.redirect ? redirectLine(policies.redirect) : null,
+    rewrites: rewriteLines(policies),
+    requestHeaders: headerChanges(policies.headers?.request).map(
+      ({ name, value }) => `proxy_set_header ${header(name)} "${value === null ? '' : headerValue(value)}";`,
+    ),
+    responseHeaders: headerChanges(policies.headers?.response).flatMap(({ name, value }) =>
+      value === null
+        ? [`proxy_hide_header ${header(name)};`]
+        : [`proxy_hide_header ${header(name)};`, `add_header ${header(name)} "${headerValue(value)}" always;`],
+    ),
+  };
+}
+
+function header(name: string): string {
+  return token(name, HEADER_NAME);
+}
+
+/** In a quoted nginx string; `"`, `\\` and `$` never pass the grammar (checked again here). */
+function headerValue(value: string): string {
+  if (/["\\$]/.test(value)) throw new FabricError('FABRIC_ERR_RENDER', `refusing to render unsafe header value ${JSON.stringify(value)}`);
+  return token(value, HEADER_VALUE);
 }
 
 function redirectLine(redirect: NonNullable<Policies['redirect']>): string {

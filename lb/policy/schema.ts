@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isDomain } from '../../src/grammar.js';
+import { type HeadersPolicy, headersSchema } from './headers.js';
 
 /**
  * Traffic policy fields of Service and Route specs (CONTRACT.md, "Traffic policy on Service and
@@ -53,7 +54,7 @@ export const redirectSchema = z
 export type RedirectPolicy = z.infer<typeof redirectSchema>;
 
 /** Policies of the contract not built yet: refused by name, never accepted and ignored. */
-export const NOT_YET = ['headers', 'basicAuth', 'allow', 'deny', 'rateLimit', 'timeouts', 'retries', 'maxBodySize', 'maintenance', 'errorPages'] as const;
+export const NOT_YET = ['basicAuth', 'allow', 'deny', 'rateLimit', 'timeouts', 'retries', 'maxBodySize', 'maintenance', 'errorPages'] as const;
 
 const notSupportedYet = z.unknown().superRefine((_value, ctx) => {
   ctx.addIssue({ code: 'custom', message: 'not supported yet: this policy is in the contract but fabric does not apply it yet (docs/routing.md)' });
@@ -69,6 +70,7 @@ export const servicePolicyFields = {
   redirect: redirectSchema.optional(),
   stripPrefix: prefix.optional(),
   addPrefix: prefix.optional(),
+  headers: headersSchema.optional(),
   ...notYetFields,
 };
 
@@ -78,18 +80,19 @@ const notYetOnRoute = z.unknown().superRefine((_value, ctx) => {
 });
 
 export const routePolicyFields = Object.fromEntries(
-  ['redirect', 'stripPrefix', 'addPrefix', ...NOT_YET].map((name) => [name, notYetOnRoute.optional()]),
-) as Record<'redirect' | 'stripPrefix' | 'addPrefix' | (typeof NOT_YET)[number], z.ZodOptional<typeof notYetOnRoute>>;
+  ['redirect', 'stripPrefix', 'addPrefix', 'headers', ...NOT_YET].map((name) => [name, notYetOnRoute.optional()]),
+) as Record<'redirect' | 'stripPrefix' | 'addPrefix' | 'headers' | (typeof NOT_YET)[number], z.ZodOptional<typeof notYetOnRoute>>;
 
 /** The policies a spec carries, as the renderers read them. */
 export interface Policies {
   redirect?: RedirectPolicy;
   stripPrefix?: string;
   addPrefix?: string;
+  headers?: HeadersPolicy;
 }
 
 /** The names of the policies set, in a stable order (for capability checks and status). */
-export const POLICY_NAMES = ['redirect', 'stripPrefix', 'addPrefix'] as const;
+export const POLICY_NAMES = ['redirect', 'stripPrefix', 'addPrefix', 'headers'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export function policiesOf(spec: Policies | undefined): Policies | undefined {
@@ -98,6 +101,7 @@ export function policiesOf(spec: Policies | undefined): Policies | undefined {
   if (spec.redirect) out.redirect = spec.redirect;
   if (spec.stripPrefix) out.stripPrefix = spec.stripPrefix;
   if (spec.addPrefix) out.addPrefix = spec.addPrefix;
+  if (spec.headers && (Object.keys(spec.headers.request ?? {}).length > 0 || Object.keys(spec.headers.response ?? {}).length > 0)) out.headers = spec.headers;
   return Object.keys(out).length > 0 ? out : undefined;
 }
 

@@ -11,10 +11,21 @@ import { endpoint, type HttpResult, putEndpoint, putRaw, type Resources, startRo
 
 const suite = useRouterSuite({ router: false });
 
-/** A backend that answers with the path and query it was sent. */
+/**
+ * A backend that answers with the path and query it was sent, the request headers it saw in
+ * `x-seen-*`, and response headers of its own for the policies to replace or remove.
+ */
 async function startEchoBackend(res: Resources): Promise<number> {
   const server = http.createServer((req, reply) => {
-    reply.writeHead(200, { 'content-type': 'text/plain' });
+    reply.writeHead(200, {
+      'content-type': 'text/plain',
+      'x-seen-env': String(req.headers['x-env'] ?? 'absent'),
+      'x-seen-remove-me': String(req.headers['x-remove-me'] ?? 'absent'),
+      'x-seen-forwarded-for': String(req.headers['x-forwarded-for'] ?? 'absent'),
+      'x-seen-host': String(req.headers.host ?? 'absent'),
+      'x-frame-options': 'SAMEORIGIN',
+      'x-powered-by': 'echo',
+    });
     reply.end(req.url);
   });
   await new Promise<void>((resolve, reject) => {
@@ -39,6 +50,23 @@ let echo: number;
 
 function request(target: Target, host: string, pathname: string): Promise<HttpResult> {
   return target === 'haproxy' ? router.requestHaproxy(host, pathname) : router.request(host, pathname);
+}
+
+/** A GET with headers of the client's own. */
+function requestWith(target: Target, host: string, headers: Record<string, string>): Promise<HttpResult> {
+  const port = target === 'haproxy' ? router.haproxyPort! : router.nginxPort;
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/', headers: { host, ...headers }, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.setTimeout(5_000, () => req.destroy(new Error(`GET ${host} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 async function putService(spec: Record<string, unknown>, withEndpoint: boolean): Promise<number> {
@@ -105,6 +133,34 @@ describe('traffic policies through HAProxy and nginx', () => {
         const r = await request(target, host, pathname);
         expect({ target, host, pathname, status: r.status, body: r.body }).toEqual({ target, host, pathname, status: 200, body: seen });
       }
+    }
+  });
+
+  it('headers: set and removed on the request the backend sees and on the response the client gets', async () => {
+    const rev = await putService(
+      {
+        name: 'hdr',
+        domains: ['hdr.example.com'],
+        headers: {
+          request: { 'X-Env': 'prod 100%', 'X-Remove-Me': null },
+          response: { 'X-Frame-Options': 'DENY', 'X-Powered-By': null, 'X-Policy': "a; b 'c' #d" },
+        },
+      },
+      true,
+    );
+    await router.waitApplied(rev);
+    await waitBoth('hdr.example.com', '/', (r) => r.headers['x-seen-env'] === 'prod 100%', 'hdr sets X-Env');
+    for (const target of TARGETS) {
+      const r = await requestWith(target, 'hdr.example.com', { 'X-Remove-Me': 'yes', 'X-Env': 'client' });
+      expect({ target, status: r.status }).toEqual({ target, status: 200 });
+      expect(r.headers['x-seen-env']).toBe('prod 100%');
+      expect(r.headers['x-seen-remove-me']).toBe('absent');
+      // fabric's own request headers survive a service's (nginx: proxy_set_header in a location replaces the http block's).
+      expect(r.headers['x-seen-forwarded-for']).toBe('127.0.0.1');
+      expect(r.headers['x-seen-host']).toBe('hdr.example.com');
+      expect(r.headers['x-frame-options']).toBe('DENY');
+      expect(r.headers['x-powered-by']).toBeUndefined();
+      expect(r.headers['x-policy']).toBe("a; b 'c' #d");
     }
   });
 
