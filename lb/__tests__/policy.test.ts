@@ -57,6 +57,14 @@ describe('policy validation', () => {
     expect(issues({ headers: { both: {} } })[0]).toMatch(/^headers: /);
   });
 
+  it('maintenance: a page of printable ASCII, newlines and tabs; $ and other control characters refused; disabled is no policy', () => {
+    expect(issues({ maintenance: { enabled: true, page: '<h1 class="x">back\tsoon</h1>\n' } })).toEqual([]);
+    expect(issues({ maintenance: { enabled: true, page: 'a\rb' } })[0]).toMatch(/^maintenance\.page: must be printable ASCII/);
+    expect(issues({ maintenance: { enabled: true, page: '$host' } })).toEqual(['maintenance.page: must not contain $']);
+    expect(issues({ maintenance: { page: 'x' } })[0]).toMatch(/^maintenance\.enabled: /);
+    expect(policiesOf({ maintenance: { enabled: false, page: 'x' } })).toBeUndefined();
+  });
+
   it('refuses policies on a tcp service', () => {
     expect(issues({ mode: 'tcp', stripPrefix: '/api' })).toEqual(['stripPrefix: not possible on a tcp service: traffic policies act on HTTP requests']);
   });
@@ -107,6 +115,14 @@ describe('policy rendering', () => {
     const nginx = nginxPolicy(p({ headers }));
     expect(nginx.requestHeaders).toEqual(['proxy_set_header X-Env "a 100%";', 'proxy_set_header X-Old "";']);
     expect(nginx.responseHeaders).toEqual(['proxy_hide_header X-Frame-Options;', 'add_header X-Frame-Options "DENY" always;', 'proxy_hide_header Server;']);
+  });
+
+  it('maintenance answers before anything else, the page escaped in one quoted string', () => {
+    const maintenance = { enabled: true, page: 'say "hi" \\ bye\n\tend' };
+    expect(haproxyPolicyLines(p({ maintenance, redirect: { host: 'a.example.com' }, stripPrefix: '/api' }))).toEqual([
+      'http-request return status 503 content-type text/html string "say \\"hi\\" \\\\ bye\\n\\tend"',
+    ]);
+    expect(nginxPolicy(p({ maintenance })).answer).toBe('default_type text/html; return 503 "say \\"hi\\" \\\\ bye\\n\\tend";');
   });
 
   it('nginx: a redirect answers even without endpoints; rewrites end in break', () => {
@@ -171,6 +187,25 @@ describe('policy rendering', () => {
           }
         },
       ),
+      { numRuns: 2_000 },
+    );
+  });
+});
+
+describe('maintenance page escaping', () => {
+  it('any page fast-check makes up is refused, or printed as one quoted string that reads back as the page', () => {
+    const quoted = /"((?:[^"\\$\p{Cc}]|\\.)*)"/u;
+    const unescape = (s: string) => s.replace(/\\(.)/g, (_m, c: string) => ({ n: '\n', t: '\t' })[c] ?? c);
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 60 }), fc.constantFrom('a"\n;}#', '\\"', 'x\r\ny')), (page) => {
+        const parsed = serviceSpecSchema.safeParse({ name: 'web', maintenance: { enabled: true, page } });
+        if (!parsed.success) return;
+        const [line] = haproxyPolicyLines(policiesOf(parsed.data));
+        const answer = nginxPolicy(policiesOf(parsed.data)).answer!;
+        expect(line).toMatch(new RegExp(`^http-request return status 503 content-type text/html string ${quoted.source}$`, 'u'));
+        expect(answer).toMatch(new RegExp(`^default_type text/html; return 503 ${quoted.source};$`, 'u'));
+        expect(unescape(quoted.exec(line!)![1]!)).toBe(page);
+      }),
       { numRuns: 2_000 },
     );
   });

@@ -128,7 +128,7 @@ function checkView(check: NonNullable<Backend['check']>) {
  * `"`, `\\` or `$`) no quote, backslash or comment. Anything else escaped validation.
  */
 function policyLine(line: string): string {
-  const outside = line.replace(/ "[^"\\$]*"$/, '');
+  const outside = line.replace(/ "(?:[^"\\$]|\\.)*"$/, '');
   if (!/^[\x21-\x7e][\x20-\x7e]*$/.test(line) || /["\\#]/.test(outside)) {
     throw new FabricError('FABRIC_ERR_RENDER', `refusing to render unsafe policy line ${JSON.stringify(line)}`);
   }

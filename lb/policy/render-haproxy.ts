@@ -1,5 +1,6 @@
 import { FabricError } from '../../src/errors.js';
 import { HEADER_NAME, HEADER_VALUE, headerChanges } from './headers.js';
+import { quotedPage } from './maintenance.js';
 import { POLICY_PATH, type Policies } from './schema.js';
 
 /**
@@ -11,7 +12,9 @@ import { POLICY_PATH, type Policies } from './schema.js';
 export function haproxyPolicyLines(policies: Policies | undefined): string[] {
   if (!policies) return [];
   const lines: string[] = [];
-  const { redirect, stripPrefix, addPrefix } = policies;
+  const { redirect, stripPrefix, addPrefix, maintenance } = policies;
+  // Maintenance answers everything: nothing after it runs.
+  if (maintenance) return [`http-request return status 503 content-type text/html string ${quotedPage(maintenance)}`];
   if (redirect) {
     const scheme = redirect.scheme ? token(redirect.scheme, /^https?$/) : '%[ssl_fc,iif(https,http)]';
     const host = redirect.host ? token(redirect.host, /^[a-z0-9.-]+(:\d{1,5})?$/) : '%[req.hdr(host)]';

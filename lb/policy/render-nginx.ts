@@ -1,5 +1,6 @@
 import { FabricError } from '../../src/errors.js';
 import { HEADER_NAME, HEADER_VALUE, headerChanges } from './headers.js';
+import { quotedPage } from './maintenance.js';
 import { POLICY_PATH, type Policies } from './schema.js';
 
 export interface NginxPolicy {
@@ -21,6 +22,10 @@ export interface NginxPolicy {
  */
 export function nginxPolicy(policies: Policies | undefined): NginxPolicy {
   if (!policies) return { answer: null, rewrites: [], requestHeaders: [], responseHeaders: [] };
+  if (policies.maintenance) {
+    // Maintenance answers everything (HTML, whatever the server block's default type).
+    return { answer: `default_type text/html; return 503 ${quotedPage(policies.maintenance)};`, rewrites: [], requestHeaders: [], responseHeaders: [] };
+  }
   return {
     answer: policies.redirect ? redirectLine(policies.redirect) : null,
     rewrites: rewriteLines(policies),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isDomain } from '../../src/grammar.js';
 import { type HeadersPolicy, headersSchema } from './headers.js';
+import { type MaintenancePolicy, maintenanceSchema } from './maintenance.js';
 
 /**
  * Traffic policy fields of Service and Route specs (CONTRACT.md, "Traffic policy on Service and
@@ -54,7 +55,7 @@ export const redirectSchema = z
 export type RedirectPolicy = z.infer<typeof redirectSchema>;
 
 /** Policies of the contract not built yet: refused by name, never accepted and ignored. */
-export const NOT_YET = ['basicAuth', 'allow', 'deny', 'rateLimit', 'timeouts', 'retries', 'maxBodySize', 'maintenance', 'errorPages'] as const;
+export const NOT_YET = ['basicAuth', 'allow', 'deny', 'rateLimit', 'timeouts', 'retries', 'maxBodySize', 'errorPages'] as const;
 
 const notSupportedYet = z.unknown().superRefine((_value, ctx) => {
   ctx.addIssue({ code: 'custom', message: 'not supported yet: this policy is in the contract but fabric does not apply it yet (docs/routing.md)' });
@@ -71,6 +72,7 @@ export const servicePolicyFields = {
   stripPrefix: prefix.optional(),
   addPrefix: prefix.optional(),
   headers: headersSchema.optional(),
+  maintenance: maintenanceSchema.optional(),
   ...notYetFields,
 };
 
@@ -80,8 +82,8 @@ const notYetOnRoute = z.unknown().superRefine((_value, ctx) => {
 });
 
 export const routePolicyFields = Object.fromEntries(
-  ['redirect', 'stripPrefix', 'addPrefix', 'headers', ...NOT_YET].map((name) => [name, notYetOnRoute.optional()]),
-) as Record<'redirect' | 'stripPrefix' | 'addPrefix' | 'headers' | (typeof NOT_YET)[number], z.ZodOptional<typeof notYetOnRoute>>;
+  ['redirect', 'stripPrefix', 'addPrefix', 'headers', 'maintenance', ...NOT_YET].map((name) => [name, notYetOnRoute.optional()]),
+) as Record<'redirect' | 'stripPrefix' | 'addPrefix' | 'headers' | 'maintenance' | (typeof NOT_YET)[number], z.ZodOptional<typeof notYetOnRoute>>;
 
 /** The policies a spec carries, as the renderers read them. */
 export interface Policies {
@@ -89,10 +91,11 @@ export interface Policies {
   stripPrefix?: string;
   addPrefix?: string;
   headers?: HeadersPolicy;
+  maintenance?: MaintenancePolicy;
 }
 
 /** The names of the policies set, in a stable order (for capability checks and status). */
-export const POLICY_NAMES = ['redirect', 'stripPrefix', 'addPrefix', 'headers'] as const;
+export const POLICY_NAMES = ['maintenance', 'redirect', 'stripPrefix', 'addPrefix', 'headers'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export function policiesOf(spec: Policies | undefined): Policies | undefined {
@@ -100,6 +103,7 @@ export function policiesOf(spec: Policies | undefined): Policies | undefined {
   const out: Policies = {};
   if (spec.redirect) out.redirect = spec.redirect;
   if (spec.stripPrefix) out.stripPrefix = spec.stripPrefix;
+  if (spec.maintenance?.enabled) out.maintenance = spec.maintenance;
   if (spec.addPrefix) out.addPrefix = spec.addPrefix;
   if (spec.headers && (Object.keys(spec.headers.request ?? {}).length > 0 || Object.keys(spec.headers.response ?? {}).length > 0)) out.headers = spec.headers;
   return Object.keys(out).length > 0 ? out : undefined;

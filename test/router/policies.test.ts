@@ -164,6 +164,20 @@ describe('traffic policies through HAProxy and nginx', () => {
     }
   });
 
+  it('maintenance: 503 with the page while enabled, served again when disabled', async () => {
+    const page = '<!doctype html>\n<h1 class="m">back soon</h1>\t100% \\o/\n';
+    let rev = await putService({ name: 'maint', domains: ['maint.example.com'], maintenance: { enabled: true, page }, stripPrefix: '/api' }, true);
+    await router.waitApplied(rev);
+    await waitBoth('maint.example.com', '/api/x', (r) => r.status === 503, 'maint answers 503');
+    for (const target of TARGETS) {
+      const r = await request(target, 'maint.example.com', '/api/x');
+      expect({ target, status: r.status, body: r.body, type: r.headers['content-type'] }).toEqual({ target, status: 503, body: page, type: 'text/html' });
+    }
+    rev = await putService({ name: 'maint', domains: ['maint.example.com'], maintenance: { enabled: false, page }, stripPrefix: '/api' }, false);
+    await router.waitApplied(rev);
+    await waitBoth('maint.example.com', '/api/x', (r) => r.status === 200 && r.body === '/x', 'maint served again');
+  });
+
   it('a service with policies added while HAProxy runs gets its own backend (a reload), never a plain spare', async () => {
     const plainRev = await putService({ name: 'late-plain', domains: ['late-plain.example.com'] }, true);
     await router.waitApplied(plainRev);
