@@ -195,7 +195,7 @@ describe('policy rendering', () => {
 describe('maintenance page escaping', () => {
   it('any page fast-check makes up is refused, or printed as one quoted string that reads back as the page', () => {
     const quoted = /"((?:[^"\\$\p{Cc}]|\\.)*)"/u;
-    const unescape = (s: string) => s.replace(/\\(.)/g, (_m, c: string) => ({ n: '\n', t: '\t' })[c] ?? c);
+    const readBack = (s: string) => s.replace(/\\(.)/g, (_m, c: string) => ({ n: '\n', t: '\t' })[c] ?? c);
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 60 }), fc.constantFrom('a"\n;}#', '\\"', 'x\r\ny')), (page) => {
         const parsed = serviceSpecSchema.safeParse({ name: 'web', maintenance: { enabled: true, page } });
@@ -204,7 +204,7 @@ describe('maintenance page escaping', () => {
         const answer = nginxPolicy(policiesOf(parsed.data)).answer!;
         expect(line).toMatch(new RegExp(`^http-request return status 503 content-type text/html string ${quoted.source}$`, 'u'));
         expect(answer).toMatch(new RegExp(`^default_type text/html; return 503 ${quoted.source};$`, 'u'));
-        expect(unescape(quoted.exec(line!)![1]!)).toBe(page);
+        expect(readBack(quoted.exec(line!)![1]!)).toBe(page);
       }),
       { numRuns: 2_000 },
     );
