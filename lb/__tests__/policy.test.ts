@@ -5,6 +5,7 @@ import { unsupportedPolicyErrors } from '../../src/ctl/policy-targets.js';
 import { routeSpecSchema, serviceSpecSchema } from '../../src/model/service.js';
 import { planPool } from '../haproxy/spares.js';
 import { unsupportedPolicies } from '../policy/capabilities.js';
+import { routePolicyLimitations } from '../policy/limitations.js';
 import { haproxyPolicyLines } from '../policy/render-haproxy.js';
 import { nginxPolicy } from '../policy/render-nginx.js';
 import { NOT_YET, type Policies, policiesOf } from '../policy/schema.js';
@@ -236,6 +237,29 @@ describe('policy capabilities', () => {
     expect(errors.map((e) => `${e.label}: ${e.field}: ${e.reason}`)).toEqual([
       'Service web: stripPrefix: not supported by file targets: target conf (file) of router r1 serves this service and cannot apply it',
     ]);
+  });
+});
+
+describe('policies and Routes', () => {
+  it('a Route to a service with policies is reported for every target: its traffic goes without them', () => {
+    const service = (name: string, spec: Record<string, unknown>) =>
+      ({ name, mode: 'http', balance: 'roundrobin', domains: [], paths: [], endpoints: [], spec: { name, ...spec } }) as any;
+    const route = (name: string, active: boolean) =>
+      ({
+        name,
+        active,
+        spec: {
+          backends: [
+            { service: 'api', weight: 1 },
+            { service: 'plain', weight: 1 },
+          ],
+        },
+      }) as any;
+    const services = [service('api', { stripPrefix: '/api' }), service('plain', {})];
+    expect(routePolicyLimitations([route('canary', true), route('lost', false)], services)).toEqual([
+      "route canary: its traffic to service api goes without the service's traffic policies (not supported yet through a Route)",
+    ]);
+    expect(routePolicyLimitations(undefined, services)).toEqual([]);
   });
 });
 
