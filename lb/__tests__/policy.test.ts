@@ -66,6 +66,20 @@ describe('policy validation', () => {
     expect(policiesOf({ maintenance: { enabled: false, page: 'x' } })).toBeUndefined();
   });
 
+  it('timeouts: durations from 1ms to 1h, at least one', () => {
+    expect(issues({ timeouts: { connect: '2s', server: 30_000, idle: '500ms' } })).toEqual([]);
+    expect(issues({ timeouts: { server: '-1s' } })[0]).toMatch(/^timeouts\.server: /);
+    expect(issues({ timeouts: { server: '2h' } })[0]).toMatch(/^timeouts\.server: /);
+    expect(issues({ timeouts: { server: 1.5 } })[0]).toMatch(/^timeouts\.server: must be whole milliseconds/);
+    expect(issues({ timeouts: {} })).toEqual(['timeouts: required: at least one of connect, server, idle']);
+    expect(haproxyPolicyLines(policiesOf({ timeouts: { connect: 2000, server: 300, idle: 1000 } }))).toEqual([
+      'timeout connect 2000ms',
+      'timeout server 300ms',
+      'timeout http-keep-alive 1000ms',
+    ]);
+    expect(nginxPolicy(policiesOf({ timeouts: { server: 300 } })).rewrites).toEqual(['proxy_read_timeout 300ms;', 'proxy_send_timeout 300ms;']);
+  });
+
   it('refuses policies on a tcp service', () => {
     expect(issues({ mode: 'tcp', stripPrefix: '/api' })).toEqual(['stripPrefix: not possible on a tcp service: traffic policies act on HTTP requests']);
   });

@@ -28,6 +28,10 @@ export function haproxyPolicyLines(policies: Policies | undefined): string[] {
     lines.push(`http-request set-path %[path,bytes(${strip.length})] if { path_beg ${strip}/ }`);
   }
   if (addPrefix) lines.push(`http-request set-path ${path(addPrefix)}%[path]`);
+  const { timeouts } = policies;
+  if (timeouts?.connect !== undefined) lines.push(`timeout connect ${ms(timeouts.connect)}`);
+  if (timeouts?.server !== undefined) lines.push(`timeout server ${ms(timeouts.server)}`);
+  if (timeouts?.idle !== undefined) lines.push(`timeout http-keep-alive ${ms(timeouts.idle)}`);
   for (const { name, value } of headerChanges(policies.headers?.request)) lines.push(headerLine('http-request', name, value));
   for (const { name, value } of headerChanges(policies.headers?.response)) lines.push(headerLine('http-response', name, value));
   return lines;
@@ -38,6 +42,11 @@ function headerLine(rule: 'http-request' | 'http-response', name: string, value:
   const header = token(name, HEADER_NAME);
   if (value === null) return `${rule} del-header ${header}`;
   return `${rule} set-header ${header} "${token(value, HEADER_VALUE).replaceAll('%', '%%')}"`;
+}
+
+function ms(value: number): string {
+  if (!Number.isInteger(value) || value < 1) throw new FabricError('FABRIC_ERR_RENDER', `refusing to render timeout ${value}`);
+  return `${value}ms`;
 }
 
 function path(value: string): string {

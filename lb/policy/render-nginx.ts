@@ -28,7 +28,7 @@ export function nginxPolicy(policies: Policies | undefined): NginxPolicy {
   }
   return {
     answer: policies.redirect ? redirectLine(policies.redirect) : null,
-    rewrites: rewriteLines(policies),
+    rewrites: [...rewriteLines(policies), ...timeoutLines(policies)],
     requestHeaders: headerChanges(policies.headers?.request).map(
       ({ name, value }) => `proxy_set_header ${header(name)} "${value === null ? '' : headerValue(value)}";`,
     ),
@@ -38,6 +38,21 @@ export function nginxPolicy(policies: Policies | undefined): NginxPolicy {
         : [`proxy_hide_header ${header(name)};`, `add_header ${header(name)} "${headerValue(value)}" always;`],
     ),
   };
+}
+
+/** connect → proxy_connect_timeout; server → proxy_read_timeout and proxy_send_timeout; idle → keepalive_timeout (the client's). */
+function timeoutLines({ timeouts }: Policies): string[] {
+  if (!timeouts) return [];
+  const lines: string[] = [];
+  if (timeouts.connect !== undefined) lines.push(`proxy_connect_timeout ${ms(timeouts.connect)};`);
+  if (timeouts.server !== undefined) lines.push(`proxy_read_timeout ${ms(timeouts.server)};`, `proxy_send_timeout ${ms(timeouts.server)};`);
+  if (timeouts.idle !== undefined) lines.push(`keepalive_timeout ${ms(timeouts.idle)};`);
+  return lines;
+}
+
+function ms(value: number): string {
+  if (!Number.isInteger(value) || value < 1) throw new FabricError('FABRIC_ERR_RENDER', `refusing to render timeout ${value}`);
+  return `${value}ms`;
 }
 
 function header(name: string): string {

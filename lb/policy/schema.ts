@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isDomain } from '../../src/grammar.js';
 import { type HeadersPolicy, headersSchema } from './headers.js';
 import { type MaintenancePolicy, maintenanceSchema } from './maintenance.js';
+import { type TimeoutsPolicy, timeoutsSchema } from './timeouts.js';
 
 /**
  * Traffic policy fields of Service and Route specs (CONTRACT.md, "Traffic policy on Service and
@@ -55,7 +56,7 @@ export const redirectSchema = z
 export type RedirectPolicy = z.infer<typeof redirectSchema>;
 
 /** Policies of the contract not built yet: refused by name, never accepted and ignored. */
-export const NOT_YET = ['basicAuth', 'allow', 'deny', 'rateLimit', 'timeouts', 'retries', 'maxBodySize', 'errorPages'] as const;
+export const NOT_YET = ['basicAuth', 'allow', 'deny', 'rateLimit', 'retries', 'maxBodySize', 'errorPages'] as const;
 
 const notSupportedYet = z.unknown().superRefine((_value, ctx) => {
   ctx.addIssue({ code: 'custom', message: 'not supported yet: this policy is in the contract but fabric does not apply it yet (docs/routing.md)' });
@@ -73,6 +74,7 @@ export const servicePolicyFields = {
   addPrefix: prefix.optional(),
   headers: headersSchema.optional(),
   maintenance: maintenanceSchema.optional(),
+  timeouts: timeoutsSchema.optional(),
   ...notYetFields,
 };
 
@@ -82,8 +84,8 @@ const notYetOnRoute = z.unknown().superRefine((_value, ctx) => {
 });
 
 export const routePolicyFields = Object.fromEntries(
-  ['redirect', 'stripPrefix', 'addPrefix', 'headers', 'maintenance', ...NOT_YET].map((name) => [name, notYetOnRoute.optional()]),
-) as Record<'redirect' | 'stripPrefix' | 'addPrefix' | 'headers' | 'maintenance' | (typeof NOT_YET)[number], z.ZodOptional<typeof notYetOnRoute>>;
+  ['redirect', 'stripPrefix', 'addPrefix', 'headers', 'maintenance', 'timeouts', ...NOT_YET].map((name) => [name, notYetOnRoute.optional()]),
+) as Record<'redirect' | 'stripPrefix' | 'addPrefix' | 'headers' | 'maintenance' | 'timeouts' | (typeof NOT_YET)[number], z.ZodOptional<typeof notYetOnRoute>>;
 
 /** The policies a spec carries, as the renderers read them. */
 export interface Policies {
@@ -92,10 +94,11 @@ export interface Policies {
   addPrefix?: string;
   headers?: HeadersPolicy;
   maintenance?: MaintenancePolicy;
+  timeouts?: TimeoutsPolicy;
 }
 
 /** The names of the policies set, in a stable order (for capability checks and status). */
-export const POLICY_NAMES = ['maintenance', 'redirect', 'stripPrefix', 'addPrefix', 'headers'] as const;
+export const POLICY_NAMES = ['maintenance', 'redirect', 'stripPrefix', 'addPrefix', 'headers', 'timeouts'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export function policiesOf(spec: Policies | undefined): Policies | undefined {
@@ -105,6 +108,7 @@ export function policiesOf(spec: Policies | undefined): Policies | undefined {
   if (spec.stripPrefix) out.stripPrefix = spec.stripPrefix;
   if (spec.maintenance?.enabled) out.maintenance = spec.maintenance;
   if (spec.addPrefix) out.addPrefix = spec.addPrefix;
+  if (spec.timeouts && Object.keys(spec.timeouts).length > 0) out.timeouts = spec.timeouts;
   if (spec.headers && (Object.keys(spec.headers.request ?? {}).length > 0 || Object.keys(spec.headers.response ?? {}).length > 0)) out.headers = spec.headers;
   return Object.keys(out).length > 0 ? out : undefined;
 }

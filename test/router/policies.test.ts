@@ -178,6 +178,34 @@ describe('traffic policies through HAProxy and nginx', () => {
     await waitBoth('maint.example.com', '/api/x', (r) => r.status === 200 && r.body === '/x', 'maint served again');
   });
 
+  it('timeouts.server: an endpoint slower than it is answered 504, one within it 200', async () => {
+    const slow = http.createServer((req, reply) => {
+      const delay = req.url?.startsWith('/slow') ? 1_500 : 0;
+      const timer = setTimeout(() => reply.end('late'), delay);
+      reply.on('close', () => clearTimeout(timer));
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', () => resolve()));
+    suite.perTest.defer(
+      () =>
+        new Promise<void>((resolve) => {
+          slow.closeAllConnections();
+          slow.close(() => resolve());
+        }),
+    );
+    await putRaw(
+      suite.client,
+      'services/slowsvc',
+      JSON.stringify({ kind: 'Service', name: 'slowsvc', domains: ['slow.example.com'], timeouts: { server: '200ms' } }),
+    );
+    const rev = await putEndpoint(suite.client, endpoint({ service: 'slowsvc', port: (slow.address() as net.AddressInfo).port, name: 'slow-1' }));
+    await router.waitApplied(rev);
+    await waitBoth('slow.example.com', '/fast', (r) => r.status === 200, 'slowsvc served');
+    for (const target of TARGETS) {
+      expect({ target, status: (await request(target, 'slow.example.com', '/slow')).status }).toEqual({ target, status: 504 });
+      expect({ target, status: (await request(target, 'slow.example.com', '/fast')).status }).toEqual({ target, status: 200 });
+    }
+  });
+
   it('a service with policies added while HAProxy runs gets its own backend (a reload), never a plain spare', async () => {
     const plainRev = await putService({ name: 'late-plain', domains: ['late-plain.example.com'] }, true);
     await router.waitApplied(plainRev);
