@@ -6,6 +6,7 @@ import type { HealthSource } from './health/source.js';
 import { ApplyHistory } from './history.js';
 import type { RouterMetrics } from './metrics.js';
 import { deriveModel, type Model, ModelMemo } from './model.js';
+import { policyLimitations, routePolicyLimitations } from './policy/limitations.js';
 import { deriveProblems } from './problems/derive.js';
 import { decodeSnapshot, type KeyChange, KeyStore } from './store.js';
 import type { ExitIntent, Target, TargetStatus } from './target.js';
@@ -264,7 +265,12 @@ export class Router {
         return 'deferred';
       }
       status.state = 'applied';
-      status.limitations = report.limitations?.length ? report.limitations : undefined;
+      const limitations = [
+        ...(report.limitations ?? []),
+        ...policyLimitations(target.kind, model.services),
+        ...routePolicyLimitations(model.weightedRoutes, model.services),
+      ];
+      status.limitations = limitations.length > 0 ? limitations : undefined;
       status.counters.applies += 1;
       this.metrics.applies.inc({ target: target.name, action: report.action });
       if (report.action === 'reload' || report.action === 'start') {

@@ -2,6 +2,7 @@ import type { Endpoint } from '../../src/model/endpoint.js';
 import { type BackendCheck, backendCheck, sameBackendCheck } from '../health/backend-check.js';
 import type { CheckDefaults } from '../health/spec.js';
 import { type Balance, type Model, type ModelEndpoint, type ServiceModel, type ServingState, servingState } from '../model.js';
+import { policyKey, servicePolicyLines } from '../policy/backend.js';
 import type { RouteModel } from '../routes/model.js';
 import type { TlsDesired } from '../tls/haproxy-desired.js';
 import {
@@ -42,6 +43,8 @@ export interface Backend {
   spare?: true;
   /** HAProxy runs this service's health check itself (lb/health/haproxy-checks.ts); absent: the router does. */
   check?: BackendCheck;
+  /** Its service's traffic policies as backend lines (lb/policy): fixed at load time, so such a backend is never a plain spare. */
+  policy?: string[];
 }
 
 /** A frontend of its own for a service's VIP: `bind address:port`, straight to the service's backend. */
@@ -161,6 +164,8 @@ export function desiredHaproxy(
       ? { name, service: service.name, mode: service.mode, balance: service.balance, servers }
       : { name, service: entry!.owner ?? '', mode: entry!.mode, balance: entry!.balance, servers, free: true };
     if (check) backend.check = check;
+    const policy = service ? servicePolicyLines(service) : entry?.policy;
+    if (policy && policy.length > 0) backend.policy = policy;
     if (entry && entry.owner === undefined) backend.spare = true;
     nextBackends.set(name, { service, slots: slots.get(name)!, backend });
     memo?.built.push(name);
@@ -254,14 +259,21 @@ export interface SparesInput {
 
 /** A memoized backend is reused only while the pool entry behind it is the same kind. */
 function sameEntry(backend: Backend, entry: PoolEntry): boolean {
-  return backend.mode === entry.mode && backend.balance === entry.balance && sameBackendCheck(backend.check, entry.check);
+  return (
+    backend.mode === entry.mode &&
+    backend.balance === entry.balance &&
+    sameBackendCheck(backend.check, entry.check) &&
+    policyKey(backend.policy) === policyKey(entry.policy)
+  );
 }
 
 /** What the pool reads of each service, with the check HAProxy runs for it (its spare must run the same). */
 function pooledServices(services: readonly ServiceModel[], checkOf: (s: ServiceModel) => BackendCheck | undefined): PooledService[] {
   return services.map((s) => {
     const check = checkOf(s);
-    return check ? { name: s.name, mode: s.mode, balance: s.balance, check } : s;
+    const policy = servicePolicyLines(s);
+    if (!check && policy.length === 0) return s;
+    return { name: s.name, mode: s.mode, balance: s.balance, ...(check ? { check } : {}), ...(policy.length > 0 ? { policy } : {}) };
   });
 }
 

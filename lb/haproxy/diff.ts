@@ -1,5 +1,6 @@
 import { sameBackendCheck } from '../health/backend-check.js';
 import type { ServingState } from '../model.js';
+import { policyKey } from '../policy/backend.js';
 import { type TlsMapName, type TlsOp, tlsMapChanges, tlsOps, tlsStructuralChange } from '../tls/haproxy-diff.js';
 import type { Backend, HaproxyDesired, ServerSlot, VipFrontend } from './desired.js';
 
@@ -57,6 +58,7 @@ function structuralChange(before: Backend[], after: Backend[]): string | undefin
     if (a.mode !== b.mode || a.balance !== b.balance || a.route !== b.route) return `backend ${b.name} settings changed`;
     if (a.cookie !== b.cookie) return `backend ${b.name} ${b.cookie ? 'now sticky' : 'no longer sticky'}`;
     if (!sameBackendCheck(a.check, b.check)) return `backend ${b.name} health check changed`;
+    if (policyKey(a.policy) !== policyKey(b.policy)) return `backend ${b.name} traffic policy changed`;
     if (a.servers.length !== b.servers.length) return `backend ${b.name} grew to ${b.servers.length} slots`;
   }
   return undefined;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type BackendCheck, sameBackendCheck } from '../health/backend-check.js';
 import type { Balance, ServiceModel } from '../model.js';
+import { policyKey } from '../policy/backend.js';
 
 /**
  * Spare backends: HAProxy 2.6 cannot add a backend at run time, so the config carries
@@ -20,10 +21,16 @@ export interface BackendKind {
   balance: Balance;
   /** The health check HAProxy runs in this backend (lb/health/backend-check.ts); absent: the router checks. */
   check?: BackendCheck;
+  /**
+   * Traffic policy lines (lb/policy): a backend with policies is a kind of its own that no spare
+   * is laid out for, so a new service with policies, or a changed policy, gets its own `svc_`
+   * backend through a reload; never a plain spare that would serve it without them.
+   */
+  policy?: string[];
 }
 
 /** All the pool reads of a service, with the check HAProxy would run for it. */
-export type PooledService = Pick<ServiceModel, 'name' | 'mode' | 'balance'> & { check?: BackendCheck };
+export type PooledService = Pick<ServiceModel, 'name' | 'mode' | 'balance'> & { check?: BackendCheck; policy?: string[] };
 
 export interface PoolEntry extends BackendKind {
   name: string;
@@ -99,6 +106,7 @@ export function planPool(previous: BackendPool | undefined, services: readonly P
   if (compact) return { pool: compactPool(services, previous.reserve, settings), compacted: true };
   const assigned = assignInPlace(previous, services);
   if (assigned.kind === 'ran-out') {
+    if (assigned.need.policy) return { pool: compactPool(services, previous.reserve, settings), compacted: true };
     const reserve = new Map(previous.reserve);
     const key = kindKey(assigned.need);
     reserve.set(key, Math.max(MIN_OTHER_KIND, (reserve.get(key) ?? 0) * 2));
@@ -146,11 +154,16 @@ function freeEntry(entries: readonly PoolEntry[], service: PooledService): numbe
 }
 
 function sameKind(a: BackendKind, b: BackendKind): boolean {
-  return a.mode === b.mode && a.balance === b.balance && sameBackendCheck(a.check, b.check);
+  return a.mode === b.mode && a.balance === b.balance && sameBackendCheck(a.check, b.check) && policyKey(a.policy) === policyKey(b.policy);
 }
 
 function kindOf(service: PooledService): BackendKind {
-  return { mode: service.mode, balance: service.balance, ...(service.check ? { check: service.check } : {}) };
+  return {
+    mode: service.mode,
+    balance: service.balance,
+    ...(service.check ? { check: service.check } : {}),
+    ...(service.policy && service.policy.length > 0 ? { policy: service.policy } : {}),
+  };
 }
 
 function compactPool(
@@ -162,6 +175,7 @@ function compactPool(
   const defaultKey = kindKey(defaultKind(settings));
   const reserve = new Map(reserveBefore);
   for (const service of minOtherKind ? services : []) {
+    if (service.policy && service.policy.length > 0) continue; // no spares of a policy kind: each is one service's own
     const key = kindKey(kindOf(service));
     if ((reserve.get(key) ?? 0) < minOtherKind && key !== defaultKey) reserve.set(key, minOtherKind);
   }
@@ -195,6 +209,7 @@ export function poolFromRunning(
       mode: b.mode,
       balance: b.balance,
       ...(b.check ? { check: b.check } : {}),
+      ...(b.policy && b.policy.length > 0 ? { policy: b.policy } : {}),
       service: b.free ? undefined : b.service,
       owner: b.name.startsWith('svc_') ? b.name.slice('svc_'.length) : undefined,
     }));

@@ -98,6 +98,8 @@ function backendView(b: Backend) {
     free: b.free ?? false,
     spare: b.spare ?? false,
     check: b.check ? checkView(b.check) : null,
+    /** Traffic policy lines (lb/policy/render-haproxy.ts), each one printable line. */
+    policy: (b.policy ?? []).map(policyLine),
     servers: b.servers.map((s) => ({
       name: safe(s.name),
       target: safe(hostPort(s.address, s.port)),
@@ -119,6 +121,18 @@ function checkView(check: NonNullable<Backend['check']>) {
     rise: check.rise,
     fall: check.fall,
   };
+}
+
+/**
+ * A policy line is one line of printable ASCII; outside its one quoted value (a header's, without
+ * `"`, `\\` or `$`) no quote, backslash or comment. Anything else escaped validation.
+ */
+function policyLine(line: string): string {
+  const outside = line.replace(/ "(?:[^"\\$]|\\.)*"$/, '');
+  if (!/^[\x21-\x7e][\x20-\x7e]*$/.test(line) || /["\\#]/.test(outside)) {
+    throw new FabricError('FABRIC_ERR_RENDER', `refusing to render unsafe policy line ${JSON.stringify(line)}`);
+  }
+  return line;
 }
 
 function hostPort(address: string, port: number): string {

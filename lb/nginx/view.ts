@@ -3,8 +3,12 @@ import { join } from 'node:path';
 import { FabricError } from '../../src/errors.js';
 import type { Endpoint } from '../../src/model/endpoint.js';
 import { type Balance, type Model, type RouteModel, type ServiceModel, servingState } from '../model.js';
+import { type NginxPolicy, nginxPolicy } from '../policy/render-nginx.js';
+import { policiesOf } from '../policy/schema.js';
 import type { TemplateFn } from '../render.js';
 import type { NginxTlsPlan } from '../tls/nginx-tls.js';
+
+const NO_POLICY: NginxPolicy = { answer: null, rewrites: [], requestHeaders: [], responseHeaders: [] };
 
 /** Every file nginx reads or writes, all under the directory of the config (so it runs unprivileged). */
 export interface NginxPaths {
@@ -91,6 +95,14 @@ export interface LocationView {
   upstream: string;
   /** False when the upstream has no ready endpoint: the location answers 503 (nginx refuses an empty upstream). */
   ready: boolean;
+  /** The service's traffic policies (lb/policy/render-nginx.ts), when it has any: a `return` answering instead of proxying… */
+  answer?: string;
+  /** …or the rewrites before `proxy_pass`. */
+  rewrites?: string[];
+  /** Its `proxy_set_header` lines (the template repeats fabric's own before them). */
+  requestHeaders?: string[];
+  /** Its `proxy_hide_header` / `add_header` lines (the template repeats HSTS after them). */
+  responseHeaders?: string[];
 }
 
 export interface HostView {
@@ -211,6 +223,13 @@ function routeLimitations(route: RouteModel): string[] {
 
 /** Host rules → one server block per host, its locations longest path first. */
 function hostViews(model: Model, httpServices: Set<string>, readyUpstreams: Set<string>, tls: NginxTlsPlan | undefined): HostView[] {
+  const specs = new Map(model.services.map((s) => [s.name, s.spec]));
+  const policies = new Map<string, NginxPolicy>();
+  const policyOf = (service: string): NginxPolicy => {
+    let policy = policies.get(service);
+    if (!policy) policies.set(service, (policy = nginxPolicy(policiesOf(specs.get(service)))));
+    return policy;
+  };
   const byHost = new Map<string, Map<string, LocationView>>();
   // Rules without a path first: a rule for the path "/" itself then overrides the host's root, as in HAProxy's path map.
   const rules = model.hostRules
@@ -221,7 +240,18 @@ function hostViews(model: Model, httpServices: Set<string>, readyUpstreams: Set<
     const path = rule.path ?? '/';
     const upstream = safe(rule.route ? routeUpstreamName(rule.route) : upstreamName(rule.service));
     const route = rule.route ? { route: safe(rule.route) } : {};
-    locations.set(path, { path: safe(path), service: safe(rule.service), ...route, upstream, ready: readyUpstreams.has(upstream) });
+    const policy = rule.route ? NO_POLICY : policyOf(rule.service);
+    locations.set(path, {
+      path: safe(path),
+      service: safe(rule.service),
+      ...route,
+      upstream,
+      ready: readyUpstreams.has(upstream),
+      ...(policy.answer ? { answer: policy.answer } : {}),
+      ...(policy.rewrites.length > 0 ? { rewrites: policy.rewrites } : {}),
+      ...(policy.requestHeaders.length > 0 ? { requestHeaders: policy.requestHeaders } : {}),
+      ...(policy.responseHeaders.length > 0 ? { responseHeaders: policy.responseHeaders } : {}),
+    });
     byHost.set(rule.host, locations);
   }
   return [...byHost]

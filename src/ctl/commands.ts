@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { policiesOf } from '../../lb/policy/schema.js';
 import { describeError, FabricError } from '../errors.js';
 import { connectEtcd, type EtcdConnection, type EtcdOptions } from '../etcd.js';
 import { explainEtcdError } from '../etcd-errors.js';
@@ -9,8 +10,9 @@ import { createKeyring, readKeyFile } from '../tls/keyring.js';
 import { applyResources, type ChunkProgress, describeChange } from './apply.js';
 import { prepareImport, rekeyCerts, requestRenewal, storeCert } from './certs.js';
 import { deleteResources, parseDeleteKind } from './delete.js';
-import { loadResources, type Resource, readSources } from './documents.js';
+import { invalidDocuments, loadResources, type Resource, readSources } from './documents.js';
 import { OUTPUT_FORMATS, parseOutputFormat, renderRows } from './output.js';
+import { type RouterTargets, readRouterTargets, unsupportedPolicyErrors } from './policy-targets.js';
 import { describeMissingBackend, existingServices, missingBackends, undefinedBackends } from './references.js';
 import { readState } from './state.js';
 import { wantsColor } from './table.js';
@@ -65,6 +67,7 @@ async function runApply(command: Command): Promise<void> {
   };
   const result = await withEtcd(values, async (etcd) => {
     await warnMissingBackends(etcd, resources, etcdOptions(values));
+    await refuseUnsupportedPolicies(etcd, resources, etcdOptions(values));
     return applyResources(etcd.kv, resources, { dryRun, chunked, limits, onChunk: printChunk });
   });
   process.stdout.write(result.changes.map((change) => `${describeChange(change, dryRun)}\n`).join(''));
@@ -85,6 +88,22 @@ async function warnMissingBackends(etcd: EtcdConnection, resources: Resource[], 
     if (!(explained instanceof FabricError && explained.code === 'FABRIC_ERR_PERMISSION')) throw explained;
     process.stderr.write(`fabric: warning: could not check that the Routes' services exist: ${describeError(explained)}\n`);
   }
+}
+
+/** A policy a running router's target cannot apply: refused, nothing written (lb/policy/capabilities.ts). */
+async function refuseUnsupportedPolicies(etcd: EtcdConnection, resources: Resource[], options: EtcdOptions): Promise<void> {
+  if (!resources.some((r) => r.kind === 'Service' && policiesOf(r.spec))) return;
+  let routers: RouterTargets[];
+  try {
+    routers = await readRouterTargets(etcd.kv);
+  } catch (err) {
+    const explained = explainEtcdError(err, options);
+    if (!(explained instanceof FabricError && explained.code === 'FABRIC_ERR_PERMISSION')) throw explained;
+    process.stderr.write(`fabric: warning: could not check that the routers' targets apply these policies: ${describeError(explained)}\n`);
+    return;
+  }
+  const errors = unsupportedPolicyErrors(resources, routers);
+  if (errors.length > 0) throw invalidDocuments(errors);
 }
 
 function printChunk({ chunk, chunks, changes, revision }: ChunkProgress): void {

@@ -170,7 +170,7 @@ export function formatDocumentError(error: DocumentError): string {
 /** Problems listed in the message; the rest are counted (a generated file can have thousands). */
 const LISTED_ERRORS = 100;
 
-function invalidDocuments(errors: DocumentError[]): FabricError {
+export function invalidDocuments(errors: DocumentError[]): FabricError {
   const documents = new Set(errors.map((e) => `${e.origin.source}#${e.origin.index}`)).size;
   const lines = errors.slice(0, LISTED_ERRORS).map((e) => `  ${formatDocumentError(e)}`);
   if (errors.length > LISTED_ERRORS) lines.push(`  … and ${errors.length - LISTED_ERRORS} more`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { refinePolicies, routePolicyFields, servicePolicyFields } from '../../lb/policy/schema.js';
 import { durationSchema } from '../duration.js';
 import { domain, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
 import { tlsChoice } from '../tls/names.js';
@@ -55,6 +56,8 @@ const serviceFields = z
       .optional(),
     /** Static backends outside Docker (docs/routing.md, "Static endpoints"). */
     endpoints: z.array(staticEndpointSchema).max(1024).optional(),
+    // Traffic policies (lb/policy/schema.ts, docs/routing.md).
+    ...servicePolicyFields,
   })
   .strict();
 
@@ -68,6 +71,7 @@ export const serviceSpecSchema = storedServiceSpecSchema.superRefine((spec, ctx)
     ctx.addIssue({ code: 'custom', path: ['port'], message: `required: a TCP service with a VIP (vip: ${spec.vip}) needs the port to serve on it` });
   }
   for (const issue of staticEndpointIssues(spec.endpoints)) ctx.addIssue({ code: 'custom', ...issue });
+  refinePolicies(spec, ctx);
 });
 
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
@@ -84,6 +88,7 @@ export const routeSpecSchema = z
     sticky: z.boolean().optional(),
     tls: tlsSpecSchema.optional(),
     backends: z.array(routeBackendSchema).min(1).max(32),
+    ...routePolicyFields,
   })
   .strict();
 
