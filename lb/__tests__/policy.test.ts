@@ -2,13 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadResources } from '../../src/ctl/documents.js';
 import { unsupportedPolicyErrors } from '../../src/ctl/policy-targets.js';
+import { unsupportedPolicies } from '../../src/model/policy/capabilities.js';
+import { NOT_YET, type Policies, policiesOf } from '../../src/model/policy/schema.js';
 import { routeSpecSchema, serviceSpecSchema } from '../../src/model/service.js';
 import { planPool } from '../haproxy/spares.js';
-import { unsupportedPolicies } from '../policy/capabilities.js';
 import { routePolicyLimitations } from '../policy/limitations.js';
 import { haproxyPolicyLines } from '../policy/render-haproxy.js';
 import { nginxPolicy } from '../policy/render-nginx.js';
-import { NOT_YET, type Policies, policiesOf } from '../policy/schema.js';
 
 const issues = (spec: Record<string, unknown>) => {
   const parsed = serviceSpecSchema.safeParse({ kind: 'Service', name: 'web', ...spec });

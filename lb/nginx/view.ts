@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FabricError } from '../../src/errors.js';
 import type { Endpoint } from '../../src/model/endpoint.js';
+import { policiesOf } from '../../src/model/policy/schema.js';
 import { type Balance, type Model, type RouteModel, type ServiceModel, servingState } from '../model.js';
 import { type NginxPolicy, nginxPolicy } from '../policy/render-nginx.js';
-import { policiesOf } from '../policy/schema.js';
 import type { TemplateFn } from '../render.js';
 import type { NginxTlsPlan } from '../tls/nginx-tls.js';
 

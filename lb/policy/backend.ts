@@ -1,6 +1,6 @@
+import { policiesOf } from '../../src/model/policy/schema.js';
 import type { ServiceModel } from '../model/types.js';
 import { haproxyPolicyLines } from './render-haproxy.js';
-import { policiesOf } from './schema.js';
 
 /** Each service model's HAProxy policy lines, while the model object lives (it is reused while unchanged). */
 const memo = new WeakMap<ServiceModel, string[]>();

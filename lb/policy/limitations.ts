@@ -1,7 +1,7 @@
+import { unsupportedPolicies } from '../../src/model/policy/capabilities.js';
+import { policiesOf } from '../../src/model/policy/schema.js';
 import type { ServiceModel } from '../model/types.js';
 import type { RouteModel } from '../routes/model.js';
-import { unsupportedPolicies } from './capabilities.js';
-import { policiesOf } from './schema.js';
 
 /** Per services array (a model's, reused while unchanged) and target kind. */
 const memo = new WeakMap<readonly ServiceModel[], Map<string, string[]>>();

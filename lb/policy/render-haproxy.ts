@@ -1,7 +1,7 @@
 import { FabricError } from '../../src/errors.js';
-import { HEADER_NAME, HEADER_VALUE, headerChanges } from './headers.js';
-import { quotedPage } from './maintenance.js';
-import { POLICY_PATH, type Policies } from './schema.js';
+import { HEADER_NAME, HEADER_VALUE, headerChanges } from '../../src/model/policy/headers.js';
+import { quotedPage } from '../../src/model/policy/maintenance.js';
+import { POLICY_PATH, type Policies } from '../../src/model/policy/schema.js';
 
 /**
  * A service's policies → the lines of its HAProxy backend (docs/routing.md). Pure. Order: a

@@ -1,7 +1,7 @@
 import { FabricError } from '../../src/errors.js';
-import { HEADER_NAME, HEADER_VALUE, headerChanges } from './headers.js';
-import { quotedPage } from './maintenance.js';
-import { POLICY_PATH, type Policies } from './schema.js';
+import { HEADER_NAME, HEADER_VALUE, headerChanges } from '../../src/model/policy/headers.js';
+import { quotedPage } from '../../src/model/policy/maintenance.js';
+import { POLICY_PATH, type Policies } from '../../src/model/policy/schema.js';
 
 export interface NginxPolicy {
   /** A `return` that answers instead of proxying (a redirect), even with no ready endpoint. */

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { policiesOf } from '../../lb/policy/schema.js';
 import { describeError, FabricError } from '../errors.js';
 import { connectEtcd, type EtcdConnection, type EtcdOptions } from '../etcd.js';
 import { explainEtcdError } from '../etcd-errors.js';
 import { namespacePrefix } from '../keyspace.js';
+import { policiesOf } from '../model/policy/schema.js';
 import { addEtcdOptions, etcdOptions, option, resolveOptions } from '../options.js';
 import { createKeyring, readKeyFile } from '../tls/keyring.js';
 import { applyResources, type ChunkProgress, describeChange } from './apply.js';
@@ -90,7 +90,7 @@ async function warnMissingBackends(etcd: EtcdConnection, resources: Resource[], 
   }
 }
 
-/** A policy a running router's target cannot apply: refused, nothing written (lb/policy/capabilities.ts). */
+/** A policy a running router's target cannot apply: refused, nothing written (src/model/policy/capabilities.ts). */
 async function refuseUnsupportedPolicies(etcd: EtcdConnection, resources: Resource[], options: EtcdOptions): Promise<void> {
   if (!resources.some((r) => r.kind === 'Service' && policiesOf(r.spec))) return;
   let routers: RouterTargets[];

@@ -1,8 +1,8 @@
 import type { Namespace } from 'etcd3';
-import { unsupportedPolicies } from '../../lb/policy/capabilities.js';
-import { policiesOf } from '../../lb/policy/schema.js';
 import { etcdCall } from '../etcd-errors.js';
 import { Keys } from '../keyspace.js';
+import { unsupportedPolicies } from '../model/policy/capabilities.js';
+import { policiesOf } from '../model/policy/schema.js';
 import type { DocumentError, Resource } from './documents.js';
 
 /** A running router's targets, as it publishes them at `status/routers/<id>`. */
@@ -13,7 +13,7 @@ export interface RouterTargets {
 
 /**
  * Pure: one error per policy a Service sets that a running router's target cannot apply
- * (lb/policy/capabilities.ts). A policy is never applied by some targets and dropped by others.
+ * (src/model/policy/capabilities.ts). A policy is never applied by some targets and dropped by others.
  */
 export function unsupportedPolicyErrors(resources: Resource[], routers: RouterTargets[]): DocumentError[] {
   const errors: DocumentError[] = [];

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { refinePolicies, routePolicyFields, servicePolicyFields } from '../../lb/policy/schema.js';
 import { durationSchema } from '../duration.js';
 import { domain, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
 import { tlsChoice } from '../tls/names.js';
 import { nullsAbsent } from './nulls.js';
+import { refinePolicies, routePolicyFields, servicePolicyFields } from './policy/schema.js';
 import { staticEndpointIssues, staticEndpointSchema } from './static-endpoint.js';
 
 export const healthCheckSpecSchema = z
@@ -56,7 +56,7 @@ const serviceFields = z
       .optional(),
     /** Static backends outside Docker (docs/routing.md, "Static endpoints"). */
     endpoints: z.array(staticEndpointSchema).max(1024).optional(),
-    // Traffic policies (lb/policy/schema.ts, docs/routing.md).
+    // Traffic policies (src/model/policy/schema.ts, docs/routing.md).
     ...servicePolicyFields,
   })
   .strict();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema } from '../../src/duration.js';
+import { durationSchema } from '../../duration.js';
 
 /**
  * `timeouts: {connect, server, idle}` of a service: to connect to an endpoint, for the endpoint's

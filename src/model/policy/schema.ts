@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isDomain } from '../../src/grammar.js';
+import { isDomain } from '../../grammar.js';
 import { type HeadersPolicy, headersSchema } from './headers.js';
 import { type MaintenancePolicy, maintenanceSchema } from './maintenance.js';
 import { type TimeoutsPolicy, timeoutsSchema } from './timeouts.js';
