@@ -277,6 +277,11 @@ export async function waitUntilReady<T>(proc: ManagedProcess, probe: () => T | P
   }
 }
 
+/** The last `n` lines worth reading: the probes' own debug lines (a poll every ~30 ms) would fill all of it. */
 function tail(proc: ManagedProcess, n = 30): string {
-  return proc.lines().slice(-n).join('\n');
+  return proc
+    .lines()
+    .filter((line) => !/^\{"level":"(debug|trace)"/.test(line))
+    .slice(-n)
+    .join('\n');
 }

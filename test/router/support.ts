@@ -240,10 +240,19 @@ export abstract class RouterProcess extends FabricProcess {
   async waitStarted(ready = true): Promise<void> {
     const probe = ready ? '/readyz' : '/healthz';
     const started = () => (ready ? this.isReady() : this.answersItself());
-    await waitUntilReady(this.proc, () => started().catch(() => false), {
-      timeoutMs: 20_000,
-      what: `${this.proc.name} ${probe} 200`,
-    });
+    try {
+      await waitUntilReady(this.proc, () => started().catch(() => false), {
+        timeoutMs: 20_000,
+        what: `${this.proc.name} ${probe} 200`,
+      });
+    } catch (error) {
+      // What the router itself says it waits for.
+      const why = await this.get('/readyz').then(
+        (r) => r.text,
+        (err: Error) => err.message,
+      );
+      throw new Error(`${(error as Error).message}\n/readyz: ${why}`);
+    }
   }
 
   /** The sum of the series of `name` whose labels include `labels`; 0 when there is none. */
