@@ -7,7 +7,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type NginxRouter, startNginxRouter } from './nginx-support.js';
-import { endpoint, type HttpResult, putEndpoint, putRaw, type Resources, startRouterWithConfig, useRouterSuite, waitFor } from './support.js';
+import { endpoint, type HttpResult, listenLoopback, putEndpoint, putRaw, type Resources, startRouterWithConfig, useRouterSuite, waitFor } from './support.js';
 
 const suite = useRouterSuite({ router: false });
 
@@ -28,18 +28,7 @@ async function startEchoBackend(res: Resources): Promise<number> {
     });
     reply.end(req.url);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  res.defer(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return (server.address() as net.AddressInfo).port;
+  return listenLoopback(res, server);
 }
 
 type Target = 'haproxy' | 'nginx';

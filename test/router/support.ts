@@ -624,27 +624,33 @@ export interface WebServer {
   hits: number;
 }
 
+/** Listens on 127.0.0.1 (a free port), closed with `res`: the port. */
+export async function listenLoopback(res: Resources, server: http.Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  res.defer(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return (server.address() as net.AddressInfo).port;
+}
+
 /** Small HTTP servers in this process on 127.0.0.1, each answering with its own name. */
 export async function startWebServers(res: Resources, names: string[]): Promise<WebServer[]> {
   return Promise.all(
     names.map(async (body) => {
+      const ws: WebServer = { port: 0, body, hits: 0 };
       const server = http.createServer((_req, reply) => {
         ws.hits += 1;
         reply.writeHead(200, { 'content-type': 'text/plain' });
         reply.end(body);
       });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve());
-      });
-      const ws: WebServer = { port: (server.address() as net.AddressInfo).port, body, hits: 0 };
-      res.defer(
-        () =>
-          new Promise<void>((resolve) => {
-            server.closeAllConnections();
-            server.close(() => resolve());
-          }),
-      );
+      ws.port = await listenLoopback(res, server);
       return ws;
     }),
   );
@@ -670,15 +676,7 @@ export async function startFlipServers(res: Resources, names: string[]): Promise
         }
         reply.writeHead(200, { 'content-type': 'text/plain' }).end(name);
       });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      state.port = (server.address() as net.AddressInfo).port;
-      res.defer(
-        () =>
-          new Promise<void>((resolve) => {
-            server.closeAllConnections();
-            server.close(() => resolve());
-          }),
-      );
+      state.port = await listenLoopback(res, server);
       return state;
     }),
   );

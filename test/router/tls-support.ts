@@ -7,12 +7,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
-import type net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { execa } from 'execa';
 import { CLI, type IssuedCert, TestPki } from '../harness/index.js';
-import { PREFIX, type Resources } from './support.js';
+import { listenLoopback, PREFIX, type Resources } from './support.js';
 
 export interface CliResult {
   code: number;
@@ -201,18 +200,7 @@ export async function startEchoServers(res: Resources, names: string[]): Promise
           JSON.stringify({ name, path: req.url, proto: req.headers['x-forwarded-proto'] ?? null, forwardedFor: req.headers['x-forwarded-for'] ?? null }),
         );
       });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve());
-      });
-      res.defer(
-        () =>
-          new Promise<void>((resolve) => {
-            server.closeAllConnections();
-            server.close(() => resolve());
-          }),
-      );
-      return { port: (server.address() as net.AddressInfo).port, name };
+      return { port: await listenLoopback(res, server), name };
     }),
   );
 }

@@ -1,8 +1,7 @@
 // Shared by the traffic tests: a backend that fails on /fail, and a bounded load loop.
 import http from 'node:http';
-import type net from 'node:net';
 import type { HttpGetOptions, HttpResult } from '../harness/index.js';
-import type { Resources } from './support.js';
+import { listenLoopback, type Resources } from './support.js';
 
 /** A backend answering 500 on `/fail`, 200 elsewhere, with its name as the body. */
 export async function startFailingBackend(res: Resources, name: string): Promise<number> {
@@ -10,18 +9,7 @@ export async function startFailingBackend(res: Resources, name: string): Promise
     reply.writeHead(req.url?.startsWith('/fail') ? 500 : 200, { 'content-type': 'text/plain' });
     reply.end(name);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  res.defer(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return (server.address() as net.AddressInfo).port;
+  return listenLoopback(res, server);
 }
 
 /** `n` GETs (4 in flight, keep-alive); `fail(i)` picks the ones sent to /fail. Returns "status body" → count. */
