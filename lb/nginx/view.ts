@@ -4,7 +4,8 @@ import { FabricError } from '../../src/errors.js';
 import type { Endpoint } from '../../src/model/endpoint.js';
 import { policiesOf } from '../../src/model/policy/schema.js';
 import { type Balance, type Model, type RouteModel, type ServiceModel, servingState } from '../model.js';
-import { type NginxPolicy, nginxPolicy } from '../policy/render-nginx.js';
+import { nginxRateLimitZone } from '../policy/rate-limit.js';
+import { type NginxPolicy, nginxPolicy, rateLimitZoneName } from '../policy/render-nginx.js';
 import type { TemplateFn } from '../render.js';
 import type { NginxTlsPlan } from '../tls/nginx-tls.js';
 
@@ -166,6 +167,8 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
     /** The hosts served over HTTPS (a subset of `hosts`). */
     tlsHosts: hosts.filter((h) => h.tls !== null),
     upstreams,
+    /** `limit_req_zone` lines of the services' rate limits (lb/policy/rate-limit.ts), in the http block. */
+    rateLimitZones: rateLimitZones(http),
     hosts,
     /** ACME HTTP-01 answers (lb/tls/acme): request path → key authorization, in a `map` every server block reads. */
     acmeChallenges,
@@ -215,6 +218,13 @@ function routeUpstream(route: RouteModel): UpstreamView {
   };
 }
 
+function rateLimitZones(services: readonly ServiceModel[]): string[] {
+  return services.flatMap((s) => {
+    const rateLimit = policiesOf(s.spec)?.rateLimit;
+    return rateLimit && !policiesOf(s.spec)?.maintenance ? [nginxRateLimitZone(rateLimitZoneName(s.name), rateLimit)] : [];
+  });
+}
+
 /** HAProxy pins a sticky route's clients with a cookie it inserts; open-source nginx has no such thing (`sticky` is nginx Plus). */
 function routeLimitations(route: RouteModel): string[] {
   if (!route.sticky) return [];
@@ -227,7 +237,7 @@ function hostViews(model: Model, httpServices: Set<string>, readyUpstreams: Set<
   const policies = new Map<string, NginxPolicy>();
   const policyOf = (service: string): NginxPolicy => {
     let policy = policies.get(service);
-    if (!policy) policies.set(service, (policy = nginxPolicy(policiesOf(specs.get(service)))));
+    if (!policy) policies.set(service, (policy = nginxPolicy(policiesOf(specs.get(service)), service)));
     return policy;
   };
   const byHost = new Map<string, Map<string, LocationView>>();

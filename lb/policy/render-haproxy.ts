@@ -2,6 +2,8 @@ import { FabricError } from '../../src/errors.js';
 import { HEADER_NAME, HEADER_VALUE, headerChanges } from '../../src/model/policy/headers.js';
 import { quotedPage } from '../../src/model/policy/maintenance.js';
 import { POLICY_PATH, type Policies } from '../../src/model/policy/schema.js';
+import { haproxyRateLimitLines } from './rate-limit.js';
+import { haproxyRetriesLines } from './retries.js';
 
 /**
  * A service's policies → the lines of its HAProxy backend (docs/routing.md). Pure. Order: a
@@ -21,6 +23,8 @@ export function haproxyPolicyLines(policies: Policies | undefined): string[] {
     const rest = redirect.path ? path(redirect.path) : '%[capture.req.uri]';
     lines.push(`http-request redirect code ${redirect.code ?? 302} location ${scheme}://${host}${rest}`);
   }
+  // Counted after a redirect answered (as nginx's limit_req, which runs after its rewrite phase).
+  if (policies.rateLimit) lines.push(...haproxyRateLimitLines(policies.rateLimit));
   if (stripPrefix) {
     const strip = path(stripPrefix);
     // `/api` → `/`, `/api/x` → `/x`; `/apix` is not below the prefix and stays.
@@ -32,6 +36,7 @@ export function haproxyPolicyLines(policies: Policies | undefined): string[] {
   if (timeouts?.connect !== undefined) lines.push(`timeout connect ${ms(timeouts.connect)}`);
   if (timeouts?.server !== undefined) lines.push(`timeout server ${ms(timeouts.server)}`);
   if (timeouts?.idle !== undefined) lines.push(`timeout http-keep-alive ${ms(timeouts.idle)}`);
+  if (policies.retries !== undefined) lines.push(...haproxyRetriesLines(policies.retries));
   for (const { name, value } of headerChanges(policies.headers?.request)) lines.push(headerLine('http-request', name, value));
   for (const { name, value } of headerChanges(policies.headers?.response)) lines.push(headerLine('http-response', name, value));
   return lines;

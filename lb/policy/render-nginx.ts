@@ -2,6 +2,8 @@ import { FabricError } from '../../src/errors.js';
 import { HEADER_NAME, HEADER_VALUE, headerChanges } from '../../src/model/policy/headers.js';
 import { quotedPage } from '../../src/model/policy/maintenance.js';
 import { POLICY_PATH, type Policies } from '../../src/model/policy/schema.js';
+import { nginxRateLimitLines } from './rate-limit.js';
+import { nginxRetriesLines } from './retries.js';
 
 export interface NginxPolicy {
   /** A `return` that answers instead of proxying (a redirect), even with no ready endpoint. */
@@ -20,7 +22,7 @@ export interface NginxPolicy {
  * so nginx passes the rewritten URI upstream (proxy_pass has no URI part) and never searches
  * locations again. Values are re-checked against the grammar here.
  */
-export function nginxPolicy(policies: Policies | undefined): NginxPolicy {
+export function nginxPolicy(policies: Policies | undefined, service = ''): NginxPolicy {
   if (!policies) return { answer: null, rewrites: [], requestHeaders: [], responseHeaders: [] };
   if (policies.maintenance) {
     // Maintenance answers everything (HTML, whatever the server block's default type).
@@ -28,7 +30,7 @@ export function nginxPolicy(policies: Policies | undefined): NginxPolicy {
   }
   return {
     answer: policies.redirect ? redirectLine(policies.redirect) : null,
-    rewrites: [...rewriteLines(policies), ...timeoutLines(policies)],
+    rewrites: [...rewriteLines(policies), ...timeoutLines(policies), ...rateLimitLines(policies, service), ...retriesLines(policies)],
     requestHeaders: headerChanges(policies.headers?.request).map(
       ({ name, value }) => `proxy_set_header ${header(name)} "${value === null ? '' : headerValue(value)}";`,
     ),
@@ -48,6 +50,19 @@ function timeoutLines({ timeouts }: Policies): string[] {
   if (timeouts.server !== undefined) lines.push(`proxy_read_timeout ${ms(timeouts.server)};`, `proxy_send_timeout ${ms(timeouts.server)};`);
   if (timeouts.idle !== undefined) lines.push(`keepalive_timeout ${ms(timeouts.idle)};`);
   return lines;
+}
+
+function rateLimitLines({ rateLimit }: Policies, service: string): string[] {
+  return rateLimit ? nginxRateLimitLines(rateLimitZoneName(service), rateLimit) : [];
+}
+
+function retriesLines({ retries }: Policies): string[] {
+  return retries === undefined ? [] : nginxRetriesLines(retries);
+}
+
+/** The `limit_req_zone` of a service's rate limit (the view declares it in the http block). */
+export function rateLimitZoneName(service: string): string {
+  return `fabric_rl_${token(service, /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/)}`;
 }
 
 function ms(value: number): string {

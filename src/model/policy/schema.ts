@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { isDomain } from '../../grammar.js';
 import { type HeadersPolicy, headersSchema } from './headers.js';
 import { type MaintenancePolicy, maintenanceSchema } from './maintenance.js';
+import { type RateLimitPolicy, rateLimitSchema } from './rate-limit.js';
+import { retriesSchema } from './retries.js';
 import { type TimeoutsPolicy, timeoutsSchema } from './timeouts.js';
 
 /**
@@ -56,7 +58,7 @@ export const redirectSchema = z
 export type RedirectPolicy = z.infer<typeof redirectSchema>;
 
 /** Policies of the contract not built yet: refused by name, never accepted and ignored. */
-export const NOT_YET = ['basicAuth', 'allow', 'deny', 'rateLimit', 'retries', 'maxBodySize', 'errorPages'] as const;
+export const NOT_YET = ['basicAuth', 'allow', 'deny', 'maxBodySize', 'errorPages'] as const;
 
 const notSupportedYet = z.unknown().superRefine((_value, ctx) => {
   ctx.addIssue({ code: 'custom', message: 'not supported yet: this policy is in the contract but fabric does not apply it yet (docs/routing.md)' });
@@ -75,6 +77,8 @@ export const servicePolicyFields = {
   headers: headersSchema.optional(),
   maintenance: maintenanceSchema.optional(),
   timeouts: timeoutsSchema.optional(),
+  rateLimit: rateLimitSchema.optional(),
+  retries: retriesSchema.optional(),
   ...notYetFields,
 };
 
@@ -84,8 +88,14 @@ const notYetOnRoute = z.unknown().superRefine((_value, ctx) => {
 });
 
 export const routePolicyFields = Object.fromEntries(
-  ['redirect', 'stripPrefix', 'addPrefix', 'headers', 'maintenance', 'timeouts', ...NOT_YET].map((name) => [name, notYetOnRoute.optional()]),
-) as Record<'redirect' | 'stripPrefix' | 'addPrefix' | 'headers' | 'maintenance' | 'timeouts' | (typeof NOT_YET)[number], z.ZodOptional<typeof notYetOnRoute>>;
+  ['redirect', 'stripPrefix', 'addPrefix', 'headers', 'maintenance', 'timeouts', 'rateLimit', 'retries', ...NOT_YET].map((name) => [
+    name,
+    notYetOnRoute.optional(),
+  ]),
+) as Record<
+  'redirect' | 'stripPrefix' | 'addPrefix' | 'headers' | 'maintenance' | 'timeouts' | 'rateLimit' | 'retries' | (typeof NOT_YET)[number],
+  z.ZodOptional<typeof notYetOnRoute>
+>;
 
 /** The policies a spec carries, as the renderers read them. */
 export interface Policies {
@@ -95,10 +105,12 @@ export interface Policies {
   headers?: HeadersPolicy;
   maintenance?: MaintenancePolicy;
   timeouts?: TimeoutsPolicy;
+  rateLimit?: RateLimitPolicy;
+  retries?: number;
 }
 
 /** The names of the policies set, in a stable order (for capability checks and status). */
-export const POLICY_NAMES = ['maintenance', 'redirect', 'stripPrefix', 'addPrefix', 'headers', 'timeouts'] as const;
+export const POLICY_NAMES = ['maintenance', 'redirect', 'stripPrefix', 'addPrefix', 'headers', 'timeouts', 'rateLimit', 'retries'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export function policiesOf(spec: Policies | undefined): Policies | undefined {
@@ -109,6 +121,8 @@ export function policiesOf(spec: Policies | undefined): Policies | undefined {
   if (spec.maintenance?.enabled) out.maintenance = spec.maintenance;
   if (spec.addPrefix) out.addPrefix = spec.addPrefix;
   if (spec.timeouts && Object.keys(spec.timeouts).length > 0) out.timeouts = spec.timeouts;
+  if (spec.rateLimit) out.rateLimit = spec.rateLimit;
+  if (spec.retries !== undefined) out.retries = spec.retries;
   if (spec.headers && (Object.keys(spec.headers.request ?? {}).length > 0 || Object.keys(spec.headers.response ?? {}).length > 0)) out.headers = spec.headers;
   return Object.keys(out).length > 0 ? out : undefined;
 }
