@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Registry } from 'prom-client';
+import { type ApiAccess, needsToken, presentedToken, refuseOpenListen, tokenMatches } from './api-access.js';
 import { FabricError } from './errors.js';
 import { parseHostPort } from './grammar.js';
 import type { Logger } from './log.js';
@@ -19,6 +20,8 @@ export interface ApiOptions {
   status: () => unknown;
   /** Title of the OpenAPI document at /docs. */
   title?: string;
+  /** The API token and what stays open without it; none: loopback only, no token. */
+  access?: ApiAccess;
 }
 
 /**
@@ -55,9 +58,24 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => logRequest(request, reply.statusCode, reply.elapsedTime));
+  if (options.access?.token) requireToken(app, options.access);
   addCommonRoutes(app, options);
   addDocsRoutes(app);
   return app;
+}
+
+/** 401 before any route runs, unless the request carries the token (src/api-access.ts says where it may). */
+function requireToken(app: FastifyInstance, access: ApiAccess): void {
+  const expected = access.token ?? '';
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?')[0] ?? request.url;
+    if (!needsToken(path, access)) return;
+    if (tokenMatches(presentedToken(path, request.headers.authorization, request.query), expected)) return;
+    return reply
+      .code(401)
+      .header('www-authenticate', 'Bearer realm="fabric"')
+      .send({ error: { code: 'FABRIC_ERR_UNAUTHORIZED', message: 'this API needs "Authorization: Bearer <token>" (the token in --api-token-file)' } });
+  });
 }
 
 /** One line per request, carrying the request id (fastify binds it to `request.log`). */
@@ -126,8 +144,9 @@ function addDocsRoutes(app: FastifyInstance): void {
   app.get('/docs/json', { schema: schema() }, async () => app.swagger());
 }
 
-export async function listen(app: FastifyInstance, address: string): Promise<string> {
+export async function listen(app: FastifyInstance, address: string, access: ApiAccess = { metricsPublic: false }): Promise<string> {
   const parsed = parseHostPort(address);
   if (!parsed) throw new FabricError('FABRIC_ERR_CONFIG', `--listen ${address}: expected HOST:PORT`);
+  refuseOpenListen(address, access);
   return app.listen({ host: parsed.host, port: parsed.port });
 }
