@@ -60,3 +60,8 @@ export function tokenMatches(presented: string | undefined, expected: string): b
   const digest = (text: string) => createHash('sha256').update(text).digest();
   return timingSafeEqual(digest(presented), digest(expected));
 }
+
+/** `url` with any `token` query parameter's value hidden: request logs must not carry the token. */
+export function redactToken(url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+}

@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Registry } from 'prom-client';
-import { type ApiAccess, needsToken, presentedToken, refuseOpenListen, tokenMatches } from './api-access.js';
+import { type ApiAccess, needsToken, presentedToken, redactToken, refuseOpenListen, tokenMatches } from './api-access.js';
 import { FabricError } from './errors.js';
 import { parseHostPort } from './grammar.js';
 import type { Logger } from './log.js';
@@ -64,9 +64,17 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
   return app;
 }
 
+/** The header an in-process request (`app.inject`, e.g. the event stream's snapshots) carries to pass the token check. */
+const internalHeaders = new WeakMap<FastifyInstance, Record<string, string>>();
+
+export function internalRequestHeaders(app: FastifyInstance): Record<string, string> {
+  return internalHeaders.get(app) ?? {};
+}
+
 /** 401 before any route runs, unless the request carries the token (src/api-access.ts says where it may). */
 function requireToken(app: FastifyInstance, access: ApiAccess): void {
   const expected = access.token ?? '';
+  internalHeaders.set(app, { authorization: `Bearer ${expected}` });
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0] ?? request.url;
     if (!needsToken(path, access)) return;
@@ -80,7 +88,7 @@ function requireToken(app: FastifyInstance, access: ApiAccess): void {
 
 /** One line per request, carrying the request id (fastify binds it to `request.log`). */
 function logRequest(request: FastifyRequest, statusCode: number, elapsedMs: number): void {
-  const line = { method: request.method, url: request.url, statusCode, durationMs: Math.round(elapsedMs * 10) / 10 };
+  const line = { method: request.method, url: redactToken(request.url), statusCode, durationMs: Math.round(elapsedMs * 10) / 10 };
   const path = request.routeOptions.url ?? request.url;
   if (request.headers['x-fabric-internal']) request.log.trace(line, 'request');
   else if (PROBES.has(path)) request.log.debug(line, 'request');

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isLoopbackHost, needsToken, presentedToken, refuseOpenListen, tokenMatches } from '../api-access.js';
+import { isLoopbackHost, needsToken, presentedToken, redactToken, refuseOpenListen, tokenMatches } from '../api-access.js';
 import { FabricError } from '../errors.js';
 import { commonOptions } from '../options.js';
 import { readSecretFile } from '../secret-file.js';
@@ -59,6 +59,12 @@ describe('the token', () => {
     expect(presentedToken('/v1/status', 'Basic dXNlcjpwdw==', {})).toBeUndefined();
     expect(presentedToken('/v1/status', undefined, { token: 'tok-123' })).toBeUndefined();
     expect(presentedToken('/v1/events', undefined, { token: 'tok-123' })).toBe('tok-123');
+  });
+
+  it('is hidden in logged URLs', () => {
+    expect(redactToken('/v1/events?token=tok-123')).toBe('/v1/events?token=[redacted]');
+    expect(redactToken('/?a=1&token=tok-123&b=2')).toBe('/?a=1&token=[redacted]&b=2');
+    expect(redactToken('/v1/status')).toBe('/v1/status');
   });
 
   it('is compared whole (any length, constant time)', () => {

@@ -61,6 +61,15 @@ describe('secrets hygiene', () => {
     // The fabric works on these credentials: the container is served.
     await waitFor(async () => (await router.request(`hush.${DOMAIN}`)).status === 200, { timeoutMs: 30_000, what: 'hush served through HAProxy' });
 
+    // The event stream takes the token in its address (EventSource sends no header): opened and closed, it must not reach the log.
+    const abort = new AbortController();
+    const stream = await fetch(`${router.url}/v1/events?token=${token}`, { signal: abort.signal });
+    expect(stream.status).toBe(200);
+    abort.abort();
+    await router.proc.waitForLine(/event stream closed/, 10_000);
+    expect((await fetch(`${router.url}/?token=${token}`)).status).toBe(200);
+    await router.proc.waitForLine(/"url":"\/\?token=\[redacted\]"/, 10_000);
+
     const secrets = [password, token];
     for (const api of [agent, router] as Api[]) {
       const routes = await documentedGets(api);

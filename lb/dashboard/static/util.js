@@ -54,8 +54,12 @@ function apiToken() {
   return sessionStorage.getItem(TOKEN_KEY) ?? '';
 }
 
-/** After a 401: asks for the token; false when the operator cancels. */
-function askToken() {
+/**
+ * After a 401 with `used`: asks for the token; false when the operator cancels. Calls that failed
+ * together (a first load fetches several things) ask once: a token changed meanwhile is just tried.
+ */
+function askToken(used) {
+  if ((sessionStorage.getItem(TOKEN_KEY) ?? '') !== used) return true;
   const token = window.prompt("This router's API needs its token (the contents of its --api-token-file):")?.trim();
   if (token) sessionStorage.setItem(TOKEN_KEY, token);
   return Boolean(token);
@@ -67,7 +71,7 @@ async function apiFetch(url) {
     const token = apiToken();
     const headers = { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
     const response = await fetch(url, { headers });
-    if (response.status !== 401 || !askToken()) return response;
+    if (response.status !== 401 || !askToken(token)) return response;
   }
 }
 
