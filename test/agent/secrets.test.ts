@@ -84,6 +84,11 @@ describe('secrets hygiene', () => {
       expectNoSecret(`${api.proc.name}'s command line`, fs.readFileSync(`/proc/${api.proc.pid}/cmdline`, 'utf8'), secrets);
       expectNoSecret(`${api.proc.name}'s environment`, fs.readFileSync(`/proc/${api.proc.pid}/environ`, 'utf8'), secrets);
     }
+    // The agent's API is behind the token too; its probes are not.
+    expect((await fetch(`${agent.url}/v1/status`)).status).toBe(401);
+    expect((await fetch(`${agent.url}/v1/endpoints`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect((await fetch(`${agent.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${agent.url}/readyz`)).status).toBe(200);
     // --metrics-public opens /metrics on the agent only.
     expect((await fetch(`${agent.url}/metrics`)).status).toBe(200);
     expect((await fetch(`${router.url}/metrics`)).status).toBe(401);

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runFabric } from '../cli/support.js';
 import { CLI, enableAuth, freePort, ROOT, startProcess } from '../harness/index.js';
 import { type RunningRouter, startEtcdFor, startRouter, useResources } from './support.js';
 
@@ -12,6 +13,7 @@ const { file } = useResources();
 const token = randomBytes(24).toString('base64url');
 const password = randomBytes(18).toString('base64url');
 let router: RunningRouter;
+let tokenFile: string;
 
 /** A file only its owner reads, as a secret should be. */
 function secret(dir: string, name: string, text: string): string {
@@ -24,7 +26,7 @@ beforeAll(async () => {
   const etcd = await startEtcdFor(file);
   await enableAuth(etcd, 'fabric-router', password, { prefix: '/fabric/' });
   const dir = file.tempDir('fabric-api-token-');
-  const tokenFile = secret(dir, 'api-token', token);
+  tokenFile = secret(dir, 'api-token', token);
   const passwordFile = secret(dir, 'etcd-password', password);
   router = await startRouter(file, etcd, {
     extraArgs: ['--etcd-user', 'fabric-router', '--etcd-password-file', passwordFile, '--api-token-file', tokenFile],
@@ -79,5 +81,15 @@ describe('router API token', () => {
     expect(proc.output()).toMatch(
       /FABRIC_ERR_CONFIG.*--listen 0\.0\.0\.0:\d+: the API would be reachable beyond loopback without a token; pass --api-token-file/,
     );
+  });
+
+  it('fabric status sends the token from --api-token-file, and says so when it is missing', async () => {
+    const without = await runFabric(['status', '--router', router.url]);
+    expect(without.code).toBe(1);
+    expect(without.stderr).toMatch(/FABRIC_ERR_UNAUTHORIZED.*HTTP 401: pass the router's token with --api-token-file/);
+    const withToken = await runFabric(['status', '--router', router.url, '--api-token-file', tokenFile]);
+    expect(withToken.stderr).toBe('');
+    expect(withToken.code).toBe(0);
+    expect(withToken.stdout).toMatch(/^fabric router http:\/\/127\.0\.0\.1:\d+ · running/);
   });
 });
