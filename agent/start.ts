@@ -1,6 +1,7 @@
 import { hostname, networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import type { ApiAccess } from '../src/api-access.js';
 import { delay } from '../src/backoff.js';
 import { durationSchema } from '../src/duration.js';
 import { connectEtcd } from '../src/etcd.js';
@@ -120,7 +121,7 @@ export async function startAgent(options: AgentStartOptions): Promise<AgentHandl
     await Promise.race([agent.firstSync, delay(API_AFTER_MS)]);
     // Stopped meanwhile (a signal during start-up): no API to start.
     if (stopping) return { address: '', agent, stop };
-    api = await startApi(agent, registry, logger);
+    api = await startApi(agent, registry, logger, common.api);
     const address = await api.listen(common.listen);
     logger.info({ api: address, host: opts.hostName, hostIp: opts.hostIp, etcd: common.etcd.endpoints, compat: opts.compat }, 'agent started');
     return { address, agent, stop };
@@ -133,11 +134,11 @@ export async function startAgent(options: AgentStartOptions): Promise<AgentHandl
 /** The longest the API waits for the first sync (Docker or etcd may be down for long). */
 const API_AFTER_MS = 1_000;
 
-async function startApi(agent: Agent, registry: ReturnType<typeof createRegistry>, logger: Logger) {
+async function startApi(agent: Agent, registry: ReturnType<typeof createRegistry>, logger: Logger, access?: ApiAccess) {
   const [{ createApi, listen }, { agentRoutes }] = await Promise.all([import('../src/http.js'), import('./api.js')]);
-  const app = await createApi({ title: 'fabric agent API', logger, registry, readiness: () => agent.readiness(), status: () => agent.status() });
+  const app = await createApi({ title: 'fabric agent API', logger, registry, readiness: () => agent.readiness(), status: () => agent.status(), access });
   agentRoutes(app, agent);
-  return { close: () => app.close(), listen: (where: string) => listen(app, where) };
+  return { close: () => app.close(), listen: (where: string) => listen(app, where, access) };
 }
 
 /** The first non-internal IPv4 address, else loopback. */

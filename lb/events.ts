@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { describeError } from '../src/errors.js';
+import { internalRequestHeaders } from '../src/http.js';
 import type { Logger } from '../src/log.js';
 import { routerDocs } from './api-docs.js';
 import { steadyStatus, summarizeServices } from './dashboard/summary.js';
@@ -236,7 +237,8 @@ export class EventHub {
   }
 
   private async read(url: string): Promise<unknown> {
-    const response = await this.app.inject({ method: 'GET', url, headers: { [INTERNAL_HEADER]: 'events' } });
+    // The snapshot reads the API as a client would: with the token when the API needs one.
+    const response = await this.app.inject({ method: 'GET', url, headers: { ...internalRequestHeaders(this.app), [INTERNAL_HEADER]: 'events' } });
     return response.json();
   }
 }

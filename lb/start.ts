@@ -92,7 +92,14 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
   );
   const running = router;
   const publisher = new StatusPublisher({ kv: etcd.kv, routerId, document: () => routerStatusDocument(routerId, running), logger });
-  const api = await createApi({ title: 'fabric router API', logger, registry, readiness: () => running.readiness(), status: () => running.status() });
+  const api = await createApi({
+    title: 'fabric router API',
+    logger,
+    registry,
+    readiness: () => running.readiness(),
+    status: () => running.status(),
+    access: common.api,
+  });
   routerRoutes(api, running);
   tlsRoutes(api, running);
   trafficRoutes(api, running);
@@ -118,7 +125,7 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
   running.start();
   publisher.start();
   try {
-    const address = await listen(api, common.listen);
+    const address = await listen(api, common.listen, common.api);
     logger.info({ api: address, domain: config.domain, targets: targets.map((t) => t.name), etcd: common.etcd.endpoints }, 'router started');
     return { address, router: running, api, events, stop };
   } catch (err) {

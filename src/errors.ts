@@ -30,6 +30,8 @@ export const ErrorCodes = {
   FABRIC_ERR_ADOPT: { retryable: true, text: 'could not adopt a running load balancer' },
   /** etcd refused an operation for the user's role. */
   FABRIC_ERR_PERMISSION: { retryable: false, text: 'etcd permission denied' },
+  /** An HTTP API request without the API token (`--api-token-file`), or with a wrong one: answered 401. */
+  FABRIC_ERR_UNAUTHORIZED: { retryable: false, text: 'API token missing or wrong' },
   /** More changes (or bytes) than one etcd transaction may carry (`--max-txn-ops`, `--max-request-bytes`). */
   /** An ACME order failed; the message is the CA's own. Retried with backoff. */
   FABRIC_ERR_ACME: { retryable: true, text: 'ACME order failed' },

@@ -60,7 +60,7 @@ export function explainEtcdError(err: unknown, target: EtcdTarget): unknown {
   if (cause instanceof EtcdAuthenticationFailedError || /user name is empty|invalid user ID or password/i.test(message)) {
     const what = target.user
       ? `authentication of etcd user "${target.user}" failed (wrong user or password)`
-      : 'etcd requires authentication: pass --etcd-user and --etcd-password';
+      : 'etcd requires authentication: pass --etcd-user and --etcd-password-file';
     return new FabricError('FABRIC_ERR_PERMISSION', `cannot ${operation} ${where}: ${what}`, { cause, details });
   }
   if (isUnavailable(cause)) {

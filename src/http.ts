@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Registry } from 'prom-client';
+import { type ApiAccess, needsToken, presentedToken, redactToken, refuseOpenListen, tokenMatches } from './api-access.js';
 import { FabricError } from './errors.js';
 import { parseHostPort } from './grammar.js';
 import type { Logger } from './log.js';
@@ -19,6 +20,8 @@ export interface ApiOptions {
   status: () => unknown;
   /** Title of the OpenAPI document at /docs. */
   title?: string;
+  /** The API token and what stays open without it; none: loopback only, no token. */
+  access?: ApiAccess;
 }
 
 /**
@@ -55,14 +58,37 @@ export async function createApi(options: ApiOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => logRequest(request, reply.statusCode, reply.elapsedTime));
+  if (options.access?.token) requireToken(app, options.access);
   addCommonRoutes(app, options);
   addDocsRoutes(app);
   return app;
 }
 
+/** The header an in-process request (`app.inject`, e.g. the event stream's snapshots) carries to pass the token check. */
+const internalHeaders = new WeakMap<FastifyInstance, Record<string, string>>();
+
+export function internalRequestHeaders(app: FastifyInstance): Record<string, string> {
+  return internalHeaders.get(app) ?? {};
+}
+
+/** 401 before any route runs, unless the request carries the token (src/api-access.ts says where it may). */
+function requireToken(app: FastifyInstance, access: ApiAccess): void {
+  const expected = access.token ?? '';
+  internalHeaders.set(app, { authorization: `Bearer ${expected}` });
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?')[0] ?? request.url;
+    if (!needsToken(path, access)) return;
+    if (tokenMatches(presentedToken(path, request.headers.authorization, request.query), expected)) return;
+    return reply
+      .code(401)
+      .header('www-authenticate', 'Bearer realm="fabric"')
+      .send({ error: { code: 'FABRIC_ERR_UNAUTHORIZED', message: 'this API needs "Authorization: Bearer <token>" (the token in --api-token-file)' } });
+  });
+}
+
 /** One line per request, carrying the request id (fastify binds it to `request.log`). */
 function logRequest(request: FastifyRequest, statusCode: number, elapsedMs: number): void {
-  const line = { method: request.method, url: request.url, statusCode, durationMs: Math.round(elapsedMs * 10) / 10 };
+  const line = { method: request.method, url: redactToken(request.url), statusCode, durationMs: Math.round(elapsedMs * 10) / 10 };
   const path = request.routeOptions.url ?? request.url;
   if (request.headers['x-fabric-internal']) request.log.trace(line, 'request');
   else if (PROBES.has(path)) request.log.debug(line, 'request');
@@ -126,8 +152,9 @@ function addDocsRoutes(app: FastifyInstance): void {
   app.get('/docs/json', { schema: schema() }, async () => app.swagger());
 }
 
-export async function listen(app: FastifyInstance, address: string): Promise<string> {
+export async function listen(app: FastifyInstance, address: string, access: ApiAccess = { metricsPublic: false }): Promise<string> {
   const parsed = parseHostPort(address);
   if (!parsed) throw new FabricError('FABRIC_ERR_CONFIG', `--listen ${address}: expected HOST:PORT`);
+  refuseOpenListen(address, access);
   return app.listen({ host: parsed.host, port: parsed.port });
 }

@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
+import { type ApiAccess, refuseOpenListen } from './api-access.js';
 import { describeError, FabricError } from './errors.js';
 import type { EtcdOptions } from './etcd.js';
 import { formatIssues } from './grammar.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import { readSecretFile } from './secret-file.js';
 import { closestKey } from './suggest.js';
 
 /** `--etcd-prefix` → `FABRIC_ETCD_PREFIX`, as the contract says. */
@@ -23,7 +25,9 @@ export function option(flags: string, description: string, defaultValue?: string
 /** Flags every process takes (CONTRACT.md, "Common flags"). */
 export function addCommonOptions(command: Command, listenDefault: string): Command {
   return addEtcdOptions(command)
-    .addOption(option('--listen <host:port>', 'HTTP API address', listenDefault))
+    .addOption(option('--listen <host:port>', 'HTTP API address (beyond 127.0.0.0/8 or ::1 only with --api-token-file)', listenDefault))
+    .addOption(option('--api-token-file <file>', 'file holding the API token: every route but /healthz and /readyz then needs "Authorization: Bearer <token>"'))
+    .addOption(option('--metrics-public', 'with --api-token-file: serve /metrics without the token'))
     .addOption(option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, 'info'));
 }
 
@@ -37,7 +41,8 @@ export function addEtcdOptions(command: Command): Command {
     .addOption(option('--etcd-cert <file>', 'client certificate for TLS to etcd'))
     .addOption(option('--etcd-key <file>', 'client key for TLS to etcd'))
     .addOption(option('--etcd-user <user>', 'etcd user'))
-    .addOption(option('--etcd-password <password>', 'etcd password'));
+    .addOption(option('--etcd-password-file <file>', 'file holding the etcd password (preferred: a password on the command line shows in `ps`)'))
+    .addOption(option('--etcd-password <password>', 'etcd password; prefer --etcd-password-file'));
 }
 
 /** Words a boolean FABRIC_* variable may hold; anything else is refused (`FABRIC_KEEP_LEASE=0` is off, not on). */
@@ -135,6 +140,9 @@ const commonSchema = z.object({
   etcdKey: z.string().optional(),
   etcdUser: z.string().optional(),
   etcdPassword: z.string().optional(),
+  etcdPasswordFile: z.string().optional(),
+  apiTokenFile: z.string().optional(),
+  metricsPublic: z.boolean().optional(),
   listen: z.string(),
   logLevel: z.enum(LOG_LEVELS),
 });
@@ -143,6 +151,8 @@ export interface CommonOptions {
   etcd: EtcdOptions;
   listen: string;
   logLevel: LogLevel;
+  /** The API token (read from --api-token-file) and what stays open without it; none: no token, loopback only. */
+  api?: ApiAccess;
 }
 
 /**
@@ -156,6 +166,16 @@ export function etcdOptions(values: Record<string, unknown>): EtcdOptions {
 
 export function commonOptions(values: Record<string, unknown>): CommonOptions {
   const parsed = parseOrThrow(commonSchema, values, 'options');
+  if (parsed.etcdPassword !== undefined && parsed.etcdPasswordFile) {
+    throw new FabricError('FABRIC_ERR_CONFIG', '--etcd-password and --etcd-password-file: give one of them (prefer the file)');
+  }
+  const password = parsed.etcdPasswordFile ? readSecretFile(parsed.etcdPasswordFile, '--etcd-password-file') : parsed.etcdPassword;
+  const api: ApiAccess = {
+    ...(parsed.apiTokenFile ? { token: readSecretFile(parsed.apiTokenFile, '--api-token-file') } : {}),
+    metricsPublic: parsed.metricsPublic ?? false,
+  };
+  // Refused here, before etcd or Docker is touched: the mistake is the command line's.
+  if (parsed.listen !== 'unused') refuseOpenListen(parsed.listen, api);
   const endpoints = (Array.isArray(parsed.etcd) ? parsed.etcd : parsed.etcd.split(',')).map((url) => url.trim()).filter(Boolean);
   return {
     etcd: {
@@ -165,10 +185,11 @@ export function commonOptions(values: Record<string, unknown>): CommonOptions {
       cert: parsed.etcdCert,
       key: parsed.etcdKey,
       user: parsed.etcdUser,
-      password: parsed.etcdPassword,
+      password,
     },
     listen: parsed.listen,
     logLevel: parsed.logLevel,
+    api,
   };
 }
 

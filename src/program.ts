@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   delete: async () => (await import('./ctl/commands.js')).deleteCommand(),
   cert: async () => (await import('./ctl/commands.js')).certCommand(),
   status: async () => (await import('./ctl/status-command.js')).statusCommand(),
+  auth: async () => (await import('./ctl/auth-init.js')).authCommand(),
 };
 
 /**

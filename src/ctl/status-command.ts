@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { describeError, FabricError } from '../errors.js';
 import { option, resolveOptions } from '../options.js';
+import { readSecretFile } from '../secret-file.js';
 import { writeStd } from '../stdio.js';
 import { formatStatusScreen, type StatusHost, type StatusScreen, type StatusService } from './status-screen.js';
 
@@ -13,6 +14,7 @@ export function statusCommand(): Command {
   return new Command('status')
     .description('one screen of a router: problems first, services (ready/total, req/s, 5xx %), last reload, hosts, open issues')
     .addOption(option('--router <url>', "the router's API", DEFAULT_ROUTER))
+    .addOption(option('--api-token-file <file>', "the router's API token (its --api-token-file), sent as a Bearer token"))
     .addOption(option('--watch', `redraw every ${WATCH_INTERVAL_MS / 1000} s until interrupted`, false))
     .action(async (_opts, cmd: Command) => runStatus(cmd));
 }
@@ -20,13 +22,14 @@ export function statusCommand(): Command {
 async function runStatus(command: Command): Promise<void> {
   const { values } = resolveOptions(command);
   const router = String(values.router).replace(/\/+$/, '');
+  const token = typeof values.apiTokenFile === 'string' ? readSecretFile(values.apiTokenFile, '--api-token-file') : undefined;
   const width = () => (process.stdout.isTTY ? process.stdout.columns || 80 : 80);
   if (values.watch !== true) {
-    writeStd('stdout', formatStatusScreen(await readStatus(router), { width: width() }));
+    writeStd('stdout', formatStatusScreen(await readStatus(router, token), { width: width() }));
     return;
   }
   for (;;) {
-    const text = await readStatus(router).then(
+    const text = await readStatus(router, token).then(
       (screen) => formatStatusScreen(screen, { width: width() }),
       (err: unknown) => `fabric status: ${describeError(err)} (retrying every ${WATCH_INTERVAL_MS / 1000} s)\n`,
     );
@@ -37,13 +40,14 @@ async function runStatus(command: Command): Promise<void> {
 }
 
 /** The router's answers, as the screen shows them. Endpoints another version of the router lacks show as unknown. */
-export async function readStatus(router: string): Promise<StatusScreen> {
+export async function readStatus(router: string, token?: string): Promise<StatusScreen> {
+  const get = (path: string, optional = false) => getJson(router, path, optional, token);
   const [status, services, hosts, traffic, reloads] = await Promise.all([
-    getJson(router, '/v1/status'),
-    getJson(router, '/v1/services'),
-    getJson(router, '/v1/hosts', true),
-    getJson(router, '/v1/traffic', true),
-    getJson(router, '/v1/timeline?kind=reload&limit=1', true),
+    get('/v1/status'),
+    get('/v1/services'),
+    get('/v1/hosts', true),
+    get('/v1/traffic', true),
+    get('/v1/timeline?kind=reload&limit=1', true),
   ]);
   return statusScreen(router, status, services, hosts, traffic, reloads);
 }
@@ -95,14 +99,16 @@ function lastReload(status: Json, reloads: Json): StatusScreen['lastReload'] {
   return applies[0] ?? null;
 }
 
-async function getJson(router: string, path: string, optional = false): Promise<Json> {
+async function getJson(router: string, path: string, optional: boolean, token: string | undefined): Promise<Json> {
   let response: Response;
+  const headers: Record<string, string> = { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
   try {
-    response = await fetch(`${router}${path}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), headers: { accept: 'application/json' } });
+    response = await fetch(`${router}${path}`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), headers });
   } catch (err) {
     throw new FabricError('FABRIC_ERR_ROUTER_UNAVAILABLE', `${router}${path}: ${describeError(err)}`);
   }
   if (optional && response.status === 404) return null;
+  if (response.status === 401) throw new FabricError('FABRIC_ERR_UNAUTHORIZED', `${router}${path}: HTTP 401: pass the router's token with --api-token-file`);
   if (!response.ok) throw new FabricError('FABRIC_ERR_ROUTER_UNAVAILABLE', `${router}${path}: HTTP ${response.status}`);
   try {
     return await response.json();

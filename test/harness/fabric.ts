@@ -48,17 +48,22 @@ export interface AgentOptions {
   extraArgs?: string[];
   /** Wait for /readyz 200 (default) or only for the API to answer. */
   waitReady?: boolean;
+  /** The API token the harness sends (the one in the agent's --api-token-file, passed in extraArgs). */
+  apiToken?: string;
 }
 
 /** A fabric process (agent, router) and its HTTP API. */
 export class FabricProcess {
+  /** The API token (its --api-token-file) that `get` sends; none: no Authorization header. */
+  apiToken: string | undefined;
+
   constructor(
     readonly proc: ManagedProcess,
     readonly url: string,
   ) {}
 
   get(pathname: string): Promise<JsonResult> {
-    return getJson(`${this.url}${pathname}`);
+    return getJson(`${this.url}${pathname}`, this.apiToken);
   }
 
   async status(): Promise<any> {
@@ -165,7 +170,9 @@ export async function launchAgent(etcd: EtcdEndpoint, hostName: string, opts: Ag
     cwd: ROOT,
     env: { FABRIC_LOG_LEVEL: 'debug' },
   });
-  return new RunningAgent(proc, `http://${listen}`, hostName, prefix);
+  const agent = new RunningAgent(proc, `http://${listen}`, hostName, prefix);
+  agent.apiToken = opts.apiToken;
+  return agent;
 }
 
 function agentArgs(etcd: EtcdEndpoint, listen: string, hostName: string, opts: AgentOptions & { prefix: string }): string[] {

@@ -60,9 +60,10 @@ export interface JsonResult {
   json: any;
 }
 
-/** GET `url` (5 s deadline): status, text and, where the body is JSON, its value. */
-export async function getJson(url: string): Promise<JsonResult> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+/** GET `url` (5 s deadline): status, text and, where the body is JSON, its value. `token`: sent as a Bearer token. */
+export async function getJson(url: string, token?: string): Promise<JsonResult> {
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const res = await fetch(url, { signal: AbortSignal.timeout(5_000), headers });
   const text = await res.text();
   let json: unknown;
   try {

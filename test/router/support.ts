@@ -285,7 +285,7 @@ export async function launchRouter<R extends RouterProcess>(
   res: Resources,
   configFile: string,
   create: (proc: ManagedProcess, url: string) => R,
-  opts: { etcdUrl: string; logLevel?: string; name?: string; apiPort?: number; lbOnExit?: 'keep' | 'stop'; nofile?: number },
+  opts: { etcdUrl: string; logLevel?: string; name?: string; apiPort?: number; lbOnExit?: 'keep' | 'stop'; nofile?: number; extraArgs?: string[] },
 ): Promise<R> {
   const listen = `127.0.0.1:${opts.apiPort ?? (await freePort())}`;
   const name = `${opts.name ?? 'router'}-${process.pid}-${++routerCounter}`;
@@ -308,6 +308,7 @@ export async function launchRouter<R extends RouterProcess>(
       opts.logLevel ?? 'debug',
       '--lb-on-exit',
       opts.lbOnExit ?? 'stop',
+      ...(opts.extraArgs ?? []),
     ],
     { name, cwd: ROOT },
   );
@@ -343,6 +344,10 @@ export interface RouterOptions {
   haproxy?: Record<string, unknown>;
   /** The router's (and so HAProxy's) RLIMIT_NOFILE, soft and hard (lower than the test's only). */
   nofile?: number;
+  /** More `fabric router` flags (e.g. `--etcd-user`, `--api-token-file`). */
+  extraArgs?: string[];
+  /** The API token the harness sends (the one in the router's --api-token-file). */
+  apiToken?: string;
 }
 
 /** A router with one managed HAProxy target (or, from startRouterWithConfig, any targets). */
@@ -457,7 +462,9 @@ export async function startRouter(res: Resources, etcd: Pick<EtcdServer, 'endpoi
     apiPort,
     lbOnExit: opts.lbOnExit,
     ...(opts.nofile ? { nofile: opts.nofile } : {}),
+    ...(opts.extraArgs ? { extraArgs: opts.extraArgs } : {}),
   });
+  router.apiToken = opts.apiToken;
   router.lbOnExit = opts.lbOnExit ?? 'stop';
   if (opts.https) router.httpsPort = httpsPort;
   await router.waitStarted(opts.waitReady !== false);

@@ -7,7 +7,7 @@ import { problemsOf, renderBadge, renderBanner } from './problems.js';
 import { ServicePage } from './service.js';
 import { ServiceList } from './services.js';
 import { TimelineView } from './timeline.js';
-import { $, esc, getJson, throttle, time } from './util.js';
+import { $, esc, eventsUrl, getJson, throttle, time } from './util.js';
 
 const RENDER_EVERY_MS = 500;
 const HOSTS_EVERY_MS = 5_000;
@@ -63,8 +63,8 @@ function route() {
   render();
 }
 
-function connect() {
-  const source = new EventSource('v1/events');
+async function connect() {
+  const source = new EventSource(await eventsUrl());
   source.onopen = () => {
     state.connected = true;
     render();

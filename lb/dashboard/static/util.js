@@ -39,9 +39,52 @@ export function percent(v) {
 
 export const ms = (v) => (typeof v === 'number' && Number.isFinite(v) ? `${v.toFixed(v >= 10 ? 0 : 1)} ms` : '–');
 
+// The router's API token (its --api-token-file), given once: as `?token=` in the address (then taken out of
+// it) or at a prompt after a 401. Kept in sessionStorage, so it leaves with the tab.
+const TOKEN_KEY = 'fabric-api-token';
+
+function apiToken() {
+  const url = new URL(location.href);
+  const given = url.searchParams.get('token');
+  if (given) {
+    sessionStorage.setItem(TOKEN_KEY, given);
+    url.searchParams.delete('token');
+    history.replaceState(history.state, '', url);
+  }
+  return sessionStorage.getItem(TOKEN_KEY) ?? '';
+}
+
+/**
+ * After a 401 with `used`: asks for the token; false when the operator cancels. Calls that failed
+ * together (a first load fetches several things) ask once: a token changed meanwhile is just tried.
+ */
+function askToken(used) {
+  if ((sessionStorage.getItem(TOKEN_KEY) ?? '') !== used) return true;
+  const token = window.prompt("This router's API needs its token (the contents of its --api-token-file):")?.trim();
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  return Boolean(token);
+}
+
+/** `fetch` with the token as a Bearer header; a 401 asks for the token and tries again. */
+async function apiFetch(url) {
+  for (;;) {
+    const token = apiToken();
+    const headers = { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const response = await fetch(url, { headers });
+    if (response.status !== 401 || !askToken(token)) return response;
+  }
+}
+
+/** The event stream's address: EventSource cannot send headers, so the token goes as `?token=` (accepted there only). */
+export async function eventsUrl() {
+  await apiFetch('v1/status');
+  const token = apiToken();
+  return token ? `v1/events?token=${encodeURIComponent(token)}` : 'v1/events';
+}
+
 /** GET a JSON answer of the router's API; a 404 (an API this router does not have yet) is `null`. */
 export async function getJson(url) {
-  const response = await fetch(url, { headers: { accept: 'application/json' } });
+  const response = await apiFetch(url);
   if (response.status === 404) return null;
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response.json();
