@@ -2,6 +2,7 @@ import { FabricError } from '../../src/errors.js';
 import { HEADER_NAME, HEADER_VALUE, headerChanges } from '../../src/model/policy/headers.js';
 import { quotedPage } from '../../src/model/policy/maintenance.js';
 import { POLICY_PATH, type Policies } from '../../src/model/policy/schema.js';
+import { haproxyAccessLines } from './access-haproxy.js';
 
 /**
  * A service's policies → the lines of its HAProxy backend (docs/routing.md). Pure. Order: a
@@ -21,6 +22,8 @@ export function haproxyPolicyLines(policies: Policies | undefined): string[] {
     const rest = redirect.path ? path(redirect.path) : '%[capture.req.uri]';
     lines.push(`http-request redirect code ${redirect.code ?? 302} location ${scheme}://${host}${rest}`);
   }
+  // Access control before anything reaches the servers (a redirect answers first, as in nginx).
+  lines.push(...haproxyAccessLines(policies));
   if (stripPrefix) {
     const strip = path(stripPrefix);
     // `/api` → `/`, `/api/x` → `/x`; `/apix` is not below the prefix and stays.

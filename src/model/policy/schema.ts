@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { isDomain } from '../../grammar.js';
+import { cidrListSchema } from './access.js';
+import { type BasicAuthPolicy, basicAuthSchema } from './basic-auth.js';
 import { type HeadersPolicy, headersSchema } from './headers.js';
 import { type MaintenancePolicy, maintenanceSchema } from './maintenance.js';
 import { type TimeoutsPolicy, timeoutsSchema } from './timeouts.js';
@@ -56,7 +58,7 @@ export const redirectSchema = z
 export type RedirectPolicy = z.infer<typeof redirectSchema>;
 
 /** Policies of the contract not built yet: refused by name, never accepted and ignored. */
-export const NOT_YET = ['basicAuth', 'allow', 'deny', 'rateLimit', 'retries', 'maxBodySize', 'errorPages'] as const;
+export const NOT_YET = ['rateLimit', 'retries', 'maxBodySize', 'errorPages'] as const;
 
 const notSupportedYet = z.unknown().superRefine((_value, ctx) => {
   ctx.addIssue({ code: 'custom', message: 'not supported yet: this policy is in the contract but fabric does not apply it yet (docs/routing.md)' });
@@ -75,6 +77,9 @@ export const servicePolicyFields = {
   headers: headersSchema.optional(),
   maintenance: maintenanceSchema.optional(),
   timeouts: timeoutsSchema.optional(),
+  basicAuth: basicAuthSchema.optional(),
+  allow: cidrListSchema.optional(),
+  deny: cidrListSchema.optional(),
   ...notYetFields,
 };
 
@@ -84,8 +89,14 @@ const notYetOnRoute = z.unknown().superRefine((_value, ctx) => {
 });
 
 export const routePolicyFields = Object.fromEntries(
-  ['redirect', 'stripPrefix', 'addPrefix', 'headers', 'maintenance', 'timeouts', ...NOT_YET].map((name) => [name, notYetOnRoute.optional()]),
-) as Record<'redirect' | 'stripPrefix' | 'addPrefix' | 'headers' | 'maintenance' | 'timeouts' | (typeof NOT_YET)[number], z.ZodOptional<typeof notYetOnRoute>>;
+  ['redirect', 'stripPrefix', 'addPrefix', 'headers', 'maintenance', 'timeouts', 'basicAuth', 'allow', 'deny', ...NOT_YET].map((name) => [
+    name,
+    notYetOnRoute.optional(),
+  ]),
+) as Record<
+  'redirect' | 'stripPrefix' | 'addPrefix' | 'headers' | 'maintenance' | 'timeouts' | 'basicAuth' | 'allow' | 'deny' | (typeof NOT_YET)[number],
+  z.ZodOptional<typeof notYetOnRoute>
+>;
 
 /** The policies a spec carries, as the renderers read them. */
 export interface Policies {
@@ -95,10 +106,13 @@ export interface Policies {
   headers?: HeadersPolicy;
   maintenance?: MaintenancePolicy;
   timeouts?: TimeoutsPolicy;
+  basicAuth?: BasicAuthPolicy;
+  allow?: string[];
+  deny?: string[];
 }
 
 /** The names of the policies set, in a stable order (for capability checks and status). */
-export const POLICY_NAMES = ['maintenance', 'redirect', 'stripPrefix', 'addPrefix', 'headers', 'timeouts'] as const;
+export const POLICY_NAMES = ['maintenance', 'redirect', 'stripPrefix', 'addPrefix', 'headers', 'timeouts', 'basicAuth', 'allow', 'deny'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export function policiesOf(spec: Policies | undefined): Policies | undefined {
@@ -110,6 +124,9 @@ export function policiesOf(spec: Policies | undefined): Policies | undefined {
   if (spec.addPrefix) out.addPrefix = spec.addPrefix;
   if (spec.timeouts && Object.keys(spec.timeouts).length > 0) out.timeouts = spec.timeouts;
   if (spec.headers && (Object.keys(spec.headers.request ?? {}).length > 0 || Object.keys(spec.headers.response ?? {}).length > 0)) out.headers = spec.headers;
+  if (spec.basicAuth) out.basicAuth = spec.basicAuth;
+  if (spec.allow && spec.allow.length > 0) out.allow = spec.allow;
+  if (spec.deny && spec.deny.length > 0) out.deny = spec.deny;
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
