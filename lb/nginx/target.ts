@@ -142,7 +142,7 @@ export class NginxTarget implements Target {
   /** The certificate and htpasswd files the config names, before `nginx -t` reads them. */
   private async writeTls(rendered: RenderedNginx): Promise<void> {
     if (rendered.tls) await this.tls!.writeFiles(rendered.tls);
-    if (rendered.authFiles) await writeAuthFiles(this.paths.auth, rendered.authFiles);
+    if (rendered.authFiles) await writeAuthFiles(this.paths.auth, rendered.authFiles, rendered.content);
   }
 
   /** nginx runs this config: what it serves is known, and certificates no config names can go. */

@@ -78,3 +78,9 @@ export function authUsers(policy: BasicAuthPolicy): AuthUser[] {
     return { name, hash };
   });
 }
+
+/** A spec as the API shows it: basicAuth users by name, their hashes never (`name:(hidden)`). */
+export function withoutHashes<T extends { basicAuth?: BasicAuthPolicy | undefined }>(spec: T): T {
+  if (!spec.basicAuth) return spec;
+  return { ...spec, basicAuth: { ...spec.basicAuth, users: spec.basicAuth.users.map((line) => `${line.split(':', 1)[0]}:(hidden)`) } };
+}
