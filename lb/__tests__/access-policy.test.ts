@@ -8,6 +8,7 @@ import { policiesOf } from '../../src/model/policy/schema.js';
 import { serviceSpecSchema } from '../../src/model/service.js';
 import { haproxyAccessLines, trustedFrontendLines, userlistsOf } from '../policy/access-haproxy.js';
 import { htpasswd, nginxAccessLines } from '../policy/access-nginx.js';
+import { haproxyBodyLines, nginxBodyLines } from '../policy/max-body-size.js';
 import { haproxyPolicyLines } from '../policy/render-haproxy.js';
 
 const BCRYPT = '$2y$05$abcdefghijklmnopqrstuutXu9KzOt.1yBoZUeFWoT/914/JfszCO';
@@ -78,6 +79,32 @@ describe('allow/deny grammar', () => {
         if ('cidr' in result) expect(result.cidr).toMatch(/^[0-9a-f.:]+\/\d{1,3}$/);
       }),
     );
+  });
+});
+
+describe('maxBodySize grammar', () => {
+  const bytes = (value: unknown) => policiesOf(serviceSpecSchema.parse({ kind: 'Service', name: 'web', maxBodySize: value }))?.maxBodySize;
+
+  it('bytes, k or m, 1 byte to 1024m', () => {
+    expect(bytes('1m')).toBe(1048576);
+    expect(bytes('512k')).toBe(524288);
+    expect(bytes(100)).toBe(100);
+    expect(bytes('1024m')).toBe(1024 * 1024 * 1024);
+  });
+
+  it('refuses a too-big size, zero, negatives, other units and junk', () => {
+    expect(issues({ maxBodySize: '1025m' })).toEqual(['maxBodySize: must be at most 1024m']);
+    for (const bad of ['0', 0, -1, '1g', '1M', '1.5m', '1 m', '1m;', '', '01k']) {
+      expect(issues({ maxBodySize: bad }), String(bad)).toEqual(['maxBodySize: must be a size in bytes, or with k or m (such as 512k, 1m)']);
+    }
+  });
+
+  it('renders whole bytes: HAProxy by Content-Length (411 for a chunked body), nginx client_max_body_size', () => {
+    expect(haproxyBodyLines(1024)[0]).toBe('http-request deny deny_status 413 if { req.hdr_val(content-length) gt 1024 }');
+    expect(haproxyBodyLines(1024)[1]).toMatch(/^http-request return status 411 /);
+    expect(nginxBodyLines(1024)).toEqual(['client_max_body_size 1024;']);
+    expect(() => haproxyBodyLines(1.5)).toThrow();
+    expect(() => nginxBodyLines(0)).toThrow();
   });
 });
 

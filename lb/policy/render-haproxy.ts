@@ -3,6 +3,7 @@ import { HEADER_NAME, HEADER_VALUE, headerChanges } from '../../src/model/policy
 import { quotedPage } from '../../src/model/policy/maintenance.js';
 import { POLICY_PATH, type Policies } from '../../src/model/policy/schema.js';
 import { haproxyAccessLines } from './access-haproxy.js';
+import { haproxyBodyLines } from './max-body-size.js';
 
 /**
  * A service's policies → the lines of its HAProxy backend (docs/routing.md). Pure. Order: a
@@ -24,6 +25,7 @@ export function haproxyPolicyLines(policies: Policies | undefined): string[] {
   }
   // Access control before anything reaches the servers (a redirect answers first, as in nginx).
   lines.push(...haproxyAccessLines(policies));
+  lines.push(...haproxyBodyLines(policies.maxBodySize));
   if (stripPrefix) {
     const strip = path(stripPrefix);
     // `/api` → `/`, `/api/x` → `/x`; `/apix` is not below the prefix and stays.

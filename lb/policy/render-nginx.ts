@@ -3,6 +3,7 @@ import { HEADER_NAME, HEADER_VALUE, headerChanges } from '../../src/model/policy
 import { quotedPage } from '../../src/model/policy/maintenance.js';
 import { POLICY_PATH, type Policies } from '../../src/model/policy/schema.js';
 import { type NginxAccessContext, nginxAccessLines } from './access-nginx.js';
+import { nginxBodyLines } from './max-body-size.js';
 
 export interface NginxPolicy {
   /** A `return` that answers instead of proxying (a redirect), even with no ready endpoint. */
@@ -37,7 +38,7 @@ export function nginxPolicy(policies: Policies | undefined, access?: NginxAccess
   }
   return {
     answer: policies.redirect ? redirectLine(policies.redirect) : null,
-    rewrites: [...rewriteLines(policies), ...timeoutLines(policies)],
+    rewrites: [...rewriteLines(policies), ...timeoutLines(policies), ...nginxBodyLines(policies.maxBodySize)],
     requestHeaders: [
       ...headerChanges(policies.headers?.request).map(({ name, value }) => `proxy_set_header ${header(name)} "${value === null ? '' : headerValue(value)}";`),
       // The backend never sees the client's credentials.

@@ -1,5 +1,5 @@
-// `fabric apply` and the access-control policies (basicAuth, allow, deny): bad CIDRs, plaintext
-// passwords and weak hashes are refused with document, field and reason, the hash never echoed;
+// `fabric apply` and the access-control and body policies (basicAuth, allow, deny, maxBodySize): bad
+// CIDRs, plaintext passwords, weak hashes and a too-big body size are refused with document, field and reason, the hash never echoed;
 // nothing is written.
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../harness/index.js';
@@ -39,16 +39,20 @@ basicAuth: {realm: "ops\\" x", users: ["dave:${BCRYPT}"]}
 kind: Service
 name: bad-v6
 allow: ["fd00::zz/8"]
+---
+kind: Service
+name: huge-body
+maxBodySize: 2048m
 `;
 
 describe('fabric apply with access-control policies', { timeout: 120_000 }, () => {
-  it('refuses bad CIDRs, plaintext passwords and weak hashes: every document, field and reason; nothing written', async () => {
+  it('refuses bad CIDRs, plaintext passwords, weak hashes and a too-big body size: every document, field and reason; nothing written', async () => {
     const c = cluster();
     const prefix = c.newPrefix();
     const file = writeTemp(temp.path, 'bad.yaml', BAD);
     const result = await fabric(c, prefix, ['apply', '-f', file]);
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain('7 invalid documents, nothing applied');
+    expect(result.stderr).toContain('8 invalid documents, nothing applied');
     expect(result.stderr).toMatch(/bad\.yaml document 1 \(Service bad-cidr, line 4\): allow\.0: is not a CIDR/);
     expect(result.stderr).toMatch(/bad\.yaml document 2 \(Service host-bits, line 8\): deny\.0: has host bits set: the network is 10\.0\.0\.0\/8/);
     expect(result.stderr).toMatch(
@@ -58,6 +62,7 @@ describe('fabric apply with access-control policies', { timeout: 120_000 }, () =
     expect(result.stderr).toMatch(/bad\.yaml document 5 \(Service sha1, line 20\): basicAuth\.users\.0: password of user carol is a SHA1 hash: refused/);
     expect(result.stderr).toMatch(/bad\.yaml document 6 \(Service bad-realm, line 24\): basicAuth\.realm: must be 1-64 characters/);
     expect(result.stderr).toMatch(/bad\.yaml document 7 \(Service bad-v6, line 28\): allow\.0: is not a CIDR/);
+    expect(result.stderr).toMatch(/bad\.yaml document 8 \(Service huge-body, line 32\): maxBodySize: must be at most 1024m/);
     // Neither a password nor a hash is ever repeated back.
     expect(result.stderr).not.toContain('hunter2');
     expect(result.stderr).not.toContain('$apr1$');

@@ -16,11 +16,15 @@ const ALICE = 'alice:$2b$05$abcdefghijklmnopqrstuutXu9KzOt.1yBoZUeFWoT/914/JfszC
 const BOB = 'bob:$6$fabricsalt$JsMn.m0Fim23y86/jVDWLTbn2K4cb3LguAdCQhQiwPwOYr2t/GYHTUbgb49M68TLx7lKjPx8RQFHq88wcEsSv0';
 const TRUSTED_PROXY = '127.0.0.3';
 
-/** A backend that answers 200 with the Authorization header it saw (the policy must not pass it on). */
+/** A backend that reads the body and answers 200 with its length and the Authorization header it saw (the policy must not pass it on). */
 async function startEchoBackend(res: Resources): Promise<number> {
   const server = http.createServer((req, reply) => {
-    reply.writeHead(200, { 'content-type': 'text/plain', 'x-seen-authorization': String(req.headers.authorization ?? 'absent') });
-    reply.end('ok');
+    let length = 0;
+    req.on('data', (chunk: Buffer) => (length += chunk.length));
+    req.on('end', () => {
+      reply.writeHead(200, { 'content-type': 'text/plain', 'x-seen-authorization': String(req.headers.authorization ?? 'absent') });
+      reply.end(`ok ${length}`);
+    });
   });
   return listenLoopback(res, server);
 }
@@ -37,14 +41,19 @@ interface Client {
   headers?: Record<string, string>;
   /** user:password for Basic auth. */
   auth?: string;
+  /** A POST of this body; `chunked`: without Content-Length. */
+  body?: { bytes: number; chunked?: boolean };
 }
 
 function request(target: Target, host: string, client: Client = {}): Promise<HttpResult> {
   const port = target === 'haproxy' ? router.haproxyPort! : router.nginxPort;
   const headers: Record<string, string> = { host, ...client.headers };
   if (client.auth) headers.authorization = `Basic ${Buffer.from(client.auth).toString('base64')}`;
+  const body = client.body ? Buffer.alloc(client.body.bytes, 'x') : undefined;
+  if (body) headers[client.body?.chunked ? 'transfer-encoding' : 'content-length'] = client.body?.chunked ? 'chunked' : String(body.length);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/', headers, agent: false, localAddress: client.from ?? '127.0.0.1' }, (res) => {
+    const method = body ? 'POST' : 'GET';
+    const req = http.request({ host: '127.0.0.1', port, method, path: '/', headers, agent: false, localAddress: client.from ?? '127.0.0.1' }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -53,7 +62,7 @@ function request(target: Target, host: string, client: Client = {}): Promise<Htt
     });
     req.setTimeout(5_000, () => req.destroy(new Error(`GET ${host} timed out`)));
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -155,5 +164,24 @@ describe('access-control policies through HAProxy and nginx', () => {
       // No header: the proxy's own address.
       [host, { from: TRUSTED_PROXY }, 403],
     ]);
+  });
+});
+
+describe('body policies through HAProxy and nginx', () => {
+  it('maxBodySize: 413 over the limit, 200 at and under it; a chunked body: nginx counts it, HAProxy asks for a length (411)', async () => {
+    const rev = await putService({ name: 'small', domains: ['small.example.com'], maxBodySize: '1k' });
+    await router.waitApplied(rev);
+    const host = 'small.example.com';
+    await expectStatuses([
+      [host, { body: { bytes: 1024 } }, 200],
+      [host, { body: { bytes: 10 } }, 200],
+      [host, { body: { bytes: 1025 } }, 413],
+      [host, { body: { bytes: 64 * 1024 } }, 413],
+      [host, {}, 200],
+    ]);
+    for (const target of TARGETS) expect((await request(target, host, { body: { bytes: 1024 } })).body, target).toBe('ok 1024');
+    expect((await request('nginx', host, { body: { bytes: 100, chunked: true } })).status).toBe(200);
+    expect((await request('nginx', host, { body: { bytes: 4096, chunked: true } })).status).toBe(413);
+    expect((await request('haproxy', host, { body: { bytes: 100, chunked: true } })).status).toBe(411);
   });
 });

@@ -4,6 +4,7 @@ import { cidrListSchema } from './access.js';
 import { type BasicAuthPolicy, basicAuthSchema } from './basic-auth.js';
 import { type HeadersPolicy, headersSchema } from './headers.js';
 import { type MaintenancePolicy, maintenanceSchema } from './maintenance.js';
+import { maxBodySizeSchema } from './max-body-size.js';
 import { type TimeoutsPolicy, timeoutsSchema } from './timeouts.js';
 
 /**
@@ -58,7 +59,7 @@ export const redirectSchema = z
 export type RedirectPolicy = z.infer<typeof redirectSchema>;
 
 /** Policies of the contract not built yet: refused by name, never accepted and ignored. */
-export const NOT_YET = ['rateLimit', 'retries', 'maxBodySize', 'errorPages'] as const;
+export const NOT_YET = ['rateLimit', 'retries', 'errorPages'] as const;
 
 const notSupportedYet = z.unknown().superRefine((_value, ctx) => {
   ctx.addIssue({ code: 'custom', message: 'not supported yet: this policy is in the contract but fabric does not apply it yet (docs/routing.md)' });
@@ -80,6 +81,7 @@ export const servicePolicyFields = {
   basicAuth: basicAuthSchema.optional(),
   allow: cidrListSchema.optional(),
   deny: cidrListSchema.optional(),
+  maxBodySize: maxBodySizeSchema.optional(),
   ...notYetFields,
 };
 
@@ -89,12 +91,12 @@ const notYetOnRoute = z.unknown().superRefine((_value, ctx) => {
 });
 
 export const routePolicyFields = Object.fromEntries(
-  ['redirect', 'stripPrefix', 'addPrefix', 'headers', 'maintenance', 'timeouts', 'basicAuth', 'allow', 'deny', ...NOT_YET].map((name) => [
+  ['redirect', 'stripPrefix', 'addPrefix', 'headers', 'maintenance', 'timeouts', 'basicAuth', 'allow', 'deny', 'maxBodySize', ...NOT_YET].map((name) => [
     name,
     notYetOnRoute.optional(),
   ]),
 ) as Record<
-  'redirect' | 'stripPrefix' | 'addPrefix' | 'headers' | 'maintenance' | 'timeouts' | 'basicAuth' | 'allow' | 'deny' | (typeof NOT_YET)[number],
+  'redirect' | 'stripPrefix' | 'addPrefix' | 'headers' | 'maintenance' | 'timeouts' | 'basicAuth' | 'allow' | 'deny' | 'maxBodySize' | (typeof NOT_YET)[number],
   z.ZodOptional<typeof notYetOnRoute>
 >;
 
@@ -109,10 +111,22 @@ export interface Policies {
   basicAuth?: BasicAuthPolicy;
   allow?: string[];
   deny?: string[];
+  maxBodySize?: number;
 }
 
 /** The names of the policies set, in a stable order (for capability checks and status). */
-export const POLICY_NAMES = ['maintenance', 'redirect', 'stripPrefix', 'addPrefix', 'headers', 'timeouts', 'basicAuth', 'allow', 'deny'] as const;
+export const POLICY_NAMES = [
+  'maintenance',
+  'redirect',
+  'stripPrefix',
+  'addPrefix',
+  'headers',
+  'timeouts',
+  'basicAuth',
+  'allow',
+  'deny',
+  'maxBodySize',
+] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export function policiesOf(spec: Policies | undefined): Policies | undefined {
@@ -127,6 +141,7 @@ export function policiesOf(spec: Policies | undefined): Policies | undefined {
   if (spec.basicAuth) out.basicAuth = spec.basicAuth;
   if (spec.allow && spec.allow.length > 0) out.allow = spec.allow;
   if (spec.deny && spec.deny.length > 0) out.deny = spec.deny;
+  if (spec.maxBodySize !== undefined) out.maxBodySize = spec.maxBodySize;
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
