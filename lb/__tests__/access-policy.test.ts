@@ -8,6 +8,7 @@ import { policiesOf } from '../../src/model/policy/schema.js';
 import { serviceSpecSchema } from '../../src/model/service.js';
 import { haproxyAccessLines, trustedFrontendLines, userlistsOf } from '../policy/access-haproxy.js';
 import { htpasswd, nginxAccessLines } from '../policy/access-nginx.js';
+import { haproxyErrorPageLines, nginxErrorPages } from '../policy/error-pages.js';
 import { haproxyBodyLines, nginxBodyLines } from '../policy/max-body-size.js';
 import { haproxyPolicyLines } from '../policy/render-haproxy.js';
 
@@ -105,6 +106,31 @@ describe('maxBodySize grammar', () => {
     expect(nginxBodyLines(1024)).toEqual(['client_max_body_size 1024;']);
     expect(() => haproxyBodyLines(1.5)).toThrow();
     expect(() => nginxBodyLines(0)).toThrow();
+  });
+});
+
+describe('errorPages', () => {
+  it('takes 502, 503 and 504 only, with the grammar of maintenance.page', () => {
+    expect(issues({ errorPages: { 502: '<h1>x</h1>', 503: 'a\n\tb', 504: 'z' } })).toEqual([]);
+    expect(issues({ errorPages: { 404: 'x' } })).toEqual(['errorPages.404: is not a status the proxy answers for a service: one of 502, 503, 504']);
+    expect(issues({ errorPages: {} })).toEqual(['errorPages: required: a page for at least one of 502, 503, 504']);
+    expect(issues({ errorPages: { 503: 'cost: $5' } })).toEqual(['errorPages.503: must not contain $']);
+    expect(issues({ errorPages: { 503: 'a\rb' } })[0]).toMatch(/^errorPages\.503: must be printable ASCII/);
+    expect(issues({ errorPages: { 503: 'x'.repeat(8193) } })[0]).toMatch(/^errorPages\.503: /);
+  });
+
+  it('renders an http-error line per page (HAProxy) and an error_page with an internal nested location (nginx)', () => {
+    expect(haproxyErrorPageLines({ 503: 'say "hi"\n' })).toEqual(['http-error status 503 content-type text/html string "say \\"hi\\"\\n"']);
+    const nginx = nginxErrorPages({ 502: 'bad', 503: 'none' }, '/api');
+    expect(nginx.lines).toEqual([
+      'error_page 502 /api/.fabric-error-502;',
+      'location = /api/.fabric-error-502 { internal; allow all; auth_basic off; default_type text/html; return 502 "bad"; }',
+      'error_page 503 /api/.fabric-error-503;',
+      'location = /api/.fabric-error-503 { internal; allow all; auth_basic off; default_type text/html; return 503 "none"; }',
+    ]);
+    expect(nginx.unready).toBe('default_type text/html; return 503 "none";');
+    expect(nginxErrorPages({ 504: 'slow' }, '/').lines[0]).toBe('error_page 504 /.fabric-error-504;');
+    expect(() => haproxyErrorPageLines({ 503: 'a$b' })).toThrow();
   });
 });
 

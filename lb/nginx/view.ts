@@ -5,6 +5,7 @@ import type { Endpoint } from '../../src/model/endpoint.js';
 import { policiesOf } from '../../src/model/policy/schema.js';
 import { type Balance, type Model, type RouteModel, type ServiceModel, servingState } from '../model.js';
 import { htpasswd } from '../policy/access-nginx.js';
+import { nginxErrorPages } from '../policy/error-pages.js';
 import { type NginxPolicy, nginxPolicy } from '../policy/render-nginx.js';
 import type { TemplateFn } from '../render.js';
 import type { NginxTlsPlan } from '../tls/nginx-tls.js';
@@ -127,6 +128,10 @@ export interface LocationView {
   responseHeaders?: string[];
   /** allow/deny and basicAuth directives: nginx applies them before proxying, ready or not. */
   access?: string[];
+  /** errorPages: `error_page` lines and their internal nested locations (lb/policy/error-pages.ts). */
+  errorPages?: string[];
+  /** errorPages[503]: what the location answers with no ready endpoint, instead of fabric's plain text. */
+  unready?: string;
 }
 
 export interface HostView {
@@ -274,6 +279,8 @@ function hostViews(
     const upstream = safe(rule.route ? routeUpstreamName(rule.route) : upstreamName(rule.service));
     const route = rule.route ? { route: safe(rule.route) } : {};
     const policy = rule.route ? NO_POLICY : policyOf(rule.service);
+    const service = rule.route ? undefined : policiesOf(specs.get(rule.service));
+    const pages = nginxErrorPages(service?.maintenance ? undefined : service?.errorPages, path);
     locations.set(path, {
       path: safe(path),
       service: safe(rule.service),
@@ -281,6 +288,8 @@ function hostViews(
       upstream,
       ready: readyUpstreams.has(upstream),
       ...(policy.access.length > 0 ? { access: policy.access } : {}),
+      ...(pages.lines.length > 0 ? { errorPages: pages.lines } : {}),
+      ...(pages.unready ? { unready: pages.unready } : {}),
       ...(policy.answer ? { answer: policy.answer } : {}),
       ...(policy.rewrites.length > 0 ? { rewrites: policy.rewrites } : {}),
       ...(policy.requestHeaders.length > 0 ? { requestHeaders: policy.requestHeaders } : {}),

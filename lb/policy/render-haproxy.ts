@@ -3,6 +3,7 @@ import { HEADER_NAME, HEADER_VALUE, headerChanges } from '../../src/model/policy
 import { quotedPage } from '../../src/model/policy/maintenance.js';
 import { POLICY_PATH, type Policies } from '../../src/model/policy/schema.js';
 import { haproxyAccessLines } from './access-haproxy.js';
+import { haproxyErrorPageLines } from './error-pages.js';
 import { haproxyBodyLines } from './max-body-size.js';
 
 /**
@@ -26,6 +27,7 @@ export function haproxyPolicyLines(policies: Policies | undefined): string[] {
   // Access control before anything reaches the servers (a redirect answers first, as in nginx).
   lines.push(...haproxyAccessLines(policies));
   lines.push(...haproxyBodyLines(policies.maxBodySize));
+  lines.push(...haproxyErrorPageLines(policies.errorPages));
   if (stripPrefix) {
     const strip = path(stripPrefix);
     // `/api` → `/`, `/api/x` → `/x`; `/apix` is not below the prefix and stays.

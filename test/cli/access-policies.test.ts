@@ -43,16 +43,20 @@ allow: ["fd00::zz/8"]
 kind: Service
 name: huge-body
 maxBodySize: 2048m
+---
+kind: Service
+name: bad-page
+errorPages: {200: "<h1>fine</h1>"}
 `;
 
 describe('fabric apply with access-control policies', { timeout: 120_000 }, () => {
-  it('refuses bad CIDRs, plaintext passwords, weak hashes and a too-big body size: every document, field and reason; nothing written', async () => {
+  it('refuses bad CIDRs, plaintext passwords, weak hashes, a too-big body size and an error page for a status not allowed: every document, field and reason; nothing written', async () => {
     const c = cluster();
     const prefix = c.newPrefix();
     const file = writeTemp(temp.path, 'bad.yaml', BAD);
     const result = await fabric(c, prefix, ['apply', '-f', file]);
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain('8 invalid documents, nothing applied');
+    expect(result.stderr).toContain('9 invalid documents, nothing applied');
     expect(result.stderr).toMatch(/bad\.yaml document 1 \(Service bad-cidr, line 4\): allow\.0: is not a CIDR/);
     expect(result.stderr).toMatch(/bad\.yaml document 2 \(Service host-bits, line 8\): deny\.0: has host bits set: the network is 10\.0\.0\.0\/8/);
     expect(result.stderr).toMatch(
@@ -63,6 +67,9 @@ describe('fabric apply with access-control policies', { timeout: 120_000 }, () =
     expect(result.stderr).toMatch(/bad\.yaml document 6 \(Service bad-realm, line 24\): basicAuth\.realm: must be 1-64 characters/);
     expect(result.stderr).toMatch(/bad\.yaml document 7 \(Service bad-v6, line 28\): allow\.0: is not a CIDR/);
     expect(result.stderr).toMatch(/bad\.yaml document 8 \(Service huge-body, line 32\): maxBodySize: must be at most 1024m/);
+    expect(result.stderr).toMatch(
+      /bad\.yaml document 9 \(Service bad-page, line 36\): errorPages\.200: is not a status the proxy answers for a service: one of 502, 503, 504/,
+    );
     // Neither a password nor a hash is ever repeated back.
     expect(result.stderr).not.toContain('hunter2');
     expect(result.stderr).not.toContain('$apr1$');

@@ -19,7 +19,7 @@ stripPrefix: "/api\\r\\nX-Injected: 1"
 ---
 kind: Service
 name: not-yet
-errorPages: {503: "<h1>down</h1>"}
+retries: 2
 ---
 kind: Service
 name: bad-code
@@ -40,7 +40,7 @@ describe('fabric apply with traffic policies', { timeout: 120_000 }, () => {
     expect(result.stderr).toContain('5 invalid documents, nothing applied');
     expect(result.stderr).toMatch(/bad\.yaml document 1 \(Service bad-redirect, line 4\): redirect\.host: is not a host for a URL/);
     expect(result.stderr).toMatch(/bad\.yaml document 2 \(Service bad-prefix, line 8\): stripPrefix: must start with "\/"/);
-    expect(result.stderr).toMatch(/bad\.yaml document 3 \(Service not-yet, line 12\): errorPages: not supported yet/);
+    expect(result.stderr).toMatch(/bad\.yaml document 3 \(Service not-yet, line 12\): retries: not supported yet/);
     expect(result.stderr).toMatch(/bad\.yaml document 4 \(Service bad-code, line 16\): redirect\.code: must be one of 301, 302, 307, 308/);
     expect(result.stderr).toMatch(/bad\.yaml document 5 \(Service bad-header, line 20\): headers\.request\.X-Env: must not contain control characters/);
     expect((await keysUnder(c, prefix)).size).toBe(0);

@@ -1,4 +1,5 @@
-// Access-control policies (basicAuth, allow/deny; lb/policy/access-*.ts, docs/routing.md) through a
+// Access-control, body and error-page policies (basicAuth, allow/deny, maxBodySize, errorPages; lb/policy,
+// docs/routing.md) through a
 // real HAProxy and a real nginx run by one router: 401/200 by credentials (bcrypt and SHA-512-crypt
 // users), 403/200 by client address (127.0.0.2 as a second client on loopback), and X-Forwarded-For
 // honoured only from the router's trustedProxies (127.0.0.3 here).
@@ -6,6 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { freePorts } from '../harness/index.js';
 import { type NginxRouter, startNginxRouter } from './nginx-support.js';
 import { endpoint, type HttpResult, listenLoopback, putEndpoint, putRaw, type Resources, useRouterSuite, waitFor } from './support.js';
 
@@ -66,10 +68,10 @@ function request(target: Target, host: string, client: Client = {}): Promise<Htt
   });
 }
 
-async function putService(spec: Record<string, unknown>): Promise<number> {
+async function putService(spec: Record<string, unknown>, withEndpoint = true): Promise<number> {
   const name = String(spec.name);
-  await putRaw(suite.client, `services/${name}`, JSON.stringify({ kind: 'Service', ...spec }));
-  return putEndpoint(suite.client, endpoint({ service: name, port: echo, name: `${name}-1` }));
+  const rev = await putRaw(suite.client, `services/${name}`, JSON.stringify({ kind: 'Service', ...spec }));
+  return withEndpoint ? putEndpoint(suite.client, endpoint({ service: name, port: echo, name: `${name}-1` })) : rev;
 }
 
 /** Each case's status from both targets, once both answer every case as expected (each target waited for in turn). */
@@ -183,5 +185,36 @@ describe('body policies through HAProxy and nginx', () => {
     expect((await request('nginx', host, { body: { bytes: 100, chunked: true } })).status).toBe(200);
     expect((await request('nginx', host, { body: { bytes: 4096, chunked: true } })).status).toBe(413);
     expect((await request('haproxy', host, { body: { bytes: 100, chunked: true } })).status).toBe(411);
+  });
+
+  it('errorPages: the page of the service when no endpoint answers (503)', async () => {
+    const page = '<!doctype html><h1>"api" is resting</h1>\n\t<p>back soon</p>\n';
+    const rev = await putService({ name: 'paged', domains: ['paged.example.com'], errorPages: { 503: page, 502: '<h1>bad gateway</h1>' } }, false);
+    await router.waitApplied(rev);
+    for (const target of TARGETS) {
+      await waitFor(async () => (await request(target, 'paged.example.com')).body === page, { timeoutMs: 20_000, what: `${target}: the 503 page` });
+      const r = await request(target, 'paged.example.com');
+      expect({ target, status: r.status, type: r.headers['content-type'] }).toEqual({ target, status: 503, type: expect.stringMatching(/^text\/html/) });
+    }
+  });
+
+  it('errorPages: a failing endpoint gets the 502 page from nginx and the 503 page from HAProxy (it retries, then has no server)', async () => {
+    const [closed] = await freePorts(1);
+    await putRaw(
+      suite.client,
+      'services/broken',
+      JSON.stringify({ kind: 'Service', name: 'broken', domains: ['broken.example.com'], errorPages: { 502: '<h1>bad gateway</h1>', 503: '<h1>none</h1>' } }),
+    );
+    const rev = await putEndpoint(suite.client, endpoint({ service: 'broken', port: closed!, name: 'broken-1' }));
+    await router.waitApplied(rev);
+    const expected: Record<Target, [number, string]> = { nginx: [502, '<h1>bad gateway</h1>'], haproxy: [503, '<h1>none</h1>'] };
+    for (const target of TARGETS) {
+      await waitFor(async () => (await request(target, 'broken.example.com')).status === expected[target][0], {
+        timeoutMs: 20_000,
+        what: `${target}: the error page`,
+      });
+      const r = await request(target, 'broken.example.com');
+      expect({ target, status: r.status, body: r.body }).toEqual({ target, status: expected[target][0], body: expected[target][1] });
+    }
   });
 });

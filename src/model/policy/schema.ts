@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isDomain } from '../../grammar.js';
 import { cidrListSchema } from './access.js';
 import { type BasicAuthPolicy, basicAuthSchema } from './basic-auth.js';
+import { type ErrorPagesPolicy, errorPagesSchema } from './error-pages.js';
 import { type HeadersPolicy, headersSchema } from './headers.js';
 import { type MaintenancePolicy, maintenanceSchema } from './maintenance.js';
 import { maxBodySizeSchema } from './max-body-size.js';
@@ -59,7 +60,7 @@ export const redirectSchema = z
 export type RedirectPolicy = z.infer<typeof redirectSchema>;
 
 /** Policies of the contract not built yet: refused by name, never accepted and ignored. */
-export const NOT_YET = ['rateLimit', 'retries', 'errorPages'] as const;
+export const NOT_YET = ['rateLimit', 'retries'] as const;
 
 const notSupportedYet = z.unknown().superRefine((_value, ctx) => {
   ctx.addIssue({ code: 'custom', message: 'not supported yet: this policy is in the contract but fabric does not apply it yet (docs/routing.md)' });
@@ -82,6 +83,7 @@ export const servicePolicyFields = {
   allow: cidrListSchema.optional(),
   deny: cidrListSchema.optional(),
   maxBodySize: maxBodySizeSchema.optional(),
+  errorPages: errorPagesSchema.optional(),
   ...notYetFields,
 };
 
@@ -91,12 +93,22 @@ const notYetOnRoute = z.unknown().superRefine((_value, ctx) => {
 });
 
 export const routePolicyFields = Object.fromEntries(
-  ['redirect', 'stripPrefix', 'addPrefix', 'headers', 'maintenance', 'timeouts', 'basicAuth', 'allow', 'deny', 'maxBodySize', ...NOT_YET].map((name) => [
-    name,
-    notYetOnRoute.optional(),
-  ]),
+  ['redirect', 'stripPrefix', 'addPrefix', 'headers', 'maintenance', 'timeouts', 'basicAuth', 'allow', 'deny', 'maxBodySize', 'errorPages', ...NOT_YET].map(
+    (name) => [name, notYetOnRoute.optional()],
+  ),
 ) as Record<
-  'redirect' | 'stripPrefix' | 'addPrefix' | 'headers' | 'maintenance' | 'timeouts' | 'basicAuth' | 'allow' | 'deny' | 'maxBodySize' | (typeof NOT_YET)[number],
+  | 'redirect'
+  | 'stripPrefix'
+  | 'addPrefix'
+  | 'headers'
+  | 'maintenance'
+  | 'timeouts'
+  | 'basicAuth'
+  | 'allow'
+  | 'deny'
+  | 'maxBodySize'
+  | 'errorPages'
+  | (typeof NOT_YET)[number],
   z.ZodOptional<typeof notYetOnRoute>
 >;
 
@@ -112,6 +124,7 @@ export interface Policies {
   allow?: string[];
   deny?: string[];
   maxBodySize?: number;
+  errorPages?: ErrorPagesPolicy;
 }
 
 /** The names of the policies set, in a stable order (for capability checks and status). */
@@ -126,6 +139,7 @@ export const POLICY_NAMES = [
   'allow',
   'deny',
   'maxBodySize',
+  'errorPages',
 ] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
@@ -142,6 +156,7 @@ export function policiesOf(spec: Policies | undefined): Policies | undefined {
   if (spec.allow && spec.allow.length > 0) out.allow = spec.allow;
   if (spec.deny && spec.deny.length > 0) out.deny = spec.deny;
   if (spec.maxBodySize !== undefined) out.maxBodySize = spec.maxBodySize;
+  if (spec.errorPages && Object.keys(spec.errorPages).length > 0) out.errorPages = spec.errorPages;
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
