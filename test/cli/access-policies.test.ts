@@ -3,7 +3,7 @@
 // nothing is written.
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../harness/index.js';
-import { fabric, keysUnder, useCluster, writeTemp } from './support.js';
+import { fabric, keysUnder, putAll, useCluster, writeTemp } from './support.js';
 
 const cluster = useCluster();
 const temp = makeTempDir('fabric-cli-access-');
@@ -86,5 +86,21 @@ describe('fabric apply with access-control policies', { timeout: 120_000 }, () =
     const stored = JSON.parse((await keysUnder(c, prefix)).get('services/ops')!.value.toString());
     expect(stored.allow).toEqual(['10.0.0.0/8', 'fd00::/8']);
     expect(stored.basicAuth.users).toEqual([`alice:${BCRYPT}`]);
+  });
+
+  it('refuses each new policy for a running target that cannot apply it, naming router and target', async () => {
+    const c = cluster();
+    const prefix = c.newPrefix();
+    const status = JSON.stringify({ routerId: 'r1', state: 'running', targets: [{ name: 'conf', kind: 'file', state: 'applied' }] });
+    await putAll(c, prefix, { 'status/routers/r1': status });
+    const spec = `kind: Service\nname: ops\nbasicAuth: {realm: ops, users: ["alice:${BCRYPT}"]}\nallow: [10.0.0.0/8]\nmaxBodySize: 1m\nerrorPages: {503: "<h1>down</h1>"}\n`;
+    const refused = await fabric(c, prefix, ['apply', '-f', '-'], spec);
+    expect(refused.code).not.toBe(0);
+    for (const policy of ['basicAuth', 'allow', 'maxBodySize', 'errorPages']) {
+      expect(refused.stderr).toContain(
+        `<stdin> document 1 (Service ops, line 1): ${policy}: not supported by file targets: target conf (file) of router r1 serves this service and cannot apply it`,
+      );
+    }
+    expect((await keysUnder(c, prefix)).has('services/ops')).toBe(false);
   });
 });
