@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { withoutHashes } from '../src/model/policy/basic-auth.js';
 import { routerDocs } from './api-docs.js';
 import { INTERNAL_HEADER } from './events.js';
 import type { HealthSource } from './health/source.js';
@@ -47,7 +48,7 @@ function serviceView(service: ServiceModel, health: HealthSource | undefined, is
     domains: service.domains,
     paths: service.paths,
     vip: service.vip ? hostPort(service.vip.address, service.vip.port) : null,
-    spec: service.spec ?? null,
+    spec: service.spec ? withoutHashes(service.spec) : null,
     conflicts: issuesOf(`services/${service.name}`, issues),
     endpoints: service.endpoints.map((e) => endpointView(e, health)),
     healthy: service.endpoints.filter((e) => servingState(e) === 'ready').length,

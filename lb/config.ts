@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from '../src/duration.js';
 import { domain, parseHostPort } from '../src/grammar.js';
+import { cidrListSchema } from '../src/model/policy/access.js';
 import { fileModeSchema } from './confd/mode.js';
 import { tlsConfigSchema } from './tls/config.js';
 
@@ -146,6 +147,8 @@ export const routerConfigSchema = z
       .default({ enabled: true, sampleInterval: 1_000, metricsEndpointCap: 1_000 }),
     /** Certificates: the key file that decrypts them, what hosts get by default (docs/tls.md). */
     tls: tlsConfigSchema.default({ previousKeyFiles: [], default: 'none' }),
+    /** Proxies in front of the router (CIDRs): from them, a client's address is the last X-Forwarded-For address (allow/deny policies; docs/routing.md). */
+    trustedProxies: cidrListSchema.max(256).default([]),
     targets: z.array(z.discriminatedUnion('kind', [haproxyTargetSchema, nginxTargetSchema, fileTargetSchema, slbTargetSchema])).default([]),
     confdir: z.string().optional(),
     routerId: z

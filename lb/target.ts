@@ -100,4 +100,6 @@ export interface ManagedTargetConfig {
   reload: string | undefined;
   /** Every check and reload command is killed after this long. */
   commandTimeoutMs: number;
+  /** Router-level `trustedProxies`: a connection from one of them has its client address read from X-Forwarded-For. */
+  trustedProxies?: readonly string[];
 }

@@ -18,7 +18,7 @@ export function createTargets(config: RouterConfig, context: TargetContext): Tar
   const checks = checkRunner(config) === 'haproxy' ? checkDefaults(config.healthCheck) : undefined;
   const targets = config.targets.map((spec, index) => {
     const name = spec.name ?? `${spec.kind}-${index}`;
-    return createTarget(spec, name, { ...context, logger: context.logger.child({ target: name }) }, checks);
+    return createTarget(spec, name, { ...context, logger: context.logger.child({ target: name }) }, checks, config.trustedProxies);
   });
   const confdir = config.confdir
     ? new ConfdirTarget({ name: 'confd', confdir: config.confdir, defaultTimeoutMs: 30_000 }, { ...context, logger: context.logger.child({ target: 'confd' }) })
@@ -27,12 +27,12 @@ export function createTargets(config: RouterConfig, context: TargetContext): Tar
 }
 
 /** One driver for one `targets:` entry. */
-function createTarget(spec: TargetSpec, name: string, driver: TargetContext, checks: CheckDefaults | undefined): Target {
+function createTarget(spec: TargetSpec, name: string, driver: TargetContext, checks: CheckDefaults | undefined, trustedProxies: readonly string[]): Target {
   switch (spec.kind) {
     case 'haproxy':
       return new HaproxyTarget(
         {
-          ...managed(name, spec),
+          ...managed(name, spec, trustedProxies),
           runtimeSocket: spec.runtimeSocket,
           hardStopAfter: spec.hardStopAfter,
           maxconn: spec.maxconn,
@@ -44,7 +44,7 @@ function createTarget(spec: TargetSpec, name: string, driver: TargetContext, che
       );
     case 'nginx':
       return new NginxTarget(
-        { ...managed(name, spec), minReloadIntervalMs: spec.minReloadInterval, workerShutdownTimeout: spec.workerShutdownTimeout },
+        { ...managed(name, spec, trustedProxies), minReloadIntervalMs: spec.minReloadInterval, workerShutdownTimeout: spec.workerShutdownTimeout },
         driver,
       );
     case 'file':
@@ -55,8 +55,9 @@ function createTarget(spec: TargetSpec, name: string, driver: TargetContext, che
 }
 
 /** The part of a load balancer's spec every process-managed driver reads. */
-function managed(name: string, spec: HaproxyTargetSpec | NginxTargetSpec): ManagedTargetConfig {
+function managed(name: string, spec: HaproxyTargetSpec | NginxTargetSpec, trustedProxies: readonly string[]): ManagedTargetConfig {
   return {
+    ...(trustedProxies.length > 0 ? { trustedProxies } : {}),
     name,
     http: spec.http,
     https: spec.https,

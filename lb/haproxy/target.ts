@@ -337,6 +337,7 @@ export class HaproxyTarget implements Target {
       maxconn: limits.maxconn,
       strictLimits: limits.strictLimits,
       prometheus: this.config.prometheus,
+      ...(this.config.trustedProxies ? { trustedProxies: this.config.trustedProxies } : {}),
     };
     return {
       desired,

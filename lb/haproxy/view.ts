@@ -1,5 +1,6 @@
 import { FabricError } from '../../src/errors.js';
 import type { Model } from '../model.js';
+import { trustedFrontendLines, userlistsOf } from '../policy/access-haproxy.js';
 import type { TlsFiles } from '../tls/haproxy-desired.js';
 import type { Backend, HaproxyDesired } from './desired.js';
 
@@ -35,6 +36,8 @@ export interface HaproxySettings {
   prometheus?: string;
   /** False: `no strict-limits` (HAProxy's worst-case descriptor count exceeds the limit; lb/haproxy/limits.ts). Default true. */
   strictLimits?: boolean;
+  /** Router-level `trustedProxies` (lb/config.ts): X-Forwarded-For is read only from these. */
+  trustedProxies?: readonly string[];
 }
 
 /** Characters a config token may hold. Anything else means a value escaped validation. */
@@ -75,6 +78,13 @@ export function haproxyView(desired: HaproxyDesired, model: Model, files: Haprox
       return view;
     }),
     services: model.services,
+    /** The HTTP frontends' lines that read the client address from a trusted proxy's X-Forwarded-For. */
+    trusted: trustedFrontendLines(settings.trustedProxies).map(policyLine),
+    /** basicAuth userlists the backends' lines name (hashes are crypt(3) strings the grammar admitted). */
+    userlists: userlistsOf(desired.backends.map((b) => b.policy)).map((list) => ({
+      name: safe(list.name),
+      users: list.users.map((u) => ({ name: safe(u.name), hash: authHash(u.hash) })),
+    })),
   };
 }
 
@@ -127,6 +137,12 @@ function checkView(check: NonNullable<Backend['check']>) {
  * A policy line is one line of printable ASCII; outside its one quoted value (a header's, without
  * `"`, `\\` or `$`) no quote, backslash or comment. Anything else escaped validation.
  */
+/** bcrypt and SHA-512-crypt alphabets: printed bare, where HAProxy expands no `$`. */
+function authHash(hash: string): string {
+  if (!/^\$[0-9a-z]{1,2}\$[./A-Za-z0-9$=]{20,200}$/.test(hash)) throw new FabricError('FABRIC_ERR_RENDER', 'refusing to render an unsafe password hash');
+  return hash;
+}
+
 function policyLine(line: string): string {
   const outside = line.replace(/ "(?:[^"\\$]|\\.)*"$/, '');
   if (!/^[\x21-\x7e][\x20-\x7e]*$/.test(line) || /["\\#]/.test(outside)) {

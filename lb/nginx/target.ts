@@ -9,11 +9,12 @@ import { checkFile, type FileSpec, type SyncResult, syncFile } from '../sync.js'
 import type { ApplyReport, DriverContext, ExitIntent, ManagedTargetConfig, Target } from '../target.js';
 import { NginxTls, type NginxTlsPlan } from '../tls/nginx-tls.js';
 import { CertVault } from '../tls/vault.js';
+import { writeAuthFiles } from './auth-files.js';
 import { fatalLinesSince, logOffset, servedVersion } from './control.js';
 import { NginxMaster } from './master.js';
 import { ReloadPacer } from './pacer.js';
 import { isNginx } from './procfs.js';
-import { type NginxPaths, nginxPaths, nginxView, type RenderedNginx, renderNginx } from './view.js';
+import { type NginxPaths, nginxAuthFiles, nginxPaths, nginxView, type RenderedNginx, renderNginx } from './view.js';
 
 export interface NginxTargetConfig extends ManagedTargetConfig {
   /** Reloads are at least this far apart; a burst waits and is folded into one. */
@@ -133,14 +134,15 @@ export class NginxTarget implements Target {
 
   private async render(model: Model): Promise<RenderedNginx> {
     const template = (this.template ??= await loadTemplate(createTemplateEngine(), this.config.template));
-    const settings = { http: this.config.http, workerShutdownTimeout: this.config.workerShutdownTimeout };
+    const settings = { http: this.config.http, workerShutdownTimeout: this.config.workerShutdownTimeout, trustedProxies: this.config.trustedProxies };
     const tls = this.tls ? await this.tls.plan(model) : undefined;
-    return { ...renderNginx(template, nginxView(model, this.paths, settings, tls)), ...(tls ? { tls } : {}) };
+    return { ...renderNginx(template, nginxView(model, this.paths, settings, tls)), ...(tls ? { tls } : {}), authFiles: nginxAuthFiles(model, this.paths) };
   }
 
-  /** The certificate files the config names, before `nginx -t` reads them. */
+  /** The certificate and htpasswd files the config names, before `nginx -t` reads them. */
   private async writeTls(rendered: RenderedNginx): Promise<void> {
     if (rendered.tls) await this.tls!.writeFiles(rendered.tls);
+    if (rendered.authFiles) await writeAuthFiles(this.paths.auth, rendered.authFiles, rendered.content);
   }
 
   /** nginx runs this config: what it serves is known, and certificates no config names can go. */

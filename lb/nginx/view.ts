@@ -4,12 +4,14 @@ import { FabricError } from '../../src/errors.js';
 import type { Endpoint } from '../../src/model/endpoint.js';
 import { policiesOf } from '../../src/model/policy/schema.js';
 import { type Balance, type Model, type RouteModel, type ServiceModel, servingState } from '../model.js';
+import { htpasswd } from '../policy/access-nginx.js';
+import { nginxErrorPages } from '../policy/error-pages.js';
 import { nginxRateLimitZone } from '../policy/rate-limit.js';
 import { type NginxPolicy, nginxPolicy, rateLimitZoneName } from '../policy/render-nginx.js';
 import type { TemplateFn } from '../render.js';
 import type { NginxTlsPlan } from '../tls/nginx-tls.js';
 
-const NO_POLICY: NginxPolicy = { answer: null, rewrites: [], requestHeaders: [], responseHeaders: [] };
+const NO_POLICY: NginxPolicy = { answer: null, rewrites: [], requestHeaders: [], responseHeaders: [], access: [] };
 
 /** Every file nginx reads or writes, all under the directory of the config (so it runs unprivileged). */
 export interface NginxPaths {
@@ -26,6 +28,8 @@ export interface NginxPaths {
   /** The control server's unix socket: answers GET /fabric/config with the config version. */
   controlSocket: string;
   temp: { clientBody: string; proxy: string; fastcgi: string; uwsgi: string; scgi: string };
+  /** basicAuth htpasswd files, one per service (lb/nginx/auth-files.ts), mode 0600 in a 0700 directory. */
+  auth: string;
 }
 
 export function nginxPaths(dest: string, dir: string): NginxPaths {
@@ -42,6 +46,7 @@ export function nginxPaths(dest: string, dir: string): NginxPaths {
     trafficLog: join(logs, 'traffic.log'),
     output: join(logs, 'nginx.out'),
     controlSocket: join(run, 'control.sock'),
+    auth: join(dir, 'auth'),
     temp: {
       clientBody: join(tmp, 'client_body'),
       proxy: join(tmp, 'proxy'),
@@ -57,6 +62,8 @@ export interface NginxSettings {
   http: string | undefined;
   /** Caps how long old workers live after a reload (nginx's `worker_shutdown_timeout`). */
   workerShutdownTimeout: string;
+  /** Router-level `trustedProxies`: allow/deny read the client address from their X-Forwarded-For. */
+  trustedProxies?: readonly string[] | undefined;
 }
 
 /** Characters a config token may hold (`~` for path prefixes). Anything else means a value escaped validation. */
@@ -66,6 +73,22 @@ function safe(value: string | number): string {
   const text = String(value);
   if (!SAFE.test(text)) throw new FabricError('FABRIC_ERR_RENDER', `refusing to render unsafe token ${JSON.stringify(text)}`);
   return text;
+}
+
+/** A service's htpasswd file (basicAuth): service names are config tokens already. */
+export function authFilePath(authDir: string, service: string): string {
+  return join(safe(authDir), `${safe(service)}.htpasswd`);
+}
+
+/** The htpasswd files the config names: path → content (never part of the view the template or status sees). */
+export function nginxAuthFiles(model: Model, paths: NginxPaths): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const service of model.services) {
+    const policies = policiesOf(service.spec);
+    if (service.mode === 'http' && policies?.basicAuth && !policies.maintenance)
+      files.set(authFilePath(paths.auth, service.name), htpasswd(policies.basicAuth));
+  }
+  return files;
 }
 
 export function upstreamName(service: string): string {
@@ -104,6 +127,12 @@ export interface LocationView {
   requestHeaders?: string[];
   /** Its `proxy_hide_header` / `add_header` lines (the template repeats HSTS after them). */
   responseHeaders?: string[];
+  /** allow/deny and basicAuth directives: nginx applies them before proxying, ready or not. */
+  access?: string[];
+  /** errorPages: `error_page` lines and their internal nested locations (lb/policy/error-pages.ts). */
+  errorPages?: string[];
+  /** errorPages[503]: what the location answers with no ready endpoint, instead of fabric's plain text. */
+  unready?: string;
 }
 
 export interface HostView {
@@ -129,7 +158,7 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
   const limitations = routes.flatMap(routeLimitations);
   const upstreams = [...http.map(serviceUpstream), ...routes.map(routeUpstream)].filter((u) => u.servers.length > 0);
   const ready = new Set(upstreams.map((u) => u.name));
-  const hosts = hostViews(model, new Set(http.map((s) => s.name)), ready, tls);
+  const hosts = hostViews(model, new Set(http.map((s) => s.name)), ready, tls, { authDir: paths.auth, trustedProxies: settings.trustedProxies });
   const acmeChallenges = (model.acme?.challenges ?? []).map(([token, keyAuthorization]) => ({
     path: safe(`/.well-known/acme-challenge/${token}`),
     keyAuthorization: safe(keyAuthorization),
@@ -232,12 +261,21 @@ function routeLimitations(route: RouteModel): string[] {
 }
 
 /** Host rules → one server block per host, its locations longest path first. */
-function hostViews(model: Model, httpServices: Set<string>, readyUpstreams: Set<string>, tls: NginxTlsPlan | undefined): HostView[] {
+function hostViews(
+  model: Model,
+  httpServices: Set<string>,
+  readyUpstreams: Set<string>,
+  tls: NginxTlsPlan | undefined,
+  access: { authDir: string; trustedProxies: readonly string[] | undefined },
+): HostView[] {
   const specs = new Map(model.services.map((s) => [s.name, s.spec]));
   const policies = new Map<string, NginxPolicy>();
   const policyOf = (service: string): NginxPolicy => {
     let policy = policies.get(service);
-    if (!policy) policies.set(service, (policy = nginxPolicy(policiesOf(specs.get(service)), service)));
+    if (!policy) {
+      const context = { authFile: authFilePath(access.authDir, service), trustedProxies: access.trustedProxies };
+      policies.set(service, (policy = nginxPolicy(policiesOf(specs.get(service)), service, context)));
+    }
     return policy;
   };
   const byHost = new Map<string, Map<string, LocationView>>();
@@ -251,12 +289,17 @@ function hostViews(model: Model, httpServices: Set<string>, readyUpstreams: Set<
     const upstream = safe(rule.route ? routeUpstreamName(rule.route) : upstreamName(rule.service));
     const route = rule.route ? { route: safe(rule.route) } : {};
     const policy = rule.route ? NO_POLICY : policyOf(rule.service);
+    const service = rule.route ? undefined : policiesOf(specs.get(rule.service));
+    const pages = nginxErrorPages(service?.maintenance ? undefined : service?.errorPages, path);
     locations.set(path, {
       path: safe(path),
       service: safe(rule.service),
       ...route,
       upstream,
       ready: readyUpstreams.has(upstream),
+      ...(policy.access.length > 0 ? { access: policy.access } : {}),
+      ...(pages.lines.length > 0 ? { errorPages: pages.lines } : {}),
+      ...(pages.unready ? { unready: pages.unready } : {}),
       ...(policy.answer ? { answer: policy.answer } : {}),
       ...(policy.rewrites.length > 0 ? { rewrites: policy.rewrites } : {}),
       ...(policy.requestHeaders.length > 0 ? { requestHeaders: policy.requestHeaders } : {}),
@@ -299,6 +342,8 @@ export interface RenderedNginx {
   content: string;
   /** The certificates the config names (written before `nginx -t`), with HTTPS. */
   tls?: NginxTlsPlan;
+  /** basicAuth htpasswd files the config names: path → content (written before `nginx -t`). */
+  authFiles?: Map<string, string>;
   /** What nginx would run: equal versions, equal configs (whatever etcd revision they were rendered at). */
   version: string;
   limitations: string[];

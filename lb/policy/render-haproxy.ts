@@ -2,6 +2,9 @@ import { FabricError } from '../../src/errors.js';
 import { HEADER_NAME, HEADER_VALUE, headerChanges } from '../../src/model/policy/headers.js';
 import { quotedPage } from '../../src/model/policy/maintenance.js';
 import { POLICY_PATH, type Policies } from '../../src/model/policy/schema.js';
+import { haproxyAccessLines } from './access-haproxy.js';
+import { haproxyErrorPageLines } from './error-pages.js';
+import { haproxyBodyLines } from './max-body-size.js';
 import { haproxyRateLimitLines } from './rate-limit.js';
 import { haproxyRetriesLines } from './retries.js';
 
@@ -23,6 +26,10 @@ export function haproxyPolicyLines(policies: Policies | undefined): string[] {
     const rest = redirect.path ? path(redirect.path) : '%[capture.req.uri]';
     lines.push(`http-request redirect code ${redirect.code ?? 302} location ${scheme}://${host}${rest}`);
   }
+  // Access control before anything reaches the servers (a redirect answers first, as in nginx).
+  lines.push(...haproxyAccessLines(policies));
+  lines.push(...haproxyBodyLines(policies.maxBodySize));
+  lines.push(...haproxyErrorPageLines(policies.errorPages));
   // Counted after a redirect answered (as nginx's limit_req, which runs after its rewrite phase).
   if (policies.rateLimit) lines.push(...haproxyRateLimitLines(policies.rateLimit));
   if (stripPrefix) {

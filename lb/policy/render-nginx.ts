@@ -2,6 +2,8 @@ import { FabricError } from '../../src/errors.js';
 import { HEADER_NAME, HEADER_VALUE, headerChanges } from '../../src/model/policy/headers.js';
 import { quotedPage } from '../../src/model/policy/maintenance.js';
 import { POLICY_PATH, type Policies } from '../../src/model/policy/schema.js';
+import { type NginxAccessContext, nginxAccessLines } from './access-nginx.js';
+import { nginxBodyLines } from './max-body-size.js';
 import { nginxRateLimitLines } from './rate-limit.js';
 import { nginxRetriesLines } from './retries.js';
 
@@ -14,6 +16,8 @@ export interface NginxPolicy {
   requestHeaders: string[];
   /** `proxy_hide_header` / `add_header … always` lines: they replace the server block's (the template repeats HSTS). */
   responseHeaders: string[];
+  /** allow/deny and basicAuth (lb/policy/access-nginx.ts): checked before proxying, whatever the endpoints. */
+  access: string[];
 }
 
 /**
@@ -22,24 +26,44 @@ export interface NginxPolicy {
  * so nginx passes the rewritten URI upstream (proxy_pass has no URI part) and never searches
  * locations again. Values are re-checked against the grammar here.
  */
-export function nginxPolicy(policies: Policies | undefined, service = ''): NginxPolicy {
-  if (!policies) return { answer: null, rewrites: [], requestHeaders: [], responseHeaders: [] };
+export function nginxPolicy(policies: Policies | undefined, service = '', access?: NginxAccessContext): NginxPolicy {
+  if (!policies) return { answer: null, rewrites: [], requestHeaders: [], responseHeaders: [], access: [] };
   if (policies.maintenance) {
     // Maintenance answers everything (HTML, whatever the server block's default type).
-    return { answer: `default_type text/html; return 503 ${quotedPage(policies.maintenance)};`, rewrites: [], requestHeaders: [], responseHeaders: [] };
+    return {
+      answer: `default_type text/html; return 503 ${quotedPage(policies.maintenance)};`,
+      rewrites: [],
+      requestHeaders: [],
+      responseHeaders: [],
+      access: [],
+    };
   }
   return {
     answer: policies.redirect ? redirectLine(policies.redirect) : null,
-    rewrites: [...rewriteLines(policies), ...timeoutLines(policies), ...rateLimitLines(policies, service), ...retriesLines(policies)],
-    requestHeaders: headerChanges(policies.headers?.request).map(
-      ({ name, value }) => `proxy_set_header ${header(name)} "${value === null ? '' : headerValue(value)}";`,
-    ),
+    rewrites: [
+      ...rewriteLines(policies),
+      ...timeoutLines(policies),
+      ...rateLimitLines(policies, service),
+      ...retriesLines(policies),
+      ...nginxBodyLines(policies.maxBodySize),
+    ],
+    requestHeaders: [
+      ...headerChanges(policies.headers?.request).map(({ name, value }) => `proxy_set_header ${header(name)} "${value === null ? '' : headerValue(value)}";`),
+      // The backend never sees the client's credentials.
+      ...(policies.basicAuth ? ['proxy_set_header Authorization "";'] : []),
+    ],
     responseHeaders: headerChanges(policies.headers?.response).flatMap(({ name, value }) =>
       value === null
         ? [`proxy_hide_header ${header(name)};`]
         : [`proxy_hide_header ${header(name)};`, `add_header ${header(name)} "${headerValue(value)}" always;`],
     ),
+    access: policies.allow || policies.deny || policies.basicAuth ? nginxAccessLines(policies, accessContext(access)) : [],
   };
+}
+
+function accessContext(access: NginxAccessContext | undefined): NginxAccessContext {
+  if (!access) throw new FabricError('FABRIC_ERR_RENDER', 'allow, deny and basicAuth need the router context (htpasswd path, trusted proxies)');
+  return access;
 }
 
 /** connect → proxy_connect_timeout; server → proxy_read_timeout and proxy_send_timeout; idle → keepalive_timeout (the client's). */

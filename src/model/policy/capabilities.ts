@@ -8,8 +8,36 @@ import { type Policies, type PolicyName, policyNames } from './schema.js';
 export type TargetKind = 'haproxy' | 'nginx' | 'file' | 'slb' | 'confd';
 
 const SUPPORTED: Record<TargetKind, ReadonlySet<PolicyName>> = {
-  haproxy: new Set(['maintenance', 'redirect', 'stripPrefix', 'addPrefix', 'headers', 'timeouts', 'rateLimit', 'retries']),
-  nginx: new Set(['maintenance', 'redirect', 'stripPrefix', 'addPrefix', 'headers', 'timeouts', 'rateLimit', 'retries']),
+  haproxy: new Set([
+    'maintenance',
+    'redirect',
+    'stripPrefix',
+    'addPrefix',
+    'headers',
+    'timeouts',
+    'rateLimit',
+    'retries',
+    'basicAuth',
+    'allow',
+    'deny',
+    'maxBodySize',
+    'errorPages',
+  ]),
+  nginx: new Set([
+    'maintenance',
+    'redirect',
+    'stripPrefix',
+    'addPrefix',
+    'headers',
+    'timeouts',
+    'rateLimit',
+    'retries',
+    'basicAuth',
+    'allow',
+    'deny',
+    'maxBodySize',
+    'errorPages',
+  ]),
   // A file/confd template renders whatever it is written to; fabric cannot know it applies a policy.
   file: new Set(),
   confd: new Set(),

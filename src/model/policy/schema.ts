@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { isDomain } from '../../grammar.js';
+import { cidrListSchema } from './access.js';
+import { type BasicAuthPolicy, basicAuthSchema } from './basic-auth.js';
+import { type ErrorPagesPolicy, errorPagesSchema } from './error-pages.js';
 import { type HeadersPolicy, headersSchema } from './headers.js';
 import { type MaintenancePolicy, maintenanceSchema } from './maintenance.js';
+import { maxBodySizeSchema } from './max-body-size.js';
 import { type RateLimitPolicy, rateLimitSchema } from './rate-limit.js';
 import { retriesSchema } from './retries.js';
 import { type TimeoutsPolicy, timeoutsSchema } from './timeouts.js';
@@ -57,18 +61,6 @@ export const redirectSchema = z
 
 export type RedirectPolicy = z.infer<typeof redirectSchema>;
 
-/** Policies of the contract not built yet: refused by name, never accepted and ignored. */
-export const NOT_YET = ['basicAuth', 'allow', 'deny', 'maxBodySize', 'errorPages'] as const;
-
-const notSupportedYet = z.unknown().superRefine((_value, ctx) => {
-  ctx.addIssue({ code: 'custom', message: 'not supported yet: this policy is in the contract but fabric does not apply it yet (docs/routing.md)' });
-});
-
-const notYetFields = Object.fromEntries(NOT_YET.map((name) => [name, notSupportedYet.optional()])) as Record<
-  (typeof NOT_YET)[number],
-  z.ZodOptional<typeof notSupportedYet>
->;
-
 /** The policy fields a Service spec takes (spread into its schema). */
 export const servicePolicyFields = {
   redirect: redirectSchema.optional(),
@@ -79,7 +71,11 @@ export const servicePolicyFields = {
   timeouts: timeoutsSchema.optional(),
   rateLimit: rateLimitSchema.optional(),
   retries: retriesSchema.optional(),
-  ...notYetFields,
+  basicAuth: basicAuthSchema.optional(),
+  allow: cidrListSchema.optional(),
+  deny: cidrListSchema.optional(),
+  maxBodySize: maxBodySizeSchema.optional(),
+  errorPages: errorPagesSchema.optional(),
 };
 
 /** A Route takes the same fields; none is applied on Routes yet, so each is refused by name. */
@@ -87,13 +83,11 @@ const notYetOnRoute = z.unknown().superRefine((_value, ctx) => {
   ctx.addIssue({ code: 'custom', message: 'not supported yet on a Route: set traffic policies on its Services (docs/routing.md)' });
 });
 
-export const routePolicyFields = Object.fromEntries(
-  ['redirect', 'stripPrefix', 'addPrefix', 'headers', 'maintenance', 'timeouts', 'rateLimit', 'retries', ...NOT_YET].map((name) => [
-    name,
-    notYetOnRoute.optional(),
-  ]),
-) as Record<
-  'redirect' | 'stripPrefix' | 'addPrefix' | 'headers' | 'maintenance' | 'timeouts' | 'rateLimit' | 'retries' | (typeof NOT_YET)[number],
+/** Every policy name a Route refuses (the same fields as a Service's). */
+const ROUTE_POLICY_FIELDS = Object.keys(servicePolicyFields) as (keyof typeof servicePolicyFields)[];
+
+export const routePolicyFields = Object.fromEntries(ROUTE_POLICY_FIELDS.map((name) => [name, notYetOnRoute.optional()])) as Record<
+  keyof typeof servicePolicyFields,
   z.ZodOptional<typeof notYetOnRoute>
 >;
 
@@ -107,10 +101,29 @@ export interface Policies {
   timeouts?: TimeoutsPolicy;
   rateLimit?: RateLimitPolicy;
   retries?: number;
+  basicAuth?: BasicAuthPolicy;
+  allow?: string[];
+  deny?: string[];
+  maxBodySize?: number;
+  errorPages?: ErrorPagesPolicy;
 }
 
 /** The names of the policies set, in a stable order (for capability checks and status). */
-export const POLICY_NAMES = ['maintenance', 'redirect', 'stripPrefix', 'addPrefix', 'headers', 'timeouts', 'rateLimit', 'retries'] as const;
+export const POLICY_NAMES = [
+  'maintenance',
+  'redirect',
+  'stripPrefix',
+  'addPrefix',
+  'headers',
+  'timeouts',
+  'rateLimit',
+  'retries',
+  'basicAuth',
+  'allow',
+  'deny',
+  'maxBodySize',
+  'errorPages',
+] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export function policiesOf(spec: Policies | undefined): Policies | undefined {
@@ -124,6 +137,11 @@ export function policiesOf(spec: Policies | undefined): Policies | undefined {
   if (spec.rateLimit) out.rateLimit = spec.rateLimit;
   if (spec.retries !== undefined) out.retries = spec.retries;
   if (spec.headers && (Object.keys(spec.headers.request ?? {}).length > 0 || Object.keys(spec.headers.response ?? {}).length > 0)) out.headers = spec.headers;
+  if (spec.basicAuth) out.basicAuth = spec.basicAuth;
+  if (spec.allow && spec.allow.length > 0) out.allow = spec.allow;
+  if (spec.deny && spec.deny.length > 0) out.deny = spec.deny;
+  if (spec.maxBodySize !== undefined) out.maxBodySize = spec.maxBodySize;
+  if (spec.errorPages && Object.keys(spec.errorPages).length > 0) out.errorPages = spec.errorPages;
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
