@@ -1,7 +1,6 @@
-import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { describeError, FabricError } from '../errors.js';
-import { serviceName } from '../grammar.js';
+import { isIpAddress, serviceName } from '../grammar.js';
 import { Keys, parseEndpointKey } from '../keyspace.js';
 import { type CertRecord, decodeCertRecord } from '../tls/cert-record.js';
 import { decodeJson } from './codec.js';
@@ -79,7 +78,7 @@ function isHostKey(key: string): boolean {
 /** `vips/<address>`: the key names the address (canonical form), the value the service holding it. */
 function decodeVip(key: string, raw: string): { address: string; service: string } {
   const address = key.slice(Keys.vipsRoot.length);
-  if (isIP(address) === 0 || normalizeAddress(address) !== address) {
+  if (!isIpAddress(address) || normalizeAddress(address) !== address) {
     throw new FabricError('FABRIC_ERR_DECODE', `${key}: "${address}" is not an IP address in canonical form`);
   }
   const service = raw.trim();
