@@ -93,7 +93,13 @@ function validateDocument(document: Document.Parsed, origin: Origin, counter: Li
       })),
     };
   }
-  const value: unknown = document.toJS();
+  let value: unknown;
+  try {
+    value = document.toJS();
+  } catch (err) {
+    // yaml refuses while building the value, e.g. "Excessive alias count" for an alias bomb: a document error, not a crash.
+    return { errors: [{ origin, label: 'YAML', field: '', reason: describeError(err) || 'cannot be read as a value' }] };
+  }
   if (value === null || value === undefined) return { resource: undefined }; // an empty document, e.g. a trailing `---`
   const fail = (field: string, reason: string, label = 'document') => ({ errors: [{ origin, label, field, reason }] });
   if (typeof value !== 'object' || Array.isArray(value)) return fail('', 'expected a mapping with kind and name');
