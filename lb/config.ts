@@ -120,8 +120,8 @@ export const routerConfigSchema = z
     /** Active health checks: the router's defaults (a Service spec's or a container's labels win). */
     healthCheck: z
       .object({
-        interval: durationSchema({ min: 100, max: 3_600_000 }).default(2_000),
-        timeout: durationSchema({ min: 10, max: 600_000 }).default(1_000),
+        interval: durationSchema({ min: 100, max: 3_600_000, whole: true }).default(2_000),
+        timeout: durationSchema({ min: 10, max: 600_000, whole: true }).default(1_000),
         rise: z.number().int().min(1).max(100).default(2),
         fall: z.number().int().min(1).max(100).default(3),
         /** Endpoints with no check asked for anywhere: a TCP connect (HAProxy's `check`), or none. */
