@@ -31,11 +31,11 @@ function fieldOf(hostile: boolean, valid: fc.Arbitrary<unknown>, nearMiss: fc.Ar
 const str = (valid: fc.Arbitrary<string>) => nearly(valid);
 
 /** Fields near misses and junk at times (`hostile`), or each valid, optional ones sometimes absent or null. */
-export function endpointObject(hostile: boolean): fc.Arbitrary<Record<string, unknown>> {
+export function endpointObject(hostile: boolean, services: fc.Arbitrary<string> = serviceNames): fc.Arbitrary<Record<string, unknown>> {
   const field = (valid: fc.Arbitrary<unknown>, nearMiss: fc.Arbitrary<unknown>, optional = false) => fieldOf(hostile, valid, nearMiss, optional);
   return fc
     .record({
-      service: field(serviceNames, str(serviceNames)),
+      service: field(services, str(services)),
       host: field(fc.oneof(fc.constant('h1'), fc.stringMatching(HOST_NAME, { size: 'xsmall' })), str(fc.constant('h1'))),
       container: field(fc.oneof(fc.constant('abcdef012345'), fc.stringMatching(CONTAINER_ID, { size: 'xsmall' })), str(fc.constant('abcdef012345'))),
       name: field(fc.constantFrom('c-1', 'web.1_x', 'A'), str(fc.constant('c-1'))),

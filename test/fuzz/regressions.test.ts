@@ -1,11 +1,20 @@
 // Inputs the fuzz surfaces (test/fuzz/*.test.ts) once found wrong, each kept as a plain case.
-import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readLabels } from '../../agent/labels.js';
+import { routerConfigSchema } from '../../lb/config.js';
+import { desiredHaproxy } from '../../lb/haproxy/desired.js';
+import { haproxyView } from '../../lb/haproxy/view.js';
+import { buildModel } from '../../lb/model.js';
 import { loadResources } from '../../src/ctl/documents.js';
 import { FabricError } from '../../src/errors.js';
 import { endpointSchema } from '../../src/model/endpoint.js';
 import { decodeEndpoint } from '../../src/model/endpoint-decode.js';
 import { decodeEntry } from '../../src/model/entry.js';
 import { thrown } from './hostile.js';
+import { createRenderer, type Renderer } from './render-files.js';
 
 const base = {
   service: 'web',
@@ -47,5 +56,47 @@ name: web
     expect(err).toBeInstanceOf(FabricError);
     expect((err as FabricError).code).toBe('FABRIC_ERR_SPEC');
     expect((err as FabricError).message).toMatch(/bomb\.yaml.*alias/i);
+  });
+});
+
+describe('fuzz regressions: HAProxy render', () => {
+  let work: string;
+  let renderer: Renderer;
+  beforeAll(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'fabric-fuzz-regressions-'));
+    renderer = await createRenderer(work);
+  });
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  it('a path with "~" (in the path grammar) renders and passes haproxy -c: the view refused it and so the whole config', async () => {
+    const entries = [
+      decodeEntry('routes/r1', JSON.stringify({ name: 'r1', host: 'web.example.com', path: '/a~b', backends: [{ service: 'web', weight: 1 }] }), 1),
+      decodeEntry('services/web', JSON.stringify({ name: 'web', paths: ['/x~y'], endpoints: [{ address: '127.0.0.1', port: 8080 }] }), 2),
+    ];
+    expect(entries.map((e) => e.kind)).toEqual(['route', 'service']);
+    const rendered = renderer.render(buildModel(entries, 1, { domain: 'apps.test' }));
+    expect(rendered.haproxy.pathsMap).toContain('web.example.com/a~b ');
+    await renderer.checkHaproxy(rendered.haproxy);
+  });
+
+  it('health check durations that are not whole milliseconds are refused: HAProxy refused `inter 1500.5`', () => {
+    for (const interval of [1500.5, '1.0005s']) {
+      const err = thrown(() => loadResources([{ name: 'hc.yaml', text: JSON.stringify({ kind: 'Service', name: 'web', healthCheck: { interval } }) }]));
+      expect(err, String(interval)).toBeInstanceOf(FabricError);
+      expect((err as FabricError).message).toMatch(/healthCheck\.interval.*whole milliseconds/);
+    }
+    expect(decodeEntry('services/web', JSON.stringify({ name: 'web', healthCheck: { timeout: 10.5 } }), 1).kind).toBe('invalid');
+    expect(routerConfigSchema.safeParse({ targets: [], healthCheck: { interval: 2000.5 } }).success).toBe(false);
+    expect(readLabels({ 'fabric.service': 'web', 'fabric.port': '80', 'fabric.health.interval': '1.0005s' }).ok).toBe(false);
+  });
+
+  it('haproxyView builds backend views without a view cache too', () => {
+    const model = buildModel([decodeEntry('services/web', JSON.stringify({ name: 'web', endpoints: [{ address: '127.0.0.1', port: 8080 }] }), 1)], 1, {
+      domain: undefined,
+    });
+    const { desired } = desiredHaproxy(model, new Map());
+    const files = { config: '/c', hostsMap: '/h', pathsMap: '/p', acmeMap: '/a', adminSocket: '/s', masterSocket: '/m' };
+    const view = haproxyView(desired, model, files, { http: undefined, hardStopAfter: '1s', maxconn: undefined });
+    expect(view.backends.every((b) => b !== undefined && b.name.length > 0)).toBe(true);
   });
 });

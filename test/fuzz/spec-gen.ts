@@ -47,13 +47,13 @@ function withoutUndefined(value: Record<string, unknown>): Record<string, unknow
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }
 
-export function serviceSpecObject(hostile: boolean): fc.Arbitrary<Record<string, unknown>> {
+export function serviceSpecObject(hostile: boolean, names: fc.Arbitrary<string> = serviceNames): fc.Arbitrary<Record<string, unknown>> {
   const field = (valid: fc.Arbitrary<unknown>, nearMiss: fc.Arbitrary<unknown>) => fieldOf(hostile, valid, nearMiss);
   const str = (valid: fc.Arbitrary<string>) => nearly(valid);
   return fc
     .record({
       kind: hostile ? fc.oneof(fc.constant('Service'), fc.constant('Service'), str(fc.constant('Service'))) : fc.constant('Service'),
-      name: hostile ? fc.oneof({ weight: 5, arbitrary: serviceNames }, { weight: 1, arbitrary: str(serviceNames) }) : serviceNames,
+      name: hostile ? fc.oneof({ weight: 5, arbitrary: names }, { weight: 1, arbitrary: str(names) }) : names,
       mode: field(fc.constantFrom('http', 'http', 'tcp'), str(fc.constant('http'))),
       domains: field(fc.array(domains, { maxLength: 3 }), fc.array(str(domains), { minLength: 1, maxLength: 2 })),
       paths: field(fc.array(policyPaths, { maxLength: 2 }), fc.array(str(policyPaths), { minLength: 1, maxLength: 2 })),
@@ -119,12 +119,16 @@ export function serviceSpecObject(hostile: boolean): fc.Arbitrary<Record<string,
     });
 }
 
-export function routeSpecObject(hostile: boolean, services: fc.Arbitrary<string> = serviceNames): fc.Arbitrary<Record<string, unknown>> {
+export function routeSpecObject(
+  hostile: boolean,
+  services: fc.Arbitrary<string> = serviceNames,
+  names: fc.Arbitrary<string> = serviceNames,
+): fc.Arbitrary<Record<string, unknown>> {
   const field = (valid: fc.Arbitrary<unknown>, nearMiss: fc.Arbitrary<unknown>) => fieldOf(hostile, valid, nearMiss);
   return fc
     .record({
       kind: fc.constant('Route'),
-      name: hostile ? nearly(serviceNames) : serviceNames,
+      name: hostile ? nearly(names) : names,
       host: hostile ? nearly(domains) : domains,
       path: field(policyPaths, nearly(policyPaths)),
       sticky: field(fc.boolean(), junk),
