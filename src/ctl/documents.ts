@@ -106,7 +106,8 @@ function validateDocument(document: Document.Parsed, origin: Origin, counter: Li
   const { kind, name } = value as { kind?: unknown; name?: unknown };
   const label = documentLabel(kind, name);
   if (kind === undefined) return fail('kind', `required: one of ${Object.keys(RESOURCE_KINDS).join(', ')}`, label);
-  if (typeof kind !== 'string' || !(kind in RESOURCE_KINDS)) {
+  // hasOwn, not `in`: `kind: __proto__` (or constructor) is inherited by every object, and has no schema.
+  if (typeof kind !== 'string' || !Object.hasOwn(RESOURCE_KINDS, kind)) {
     return fail('kind', `"${String(kind)}" is not one of ${Object.keys(RESOURCE_KINDS).join(', ')}`, label);
   }
   const schema: z.ZodType = RESOURCE_KINDS[kind as ResourceKind].schema;

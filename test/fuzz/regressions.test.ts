@@ -100,3 +100,13 @@ describe('fuzz regressions: HAProxy render', () => {
     expect(view.backends.every((b) => b !== undefined && b.name.length > 0)).toBe(true);
   });
 });
+
+describe('fuzz regressions: fabric apply kinds', () => {
+  it('kind: __proto__ or constructor is "not one of Service, Route", not a TypeError', () => {
+    for (const kind of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const err = thrown(() => loadResources([{ name: 'k.yaml', text: `kind: ${kind}\nname: a\n` }]));
+      expect(err, kind).toBeInstanceOf(FabricError);
+      expect((err as FabricError).message).toContain(`"${kind}" is not one of Service, Route`);
+    }
+  });
+});
