@@ -42,8 +42,9 @@ export function decodeEntry(key: string, raw: string, createRevision: number): E
     if (key.startsWith(Keys.endpointsRoot)) {
       const endpoint = decodeEndpoint(key, raw);
       const parsed = parseEndpointKey(key);
-      if (!parsed || parsed.service !== endpoint.service || parsed.container !== endpoint.container) {
-        throw new Error(`${key}: key does not match the endpoint's service and container`);
+      // The host too: a value under another host's key would be served twice, or as that host's.
+      if (!parsed || parsed.service !== endpoint.service || parsed.host !== endpoint.host || parsed.container !== endpoint.container) {
+        throw new FabricError('FABRIC_ERR_DECODE', `${key}: key does not match the endpoint's service, host and container`);
       }
       return { ...base, kind: 'endpoint', endpoint };
     }
