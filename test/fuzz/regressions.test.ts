@@ -110,3 +110,33 @@ describe('fuzz regressions: fabric apply kinds', () => {
     }
   });
 });
+
+describe('fuzz regressions: endpoint keys and IPv6 in nginx', () => {
+  it("an endpoint under another host's key is refused: only service and container were compared", () => {
+    const text = JSON.stringify(base);
+    expect(decodeEntry(KEY, text, 1).kind).toBe('endpoint');
+    for (const key of ['endpoints/web/\rh1/abcdef012345', 'endpoints/web/h2/abcdef012345']) {
+      const entry = decodeEntry(key, text, 1);
+      expect(entry.kind, key).toBe('invalid');
+      if (entry.kind === 'invalid') expect(entry.error).toContain("does not match the endpoint's service, host and container");
+    }
+  });
+
+  let work: string;
+  let renderer: Renderer;
+  beforeAll(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'fabric-fuzz-regressions-'));
+    renderer = await createRenderer(work);
+  });
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  it('an IPv6 address whose "::" stands for one zero group is printed canonically: nginx -t refused 8:872:2f:a:b89:5d1:8::', async () => {
+    const endpoint = { ...base, address: '8:872:2f:a:b89:5d1:8::', port: 18129 };
+    const entry = decodeEntry(KEY, JSON.stringify(endpoint), 1);
+    expect(entry.kind).toBe('endpoint');
+    const rendered = renderer.render(buildModel([entry], 1, { domain: 'apps.test' }));
+    expect(rendered.nginx).toContain('server [8:872:2f:a:b89:5d1:8:0]:18129 ');
+    await renderer.checkNginx(rendered.nginx);
+    await renderer.checkHaproxy(rendered.haproxy);
+  });
+});

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { desiredHaproxy } from '../../lb/haproxy/desired.js';
 import { haproxyView, renderMap } from '../../lb/haproxy/view.js';
-import { DEFAULT_CHECK } from '../../lb/health/spec.js';
+import { type CheckDefaults, DEFAULT_CHECK } from '../../lb/health/spec.js';
 import type { Model } from '../../lb/model.js';
 import { nginxPaths, nginxView, renderNginx } from '../../lb/nginx/view.js';
 import { createTemplateEngine, loadTemplate, type TemplateFn, templatePath } from '../../lb/render.js';
@@ -17,11 +17,18 @@ export interface Rendered {
 }
 
 export interface Renderer {
-  render(model: Model): Rendered;
+  render(model: Model, settings?: RenderSettings): Rendered;
   /** `haproxy -c` on the rendered files, as the HAProxy target runs it before a swap. */
   checkHaproxy(files: Rendered['haproxy']): Promise<void>;
   /** `nginx -t`, as the nginx target runs it. */
   checkNginx(config: string): Promise<void>;
+}
+
+/** What a router config sets of the render (lb/config.ts targets and healthCheck); the defaults otherwise. */
+export interface RenderSettings {
+  haproxy?: { http?: string; hardStopAfter?: string; maxconn?: number; prometheus?: string };
+  nginx?: { http?: string; workerShutdownTimeout?: string };
+  checks?: CheckDefaults;
 }
 
 export async function createRenderer(dir: string): Promise<Renderer> {
@@ -41,11 +48,12 @@ export async function createRenderer(dir: string): Promise<Renderer> {
   const paths = nginxPaths(path.join(ndir, 'nginx.conf'), ndir);
   for (const d of [path.join(hdir, 'run'), path.dirname(paths.pid), path.dirname(paths.errorLog), ...Object.values(paths.temp)])
     fs.mkdirSync(d, { recursive: true });
-  const haproxySettings = { http: '127.0.0.1:18080', hardStopAfter: '30s', maxconn: undefined };
-  const nginxSettings = { http: '127.0.0.1:18081', workerShutdownTimeout: '30s' };
   return {
-    render(model) {
-      const { desired } = desiredHaproxy(model, new Map(), undefined, undefined, DEFAULT_CHECK);
+    render(model, settings = {}) {
+      const haproxySettings = { http: '127.0.0.1:18080', hardStopAfter: '30s', maxconn: undefined, ...settings.haproxy };
+      const nginxSettings = { http: '127.0.0.1:18081', workerShutdownTimeout: '30s', ...settings.nginx };
+      const checks = settings.checks ?? DEFAULT_CHECK;
+      const { desired } = desiredHaproxy(model, new Map(), undefined, undefined, checks);
       return {
         haproxy: {
           config: haproxyTemplate(haproxyView(desired, model, files, haproxySettings)),
