@@ -4,7 +4,12 @@ import { domain, parseHostPort } from '../src/grammar.js';
 import { fileModeSchema } from './confd/mode.js';
 import { tlsConfigSchema } from './tls/config.js';
 
-const hostPort = z.string().refine((v) => parseHostPort(v) !== undefined, { message: 'must be HOST:PORT' });
+// Trimmed here, not only inside parseHostPort: the templates print the value itself, and the
+// views refuse a token with a CR or a space (found by test/fuzz/router-config.test.ts).
+const hostPort = z
+  .string()
+  .transform((v) => v.trim())
+  .refine((v) => parseHostPort(v) !== undefined, { message: 'must be HOST:PORT' });
 const commandTimeout = durationSchema({ min: 100, max: 600_000 }).default(30_000);
 
 const haproxyTargetSchema = z
