@@ -140,3 +140,16 @@ describe('fuzz regressions: endpoint keys and IPv6 in nginx', () => {
     await renderer.checkHaproxy(rendered.haproxy);
   });
 });
+
+describe('fuzz regressions: router config', () => {
+  it('a target listener with surrounding whitespace or a CR is trimmed: the views refused to render it', () => {
+    const config = routerConfigSchema.parse({
+      targets: [
+        { kind: 'haproxy', http: '\r127.0.0.1:8080 ' },
+        { kind: 'nginx', http: ' [::1]:80\n' },
+      ],
+    });
+    expect(config.targets.map((t) => ('http' in t ? t.http : undefined))).toEqual(['127.0.0.1:8080', '[::1]:80']);
+    expect(routerConfigSchema.safeParse({ targets: [{ kind: 'haproxy', http: '127.0.0.1 :80' }] }).success).toBe(false);
+  });
+});
