@@ -46,7 +46,7 @@ const labelSchema = z.object({
   [Label.version]: version.optional(),
   [Label.mode]: mode.optional(),
   [Label.healthPath]: pathPrefix.optional(),
-  [Label.healthInterval]: durationSchema({ min: 100, max: 3_600_000 }).optional(),
+  [Label.healthInterval]: durationSchema({ min: 100, max: 3_600_000, whole: true }).optional(),
   [Label.tls]: tlsChoice.optional(),
 });
 

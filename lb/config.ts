@@ -5,7 +5,12 @@ import { cidrListSchema } from '../src/model/policy/access.js';
 import { fileModeSchema } from './confd/mode.js';
 import { tlsConfigSchema } from './tls/config.js';
 
-const hostPort = z.string().refine((v) => parseHostPort(v) !== undefined, { message: 'must be HOST:PORT' });
+// Trimmed here, not only inside parseHostPort: the templates print the value itself, and the
+// views refuse a token with a CR or a space (found by test/fuzz/router-config.test.ts).
+const hostPort = z
+  .string()
+  .transform((v) => v.trim())
+  .refine((v) => parseHostPort(v) !== undefined, { message: 'must be HOST:PORT' });
 const commandTimeout = durationSchema({ min: 100, max: 600_000 }).default(30_000);
 
 const haproxyTargetSchema = z
@@ -121,8 +126,8 @@ export const routerConfigSchema = z
     /** Active health checks: the router's defaults (a Service spec's or a container's labels win). */
     healthCheck: z
       .object({
-        interval: durationSchema({ min: 100, max: 3_600_000 }).default(2_000),
-        timeout: durationSchema({ min: 10, max: 600_000 }).default(1_000),
+        interval: durationSchema({ min: 100, max: 3_600_000, whole: true }).default(2_000),
+        timeout: durationSchema({ min: 10, max: 600_000, whole: true }).default(1_000),
         rise: z.number().int().min(1).max(100).default(2),
         fall: z.number().int().min(1).max(100).default(3),
         /** Endpoints with no check asked for anywhere: a TCP connect (HAProxy's `check`), or none. */

@@ -10,8 +10,11 @@ export function parseDuration(text: string): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
-/** A zod schema for a duration written as text or as milliseconds. */
-export function durationSchema(bounds: { min: number; max: number }) {
+/**
+ * A zod schema for a duration written as text or as milliseconds. `whole`: only whole
+ * milliseconds, for values a config prints as an integer (HAProxy refuses `inter 1500.5`).
+ */
+export function durationSchema(bounds: { min: number; max: number; whole?: boolean }) {
   return z.union([z.string(), z.number()]).transform((raw, ctx) => {
     const value = typeof raw === 'number' ? raw : parseDuration(raw);
     if (value === undefined || value < bounds.min || value > bounds.max) {
@@ -19,6 +22,10 @@ export function durationSchema(bounds: { min: number; max: number }) {
         code: 'custom',
         message: `"${String(raw)}" is not a duration between ${ms(bounds.min)} and ${ms(bounds.max)}`,
       });
+      return z.NEVER;
+    }
+    if (bounds.whole && !Number.isInteger(value)) {
+      ctx.addIssue({ code: 'custom', message: `"${String(raw)}" is not whole milliseconds` });
       return z.NEVER;
     }
     return value;

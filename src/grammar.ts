@@ -38,7 +38,15 @@ export const containerId = z.string().regex(CONTAINER_ID, 'is not a container id
 export const endpointId = z.string().regex(ENDPOINT_ID, 'must be 1-128 of A-Z a-z 0-9 _ . -, starting with a letter or digit');
 export const port = z.number().int().min(1).max(65535);
 export const weight = z.number().int().min(0).max(256);
-export const ipAddress = z.string().refine((a) => isIP(a) !== 0, { message: 'is not an IP address' });
+/**
+ * An IPv4 or IPv6 address without a zone: node's isIP takes `fe80::1%eth0`, and a `%` in a
+ * config token is HAProxy's log-format and an unsafe token to the renderers (found by test/fuzz).
+ */
+export function isIpAddress(value: string): boolean {
+  return isIP(value) !== 0 && !value.includes('%');
+}
+
+export const ipAddress = z.string().refine(isIpAddress, { message: 'is not an IP address (without a %zone)' });
 export const mode = z.enum(['http', 'tcp']);
 
 /** `HOST:PORT` as used by --listen and target addresses. */

@@ -40,8 +40,11 @@ export interface HaproxySettings {
   trustedProxies?: readonly string[];
 }
 
-/** Characters a config token may hold. Anything else means a value escaped validation. */
-const SAFE = /^[A-Za-z0-9._:/[\]@-]*$/;
+/**
+ * Characters a config token may hold. Anything else means a value escaped validation. `~` is in
+ * the path grammar (src/grammar.ts PATH_PREFIX) and means nothing to HAProxy or its map files.
+ */
+const SAFE = /^[A-Za-z0-9._:/[\]@~-]*$/;
 
 function safe(value: string | number): string {
   const text = String(value);
@@ -74,7 +77,11 @@ export function haproxyView(desired: HaproxyDesired, model: Model, files: Haprox
     })),
     backends: desired.backends.map((b) => {
       let view = views?.get(b);
-      if (!view) views?.set(b, (view = backendView(b)));
+      if (!view) {
+        // Not inside `views?.set(…)`: optional chaining would skip building the view without a cache.
+        view = backendView(b);
+        views?.set(b, view);
+      }
       return view;
     }),
     services: model.services,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FabricError } from '../../src/errors.js';
 import type { Endpoint } from '../../src/model/endpoint.js';
+import { normalizeAddress } from '../../src/model/entry.js';
 import { policiesOf } from '../../src/model/policy/schema.js';
 import { type Balance, type Model, type RouteModel, type ServiceModel, servingState } from '../model.js';
 import { htpasswd } from '../policy/access-nginx.js';
@@ -214,8 +215,10 @@ export type NginxView = ReturnType<typeof nginxView>;
 type UpstreamServer = UpstreamView['servers'][number];
 
 function upstreamServer(e: Endpoint, weight: number): UpstreamServer {
+  // IPv6 in canonical form: nginx refuses `::` standing for one zero group (8:1:2:3:4:5:6::), which isIP accepts.
+  const address = e.address.includes(':') ? (normalizeAddress(e.address) ?? e.address) : e.address;
   return {
-    target: safe(e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`),
+    target: safe(address.includes(':') ? `[${address}]:${e.port}` : `${address}:${e.port}`),
     weight,
     endpoint: safe(`${e.host}/${e.container}`),
   };

@@ -93,14 +93,21 @@ function validateDocument(document: Document.Parsed, origin: Origin, counter: Li
       })),
     };
   }
-  const value: unknown = document.toJS();
+  let value: unknown;
+  try {
+    value = document.toJS();
+  } catch (err) {
+    // yaml refuses while building the value, e.g. "Excessive alias count" for an alias bomb: a document error, not a crash.
+    return { errors: [{ origin, label: 'YAML', field: '', reason: describeError(err) || 'cannot be read as a value' }] };
+  }
   if (value === null || value === undefined) return { resource: undefined }; // an empty document, e.g. a trailing `---`
   const fail = (field: string, reason: string, label = 'document') => ({ errors: [{ origin, label, field, reason }] });
   if (typeof value !== 'object' || Array.isArray(value)) return fail('', 'expected a mapping with kind and name');
   const { kind, name } = value as { kind?: unknown; name?: unknown };
   const label = documentLabel(kind, name);
   if (kind === undefined) return fail('kind', `required: one of ${Object.keys(RESOURCE_KINDS).join(', ')}`, label);
-  if (typeof kind !== 'string' || !(kind in RESOURCE_KINDS)) {
+  // hasOwn, not `in`: `kind: __proto__` (or constructor) is inherited by every object, and has no schema.
+  if (typeof kind !== 'string' || !Object.hasOwn(RESOURCE_KINDS, kind)) {
     return fail('kind', `"${String(kind)}" is not one of ${Object.keys(RESOURCE_KINDS).join(', ')}`, label);
   }
   const schema: z.ZodType = RESOURCE_KINDS[kind as ResourceKind].schema;

@@ -1,5 +1,4 @@
-import { isIP } from 'node:net';
-import { ENDPOINT_ID, HOST_NAME, isDomain, PATH_PREFIX, SERVICE_NAME, VERSION } from '../grammar.js';
+import { ENDPOINT_ID, HOST_NAME, isDomain, isIpAddress, PATH_PREFIX, SERVICE_NAME, VERSION } from '../grammar.js';
 import { CERT_NAME } from '../tls/names.js';
 import { parseJson, validate } from './codec.js';
 import { type Endpoint, endpointSchema } from './endpoint.js';
@@ -18,7 +17,7 @@ export function fastEndpoint(raw: unknown): Endpoint | undefined {
   // An optional field's null is absent (src/model/nulls.ts, which the schema runs first): read without copying.
   const { version, path, tls, check } = optionals(raw);
   if (!matches(service, SERVICE_NAME) || !matches(host, HOST_NAME) || !matches(container, ENDPOINT_ID) || !matches(name, NAME)) return undefined;
-  if (typeof address !== 'string' || isIP(address) === 0) return undefined;
+  if (typeof address !== 'string' || !isIpAddress(address)) return undefined;
   if (!intIn(port, 1, 65_535) || !intIn(weight, 0, 256)) return undefined;
   if (version !== undefined && !matches(version, VERSION)) return undefined;
   if (mode !== 'http' && mode !== 'tcp') return undefined;

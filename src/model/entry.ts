@@ -1,7 +1,6 @@
-import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { describeError, FabricError } from '../errors.js';
-import { serviceName } from '../grammar.js';
+import { isIpAddress, serviceName } from '../grammar.js';
 import { Keys, parseEndpointKey } from '../keyspace.js';
 import { type CertRecord, decodeCertRecord } from '../tls/cert-record.js';
 import { decodeJson } from './codec.js';
@@ -43,8 +42,9 @@ export function decodeEntry(key: string, raw: string, createRevision: number): E
     if (key.startsWith(Keys.endpointsRoot)) {
       const endpoint = decodeEndpoint(key, raw);
       const parsed = parseEndpointKey(key);
-      if (!parsed || parsed.service !== endpoint.service || parsed.container !== endpoint.container) {
-        throw new Error(`${key}: key does not match the endpoint's service and container`);
+      // The host too: a value under another host's key would be served twice, or as that host's.
+      if (!parsed || parsed.service !== endpoint.service || parsed.host !== endpoint.host || parsed.container !== endpoint.container) {
+        throw new FabricError('FABRIC_ERR_DECODE', `${key}: key does not match the endpoint's service, host and container`);
       }
       return { ...base, kind: 'endpoint', endpoint };
     }
@@ -79,7 +79,7 @@ function isHostKey(key: string): boolean {
 /** `vips/<address>`: the key names the address (canonical form), the value the service holding it. */
 function decodeVip(key: string, raw: string): { address: string; service: string } {
   const address = key.slice(Keys.vipsRoot.length);
-  if (isIP(address) === 0 || normalizeAddress(address) !== address) {
+  if (!isIpAddress(address) || normalizeAddress(address) !== address) {
     throw new FabricError('FABRIC_ERR_DECODE', `${key}: "${address}" is not an IP address in canonical form`);
   }
   const service = raw.trim();

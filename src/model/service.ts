@@ -9,8 +9,8 @@ import { staticEndpointIssues, staticEndpointSchema } from './static-endpoint.js
 export const healthCheckSpecSchema = z
   .object({
     path: pathPrefix.optional(),
-    interval: durationSchema({ min: 100, max: 3_600_000 }).optional(),
-    timeout: durationSchema({ min: 10, max: 600_000 }).optional(),
+    interval: durationSchema({ min: 100, max: 3_600_000, whole: true }).optional(),
+    timeout: durationSchema({ min: 10, max: 600_000, whole: true }).optional(),
     rise: z.number().int().min(1).max(100).optional(),
     fall: z.number().int().min(1).max(100).optional(),
   })
