@@ -2,6 +2,7 @@
 // every command in it must be one the real CLI accepts (its flags parsed by the commands
 // themselves, their values by the same schemas the processes use). Starts no container.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -27,12 +28,17 @@ interface ComposeService {
   networks?: string[];
   labels?: Record<string, string>;
   environment?: Record<string, string>;
+  secrets?: string[];
 }
 
 /** Compose's `${NAME:-default}` with nothing set: the default. */
 const interpolate = (text: string) => text.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
 
-const compose = parseYaml(read('deploy/compose.yaml')) as { services: Record<string, ComposeService>; networks: Record<string, { name: string }> };
+const compose = parseYaml(read('deploy/compose.yaml')) as {
+  services: Record<string, ComposeService>;
+  networks: Record<string, { name: string }>;
+  secrets?: Record<string, { file: string }>;
+};
 const service = (name: string) => compose.services[name]!;
 const argv = (name: string) => service(name).command.map(interpolate);
 
@@ -69,7 +75,20 @@ describe('deploy/compose.yaml', () => {
 
   it("the router's command is one `fabric router` accepts; its mounted config parses and its ports are published", async () => {
     const values = await parse(routerCommand(), argv('router').slice(1));
-    expect(commonOptions(values).etcd.endpoints).toEqual([advertisedEtcd()]);
+    // Its API listens beyond the container's loopback, so it takes a token: a compose secret, at /run/secrets/<name>.
+    const secret = String(values.apiTokenFile).replace('/run/secrets/', '');
+    expect(service('router').secrets).toContain(secret);
+    expect(compose.secrets?.[secret]?.file).toBe('./compose/api-token');
+    expect(read('.gitignore')).toContain('deploy/compose/api-token');
+    const tokenDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fabric-compose-'));
+    try {
+      fs.writeFileSync(path.join(tokenDir, 'token'), 'compose-test-token\n', { mode: 0o600 });
+      const options = commonOptions({ ...values, apiTokenFile: path.join(tokenDir, 'token') });
+      expect(options.etcd.endpoints).toEqual([advertisedEtcd()]);
+      expect(options.api?.token).toBe('compose-test-token');
+    } finally {
+      fs.rmSync(tokenDir, { recursive: true, force: true });
+    }
     const mount = service('router')
       .volumes!.map((v) => v.split(':'))
       .find(([, target]) => target === values.config);

@@ -1,4 +1,4 @@
-import { type Policies, type PolicyName, policyNames } from './schema.js';
+import { POLICY_NAMES, type Policies, type PolicyName, policyNames } from './schema.js';
 
 /**
  * Which target kind applies which policy (docs/routing.md has the same table). A target that
@@ -8,36 +8,9 @@ import { type Policies, type PolicyName, policyNames } from './schema.js';
 export type TargetKind = 'haproxy' | 'nginx' | 'file' | 'slb' | 'confd';
 
 const SUPPORTED: Record<TargetKind, ReadonlySet<PolicyName>> = {
-  haproxy: new Set([
-    'maintenance',
-    'redirect',
-    'stripPrefix',
-    'addPrefix',
-    'headers',
-    'timeouts',
-    'rateLimit',
-    'retries',
-    'basicAuth',
-    'allow',
-    'deny',
-    'maxBodySize',
-    'errorPages',
-  ]),
-  nginx: new Set([
-    'maintenance',
-    'redirect',
-    'stripPrefix',
-    'addPrefix',
-    'headers',
-    'timeouts',
-    'rateLimit',
-    'retries',
-    'basicAuth',
-    'allow',
-    'deny',
-    'maxBodySize',
-    'errorPages',
-  ]),
+  // Both proxies apply every policy (each renders its own directives: lb/policy/).
+  haproxy: new Set(POLICY_NAMES),
+  nginx: new Set(POLICY_NAMES),
   // A file/confd template renders whatever it is written to; fabric cannot know it applies a policy.
   file: new Set(),
   confd: new Set(),
