@@ -31,6 +31,15 @@ const base = {
 };
 const KEY = 'endpoints/web/h1/abcdef012345';
 
+// One renderer (temp dir, real haproxy -c / nginx -t) for every render regression below.
+let work: string;
+let renderer: Renderer;
+beforeAll(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'fabric-fuzz-regressions-'));
+  renderer = await createRenderer(work);
+});
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
 describe('fuzz regressions', () => {
   it('an IPv6 address with a %zone is refused: node accepts it, HAProxy reads % as log-format and the renderer refused the whole config', () => {
     const text = JSON.stringify({ ...base, address: 'fe80::1%eth0' });
@@ -60,14 +69,6 @@ name: web
 });
 
 describe('fuzz regressions: HAProxy render', () => {
-  let work: string;
-  let renderer: Renderer;
-  beforeAll(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'fabric-fuzz-regressions-'));
-    renderer = await createRenderer(work);
-  });
-  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
   it('a path with "~" (in the path grammar) renders and passes haproxy -c: the view refused it and so the whole config', async () => {
     const entries = [
       decodeEntry('routes/r1', JSON.stringify({ name: 'r1', host: 'web.example.com', path: '/a~b', backends: [{ service: 'web', weight: 1 }] }), 1),
@@ -121,14 +122,6 @@ describe('fuzz regressions: endpoint keys and IPv6 in nginx', () => {
       if (entry.kind === 'invalid') expect(entry.error).toContain("does not match the endpoint's service, host and container");
     }
   });
-
-  let work: string;
-  let renderer: Renderer;
-  beforeAll(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'fabric-fuzz-regressions-'));
-    renderer = await createRenderer(work);
-  });
-  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
   it('an IPv6 address whose "::" stands for one zero group is printed canonically: nginx -t refused 8:872:2f:a:b89:5d1:8::', async () => {
     const endpoint = { ...base, address: '8:872:2f:a:b89:5d1:8::', port: 18129 };
