@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpGet, type WebContainer, waitFor } from '../harness/index.js';
 import { PREFIX, Resources } from '../router/support.js';
-import { DOMAIN, describeFailures, startCluster, type TestCluster, Traffic } from './support.js';
+import { DOMAIN, describeFailures, notKilledMidAnswer, startCluster, type TestCluster, Traffic } from './support.js';
 
 const res = new Resources();
 let cluster: TestCluster;
@@ -40,18 +40,26 @@ describe('a host lost (agent SIGKILL, its containers killed)', () => {
     const traffic = new Traffic(() => cluster.routers, `lost.${DOMAIN}`, { maxRequests: 20_000 });
     const host = cluster.hosts[1]!;
     const since = Date.now();
-    await host.agent.kill9();
-    await Promise.all(lost!.map((c) => c.kill()));
-    await cluster.waitServedEverywhere(
-      'lost',
-      kept!.map((c) => c.name),
-    );
-    const outMs = Date.now() - since;
-    await waitFor(async () => (await endpointKeys('lost', host.name)).length === 0, { timeoutMs: 20_000, what: "the lost host's keys to expire" });
-    const report = await traffic.stop();
-    console.log(`host lost: served only by the other host after ${outMs} ms, keys expired after ${Date.now() - since} ms; ${report.total} requests`);
-    expect(describeFailures(report.failures, since)).toEqual([]);
-    await host.startAgent();
+    try {
+      await host.agent.kill9();
+      await Promise.all(lost!.map((c) => c.kill()));
+      const killedAt = Date.now();
+      await cluster.waitServedEverywhere(
+        'lost',
+        kept!.map((c) => c.name),
+      );
+      const outMs = Date.now() - since;
+      await waitFor(async () => (await endpointKeys('lost', host.name)).length === 0, { timeoutMs: 20_000, what: "the lost host's keys to expire" });
+      const report = await traffic.stop();
+      const forgiven = report.failures.length - notKilledMidAnswer(report.failures, killedAt).length;
+      console.log(
+        `host lost: served only by the other host after ${outMs} ms, keys expired after ${Date.now() - since} ms; ${report.total} requests, ${forgiven} answers cut short by the kill`,
+      );
+      expect(describeFailures(notKilledMidAnswer(report.failures, killedAt), since)).toEqual([]);
+    } finally {
+      await traffic.stop();
+      await host.startAgent();
+    }
   }, 60_000);
 });
 
@@ -71,23 +79,23 @@ describe('a host hung (docker pause, agent SIGKILL)', () => {
         if (r?.status !== 200) failures.push(Date.now());
       }
     });
-    await waitFor(() => total >= 20, { what: 'the clients to get going' });
-    await host.agent.kill9();
-    paused.at = Date.now();
-    await Promise.all(frozen!.map((c) => c.container.pause()));
     try {
+      await waitFor(() => total >= 20, { what: 'the clients to get going' });
+      await host.agent.kill9();
+      paused.at = Date.now();
+      await Promise.all(frozen!.map((c) => c.container.pause()));
       await waitFor(() => Date.now() - paused.at > 10_000, { timeoutMs: 12_000, intervalMs: 200, what: '10 s of traffic with the host frozen' });
     } finally {
       stop = true;
       await Promise.all(clients);
       await Promise.all(frozen!.map((c) => c.container.unpause().catch(() => undefined)));
+      await host.startAgent();
     }
     const late = failures.filter((at) => at - paused.at > 6_000);
     console.log(`host hung: ${failures.length} failed of ${total} (at +${failures.map((at) => at - paused.at).join(', +')} ms)`);
     // Per router: the request in flight, and one more.
     expect(failures.length).toBeLessThanOrEqual(2 * cluster.routers.length);
     expect(late).toEqual([]);
-    await host.startAgent();
   }, 60_000);
 });
 

@@ -11,6 +11,7 @@ import {
   type EtcdCluster,
   freePort,
   launchAgent,
+  ResponseCutShort,
   type RunningAgent,
   runWeb,
   startDockerd,
@@ -175,8 +176,12 @@ export async function servesExactly(router: RunningRouter, service: string, name
 
 export interface Failure {
   at: number;
+  /** When the failed request was sent. */
+  sentAt: number;
   router: number;
   error: string;
+  /** The response had begun when its connection broke (see ResponseCutShort). */
+  cutShort: boolean;
 }
 
 export interface TrafficReport {
@@ -230,20 +235,30 @@ export class Traffic {
       this.report.total += 1;
       // The router at this index now (a restart replaces it; its HAProxy port stays).
       const router = routers()[index]!;
+      const sentAt = Date.now();
       try {
         const res = await router.request(host, '/', { timeoutMs: this.opts.timeoutMs ?? 5_000, agent });
-        if (res.status !== 200) this.fail(index, `HTTP ${res.status} ${res.body.slice(0, 80)}`);
+        if (res.status !== 200) this.fail(index, sentAt, `HTTP ${res.status} ${res.body.slice(0, 80)}`);
         else this.report.seen.set(res.body, (this.report.seen.get(res.body) ?? 0) + 1);
       } catch (error) {
-        this.fail(index, (error as Error).message);
+        this.fail(index, sentAt, (error as Error).message, error instanceof ResponseCutShort);
       }
       await new Promise((resolve) => setTimeout(resolve, this.opts.paceMs ?? 5));
     }
   }
 
-  private fail(router: number, error: string): void {
-    this.report.failures.push({ at: Date.now(), router, error });
+  private fail(router: number, sentAt: number, error: string, cutShort = false): void {
+    this.report.failures.push({ at: Date.now(), sentAt, router, error, cutShort });
   }
+}
+
+/**
+ * The failures left once answers cut short by a SIGKILL are forgiven: a request sent before the
+ * kill landed whose response had already begun cannot be saved by any proxy (its bytes are on the
+ * way to the client; a retry would duplicate them). Everything else still counts.
+ */
+export function notKilledMidAnswer(failures: Failure[], killedAt: number): Failure[] {
+  return failures.filter((f) => !(f.cutShort && f.sentAt <= killedAt));
 }
 
 /** Failures as lines, for assertion messages. */

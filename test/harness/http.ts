@@ -32,6 +32,9 @@ export async function httpGet(port: number, host: string, pathname = '/', opts: 
 
 class ReusedSocketClosed extends Error {}
 
+/** The response had begun (status and headers came) when its connection broke: a server killed mid-answer. */
+export class ResponseCutShort extends Error {}
+
 function httpGetOnce(port: number, host: string, pathname: string, opts: HttpGetOptions): Promise<HttpResult> {
   const timeoutMs = opts.timeoutMs ?? 5_000;
   return new Promise((resolve, reject) => {
@@ -42,7 +45,7 @@ function httpGetOnce(port: number, host: string, pathname: string, opts: HttpGet
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-      res.on('error', reject);
+      res.on('error', (error) => reject(new ResponseCutShort(`HTTP ${res.statusCode} cut short: ${error.message}`)));
     });
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET http://${host}${pathname} via :${port} timed out after ${timeoutMs} ms`)));
     req.on('error', (error: NodeJS.ErrnoException) => {
