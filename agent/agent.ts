@@ -251,7 +251,8 @@ export class Agent {
   }
 
   private storedStarted(): string | undefined {
-    const stored = this.stored.get(Keys.host(this.options.context.host));
+    const host = this.options.context.host;
+    const stored = this.stored.get(Keys.hostInfo(host)) ?? this.stored.get(Keys.legacyHost(host));
     return stored ? decodeHost(stored.value)?.started : undefined;
   }
 
@@ -319,7 +320,7 @@ export class Agent {
 
   private desiredKeys(): Map<string, string> {
     const desired = new Map<string, string>();
-    const { host, hostIp } = this.options.context;
+    const { host, hostIp, pool } = this.options.context;
     // The rejections and the counts ride on the host record (same lease), so every router can show
     // them. It is written in the same batched pass as the endpoints: one rewrite per change of the
     // counts, not one per container.
@@ -329,11 +330,12 @@ export class Agent {
       address: hostIp,
       agentVersion: this.options.agentVersion,
       started: this.started,
+      ...(pool ? { pool } : {}),
       ...hostRejections(rejected),
       ...hostIgnored(this.ignored()),
       containers: { registered: this.registered().length, rejected: rejected.length },
     };
-    desired.set(Keys.host(host), encodeHost(record));
+    desired.set(Keys.hostInfo(host), encodeHost(record));
     for (const outcome of this.outcomes.values()) {
       if (outcome.kind === 'register') desired.set(outcome.key, encodeEndpoint(outcome.endpoint));
     }
@@ -373,6 +375,7 @@ export class Agent {
       state: this.currentState,
       host: this.options.context.host,
       hostIp: this.options.context.hostIp,
+      ...(this.options.context.pool ? { pool: this.options.context.pool } : {}),
       addressMode: this.options.context.addressMode,
       docker: this.events.state,
       lease: { state: this.registry.state, id: this.registry.id },

@@ -13,6 +13,8 @@ export interface HostContext {
   network: string | undefined;
   /** `--compat`: other tools whose labels (and environment) are read too, in this order. */
   compat?: readonly CompatTool[];
+  /** `--pool`: published in the host record. */
+  pool?: string;
 }
 
 /** What one container should look like in etcd. */

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { IOperation, Namespace } from 'etcd3';
+import type { IKeyValue, IOperation, Namespace } from 'etcd3';
 import { describeError, FabricError } from '../src/errors.js';
 import { listPrefix } from '../src/etcd.js';
 import { describeLeaseLoss, EtcdCallError, type EtcdOperation, type EtcdTarget, etcdCall, explainEtcdError, grpcReason } from '../src/etcd-errors.js';
@@ -24,6 +24,8 @@ export class HostRegistry extends EventEmitter {
   private currentState: LeaseState = 'none';
   /** Set while the lease's keepalive stream fails (etcd unreachable), cleared by the next success. */
   private keepaliveFailure: string | undefined;
+  /** The older key layout was not readable (logged once). */
+  private legacyDenied = false;
 
   constructor(
     private readonly kv: Namespace,
@@ -112,35 +114,78 @@ export class HostRegistry extends EventEmitter {
     this.emit('lost', reason);
   }
 
-  /** Every key this host owns: its endpoints and its host record. */
+  /**
+   * Every key this host owns: its endpoints and its host record, below `hosts/<host>/`, and any
+   * an older agent of this host left in the older layout (upgrade: they are deleted once the
+   * new keys are written). Credentials confined to `hosts/<host>/` cannot read the older layout:
+   * then there is nothing of it to clean up (the upgrade is done before etcd roles are tightened).
+   */
   async read(): Promise<Map<string, StoredKey>> {
-    // Multi-range reads come back with the namespace stripped; single gets do not.
-    const [endpoints, hosts] = await this.etcd('read', [Keys.endpointsRoot, Keys.host(this.host)], () =>
-      Promise.all([listPrefix(this.kv, Keys.endpointsRoot), this.kv.getAll().prefix(Keys.host(this.host)).exec()]),
-    );
+    const own = await this.etcd('read', [Keys.hostRoot(this.host)], () => listPrefix(this.kv, Keys.hostRoot(this.host)));
+    const legacy = await this.readLegacy();
     const stored = new Map<string, StoredKey>();
-    for (const kv of [...endpoints.kvs, ...hosts.kvs]) {
-      const key = kv.key.toString();
-      const parsed = parseEndpointKey(key);
-      if (parsed ? parsed.host !== this.host : key !== Keys.host(this.host)) continue;
-      stored.set(key, { value: kv.value.toString(), lease: String(kv.lease) });
-    }
+    for (const kv of [...own.kvs, ...legacy]) stored.set(kv.key.toString(), { value: kv.value.toString(), lease: String(kv.lease) });
     return stored;
   }
 
-  /** Writes a plan in as few transactions as etcd allows; returns how many. */
+  /** This host's keys in the older layout (`endpoints/<service>/<host>/<id>`, `hosts/<host>`); none when not readable. */
+  private async readLegacy(): Promise<IKeyValue[]> {
+    try {
+      // Multi-range reads come back with the namespace stripped; single gets do not.
+      const [endpoints, hosts] = await this.etcd('read', [Keys.endpointsRoot, Keys.legacyHost(this.host)], () =>
+        Promise.all([listPrefix(this.kv, Keys.endpointsRoot), this.kv.getAll().prefix(Keys.legacyHost(this.host)).exec()]),
+      );
+      return [...endpoints.kvs, ...hosts.kvs].filter((kv) => {
+        const key = kv.key.toString();
+        const parsed = parseEndpointKey(key);
+        return parsed ? parsed.layout === 'legacy' && parsed.host === this.host : key === Keys.legacyHost(this.host);
+      });
+    } catch (err) {
+      if (!(err instanceof FabricError && err.code === 'FABRIC_ERR_PERMISSION')) throw err;
+      if (!this.legacyDenied)
+        this.logger.debug({ err: describeError(err) }, 'the older key layout is not readable with these credentials; nothing of it to clean up');
+      this.legacyDenied = true;
+      return [];
+    }
+  }
+
+  /**
+   * Writes a plan in as few transactions as etcd allows; returns how many. Deletes of older-layout
+   * keys go last, on their own: credentials that may not delete them (a role confined to
+   * `hosts/<host>/`) still write everything else, and those keys then expire with their lease.
+   */
   async apply(plan: WritePlan, leaseId: string): Promise<number> {
+    const legacy = plan.deletes.filter((key) => !key.startsWith(Keys.hostRoot(this.host)));
+    const own = plan.deletes.filter((key) => key.startsWith(Keys.hostRoot(this.host)));
     const ops: IOperation[] = [
-      ...plan.deletes.map((key) => this.kv.delete().key(key)),
+      ...own.map((key) => this.kv.delete().key(key)),
       ...plan.puts.map(({ key, value }) => this.kv.put(key).value(value).lease(leaseId)),
     ];
-    const keys = [...plan.deletes, ...plan.puts.map(({ key }) => key)];
+    let txns = await this.commit(ops, [...own, ...plan.puts.map(({ key }) => key)]);
+    if (legacy.length === 0) return txns;
+    try {
+      txns += await this.commit(
+        legacy.map((key) => this.kv.delete().key(key)),
+        legacy,
+      );
+      this.logger.info({ keys: legacy.length }, 'removed the keys an older agent of this host wrote in the older layout');
+    } catch (err) {
+      if (!(err instanceof FabricError && err.code === 'FABRIC_ERR_PERMISSION')) throw err;
+      this.logger.warn(
+        { keys: legacy.length, err: describeError(err) },
+        'cannot delete older-layout keys with these credentials; they expire with their lease',
+      );
+    }
+    return txns;
+  }
+
+  private async commit(ops: IOperation[], keys: string[]): Promise<number> {
     let txns = 0;
     for (let i = 0; i < ops.length; i += MAX_TXN_OPS) {
-      // etcd3's builder needs a comparison; "version > -1" holds for every key.
+      // etcd3's builder needs a comparison; "version > -1" holds for every key (and the agent may read its own).
       await this.etcd('write', keys.slice(i, i + MAX_TXN_OPS), () =>
         this.kv
-          .if(Keys.host(this.host), 'Version', '>', -1)
+          .if(Keys.hostInfo(this.host), 'Version', '>', -1)
           .then(...ops.slice(i, i + MAX_TXN_OPS))
           .commit(),
       );

@@ -10,6 +10,7 @@ import type { Logger } from '../src/log.js';
 import { createRegistry } from '../src/metrics.js';
 import { STATIC_HOST } from '../src/model/static-endpoint.js';
 import { type CommonOptions, option, parseOrThrow } from '../src/options.js';
+import { poolName } from '../src/tenancy/allowed.js';
 import { packageVersion } from '../src/version.js';
 import { Agent } from './agent.js';
 import { parseCompatList } from './compat/index.js';
@@ -26,6 +27,7 @@ const agentSchema = z.object({
   ttl: durationSchema({ min: 2_000, max: 3_600_000 }),
   resyncInterval: durationSchema({ min: 1_000, max: 86_400_000 }),
   keepLease: z.boolean(),
+  pool: poolName.optional(),
   compat: z.unknown().transform((value, ctx) => {
     const tools = parseCompatList(value);
     if (typeof tools === 'string') {
@@ -49,6 +51,7 @@ export function addAgentOptions(command: Command): Command {
     .addOption(option('--ttl <duration>', "lease TTL: a dead agent's keys vanish after it", '15s'))
     .addOption(option('--resync-interval <duration>', 'full reconcile of Docker against etcd', '30s'))
     .addOption(option('--keep-lease', 'on SIGTERM let the lease expire instead of revoking it', false))
+    .addOption(option('--pool <name>', "this host's pool, published in its host record: Service specs may allow only some pools"))
     .addOption(option('--compat <tools>', "also read other tools' labels: nginx-proxy,registrator,traefik (comma-separated) or none", 'none'));
 }
 
@@ -92,7 +95,7 @@ export async function startAgent(options: AgentStartOptions): Promise<AgentHandl
     dockerClient(opts.docker),
     hostRegistry,
     {
-      context: { host: opts.hostName, hostIp: opts.hostIp, addressMode: opts.addressMode, network: opts.network, compat: opts.compat },
+      context: { host: opts.hostName, hostIp: opts.hostIp, addressMode: opts.addressMode, network: opts.network, compat: opts.compat, pool: opts.pool },
       agentVersion: packageVersion(),
       resyncIntervalMs: opts.resyncInterval,
       // Retry often enough to re-register within one TTL of etcd's return.
@@ -123,7 +126,7 @@ export async function startAgent(options: AgentStartOptions): Promise<AgentHandl
     if (stopping) return { address: '', agent, stop };
     api = await startApi(agent, registry, logger, common.api);
     const address = await api.listen(common.listen);
-    logger.info({ api: address, host: opts.hostName, hostIp: opts.hostIp, etcd: common.etcd.endpoints, compat: opts.compat }, 'agent started');
+    logger.info({ api: address, host: opts.hostName, hostIp: opts.hostIp, pool: opts.pool, etcd: common.etcd.endpoints, compat: opts.compat }, 'agent started');
     return { address, agent, stop };
   } catch (err) {
     await stop();

@@ -58,9 +58,11 @@ export class ModelMemo {
   }
 
   /** The previous derivation of this service, if still valid. */
-  reuse(keys: ServiceKeys, options: Pick<ModelOptions, 'health'>): ServiceDerivation | undefined {
+  reuse(keys: ServiceKeys, options: Pick<ModelOptions, 'health'>, pools = ''): ServiceDerivation | undefined {
     const last = this.services.get(keys.name);
     if (!last || keys.generation === 0 || last.generation !== keys.generation) return undefined;
+    // A spec with `pools` read the hosts' pools, an input from outside its keys.
+    if (last.pools !== undefined && last.pools !== pools) return undefined;
     if (this.healthUnchanged) return last;
     // The active health verdict is an input too (it comes from the checker, not the keyspace).
     const health = options.health;

@@ -1,10 +1,11 @@
-import { Keys } from '../src/keyspace.js';
+import { endpointIdentity, Keys } from '../src/keyspace.js';
 import type { Endpoint } from '../src/model/endpoint.js';
-import type { HostRecord } from '../src/model/host.js';
+import { uniqueEndpoints, uniqueHosts } from '../src/model/layouts.js';
 import type { RouteSpec, ServiceSpec } from '../src/model/service.js';
 import { staticEndpoint } from '../src/model/static-endpoint.js';
 import { type Claim, type ClaimRank, resolveClaims } from './claims.js';
 import type { ResolvedClaims, ServiceDerivation } from './model/derivation.js';
+import { allowedEndpoints, type HostPools, hostPools, poolsSignature } from './model/endpoints.js';
 import type { ModelOptions } from './model/options.js';
 import type { ActiveHealth, HostRule, ModelEndpoint, ModelIssue, ServiceModel, ServiceVip } from './model/types.js';
 import type { ModelMemo } from './model-memo.js';
@@ -71,7 +72,7 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
   const issues: ModelIssue[] = [];
   const routeEntries: Array<{ spec: RouteSpec; createRevision: number }> = [];
   const holds: VipHold[] = [];
-  const hosts: HostRecord[] = [];
+  const hostEntries: Array<Entry & { kind: 'host' }> = [];
   const certs: CertEntry[] = [];
   // By key: the order keys arrived in (which the store does not keep for these) must not matter.
   const others = [...keys.others].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -79,17 +80,21 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
   for (const entry of others) {
     if (entry.kind === 'route') routeEntries.push({ spec: entry.spec, createRevision: entry.createRevision });
     else if (entry.kind === 'vip') holds.push({ key: entry.key, address: entry.address, service: entry.service, createRevision: entry.createRevision });
-    else if (entry.kind === 'host') hosts.push(entry.host);
+    else if (entry.kind === 'host') hostEntries.push(entry);
     else if (entry.kind === 'cert') certs.push({ name: entry.cert.name, record: entry.cert, raw: entry.raw });
     else if (entry.kind === 'invalid') issues.push({ code: 'FABRIC_ERR_DECODE', subject: entry.key, message: entry.error });
   }
+  // Both key layouts of a host (an agent being upgraded): one record.
+  const hosts = uniqueHosts(hostEntries);
   issues.push(...rejectionIssues(hosts));
+  const pools = { byHost: hostPools(hosts), signature: '' };
+  pools.signature = poolsSignature(pools.byHost);
 
   memo?.begin(options);
   const derived: ServiceDerivation[] = [];
   for (const name of memo?.sortedNames(keys) ?? sortedNames(keys)) {
     const serviceKeys = keys.services.get(name)!;
-    const derivation = memo?.reuse(serviceKeys, options) ?? deriveService(serviceKeys, options);
+    const derivation = memo?.reuse(serviceKeys, options, pools.signature) ?? deriveService(serviceKeys, options, pools);
     memo?.keep(derivation);
     derived.push(derivation);
     issues.push(...derivation.issues);
@@ -138,12 +143,20 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
   };
 }
 
-/** Pure: one service's keys → its derivation. */
-export function deriveService(keys: ServiceKeys, options: Pick<ModelOptions, 'domain' | 'health'>): ServiceDerivation {
+/**
+ * Pure: one service's keys → its derivation. `pools`: each host's `--pool` (and their signature),
+ * for a spec that allows only some pools.
+ */
+export function deriveService(
+  keys: ServiceKeys,
+  options: Pick<ModelOptions, 'domain' | 'health'>,
+  pools: { byHost: HostPools; signature: string } = { byHost: new Map(), signature: '' },
+): ServiceDerivation {
   const issues: ModelIssue[] = [];
   const name = keys.name;
   const spec = keys.spec;
-  const entries = withStaticEndpoints(name, spec, keys.endpoints).sort((a, b) => (a.key < b.key ? -1 : 1));
+  const { entries: all, statics } = withStaticEndpoints(name, spec, keys.endpoints);
+  const entries = allowedEndpoints(name, spec?.spec, all, pools.byHost, statics, issues);
   const verdicts = entries.map((e) => options.health?.(e.endpoint));
   const endpoints = entries.map((e, i) => withActiveHealth(e.endpoint, verdicts[i]));
   const base = serviceModel(name, spec?.spec, endpoints, issues);
@@ -156,24 +169,39 @@ export function deriveService(keys: ServiceKeys, options: Pick<ModelOptions, 'do
   for (const d of spec?.spec.domains ?? []) claim(d, 'spec', spec!.createRevision);
   for (const { endpoint, createRevision } of entries) for (const d of endpoint.domains) claim(d, 'label', createRevision);
   const asksTls = Boolean(spec?.spec.tls) || endpoints.some((e) => e.tls);
-  return { generation: keys.generation, domain: options.domain, entries, verdicts, base, claims, issues, asksTls };
+  const poolsRead = spec?.spec.pools ? { pools: pools.signature } : {};
+  return { generation: keys.generation, domain: options.domain, entries, verdicts, base, claims, issues, asksTls, ...poolsRead };
 }
 
 /**
- * The service's endpoint keys plus its spec's static endpoints, each as if registered at
- * `endpoints/<service>/static/<id>` when its spec was written (a real key there wins).
+ * The service's endpoints, one per endpoint whichever key layout holds it, plus its spec's static
+ * endpoints, each as if registered at `endpoints/<service>/static/<id>` when its spec was written
+ * (a real key of that endpoint wins); in identity order. `statics`: the keys the spec added.
  */
-function withStaticEndpoints(name: string, spec: ServiceEntry | undefined, keyed: ReadonlyMap<string, EndpointEntry>): EndpointEntry[] {
-  const entries = [...keyed.values()];
-  const added = new Set<string>();
-  for (const e of spec?.spec.endpoints ?? []) {
-    const endpoint = staticEndpoint(name, spec!.spec.mode ?? 'http', e);
-    const key = Keys.endpoint(name, endpoint.host, endpoint.container);
-    if (keyed.has(key) || added.has(key)) continue;
-    added.add(key);
-    entries.push({ key, raw: JSON.stringify(endpoint), createRevision: spec!.createRevision, kind: 'endpoint', endpoint });
+function withStaticEndpoints(
+  name: string,
+  spec: ServiceEntry | undefined,
+  keyed: ReadonlyMap<string, EndpointEntry>,
+): { entries: EndpointEntry[]; statics: Set<string> } {
+  const entries = uniqueEndpoints(keyed.values());
+  const statics = new Set<string>();
+  if (!spec?.spec.endpoints?.length) return { entries, statics };
+  const present = new Set(entries.map((e) => endpointIdentity(e.endpoint)));
+  for (const e of spec.spec.endpoints) {
+    const endpoint = staticEndpoint(name, spec.spec.mode ?? 'http', e);
+    const id = endpointIdentity(endpoint);
+    if (present.has(id)) continue;
+    present.add(id);
+    const key = Keys.legacyEndpoint(name, endpoint.host, endpoint.container);
+    statics.add(key);
+    entries.push({ key, raw: JSON.stringify(endpoint), createRevision: spec.createRevision, kind: 'endpoint', endpoint });
   }
-  return entries;
+  entries.sort((a, b) => {
+    const x = endpointIdentity(a.endpoint);
+    const y = endpointIdentity(b.endpoint);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+  return { entries, statics };
 }
 
 function sortedNames(keys: GroupedKeys): string[] {

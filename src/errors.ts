@@ -29,6 +29,8 @@ export const ErrorCodes = {
   /** A load balancer left by an earlier router could not be adopted (and was stopped). */
   FABRIC_ERR_ADOPT: { retryable: true, text: 'could not adopt a running load balancer' },
   /** etcd refused an operation for the user's role. */
+  /** An endpoint from a host outside its Service's `hosts`/`pools`: refused, never served. */
+  FABRIC_ERR_NOT_ALLOWED: { retryable: false, text: 'endpoint from a host the service does not allow' },
   FABRIC_ERR_PERMISSION: { retryable: false, text: 'etcd permission denied' },
   /** An HTTP API request without the API token (`--api-token-file`), or with a wrong one: answered 401. */
   FABRIC_ERR_UNAUTHORIZED: { retryable: false, text: 'API token missing or wrong' },

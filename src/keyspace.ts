@@ -1,8 +1,13 @@
 /**
  * The etcd keyspace below `--etcd-prefix` (see CONTRACT.md). Keys here are
  * relative: callers work in an etcd3 namespace rooted at the prefix.
+ *
+ * Agents write below their host (`hosts/<host>/…`), so etcd's role-based access can confine each
+ * one to its own keys. The layout before that (`endpoints/<service>/<host>/<id>`, `hosts/<host>`)
+ * is still read for one release, so a cluster can be upgraded agent by agent.
  */
 export const Keys = {
+  /** The layout before host-scoped keys (read for one release; written by older agents and other registrars). */
   endpointsRoot: 'endpoints/',
   hostsRoot: 'hosts/',
   servicesRoot: 'services/',
@@ -13,8 +18,16 @@ export const Keys = {
   acmeRoot: 'acme/',
   acmeRenewRoot: 'acme/renew/',
 
-  endpoint: (service: string, host: string, container: string) => `endpoints/${service}/${host}/${container}`,
-  host: (host: string) => `hosts/${host}`,
+  /** Everything one agent writes: the prefix its etcd role is confined to. */
+  hostRoot: (host: string) => `hosts/${host}/`,
+  /** An endpoint as agents write it now. */
+  endpoint: (service: string, host: string, container: string) => `hosts/${host}/endpoints/${service}/${container}`,
+  /** A host record as agents write it now. */
+  hostInfo: (host: string) => `hosts/${host}/info`,
+  /** The older layout of an endpoint's key (still read; still what other registrars may write). */
+  legacyEndpoint: (service: string, host: string, container: string) => `endpoints/${service}/${host}/${container}`,
+  /** The older layout of a host record's key. */
+  legacyHost: (host: string) => `hosts/${host}`,
   service: (name: string) => `services/${name}`,
   route: (name: string) => `routes/${name}`,
   vip: (address: string) => `vips/${address}`,
@@ -25,17 +38,42 @@ export const Keys = {
   acmeRenew: (name: string) => `acme/renew/${name}`,
 } as const;
 
+/** `host`: below `hosts/<host>/` (agents now); `legacy`: the layout before it. */
+export type KeyLayout = 'host' | 'legacy';
+
 export interface EndpointKey {
   service: string;
   host: string;
   container: string;
+  layout: KeyLayout;
 }
 
+/** Either layout's endpoint key → its parts; undefined for any other key. */
 export function parseEndpointKey(key: string): EndpointKey | undefined {
   const parts = key.split('/');
-  if (parts.length !== 4 || parts[0] !== 'endpoints') return undefined;
-  const [, service, host, container] = parts as [string, string, string, string];
-  return service && host && container ? { service, host, container } : undefined;
+  if (parts.length === 4 && parts[0] === 'endpoints') {
+    const [, service, host, container] = parts as [string, string, string, string];
+    return service && host && container ? { service, host, container, layout: 'legacy' } : undefined;
+  }
+  if (parts.length === 5 && parts[0] === 'hosts' && parts[2] === 'endpoints') {
+    const [, host, , service, container] = parts as [string, string, string, string, string];
+    return service && host && container ? { service, host, container, layout: 'host' } : undefined;
+  }
+  return undefined;
+}
+
+/** Either layout's host record key (`hosts/<host>/info`, `hosts/<host>`) → the host; undefined for any other key. */
+export function parseHostKey(key: string): { host: string; layout: KeyLayout } | undefined {
+  const parts = key.split('/');
+  if (parts[0] !== 'hosts' || !parts[1]) return undefined;
+  if (parts.length === 2) return { host: parts[1], layout: 'legacy' };
+  if (parts.length === 3 && parts[2] === 'info') return { host: parts[1], layout: 'host' };
+  return undefined;
+}
+
+/** `<service>/<host>/<container>`: one endpoint whichever layout its key is in (health checks, routes, traffic name it so). */
+export function endpointIdentity(e: { service: string; host: string; container: string }): string {
+  return `${e.service}/${e.host}/${e.container}`;
 }
 
 /** `/fabric` → `/fabric/`: the namespace every fabric key lives in. */

@@ -75,7 +75,7 @@ describe('desiredOutcome: the endpoint', () => {
     );
     expect(outcome).toEqual({
       kind: 'register',
-      key: `endpoints/shop/node-1/${ID}`,
+      key: `hosts/node-1/endpoints/shop/${ID}`,
       endpoint: {
         service: 'shop',
         host: 'node-1',
@@ -209,7 +209,7 @@ describe('desiredOutcome: --compat', () => {
     const outcome = desiredOutcome(facts({ labels: {}, env: { VIRTUAL_HOST: 'shop.example.com', VIRTUAL_PORT: '80' } }), compat, false);
     expect(outcome).toMatchObject({
       kind: 'register',
-      key: `endpoints/shop-example-com/node-1/${ID}`,
+      key: `hosts/node-1/endpoints/shop-example-com/${ID}`,
       endpoint: { service: 'shop-example-com', domains: ['shop.example.com'], port: 32768 },
     });
     expect(outcome.kind === 'register' && outcome.ignored).toBeUndefined();

@@ -16,6 +16,8 @@ export interface ServiceDerivation {
   issues: ModelIssue[];
   /** Its spec or an endpoint label sets `tls`: the model then works out TLS host by host. */
   asksTls: boolean;
+  /** Its spec allows only some pools: the host pools (their signature) it was derived with. */
+  pools?: string;
   /** The last complete model of it, reused while nothing in it changes (targets compare by identity). */
   final?: ServiceModel;
 }

@@ -1,7 +1,7 @@
 import type { Namespace } from 'etcd3';
 import { mapConcurrent } from '../concurrency.js';
 import { etcdCall } from '../etcd-errors.js';
-import { Keys } from '../keyspace.js';
+import { Keys, parseEndpointKey } from '../keyspace.js';
 import type { Resource } from './documents.js';
 
 /** A Route backend naming a service nothing defines yet. */
@@ -31,17 +31,23 @@ export function undefinedBackends(resources: Resource[]): string[] {
 const LOOKUPS_IN_FLIGHT = 16;
 
 /**
- * The services etcd knows: by spec (`services/<name>`) or by endpoints (`endpoints/<name>/…`),
- * as the router does: one small read per name, keys only.
+ * The services etcd knows: by spec (`services/<name>`) or by endpoints (`endpoints/<name>/…`, or
+ * `hosts/<host>/endpoints/<name>/…`), as the router does: one small read per name, keys only, and
+ * one keys-only read of `hosts/` (the host sits before the service in those keys).
  */
 export async function existingServices(kv: Namespace, names: string[]): Promise<Set<string>> {
+  if (names.length === 0) return new Set();
+  const hostScoped = etcdCall('read', Keys.hostsRoot, () => kv.getAll().prefix(Keys.hostsRoot).keys()).then(
+    (keys) => new Set(keys.flatMap((key) => parseEndpointKey(key)?.service ?? [])),
+  );
+  hostScoped.catch(() => undefined); // awaited only by names not found otherwise
   const found = await mapConcurrent(names, LOOKUPS_IN_FLIGHT, async (name) => {
     const endpointsOf = `${Keys.endpointsRoot}${name}/`;
     const [spec, endpoints] = await Promise.all([
       etcdCall('read', Keys.service(name), () => kv.get(Keys.service(name)).exists()),
       etcdCall('read', endpointsOf, () => kv.getAll().prefix(endpointsOf).limit(1).keys()),
     ]);
-    return spec || endpoints.length > 0 ? name : undefined;
+    return spec || endpoints.length > 0 || (await hostScoped).has(name) ? name : undefined;
   });
   return new Set(found.filter((name): name is string => name !== undefined));
 }

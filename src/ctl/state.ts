@@ -1,12 +1,11 @@
 import type { IKeyValue, Namespace } from 'etcd3';
-import { describeError } from '../errors.js';
 import { listPrefix } from '../etcd.js';
 import { etcdCall } from '../etcd-errors.js';
-import { Keys } from '../keyspace.js';
-import { decodeJson } from '../model/codec.js';
+import { Keys, parseEndpointKey } from '../keyspace.js';
 import type { Endpoint } from '../model/endpoint.js';
-import { decodeEntry } from '../model/entry.js';
-import { type HostRecord, hostRecordSchema } from '../model/host.js';
+import { decodeEntry, type Entry } from '../model/entry.js';
+import type { HostRecord } from '../model/host.js';
+import { uniqueEndpoints, uniqueHosts } from '../model/layouts.js';
 import type { RouteSpec, ServiceSpec } from '../model/service.js';
 import { type CertRecord, recordVersion } from '../tls/cert-record.js';
 
@@ -34,65 +33,76 @@ export interface ClusterState {
 
 export type StatePart = 'services' | 'routes' | 'endpoints' | 'hosts' | 'vips' | 'certs' | 'routers';
 
-const ROOTS: Record<StatePart, string> = {
-  services: Keys.servicesRoot,
-  routes: Keys.routesRoot,
-  endpoints: Keys.endpointsRoot,
-  hosts: Keys.hostsRoot,
-  vips: Keys.vipsRoot,
-  certs: Keys.certsRoot,
-  routers: Keys.routerStatusRoot,
+/** Where each part lives; endpoints and host records in both key layouts (hosts/<host>/… and the older one). */
+const ROOTS: Record<StatePart, string[]> = {
+  services: [Keys.servicesRoot],
+  routes: [Keys.routesRoot],
+  endpoints: [Keys.endpointsRoot, Keys.hostsRoot],
+  hosts: [Keys.hostsRoot],
+  vips: [Keys.vipsRoot],
+  certs: [Keys.certsRoot],
+  routers: [Keys.routerStatusRoot],
 };
 
 export async function readState(kv: Namespace, parts: StatePart[]): Promise<ClusterState> {
   const state: ClusterState = { services: [], routes: [], endpoints: [], hosts: [], vips: new Map(), certs: [], routers: [], skipped: [] };
-  const listed = await Promise.all(parts.map(async (part) => ({ part, kvs: (await etcdCall('read', ROOTS[part], () => listPrefix(kv, ROOTS[part]))).kvs })));
-  for (const { part, kvs } of listed) {
-    for (const entry of kvs) decodeInto(state, part, entry);
+  const roots = [...new Set(parts.flatMap((part) => ROOTS[part]))];
+  const listed = await Promise.all(roots.map(async (root) => (await etcdCall('read', root, () => listPrefix(kv, root))).kvs));
+  const wanted = new Set(parts);
+  const endpoints: Entry[] = [];
+  const hosts: Entry[] = [];
+  for (const entry of listed.flat()) {
+    const decoded = decodeInto(state, wanted, entry);
+    if (decoded?.kind === 'endpoint') endpoints.push(decoded);
+    if (decoded?.kind === 'host') hosts.push(decoded);
   }
+  // One per endpoint and per host, whichever layout holds it (the router's rule: src/model/layouts.ts).
+  state.endpoints = uniqueEndpoints(endpoints as Array<Entry & { kind: 'endpoint' }>).map((e) => e.endpoint);
+  state.hosts = uniqueHosts(hosts as Array<Entry & { kind: 'host' }>);
   return state;
 }
 
-function decodeInto(state: ClusterState, part: StatePart, entry: IKeyValue): void {
+/** One key into the part it belongs to (if asked for); endpoint and host entries are returned for the caller to deduplicate. */
+function decodeInto(state: ClusterState, wanted: ReadonlySet<StatePart>, entry: IKeyValue): Entry | undefined {
   const key = entry.key.toString();
   const raw = entry.value.toString();
-  if (part === 'routers') {
+  if (key.startsWith(Keys.routerStatusRoot)) {
     const routers = routerCerts(key, raw);
-    if (routers) state.routers.push(routers);
-    return;
-  }
-  if (part === 'hosts') {
-    try {
-      state.hosts.push(decodeJson(hostRecordSchema, key, raw));
-    } catch (err) {
-      state.skipped.push(describeError(err));
-    }
-    return;
+    if (routers && wanted.has('routers')) state.routers.push(routers);
+    return undefined;
   }
   // The router's own decoder: `fabric get` shows exactly what routers accept.
   const decoded = decodeEntry(key, raw, Number(entry.create_revision));
   switch (decoded.kind) {
     case 'service':
-      state.services.push(decoded.spec);
-      break;
+      if (wanted.has('services')) state.services.push(decoded.spec);
+      return undefined;
     case 'route':
-      state.routes.push(decoded.spec);
-      break;
+      if (wanted.has('routes')) state.routes.push(decoded.spec);
+      return undefined;
     case 'endpoint':
-      state.endpoints.push(decoded.endpoint);
-      break;
+      return wanted.has('endpoints') ? decoded : undefined;
+    case 'host':
+      return wanted.has('hosts') ? decoded : undefined;
     case 'vip':
-      state.vips.set(decoded.address, decoded.service);
-      break;
+      if (wanted.has('vips')) state.vips.set(decoded.address, decoded.service);
+      return undefined;
     case 'cert':
-      state.certs.push({ record: decoded.cert, version: recordVersion(raw) });
-      break;
+      if (wanted.has('certs')) state.certs.push({ record: decoded.cert, version: recordVersion(raw) });
+      return undefined;
     case 'invalid':
-      state.skipped.push(decoded.error);
-      break;
+      if (wanted.has(partOf(key))) state.skipped.push(decoded.error);
+      return undefined;
     case 'other':
-      break;
+      return undefined;
   }
+}
+
+/** The part a key belongs to, for reporting one that does not decode. */
+function partOf(key: string): StatePart {
+  if (key.startsWith(Keys.hostsRoot)) return parseEndpointKey(key) || key.includes('/endpoints/') ? 'endpoints' : 'hosts';
+  const found = (Object.entries(ROOTS) as Array<[StatePart, string[]]>).find(([, roots]) => roots.some((r) => key.startsWith(r)));
+  return found?.[0] ?? 'services';
 }
 
 /** A router's status, read leniently: only its id and what it serves (routers of other versions may write more, or less). */

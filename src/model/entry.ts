@@ -1,7 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { describeError, FabricError } from '../errors.js';
 import { isIpAddress, serviceName } from '../grammar.js';
-import { Keys, parseEndpointKey } from '../keyspace.js';
+import { Keys, parseEndpointKey, parseHostKey } from '../keyspace.js';
 import { type CertRecord, decodeCertRecord } from '../tls/cert-record.js';
 import { decodeJson } from './codec.js';
 import type { Endpoint } from './endpoint.js';
@@ -28,7 +28,7 @@ export type Entry = EntryBase &
     | { kind: 'route'; spec: RouteSpec }
     /** `vips/<address>` = service name: the address is that service's VIP. */
     | { kind: 'vip'; address: string; service: string }
-    /** `hosts/<host>`: an agent's host record (with the containers it rejected). */
+    /** `hosts/<host>/info` (or `hosts/<host>`, the older layout): an agent's host record (with the containers it rejected). */
     | { kind: 'host'; host: HostRecord }
     /** `certs/<name>`: a certificate, its private key still encrypted (src/tls/cert-record.ts). */
     | { kind: 'cert'; cert: CertRecord }
@@ -36,10 +36,14 @@ export type Entry = EntryBase &
     | { kind: 'invalid'; error: string }
   );
 
+/** Below a host's `endpoints/`: an endpoint key, or a malformed one (reported, never served). */
+const HOST_ENDPOINT_KEY = /^hosts\/[^/]+\/endpoints\//;
+
 export function decodeEntry(key: string, raw: string, createRevision: number): Entry {
   const base = { key, raw, createRevision };
   try {
-    if (key.startsWith(Keys.endpointsRoot)) {
+    // Both layouts: `endpoints/<service>/<host>/<id>` and `hosts/<host>/endpoints/<service>/<id>`.
+    if (key.startsWith(Keys.endpointsRoot) || HOST_ENDPOINT_KEY.test(key)) {
       const endpoint = decodeEndpoint(key, raw);
       const parsed = parseEndpointKey(key);
       // The host too: a value under another host's key would be served twice, or as that host's.
@@ -60,20 +64,16 @@ export function decodeEntry(key: string, raw: string, createRevision: number): E
     }
     if (key.startsWith(Keys.vipsRoot)) return { ...base, kind: 'vip', ...decodeVip(key, raw) };
     if (key.startsWith(Keys.certsRoot)) return { ...base, kind: 'cert', cert: decodeCertRecord(key, raw) };
-    if (isHostKey(key)) {
+    const hostKey = parseHostKey(key);
+    if (hostKey) {
       const host = decodeJson(hostRecordSchema, key, raw);
-      if (Keys.host(host.name) !== key) throw new Error(`${key}: name "${host.name}" does not match the key`);
+      if (hostKey.host !== host.name) throw new Error(`${key}: name "${host.name}" does not match the key`);
       return { ...base, kind: 'host', host };
     }
     return { ...base, kind: 'other' };
   } catch (err) {
     return { ...base, kind: 'invalid', error: describeError(err) };
   }
-}
-
-/** `hosts/<host>` itself; deeper keys below it are not host records. */
-function isHostKey(key: string): boolean {
-  return key.startsWith(Keys.hostsRoot) && key.length > Keys.hostsRoot.length && !key.includes('/', Keys.hostsRoot.length);
 }
 
 /** `vips/<address>`: the key names the address (canonical form), the value the service holding it. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { containerId, hostName, ipAddress } from '../grammar.js';
+import { poolName } from '../tenancy/allowed.js';
 
 /** How many rejections one host record carries; the rest are only counted (`rejectedTotal`). */
 export const MAX_REJECTIONS = 100;
@@ -28,7 +29,7 @@ export const ignoredSchema = z.object({
 export type IgnoredLabels = z.infer<typeof ignoredSchema>;
 
 /**
- * `hosts/<host>`: which agent runs where; lives on the agent's lease. `rejected` (and
+ * `hosts/<host>/info` (`hosts/<host>` in the older layout): which agent runs where; lives on the agent's lease. `rejected` (and
  * `rejectedTotal` when the list is cut) lets every router show the containers the agent
  * refused; both are optional, so records of older agents still decode, and the object is
  * not strict, so older readers skip the new fields.
@@ -38,6 +39,8 @@ export const hostRecordSchema = z.object({
   address: ipAddress,
   agentVersion: z.string().max(64),
   started: z.string().max(64),
+  /** `--pool`: the pool this host belongs to (Service specs may allow only some pools). */
+  pool: poolName.optional(),
   rejected: z.array(rejectionSchema).max(MAX_REJECTIONS).optional(),
   rejectedTotal: z.number().int().min(0).optional(),
   /** `--compat`: per container, the other tools' labels it carries that fabric did not map (at most MAX_REJECTIONS containers). */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from '../duration.js';
 import { domain, ipAddress, mode, pathPrefix, port, serviceName, version, weight } from '../grammar.js';
+import { hostGlob, poolName } from '../tenancy/allowed.js';
 import { tlsChoice } from '../tls/names.js';
 import { nullsAbsent } from './nulls.js';
 import { refinePolicies, routePolicyFields, servicePolicyFields } from './policy/schema.js';
@@ -56,6 +57,9 @@ const serviceFields = z
       .optional(),
     /** Static backends outside Docker (docs/routing.md, "Static endpoints"). */
     endpoints: z.array(staticEndpointSchema).max(1024).optional(),
+    /** Where its endpoints may come from (src/tenancy): host globs and/or agents' pools; absent: every host. */
+    hosts: z.array(hostGlob).min(1).max(64).optional(),
+    pools: z.array(poolName).min(1).max(64).optional(),
     // Traffic policies (src/model/policy/schema.ts, docs/routing.md).
     ...servicePolicyFields,
   })
