@@ -9,6 +9,11 @@ import { cid, ep } from './fixtures.js';
 const put = (key: string, value: string, createRevision = 1): KeyChange => ({ type: 'put', key, value, createRevision });
 const del = (key: string): KeyChange => ({ type: 'delete', key, value: '', createRevision: 0 });
 const endpointPut = (e: Endpoint, createRevision = 1) => put(`endpoints/${e.service}/${e.host}/${e.container}`, JSON.stringify(e), createRevision);
+/** Either key layout: the older `endpoints/<service>/<host>/<id>` or the host-scoped one. */
+const endpointKeyIn = (hostScoped: boolean, service: string, host: string, container: string) =>
+  hostScoped ? `hosts/${host}/endpoints/${service}/${container}` : `endpoints/${service}/${host}/${container}`;
+const hostRecord = (name: string, pool: string | undefined) =>
+  JSON.stringify({ name, address: '10.0.0.1', agentVersion: '0.1.0', started: '2026-01-01T00:00:00.000Z', ...(pool ? { pool } : {}) });
 
 function storeWith(changes: KeyChange[]): KeyStore {
   const store = new KeyStore();
@@ -70,7 +75,8 @@ describe('ModelMemo: incremental model builds', () => {
   it('equals a from-scratch build after every step of random change sequences (and so does the HAProxy desired state)', () => {
     const services = ['a', 'b', 'c', 'd', 'e'];
     const domains = ['x.example', 'y.example', 'z.example'];
-    const seen = { activeRoutes: 0, reusedServices: 0, decodeIssues: 0 };
+    const hosts = ['h1', 'h2'];
+    const seen = { activeRoutes: 0, reusedServices: 0, decodeIssues: 0, notAllowed: 0, twoLayouts: 0 };
     for (let seed = 1; seed <= 30; seed++) {
       const r = seededRng(seed);
       const store = new KeyStore();
@@ -88,25 +94,25 @@ describe('ModelMemo: incremental model builds', () => {
         const service = r.pick(services);
         const tag = `${service}${r.int(0, 3)}`;
         const changes: KeyChange[] = [];
-        switch (r.int(0, 8)) {
+        const host = r.pick(hosts);
+        const hostScoped = r.int(0, 1) === 0;
+        switch (r.int(0, 10)) {
           case 0:
           case 1:
-          case 2:
-            changes.push(
-              endpointPut(
-                ep(service, tag, {
-                  port: 8000 + r.int(0, 2),
-                  weight: r.pick([0, 50, 100]),
-                  state: r.pick(['up', 'draining'] as const),
-                  health: r.pick(['none', 'unhealthy'] as const),
-                  domains: r.int(0, 3) === 0 ? [r.pick(domains)] : [],
-                }),
-                revision,
-              ),
-            );
+          case 2: {
+            const e = ep(service, tag, {
+              host,
+              port: 8000 + r.int(0, 2),
+              weight: r.pick([0, 50, 100]),
+              state: r.pick(['up', 'draining'] as const),
+              health: r.pick(['none', 'unhealthy'] as const),
+              domains: r.int(0, 3) === 0 ? [r.pick(domains)] : [],
+            });
+            changes.push(put(endpointKeyIn(hostScoped, service, host, e.container), JSON.stringify(e), revision));
             break;
+          }
           case 3:
-            changes.push(del(`endpoints/${service}/h1/${cid(tag)}`));
+            changes.push(del(endpointKeyIn(hostScoped, service, host, cid(tag))));
             break;
           case 4:
             changes.push(
@@ -117,6 +123,8 @@ describe('ModelMemo: incremental model builds', () => {
                   domains: r.int(0, 1) ? [r.pick(domains)] : [],
                   ...(r.int(0, 2) === 0 ? { paths: ['/api'] } : {}),
                   ...(r.int(0, 3) === 0 ? { mode: 'tcp' } : {}),
+                  ...(r.int(0, 2) === 0 ? { hosts: [r.pick(['h1', 'h*', 'x*'])] } : {}),
+                  ...(r.int(0, 2) === 0 ? { pools: [r.pick(['blue', 'green'])] } : {}),
                 }),
                 revision,
               ),
@@ -141,11 +149,20 @@ describe('ModelMemo: incremental model builds', () => {
             break;
           }
           case 7:
-            changes.push(put(`endpoints/${service}/h1/${cid(tag)}`, r.int(0, 1) ? 'not json' : JSON.stringify(ep(service, tag)), revision));
+            changes.push(
+              put(endpointKeyIn(hostScoped, service, host, cid(tag)), r.int(0, 1) ? 'not json' : JSON.stringify(ep(service, tag, { host })), revision),
+            );
             break;
           case 8:
             verdicts.set(cid(tag), r.pick(['healthy', 'unhealthy'] as const));
             healthVersion += 1;
+            break;
+          case 9:
+            // An agent's host record (its --pool), in either layout.
+            changes.push(put(hostScoped ? `hosts/${host}/info` : `hosts/${host}`, hostRecord(host, r.pick([undefined, 'blue', 'green'])), revision));
+            break;
+          case 10:
+            changes.push(del(hostScoped ? `hosts/${host}/info` : `hosts/${host}`));
             break;
         }
         store.apply(changes, revision);
@@ -156,6 +173,11 @@ describe('ModelMemo: incremental model builds', () => {
         seen.activeRoutes += incremental.weightedRoutes!.filter((route) => route.active).length;
         seen.reusedServices += incremental.services.length - memo.derived.length;
         seen.decodeIssues += incremental.issues.filter((i) => i.code === 'FABRIC_ERR_DECODE').length;
+        seen.notAllowed += incremental.issues.filter((i) => i.code === 'FABRIC_ERR_NOT_ALLOWED').length;
+        const keys = [...store.values()].map((e) => e.key);
+        seen.twoLayouts += keys.filter(
+          (k) => k.startsWith('endpoints/') && keys.includes(`hosts/${k.split('/')[2]}/endpoints/${k.split('/')[1]}/${k.split('/')[3]}`),
+        ).length;
 
         const a = desiredHaproxy(incremental, slotsIncremental, desiredMemo);
         const b = desiredHaproxy(scratch, slotsScratch);
@@ -168,6 +190,9 @@ describe('ModelMemo: incremental model builds', () => {
     expect(seen.activeRoutes).toBeGreaterThan(0);
     expect(seen.reusedServices).toBeGreaterThan(0);
     expect(seen.decodeIssues).toBeGreaterThan(0);
+    // …and endpoints held in both layouts, and refusals of hosts a spec does not allow.
+    expect(seen.notAllowed).toBeGreaterThan(0);
+    expect(seen.twoLayouts).toBeGreaterThan(0);
   });
 });
 

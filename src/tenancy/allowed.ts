@@ -37,7 +37,8 @@ export function refusal(allowed: Allowed, host: string, pool: string | undefined
   const wants = [...(allowed.hosts ? [`hosts [${allowed.hosts.join(', ')}]`] : []), ...(allowed.pools ? [`pools [${allowed.pools.join(', ')}]`] : [])].join(
     ' or ',
   );
-  const where = pool === undefined ? `host ${host} (no pool)` : `host ${host} (pool ${pool})`;
+  // The pool only when the spec names pools: a spec of hosts alone does not depend on it.
+  const where = !allowed.pools ? `host ${host}` : pool === undefined ? `host ${host} (no pool)` : `host ${host} (pool ${pool})`;
   return `${where} is not one of the service's ${wants}`;
 }
 
