@@ -107,7 +107,7 @@ describe('etcd faults', () => {
     // Everything it holds sits on the lease it reports.
     const lease = await agent.leaseId();
     for (const key of await view.keys()) expect(key.lease).toBe(lease);
-    expect((await view.keys()).map((k) => k.key)).toContain('hosts/node-e');
+    expect((await view.keys()).map((k) => k.key)).toContain('hosts/node-e/info');
   });
 
   it('etcd down for longer than the TTL: new lease, everything re-registered within one TTL of its return, no key ever missing', async () => {

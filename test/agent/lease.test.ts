@@ -18,7 +18,9 @@ describe('the agent lease', () => {
     const view = new EtcdView(etcd);
     const lease = await agent.leaseId();
     const keys = await view.keys();
-    expect(keys.map((k) => k.key).sort()).toEqual([`endpoints/alpha/node-l/${webs[0].id}`, `endpoints/beta/node-l/${webs[1].id}`, 'hosts/node-l'].sort());
+    expect(keys.map((k) => k.key).sort()).toEqual(
+      [`hosts/node-l/endpoints/alpha/${webs[0].id}`, `hosts/node-l/endpoints/beta/${webs[1].id}`, 'hosts/node-l/info'].sort(),
+    );
     for (const key of keys) expect(key.lease).toBe(lease);
     // etcd agrees: the lease lists exactly these keys.
     const info = await etcd.etcdctl(['lease', 'timetolive', leaseHex(lease), '--keys']);

@@ -66,8 +66,8 @@ describe('periodic resync', () => {
     const etcd = await testEtcd();
     await startAgent(etcd, { resyncInterval: '1s', hostName: 'node-k' });
     const view = new EtcdView(etcd);
-    await etcd.etcdctl(['del', '/fabric/hosts/node-k']);
-    await waitFor(() => view.host('node-k'), { timeoutMs: 5_000, what: 'hosts/node-k restored' });
+    await etcd.etcdctl(['del', '/fabric/hosts/node-k/info']);
+    await waitFor(() => view.host('node-k'), { timeoutMs: 5_000, what: 'hosts/node-k/info restored' });
   });
 
   it('removes a stale endpoint of its own host left in etcd (e.g. by a previous run), and leaves other hosts alone', async () => {

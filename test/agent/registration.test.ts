@@ -32,7 +32,7 @@ describe('agent registration', () => {
     const endpoints = await view.endpoints();
     expect(endpoints).toHaveLength(1);
     const [endpoint] = endpoints;
-    expect(endpoint!.key).toBe(`endpoints/shop/node-a/${web.id}`);
+    expect(endpoint!.key).toBe(`hosts/node-a/endpoints/shop/${web.id}`);
     const { key: _key, lease: _lease, modRevision: _rev, ...json } = endpoint!;
     expect(json).toEqual({
       service: 'shop',
@@ -122,7 +122,7 @@ describe('agent registration', () => {
     const web = await runWeb(docker, { labels: { 'fabric.service': 'web' } });
     await startAgent(etcd, { prefix: '/other/root', hostName: 'node-p' });
     const view = new EtcdView(etcd, '/other/root');
-    expect((await view.keys()).map((k) => k.key)).toEqual([`endpoints/web/node-p/${web.id}`, 'hosts/node-p']);
+    expect((await view.keys()).map((k) => k.key)).toEqual([`hosts/node-p/endpoints/web/${web.id}`, 'hosts/node-p/info']);
     expect(await new EtcdView(etcd, '/fabric').keys()).toEqual([]);
   });
 });

@@ -98,7 +98,7 @@ export function useSharedEtcd(opts: EtcdOptions = {}): () => EtcdServer {
 }
 
 export interface StoredKv {
-  /** Relative to the prefix, e.g. `endpoints/web/h1/<id>`. */
+  /** Relative to the prefix, e.g. `hosts/h1/endpoints/web/<id>`. */
   key: string;
   value: string;
   lease: string;
@@ -165,7 +165,9 @@ export class EtcdView {
   }
 
   async endpoints(): Promise<Array<EndpointJson & { key: string; lease: string; modRevision: number }>> {
-    return (await this.keys('endpoints/')).map((kv) => ({
+    // Both layouts: what agents write now (hosts/<host>/endpoints/…) and the older one.
+    const keys = [...(await this.keys('endpoints/')), ...(await this.keys('hosts/')).filter((kv) => /^hosts\/[^/]+\/endpoints\//.test(kv.key))];
+    return keys.map((kv) => ({
       ...(JSON.parse(kv.value) as EndpointJson),
       key: kv.key,
       lease: kv.lease,
@@ -179,7 +181,7 @@ export class EtcdView {
   }
 
   async host(name: string): Promise<({ name: string; address: string; agentVersion: string; started: string } & { lease: string }) | undefined> {
-    const kv = await this.get(`hosts/${name}`);
+    const kv = (await this.get(`hosts/${name}/info`)) ?? (await this.get(`hosts/${name}`));
     return kv ? { ...JSON.parse(kv.value), lease: kv.lease } : undefined;
   }
 

@@ -68,7 +68,7 @@ describe('invalid labels', () => {
 
     // Only the good one (and the host key) reached etcd; the bad ones only as the host record's rejections.
     const keys = await view.keys();
-    expect(keys.map((k) => k.key)).toEqual([`endpoints/good/node-v/${good.id}`, 'hosts/node-v']);
+    expect(keys.map((k) => k.key)).toEqual([`hosts/node-v/endpoints/good/${good.id}`, 'hosts/node-v/info']);
     const everything = JSON.stringify(keys);
     expect(everything).not.toContain('evil');
     const endpointKeys = JSON.stringify(keys.filter((k) => k.key.startsWith('endpoints/')));

@@ -63,9 +63,9 @@ describe('FABRIC_* variables', { timeout: 120_000 }, () => {
         env: { FABRIC_KEEP_LEASE: keepLease },
       });
       try {
-        await waitFor(async () => (await keysUnder(c, prefix)).has(`hosts/${host}`), { timeoutMs: 15_000, what: `hosts/${host} written` });
+        await waitFor(async () => (await keysUnder(c, prefix)).has(`hosts/${host}/info`), { timeoutMs: 15_000, what: `hosts/${host}/info written` });
         expect(await agent.stop('SIGTERM', 12_000)).toEqual({ code: 0, signal: null });
-        return !(await keysUnder(c, prefix)).has(`hosts/${host}`);
+        return !(await keysUnder(c, prefix)).has(`hosts/${host}/info`);
       } finally {
         await agent.stop('SIGKILL', 1_000);
       }

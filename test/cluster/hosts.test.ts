@@ -154,7 +154,7 @@ describe('an agent restarted with --keep-lease', () => {
     const hostKeys = async () =>
       (await cluster.client.getAll().prefix(`${PREFIX}/`).exec()).kvs
         .map((kv) => ({ key: kv.key.toString(), lease: kv.lease, mod: kv.mod_revision }))
-        .filter((kv) => kv.key.startsWith(`${PREFIX}/endpoints/keep/${host.name}/`) || kv.key === `${PREFIX}/hosts/${host.name}`);
+        .filter((kv) => kv.key.startsWith(`${PREFIX}/hosts/${host.name}/`));
     const applies = async () => Promise.all(cluster.routers.map(async (r) => (await r.status()).targets[0].counters.applies));
     await host.agent.proc.stop('SIGTERM', 15_000); // the agent was started without --keep-lease: restart it with
     await host.startAgent(['--keep-lease']);

@@ -99,7 +99,7 @@ describe('fabric router and fabric agent, output gone and terminal hung up', () 
     expect(await exitOf(agent)).toEqual({ code: 0, signal: null });
     expect(await exitOf(router)).toEqual({ code: 0, signal: null });
     // Revoked, not left to expire (the TTL is 15 s): the host record is gone already.
-    expect((await suite.client.get(`${PREFIX}/hosts/${host}`).string()) ?? null).toBeNull();
+    expect((await suite.client.get(`${PREFIX}/hosts/${host}/info`).string()) ?? null).toBeNull();
     expect(lbs.filter(running)).toEqual([]);
   });
 

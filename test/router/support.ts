@@ -13,6 +13,7 @@ import { stringify as toYaml } from 'yaml';
 import { parseServersState, parseShowMap, type RuntimeServer, runtimeServingState } from '../../lb/haproxy/runtime-state.js';
 import { haproxyCommand, type ProcInfo, parseShowProc } from '../../lb/haproxy/socket.js';
 import {
+  type AgentOptions,
   assertBuilt,
   CLI,
   CuttableProxy,
@@ -536,9 +537,9 @@ export function writeRouterConfig(dir: string, config: Record<string, unknown>):
 let agentCounter = 0;
 
 /** Starts `fabric agent` on the test dockerd, publishing on 127.0.0.1; waits for /readyz 200. */
-export async function startAgent(res: Resources, etcd: EtcdServer, opts: { hostName?: string } = {}): Promise<RunningAgent> {
+export async function startAgent(res: Resources, etcd: EtcdServer, opts: AgentOptions = {}): Promise<RunningAgent> {
   assertBuilt(['agent']);
-  const agent = await launchAgent(etcd, opts.hostName ?? `rhost-${process.pid}-${++agentCounter}`);
+  const agent = await launchAgent(etcd, opts.hostName ?? `rhost-${process.pid}-${++agentCounter}`, opts);
   res.defer(async () => {
     await agent.stop();
   });
