@@ -9,6 +9,7 @@ import { expandCommand, type SyncResult, syncFile } from '../sync.js';
 import type { TargetContext } from '../target.js';
 import type { KeyValues } from '../template/kv.js';
 import { KeyWatch, readKeys } from './keys.js';
+import { withHostScopedSources, withOlderLayoutNames } from './older-layout.js';
 import { absoluteKey, confdKeyValues, confdOrigins, PrefixedKeyValues, watchedPrefixes } from './prefix.js';
 
 /** A confd template resource: one template over some etcd keys, rendered to one file. */
@@ -87,7 +88,9 @@ export class TemplateResource {
   ) {
     this.engine = createEngine(spec.engine);
     // A Go template sees exactly confd's keys: each key and what is below it (lb/confd/prefix.ts).
-    const prefixes = spec.engine === 'go' ? confdOrigins(spec.prefix, spec.keys) : watchedPrefixes(spec.prefix, spec.keys);
+    const asked = spec.engine === 'go' ? confdOrigins(spec.prefix, spec.keys) : watchedPrefixes(spec.prefix, spec.keys);
+    // Endpoint keys in the older layout are also shown from the host-scoped ones (older-layout.ts).
+    const prefixes = withHostScopedSources(asked);
     this.keys = context.once ? new OnceKeys(context.etcd, prefixes) : new KeyWatch(context.watchClient, prefixes, context.logger, context.onChange);
   }
 
@@ -114,7 +117,7 @@ export class TemplateResource {
 
   private async readKeys(): Promise<KeyValues> {
     await this.keys.ready(this.context.keysTimeoutMs ?? 5_000);
-    const snapshot = this.keys.snapshot();
+    const snapshot = withOlderLayoutNames(this.keys.snapshot());
     if (this.spec.engine === 'go') return confdKeyValues(snapshot, this.spec.prefix, this.spec.keys);
     return new PrefixedKeyValues(snapshot, this.spec.prefix);
   }
