@@ -267,7 +267,7 @@ export class Router {
       status.state = 'applied';
       const limitations = [
         ...(report.limitations ?? []),
-        ...policyLimitations(target.kind, model.services),
+        ...policyLimitations(target.kind, model.services, model.weightedRoutes),
         ...routePolicyLimitations(model.weightedRoutes, model.services),
       ];
       status.limitations = limitations.length > 0 ? limitations : undefined;

@@ -77,19 +77,29 @@ describe('policy validation', () => {
       'timeout server 300ms',
       'timeout http-keep-alive 1000ms',
     ]);
-    expect(nginxPolicy(policiesOf({ timeouts: { server: 300 } })).rewrites).toEqual(['proxy_read_timeout 300ms;', 'proxy_send_timeout 300ms;']);
+    expect(nginxPolicy({ name: 'web', policies: policiesOf({ timeouts: { server: 300 } }) }).rewrites).toEqual([
+      'proxy_read_timeout 300ms;',
+      'proxy_send_timeout 300ms;',
+    ]);
   });
 
   it('refuses policies on a tcp service', () => {
     expect(issues({ mode: 'tcp', stripPrefix: '/api' })).toEqual(['stripPrefix: not possible on a tcp service: traffic policies act on HTTP requests']);
   });
 
-  it('refuses every policy on a Route by name', () => {
-    for (const field of ['stripPrefix', 'basicAuth', 'rateLimit']) {
-      const route = routeSpecSchema.safeParse({ name: 'r', host: 'r.example.com', backends: [{ service: 'web', weight: 1 }], [field]: '/api' });
+  it('a Route takes the same fields, with the same reasons as a Service', () => {
+    const backends = [{ service: 'web', weight: 1 }];
+    for (const [field, value] of [
+      ['stripPrefix', 'api'],
+      ['allow', ['10.1.2.3/8']],
+      ['rateLimit', { requests: -1, per: '1s' }],
+    ] as const) {
+      const route = routeSpecSchema.safeParse({ name: 'r', host: 'r.example.com', backends, [field]: value });
+      const service = serviceSpecSchema.safeParse({ name: 'web', [field]: value });
       expect(route.success).toBe(false);
-      expect(route.error?.issues[0]?.message).toMatch(/^not supported yet on a Route/);
+      expect(route.error?.issues.map((i) => [i.path, i.message])).toEqual(service.error?.issues.map((i) => [i.path, i.message]));
     }
+    expect(routeSpecSchema.parse({ name: 'r', host: 'r.example.com', backends, stripPrefix: '/api' }).stripPrefix).toBe('/api');
   });
 
   it('fabric apply names document, field and reason', () => {
@@ -125,7 +135,7 @@ describe('policy rendering', () => {
       'http-response set-header X-Frame-Options "DENY"',
       'http-response del-header Server',
     ]);
-    const nginx = nginxPolicy(p({ headers }));
+    const nginx = nginxPolicy({ name: 'web', policies: p({ headers }) });
     expect(nginx.requestHeaders).toEqual(['proxy_set_header X-Env "a 100%";', 'proxy_set_header X-Old "";']);
     expect(nginx.responseHeaders).toEqual(['proxy_hide_header X-Frame-Options;', 'add_header X-Frame-Options "DENY" always;', 'proxy_hide_header Server;']);
   });
@@ -135,12 +145,15 @@ describe('policy rendering', () => {
     expect(haproxyPolicyLines(p({ maintenance, redirect: { host: 'a.example.com' }, stripPrefix: '/api' }))).toEqual([
       'http-request return status 503 content-type text/html string "say \\"hi\\" \\\\ bye\\n\\tend"',
     ]);
-    expect(nginxPolicy(p({ maintenance })).answer).toBe('default_type text/html; return 503 "say \\"hi\\" \\\\ bye\\n\\tend";');
+    expect(nginxPolicy({ name: 'web', policies: p({ maintenance }) }).answer).toBe('default_type text/html; return 503 "say \\"hi\\" \\\\ bye\\n\\tend";');
   });
 
   it('nginx: a redirect answers even without endpoints; rewrites end in break', () => {
-    expect(nginxPolicy(p({ redirect: { scheme: 'https', code: 308 } }))).toMatchObject({ answer: 'return 308 https://$http_host$request_uri;', rewrites: [] });
-    expect(nginxPolicy(p({ stripPrefix: '/a.b', addPrefix: '/v1' })).rewrites).toEqual([
+    expect(nginxPolicy({ name: 'web', policies: p({ redirect: { scheme: 'https', code: 308 } }) })).toMatchObject({
+      answer: 'return 308 https://$http_host$request_uri;',
+      rewrites: [],
+    });
+    expect(nginxPolicy({ name: 'web', policies: p({ stripPrefix: '/a.b', addPrefix: '/v1' }) }).rewrites).toEqual([
       'rewrite ^/a\\.b$ /v1/ break;',
       'rewrite ^/a\\.b(/.*)$ /v1$1 break;',
       'rewrite ^(.*)$ /v1$1 break;',
@@ -186,7 +199,7 @@ describe('policy rendering', () => {
             for (const line of haproxy) expect(unquoted(line)).not.toMatch(/["'\\#]/);
             // Each value is printed as it was admitted: nothing dropped, nothing re-encoded.
             for (const value of values) expect(haproxy.join('\n')).toContain(value);
-            const nginx = nginxPolicy(policies);
+            const nginx = nginxPolicy({ name: 'web', policies: policies });
             for (const line of [nginx.answer, ...nginx.rewrites, ...nginx.requestHeaders, ...nginx.responseHeaders].filter((l): l is string => l !== null)) {
               expect(line).not.toMatch(/\p{Cc}/u);
               if (line.includes('"')) {
@@ -214,7 +227,7 @@ describe('maintenance page escaping', () => {
         const parsed = serviceSpecSchema.safeParse({ name: 'web', maintenance: { enabled: true, page } });
         if (!parsed.success) return;
         const [line] = haproxyPolicyLines(policiesOf(parsed.data));
-        const answer = nginxPolicy(policiesOf(parsed.data)).answer!;
+        const answer = nginxPolicy({ name: 'web', policies: policiesOf(parsed.data) }).answer!;
         expect(line).toMatch(new RegExp(`^http-request return status 503 content-type text/html string ${quoted.source}$`, 'u'));
         expect(answer).toMatch(new RegExp(`^default_type text/html; return 503 ${quoted.source};$`, 'u'));
         expect(readBack(quoted.exec(line!)![1]!)).toBe(page);
@@ -253,7 +266,7 @@ describe('policy capabilities', () => {
 });
 
 describe('policies and Routes', () => {
-  it('a Route to a service with policies is reported for every target: its traffic goes without them', () => {
+  it("a Route to a service with policies says, for every target, that the route's policies apply there, not the service's", () => {
     const service = (name: string, spec: Record<string, unknown>) =>
       ({ name, mode: 'http', balance: 'roundrobin', domains: [], paths: [], endpoints: [], spec: { name, ...spec } }) as any;
     const route = (name: string, active: boolean) =>
@@ -269,7 +282,7 @@ describe('policies and Routes', () => {
       }) as any;
     const services = [service('api', { stripPrefix: '/api' }), service('plain', {})];
     expect(routePolicyLimitations([route('canary', true), route('lost', false)], services)).toEqual([
-      "route canary: its traffic to service api goes without the service's traffic policies (not supported yet through a Route)",
+      "route canary: its traffic to service api goes with the route's traffic policies, not the service's (a Route applies its own: docs/routing.md)",
     ]);
     expect(routePolicyLimitations(undefined, services)).toEqual([]);
   });

@@ -2,7 +2,7 @@ import type { Endpoint } from '../../src/model/endpoint.js';
 import { type BackendCheck, backendCheck, sameBackendCheck } from '../health/backend-check.js';
 import type { CheckDefaults } from '../health/spec.js';
 import { type Balance, type Model, type ModelEndpoint, type ServiceModel, type ServingState, servingState } from '../model.js';
-import { policyKey, servicePolicyLines } from '../policy/backend.js';
+import { policyKey, routePolicyLines, servicePolicyLines } from '../policy/backend.js';
 import type { RouteModel } from '../routes/model.js';
 import type { TlsDesired } from '../tls/haproxy-desired.js';
 import {
@@ -222,6 +222,8 @@ type Fill = (name: string, members: Array<{ key: string; endpoint: Endpoint; wei
 function routeBackend(route: RouteModel, fill: Fill): Backend {
   const name = routeBackendName(route.name);
   const members = route.groups.flatMap((g) => g.servers.map((s) => ({ key: s.key, endpoint: s.endpoint, weight: s.weight })));
+  // The route's own policies (docs/routing.md): its services' policies stay on their svc_ backends.
+  const policy = routePolicyLines(route);
   return {
     name,
     service: route.groups[0]!.service,
@@ -230,6 +232,7 @@ function routeBackend(route: RouteModel, fill: Fill): Backend {
     servers: fill(name, members),
     route: route.name,
     ...(route.sticky ? { cookie: `FABRIC_${route.name}` } : {}),
+    ...(policy.length > 0 ? { policy } : {}),
   };
 }
 

@@ -3,16 +3,14 @@ import { join } from 'node:path';
 import { FabricError } from '../../src/errors.js';
 import type { Endpoint } from '../../src/model/endpoint.js';
 import { normalizeAddress } from '../../src/model/entry.js';
-import { policiesOf } from '../../src/model/policy/schema.js';
 import { type Balance, type Model, type RouteModel, type ServiceModel, servingState } from '../model.js';
 import { htpasswd } from '../policy/access-nginx.js';
+import { type PolicyContext, routePolicyContext, servicePolicyContext } from '../policy/context.js';
 import { nginxErrorPages } from '../policy/error-pages.js';
 import { nginxRateLimitZone } from '../policy/rate-limit.js';
 import { type NginxPolicy, nginxPolicy, rateLimitZoneName } from '../policy/render-nginx.js';
 import type { TemplateFn } from '../render.js';
 import type { NginxTlsPlan } from '../tls/nginx-tls.js';
-
-const NO_POLICY: NginxPolicy = { answer: null, rewrites: [], requestHeaders: [], responseHeaders: [], access: [] };
 
 /** Every file nginx reads or writes, all under the directory of the config (so it runs unprivileged). */
 export interface NginxPaths {
@@ -76,18 +74,24 @@ function safe(value: string | number): string {
   return text;
 }
 
-/** A service's htpasswd file (basicAuth): service names are config tokens already. */
-export function authFilePath(authDir: string, service: string): string {
-  return join(safe(authDir), `${safe(service)}.htpasswd`);
+/** A service's or route's htpasswd file (basicAuth), by its policy context name (lb/policy/context.ts). */
+export function authFilePath(authDir: string, name: string): string {
+  return join(safe(authDir), `${safe(name)}.htpasswd`);
+}
+
+/** The services and routes nginx serves over HTTP, each with its policies. */
+function policyContexts(model: Model): PolicyContext[] {
+  return [
+    ...model.services.filter((s) => s.mode === 'http').map(servicePolicyContext),
+    ...(model.weightedRoutes ?? []).filter((r) => r.active).map(routePolicyContext),
+  ];
 }
 
 /** The htpasswd files the config names: path → content (never part of the view the template or status sees). */
 export function nginxAuthFiles(model: Model, paths: NginxPaths): Map<string, string> {
   const files = new Map<string, string>();
-  for (const service of model.services) {
-    const policies = policiesOf(service.spec);
-    if (service.mode === 'http' && policies?.basicAuth && !policies.maintenance)
-      files.set(authFilePath(paths.auth, service.name), htpasswd(policies.basicAuth));
+  for (const { name, policies } of policyContexts(model)) {
+    if (policies?.basicAuth && !policies.maintenance) files.set(authFilePath(paths.auth, name), htpasswd(policies.basicAuth));
   }
   return files;
 }
@@ -197,8 +201,8 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
     /** The hosts served over HTTPS (a subset of `hosts`). */
     tlsHosts: hosts.filter((h) => h.tls !== null),
     upstreams,
-    /** `limit_req_zone` lines of the services' rate limits (lb/policy/rate-limit.ts), in the http block. */
-    rateLimitZones: rateLimitZones(http),
+    /** `limit_req_zone` lines of the services' and routes' rate limits (lb/policy/rate-limit.ts), in the http block. */
+    rateLimitZones: rateLimitZones(policyContexts(model)),
     hosts,
     /** ACME HTTP-01 answers (lb/tls/acme): request path → key authorization, in a `map` every server block reads. */
     acmeChallenges,
@@ -250,11 +254,10 @@ function routeUpstream(route: RouteModel): UpstreamView {
   };
 }
 
-function rateLimitZones(services: readonly ServiceModel[]): string[] {
-  return services.flatMap((s) => {
-    const rateLimit = policiesOf(s.spec)?.rateLimit;
-    return rateLimit && !policiesOf(s.spec)?.maintenance ? [nginxRateLimitZone(rateLimitZoneName(s.name), rateLimit)] : [];
-  });
+function rateLimitZones(contexts: readonly PolicyContext[]): string[] {
+  return contexts.flatMap(({ name, policies }) =>
+    policies?.rateLimit && !policies.maintenance ? [nginxRateLimitZone(rateLimitZoneName(name), policies.rateLimit)] : [],
+  );
 }
 
 /** HAProxy pins a sticky route's clients with a cookie it inserts; open-source nginx has no such thing (`sticky` is nginx Plus). */
@@ -271,15 +274,17 @@ function hostViews(
   tls: NginxTlsPlan | undefined,
   access: { authDir: string; trustedProxies: readonly string[] | undefined },
 ): HostView[] {
-  const specs = new Map(model.services.map((s) => [s.name, s.spec]));
-  const policies = new Map<string, NginxPolicy>();
-  const policyOf = (service: string): NginxPolicy => {
-    let policy = policies.get(service);
+  // A rule of a route takes the route's policies, a rule of a service the service's (docs/routing.md).
+  const contexts = new Map(policyContexts(model).map((c) => [c.name, c]));
+  const rendered = new Map<string, NginxPolicy>();
+  const policyOf = (name: string): { context: PolicyContext | undefined; policy: NginxPolicy } => {
+    const context = contexts.get(name);
+    let policy = rendered.get(name);
     if (!policy) {
-      const context = { authFile: authFilePath(access.authDir, service), trustedProxies: access.trustedProxies };
-      policies.set(service, (policy = nginxPolicy(policiesOf(specs.get(service)), service, context)));
+      const router = { authFile: authFilePath(access.authDir, name), trustedProxies: access.trustedProxies };
+      rendered.set(name, (policy = nginxPolicy({ name, policies: context?.policies, access: router })));
     }
-    return policy;
+    return { context, policy };
   };
   const byHost = new Map<string, Map<string, LocationView>>();
   // Rules without a path first: a rule for the path "/" itself then overrides the host's root, as in HAProxy's path map.
@@ -291,9 +296,9 @@ function hostViews(
     const path = rule.path ?? '/';
     const upstream = safe(rule.route ? routeUpstreamName(rule.route) : upstreamName(rule.service));
     const route = rule.route ? { route: safe(rule.route) } : {};
-    const policy = rule.route ? NO_POLICY : policyOf(rule.service);
-    const service = rule.route ? undefined : policiesOf(specs.get(rule.service));
-    const pages = nginxErrorPages(service?.maintenance ? undefined : service?.errorPages, path);
+    const { context, policy } = policyOf(rule.route ? `route_${rule.route}` : rule.service);
+    const policies = context?.policies;
+    const pages = nginxErrorPages(policies?.maintenance ? undefined : policies?.errorPages, path);
     locations.set(path, {
       path: safe(path),
       service: safe(rule.service),

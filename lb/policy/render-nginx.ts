@@ -3,6 +3,7 @@ import { HEADER_NAME, HEADER_VALUE, headerChanges } from '../../src/model/policy
 import { quotedPage } from '../../src/model/policy/maintenance.js';
 import { POLICY_PATH, type Policies } from '../../src/model/policy/schema.js';
 import { type NginxAccessContext, nginxAccessLines } from './access-nginx.js';
+import type { PolicyContext } from './context.js';
 import { nginxBodyLines } from './max-body-size.js';
 import { nginxRateLimitLines } from './rate-limit.js';
 import { nginxRetriesLines } from './retries.js';
@@ -20,13 +21,18 @@ export interface NginxPolicy {
   access: string[];
 }
 
+/** A Service's or Route's policies (lb/policy/context.ts) and, for allow/deny/basicAuth, the router's. */
+export interface NginxPolicyContext extends Pick<PolicyContext, 'name' | 'policies'> {
+  access?: NginxAccessContext | undefined;
+}
+
 /**
- * A service's policies → the directives of each nginx location serving it (docs/routing.md).
+ * A service's or route's policies → the directives of each nginx location serving it (docs/routing.md).
  * Pure. A redirect returns before proxying; strip and add are one `rewrite … break` per case,
  * so nginx passes the rewritten URI upstream (proxy_pass has no URI part) and never searches
  * locations again. Values are re-checked against the grammar here.
  */
-export function nginxPolicy(policies: Policies | undefined, service = '', access?: NginxAccessContext): NginxPolicy {
+export function nginxPolicy({ name, policies, access }: NginxPolicyContext): NginxPolicy {
   if (!policies) return { answer: null, rewrites: [], requestHeaders: [], responseHeaders: [], access: [] };
   if (policies.maintenance) {
     // Maintenance answers everything (HTML, whatever the server block's default type).
@@ -43,7 +49,7 @@ export function nginxPolicy(policies: Policies | undefined, service = '', access
     rewrites: [
       ...rewriteLines(policies),
       ...timeoutLines(policies),
-      ...rateLimitLines(policies, service),
+      ...rateLimitLines(policies, name),
       ...retriesLines(policies),
       ...nginxBodyLines(policies.maxBodySize),
     ],
@@ -76,17 +82,17 @@ function timeoutLines({ timeouts }: Policies): string[] {
   return lines;
 }
 
-function rateLimitLines({ rateLimit }: Policies, service: string): string[] {
-  return rateLimit ? nginxRateLimitLines(rateLimitZoneName(service), rateLimit) : [];
+function rateLimitLines({ rateLimit }: Policies, name: string): string[] {
+  return rateLimit ? nginxRateLimitLines(rateLimitZoneName(name), rateLimit) : [];
 }
 
 function retriesLines({ retries }: Policies): string[] {
   return retries === undefined ? [] : nginxRetriesLines(retries);
 }
 
-/** The `limit_req_zone` of a service's rate limit (the view declares it in the http block). */
-export function rateLimitZoneName(service: string): string {
-  return `fabric_rl_${token(service, /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/)}`;
+/** The `limit_req_zone` of a service's or route's rate limit (the view declares it in the http block). */
+export function rateLimitZoneName(name: string): string {
+  return `fabric_rl_${token(name, /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/)}`;
 }
 
 function ms(value: number): string {

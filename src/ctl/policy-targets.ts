@@ -12,13 +12,12 @@ export interface RouterTargets {
 }
 
 /**
- * Pure: one error per policy a Service sets that a running router's target cannot apply
+ * Pure: one error per policy a Service or Route sets that a running router's target cannot apply
  * (src/model/policy/capabilities.ts). A policy is never applied by some targets and dropped by others.
  */
 export function unsupportedPolicyErrors(resources: Resource[], routers: RouterTargets[]): DocumentError[] {
   const errors: DocumentError[] = [];
   for (const resource of resources) {
-    if (resource.kind !== 'Service') continue;
     const policies = policiesOf(resource.spec);
     if (!policies) continue;
     for (const router of routers) {
@@ -26,9 +25,9 @@ export function unsupportedPolicyErrors(resources: Resource[], routers: RouterTa
         for (const { policy, reason } of unsupportedPolicies(target.kind, policies, resource.spec)) {
           errors.push({
             origin: resource.origin,
-            label: `Service ${resource.name}`,
+            label: `${resource.kind} ${resource.name}`,
             field: policy,
-            reason: `${reason}: target ${target.name} (${target.kind}) of router ${router.routerId} serves this service and cannot apply it`,
+            reason: `${reason}: target ${target.name} (${target.kind}) of router ${router.routerId} serves this ${resource.kind === 'Route' ? 'route' : 'service'} and cannot apply it`,
           });
         }
       }

@@ -2,7 +2,7 @@ import { POLICY_NAMES, type Policies, type PolicyName, policyNames } from './sch
 
 /**
  * Which target kind applies which policy (docs/routing.md has the same table). A target that
- * serves a service but cannot apply one of its policies is reported, never silently serving it
+ * serves a service or route but cannot apply one of its policies is reported, never silently serving it
  * without: `fabric apply` refuses, and the router's status lists it.
  */
 export type TargetKind = 'haproxy' | 'nginx' | 'file' | 'slb' | 'confd';
@@ -22,9 +22,15 @@ export function supports(kind: string, policy: PolicyName): boolean {
   return SUPPORTED[kind as TargetKind]?.has(policy) ?? false;
 }
 
-/** Does a target of this kind serve this service at all? SLB targets serve only services with an `slb` id; HAProxy/nginx only HTTP for these policies. */
-export function servesService(kind: string, service: { slb?: string | undefined }): boolean {
-  if (kind === 'slb') return service.slb !== undefined;
+/** What of a Service or Route spec decides whether a target serves it. */
+export interface ServedSpec {
+  kind?: 'Service' | 'Route' | undefined;
+  slb?: string | undefined;
+}
+
+/** Does a target of this kind serve this Service or Route at all? SLB targets serve only services with an `slb` id (never a Route). */
+export function servesSpec(kind: string, spec: ServedSpec): boolean {
+  if (kind === 'slb') return spec.slb !== undefined;
   return true;
 }
 
@@ -33,9 +39,9 @@ export interface Unsupported {
   reason: string;
 }
 
-/** The policies of a service a target of this kind cannot apply. */
-export function unsupportedPolicies(kind: string, policies: Policies | undefined, service: { slb?: string | undefined } = {}): Unsupported[] {
-  if (!servesService(kind, service)) return [];
+/** The policies of a Service or Route spec a target of this kind cannot apply. */
+export function unsupportedPolicies(kind: string, policies: Policies | undefined, spec: ServedSpec = {}): Unsupported[] {
+  if (!servesSpec(kind, spec)) return [];
   return policyNames(policies)
     .filter((policy) => !supports(kind, policy))
     .map((policy) => ({ policy, reason: `not supported by ${kind} targets` }));

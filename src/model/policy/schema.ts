@@ -78,18 +78,11 @@ export const servicePolicyFields = {
   errorPages: errorPagesSchema.optional(),
 };
 
-/** A Route takes the same fields; none is applied on Routes yet, so each is refused by name. */
-const notYetOnRoute = z.unknown().superRefine((_value, ctx) => {
-  ctx.addIssue({ code: 'custom', message: 'not supported yet on a Route: set traffic policies on its Services (docs/routing.md)' });
-});
-
-/** Every policy name a Route refuses (the same fields as a Service's). */
-const ROUTE_POLICY_FIELDS = Object.keys(servicePolicyFields) as (keyof typeof servicePolicyFields)[];
-
-export const routePolicyFields = Object.fromEntries(ROUTE_POLICY_FIELDS.map((name) => [name, notYetOnRoute.optional()])) as Record<
-  keyof typeof servicePolicyFields,
-  z.ZodOptional<typeof notYetOnRoute>
->;
+/**
+ * A Route takes the same fields with the same grammar: they apply to the route's own traffic
+ * (where its host + path match), not the policies of the Services behind it (docs/routing.md).
+ */
+export const routePolicyFields = servicePolicyFields;
 
 /** The policies a spec carries, as the renderers read them. */
 export interface Policies {

@@ -1,0 +1,53 @@
+// What the policy tests through a real HAProxy and nginx share: a client request to either
+// target (from a chosen loopback address, with credentials or headers) and an echo backend.
+import http from 'node:http';
+import type { NginxRouter } from './nginx-support.js';
+import { type HttpResult, listenLoopback, type Resources } from './support.js';
+
+export type Target = 'haproxy' | 'nginx';
+export const TARGETS: Target[] = ['haproxy', 'nginx'];
+
+export interface Client {
+  path?: string;
+  /** The client socket's address (127.0.0.1 unless told). */
+  from?: string;
+  headers?: Record<string, string>;
+  /** user:password for Basic auth. */
+  auth?: string;
+}
+
+/** One GET to a router's HAProxy or nginx, on a fresh connection. */
+export function requestTarget(router: NginxRouter, target: Target, host: string, client: Client = {}): Promise<HttpResult> {
+  const port = target === 'haproxy' ? router.haproxyPort! : router.nginxPort;
+  const headers: Record<string, string> = { host, ...client.headers };
+  if (client.auth) headers.authorization = `Basic ${Buffer.from(client.auth).toString('base64')}`;
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: client.path ?? '/', headers, agent: false, localAddress: client.from ?? '127.0.0.1' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.setTimeout(5_000, () => req.destroy(new Error(`GET ${host} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * A backend that answers `<name> <path and query>`, the request headers it saw in `x-seen-*`,
+ * and a response header of its own for a policy to remove.
+ */
+export async function startEchoBackend(res: Resources, name = 'echo'): Promise<number> {
+  const server = http.createServer((req, reply) => {
+    reply.writeHead(200, {
+      'content-type': 'text/plain',
+      'x-seen-env': String(req.headers['x-env'] ?? 'absent'),
+      'x-seen-authorization': String(req.headers.authorization ?? 'absent'),
+      'x-powered-by': 'echo',
+    });
+    reply.end(`${name} ${req.url}`);
+  });
+  return listenLoopback(res, server);
+}
