@@ -295,8 +295,7 @@ export class NginxMaster extends EventEmitter {
       logger.warn({ pids: stale }, 'nginx processes from an earlier run still hold this config; stopping them');
       await terminate(stale, gracefulSteps(5_000), logger);
     }
-    // Each unix socket the config listens on (a killed master leaves them, and nginx cannot bind over one).
-    for (const socket of [paths.controlSocket, paths.unreadySocket]) await rm(socket, { force: true });
+    await rm(paths.controlSocket, { force: true });
   }
 
   private noteWorkers(): void {

@@ -177,7 +177,12 @@ export class NginxTarget implements Target {
 
   private async render(model: Model): Promise<RenderedNginx> {
     const template = (this.template ??= await loadTemplate(createTemplateEngine(), this.config.template));
-    const settings = { http: this.config.http, workerShutdownTimeout: this.config.workerShutdownTimeout, trustedProxies: this.config.trustedProxies };
+    const settings = {
+      http: this.config.http,
+      https: this.config.https,
+      workerShutdownTimeout: this.config.workerShutdownTimeout,
+      trustedProxies: this.config.trustedProxies,
+    };
     const tls = this.tls ? await this.tls.plan(model) : undefined;
     const dynamic = this.dynamicUpstreams ? this.dynamic : undefined;
     const rendered = renderNginx(template, nginxView(model, this.paths, { ...settings, dynamic }, tls));
@@ -415,7 +420,7 @@ export class NginxTarget implements Target {
   /** nginx writes its temp dirs, logs and pid below the config's directory; their parents must exist. */
   private async prepareDirs(): Promise<void> {
     for (const path of [this.paths.pid, this.paths.errorLog, this.paths.temp.proxy]) await mkdir(dirname(path), { recursive: true });
-    // run/ holds the control socket: the router's alone (the 503 server's socket is in tmp/, for the workers).
+    // run/ holds the control socket: the router's alone.
     await chmod(dirname(this.paths.controlSocket), 0o700);
   }
 

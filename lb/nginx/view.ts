@@ -30,8 +30,6 @@ export interface NginxPaths {
   output: string;
   /** The control server's unix socket: answers GET /fabric/config with the config version (and, dynamic, /fabric/peers). */
   controlSocket: string;
-  /** Dynamic upstreams: the server that answers 503 for an upstream with no usable peer (workers connect to it). */
-  unreadySocket: string;
   /** The peer state last pushed (dynamic): nginx started before etcd answers gets it again. */
   peers: string;
   temp: { clientBody: string; proxy: string; fastcgi: string; uwsgi: string; scgi: string };
@@ -53,7 +51,6 @@ export function nginxPaths(dest: string, dir: string): NginxPaths {
     trafficLog: join(logs, 'traffic.log'),
     output: join(logs, 'nginx.out'),
     controlSocket: join(run, 'control.sock'),
-    unreadySocket: join(tmp, 'unready.sock'),
     peers: join(run, 'peers.txt'),
     auth: join(dir, 'auth'),
     temp: {
@@ -75,6 +72,8 @@ export interface NginxSettings {
   trustedProxies?: readonly string[] | undefined;
   /** Run-time upstreams through the Lua module (lb/nginx/dynamic): set when they are on. */
   dynamic?: DynamicSetup | undefined;
+  /** The HTTPS listener, `HOST:PORT` (dynamic: the 503 server's port when there is no HTTP listener). */
+  https?: string | undefined;
 }
 
 /** What nginx.conf needs for run-time upstreams: the modules it loads itself, fabric's Lua, the dict's size. */
@@ -85,6 +84,18 @@ export interface DynamicSetup {
   luaDir: string;
   /** `lua_shared_dict fabric_peers` size, e.g. 32m. */
   dictSize: string;
+}
+
+/**
+ * Where the 503 server listens (dynamic): a loopback address on the listener's own port, which nginx's
+ * workers reach whatever user they run as (a unix socket below the router's private directory they could not).
+ */
+export const UNREADY_ADDRESS = '127.255.255.254';
+
+function unreadyListen(settings: NginxSettings): { host: string; port: number } {
+  const listen = settings.http ?? settings.https ?? '';
+  const port = Number(/:(\d+)$/.exec(listen)?.[1] ?? 80);
+  return { host: UNREADY_ADDRESS, port };
 }
 
 /** Characters a config token may hold (`~` for path prefixes). Anything else means a value escaped validation. */
@@ -210,7 +221,7 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
           modules: settings.dynamic.modules.map(safe),
           luaDir: safe(settings.dynamic.luaDir),
           dictSize: safe(settings.dynamic.dictSize),
-          unreadySocket: safe(paths.unreadySocket),
+          unready: unreadyListen(settings),
         }
       : null,
     /** `version` is filled by renderNginx: a hash of the config rendered without it. */

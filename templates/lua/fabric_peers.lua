@@ -74,11 +74,11 @@ local function pick(entry, tried)
   return smooth(entry.peers, tried)
 end
 
--- The address of the server that answers 503 (nginx.conf's `fabric_unready`): set by init().
-local unready
+-- The server that answers 503 (in nginx.conf, on a loopback address): set by init().
+local unready_host, unready_port
 
-function _M.init(unready_socket)
-  unready = "unix:" .. unready_socket
+function _M.init(host, port)
+  unready_host, unready_port = host, port
 end
 
 -- balancer_by_lua: with no pushed state yet, or no usable peer, the request goes to the server that
@@ -86,7 +86,7 @@ end
 function _M.balance(name)
   local entry = load(name)
   if entry == nil or #entry.peers == 0 then
-    local ok, err = balancer.set_current_peer(unready)
+    local ok, err = balancer.set_current_peer(unready_host, unready_port)
     if not ok then ngx.log(ngx.ERR, "fabric: cannot send to the 503 server: ", err) end
     return
   end

@@ -37,6 +37,8 @@ export interface NginxRouterOptions {
   config?: Record<string, unknown>;
   /** The target's `dynamic` (run-time upstreams); default: FABRIC_TEST_NGINX_DYNAMIC=0 forces false, else the router's default. */
   dynamic?: boolean;
+  /** More keys of the nginx target itself (e.g. modulesDir). */
+  nginx?: Record<string, unknown>;
 }
 
 /** Whether nginx tests run with run-time upstreams (the Lua module installed, not forced off). */
@@ -215,6 +217,7 @@ function writeNginxRouterConfig(
   if (opts.template) nginx.template = opts.template;
   if (opts.minReloadInterval) nginx.minReloadInterval = opts.minReloadInterval;
   if (opts.dynamic === false) nginx.dynamic = false;
+  Object.assign(nginx, opts.nginx);
   if (httpsPort) nginx.https = `127.0.0.1:${httpsPort}`;
   const targets = [nginx];
   if (haproxyPort) targets.push({ kind: 'haproxy', name: 'haproxy', http: `127.0.0.1:${haproxyPort}`, dest: path.join(work, 'haproxy/haproxy.cfg') });
