@@ -12,6 +12,7 @@ import { benchFastPathSteps } from './fast-path.js';
 import { benchHealthAtTenThousand, benchHealthCost, benchHealthDetection } from './health.js';
 import { closeBenchDocker } from './lib/docker.js';
 import { type Figure, machine, printFigures, printMachine } from './lib/report.js';
+import { benchNginxDynamic } from './nginx-dynamic.js';
 import { benchAtScale, benchPutToServed } from './router.js';
 import { benchSizes } from './scale.js';
 import { benchSpares } from './spares.js';
@@ -45,6 +46,12 @@ const BENCHES: Bench[] = [
   { ids: ['e'], group: 'router', title: 'e) Docker start → served (agent + router)', run: benchDockerToServed },
   { ids: ['h'], group: 'router', title: 'h) put → served: nginx (reload) vs HAProxy (runtime API), one router', run: benchNginxVsHaproxy },
   { ids: ['i'], group: 'router', title: 'i) nginx burst folding: 200 changes, minReloadInterval 1 s', run: benchNginxBurst },
+  {
+    ids: ['ng'],
+    group: 'router',
+    title: 'ng) nginx without reloads: put → served next to HAProxy, 1,000 changes, 10,000 endpoints, Lua balancer req/s',
+    run: benchNginxDynamic,
+  },
   { ids: ['j'], group: 'router', title: 'j) health path fails → out of HAProxy rotation', run: benchHealthDetection },
   { ids: ['k'], group: 'router', title: 'k) health checks: router CPU and RSS at 1,000 endpoints', run: benchHealthCost },
   { ids: ['v'], group: 'router', title: "v) health checks at 10,000 endpoints: HAProxy-run vs the router's own", run: benchHealthAtTenThousand },

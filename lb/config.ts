@@ -65,6 +65,10 @@ export const nginxTargetSchema = z
       .string()
       .regex(/^\d+(ms|s|m|h)$/)
       .default('30s'),
+    /** Endpoint changes at run time through Debian's Lua module (docs/targets.md): default on when it is installed. */
+    dynamic: z.boolean().optional(),
+    /** Where ndk_http_module.so and ngx_http_lua_module.so are (libnginx-mod-http-lua). */
+    modulesDir: z.string().default('/usr/lib/nginx/modules'),
     commandTimeout,
   })
   .strict();

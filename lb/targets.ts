@@ -44,7 +44,13 @@ function createTarget(spec: TargetSpec, name: string, driver: TargetContext, che
       );
     case 'nginx':
       return new NginxTarget(
-        { ...managed(name, spec, trustedProxies), minReloadIntervalMs: spec.minReloadInterval, workerShutdownTimeout: spec.workerShutdownTimeout },
+        {
+          ...managed(name, spec, trustedProxies),
+          minReloadIntervalMs: spec.minReloadInterval,
+          workerShutdownTimeout: spec.workerShutdownTimeout,
+          dynamic: spec.dynamic,
+          modulesDir: spec.modulesDir,
+        },
         driver,
       );
     case 'file':

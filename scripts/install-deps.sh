@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(etcd-server etcd-client haproxy nginx docker.io busybox-static openssl curl iproute2 ca-certificates chromium pebble)
+packages=(etcd-server etcd-client haproxy nginx libnginx-mod-http-lua docker.io busybox-static openssl curl iproute2 ca-certificates chromium pebble)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -180,7 +180,10 @@ export interface RouterOptions {
   /** router.yaml's `healthCheck` as YAML flow text; default `{unconfigured: none}`. */
   healthCheck?: string;
   /** Also a managed nginx target (after HAProxy: targets apply in order); targets are then named haproxy and nginx, and rss().haproxy counts nginx's processes too. */
-  nginx?: { minReloadInterval?: string };
+  nginx?: {
+    minReloadInterval?: string /** The target's `dynamic` (run-time upstreams through the Lua module; default on where it is installed). */;
+    dynamic?: boolean;
+  };
   /** HTTPS on HAProxy (`https:`), certificates decrypted with this key file (`tls.keyFile`). */
   tls?: { keyFile: string };
   /** HAProxy's HTTP port (default: a free one); an ACME CA validates against a port it is told beforehand. */
@@ -214,7 +217,8 @@ export async function startRouter(opts: RouterOptions): Promise<RouterProcess> {
   if (opts.nginx) {
     fs.mkdirSync(path.join(dir, 'nginx'));
     const interval = opts.nginx.minReloadInterval ? `    minReloadInterval: ${opts.nginx.minReloadInterval}\n` : '';
-    targets.push(`  - kind: nginx\n    name: nginx\n    http: 127.0.0.1:${nginxPort}\n    dest: ${dir}/nginx/nginx.conf\n${interval}`);
+    const dynamic = opts.nginx.dynamic === undefined ? '' : `    dynamic: ${opts.nginx.dynamic}\n`;
+    targets.push(`  - kind: nginx\n    name: nginx\n    http: 127.0.0.1:${nginxPort}\n    dest: ${dir}/nginx/nginx.conf\n${interval}${dynamic}`);
   }
   const tls = opts.tls ? `tls: {keyFile: ${opts.tls.keyFile}}\n` : '';
   fs.writeFileSync(

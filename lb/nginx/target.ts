@@ -1,26 +1,38 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Backoff, delay } from '../../src/backoff.js';
 import { FabricError } from '../../src/errors.js';
-import { readIfExists } from '../../src/files.js';
+import { readIfExists, writeAtomic } from '../../src/files.js';
 import type { Model } from '../model.js';
-import { createTemplateEngine, loadTemplate, type TemplateFn } from '../render.js';
+import { createTemplateEngine, loadTemplate, packageRoot, type TemplateFn } from '../render.js';
 import { checkFile, type FileSpec, type SyncResult, syncFile } from '../sync.js';
 import type { ApplyReport, DriverContext, ExitIntent, ManagedTargetConfig, Target } from '../target.js';
 import { NginxTls, type NginxTlsPlan } from '../tls/nginx-tls.js';
 import { CertVault } from '../tls/vault.js';
 import { writeAuthFiles } from './auth-files.js';
 import { fatalLinesSince, logOffset, servedVersion } from './control.js';
+import { pushPeers } from './dynamic/control.js';
+import { luaModules } from './dynamic/module.js';
+import { desiredPeerSets, type PeerState, peerState } from './dynamic/peers.js';
+import { planDynamic } from './dynamic/plan.js';
+import { DynamicPeers, type PushOutcome } from './dynamic/runtime.js';
 import { NginxMaster } from './master.js';
 import { ReloadPacer } from './pacer.js';
 import { isNginx } from './procfs.js';
-import { type NginxPaths, nginxAuthFiles, nginxPaths, nginxView, type RenderedNginx, renderNginx } from './view.js';
+import { type DynamicSetup, type NginxPaths, nginxAuthFiles, nginxPaths, nginxView, type RenderedNginx, renderNginx } from './view.js';
 
 export interface NginxTargetConfig extends ManagedTargetConfig {
   /** Reloads are at least this far apart; a burst waits and is folded into one. */
   minReloadIntervalMs: number;
   workerShutdownTimeout: string;
+  /** Run-time upstreams through the Lua module: undefined = on when the module is installed. */
+  dynamic?: boolean | undefined;
+  /** Where ndk_http_module.so and ngx_http_lua_module.so are looked for. */
+  modulesDir?: string | undefined;
 }
+
+/** The shared dict's size: ~100 bytes a peer, so room for well over 100,000 endpoints. */
+const PEER_DICT_SIZE = '32m';
 
 /** A crash-looping nginx is restarted no faster than this; a run this long resets the backoff. */
 const RESTART_BACKOFF = { initialMs: 500, maxMs: 30_000, stableMs: 30_000 };
@@ -55,6 +67,12 @@ export class NginxTarget implements Target {
   private readonly tls: NginxTls | undefined;
   /** The certificates of the config nginx runs. */
   private servedTls: NginxTlsPlan | undefined;
+  /** Run-time upstreams (lb/nginx/dynamic), when on; `dynamicOff` says why not, for the status. */
+  private readonly dynamic: DynamicSetup | undefined;
+  private readonly dynamicOff: string | undefined;
+  private readonly peers: DynamicPeers;
+  /** A push nginx did not take even on the retry: from then on this target reloads, and says why. */
+  private pushFailure: string | undefined;
 
   constructor(
     private readonly config: NginxTargetConfig,
@@ -71,6 +89,25 @@ export class NginxTarget implements Target {
       this.master = new NginxMaster({ binary: config.binary, paths: this.paths, logger: context.logger, confirmTimeoutMs: config.commandTimeoutMs });
       this.master.on('exit', () => this.onUnexpectedExit());
     }
+    this.peers = new DynamicPeers(this.paths.controlSocket, context.logger);
+    const setup = this.dynamicSetup();
+    this.dynamic = typeof setup === 'string' ? undefined : setup;
+    this.dynamicOff = typeof setup === 'string' ? setup : undefined;
+  }
+
+  /** Run-time upstreams need the Lua module and an nginx this router runs (it pushes to its control socket). */
+  private dynamicSetup(): DynamicSetup | string | undefined {
+    if (this.config.dynamic === false) return undefined;
+    if (!this.master) return this.config.dynamic ? 'dynamic upstreams need manage: true: every endpoint change reloads nginx' : undefined;
+    const modulesDir = this.config.modulesDir ?? '/usr/lib/nginx/modules';
+    const modules = luaModules(modulesDir);
+    if (!modules) return `nginx's Lua module is not installed (libnginx-mod-http-lua, in ${modulesDir}): every endpoint change reloads nginx`;
+    return { modules, luaDir: resolve(packageRoot(), 'templates/lua'), dictSize: PEER_DICT_SIZE };
+  }
+
+  /** Whether endpoint changes reach nginx at run time now (the module is there, and no push failed). */
+  get dynamicUpstreams(): boolean {
+    return this.dynamic !== undefined && this.pushFailure === undefined;
   }
 
   /** The file nginx logs each proxied request to for the router's traffic counts. */
@@ -96,9 +133,14 @@ export class NginxTarget implements Target {
   }
 
   async apply(model: Model): Promise<ApplyReport> {
-    const rendered = await this.render(model);
+    let rendered = await this.render(model);
+    let report = await this.applyRendered(rendered);
+    // nginx did not take the peers (even on the retry): the same model again, peers in the config.
+    if (rendered.peers && this.pushFailure) {
+      rendered = await this.render(model);
+      report = await this.applyRendered(rendered);
+    }
     this.logLimitations(rendered.limitations);
-    const report = await this.applyRendered(rendered);
     this.lastModel = model;
     return rendered.limitations.length > 0 ? { ...report, limitations: rendered.limitations } : report;
   }
@@ -116,6 +158,7 @@ export class NginxTarget implements Target {
     await this.validate(this.paths.config);
     this.applied = await this.start(master);
     this.onDisk = this.applied;
+    await this.resumePeers();
     this.context.logger.info({ config: this.paths.config }, 'serving the last good config until etcd answers');
   }
 
@@ -134,9 +177,25 @@ export class NginxTarget implements Target {
 
   private async render(model: Model): Promise<RenderedNginx> {
     const template = (this.template ??= await loadTemplate(createTemplateEngine(), this.config.template));
-    const settings = { http: this.config.http, workerShutdownTimeout: this.config.workerShutdownTimeout, trustedProxies: this.config.trustedProxies };
+    const settings = {
+      http: this.config.http,
+      https: this.config.https,
+      workerShutdownTimeout: this.config.workerShutdownTimeout,
+      trustedProxies: this.config.trustedProxies,
+    };
     const tls = this.tls ? await this.tls.plan(model) : undefined;
-    return { ...renderNginx(template, nginxView(model, this.paths, settings, tls)), ...(tls ? { tls } : {}), authFiles: nginxAuthFiles(model, this.paths) };
+    const dynamic = this.dynamicUpstreams ? this.dynamic : undefined;
+    const rendered = renderNginx(template, nginxView(model, this.paths, { ...settings, dynamic }, tls));
+    const off = this.pushFailure
+      ? `run-time upstreams off: nginx did not take a push (${this.pushFailure}): every endpoint change reloads nginx`
+      : this.dynamicOff;
+    return {
+      ...rendered,
+      ...(off ? { limitations: [...rendered.limitations, off] } : {}),
+      ...(tls ? { tls } : {}),
+      authFiles: nginxAuthFiles(model, this.paths),
+      ...(dynamic ? { peers: peerState(desiredPeerSets(model)) } : {}),
+    };
   }
 
   /** The certificate and htpasswd files the config names, before `nginx -t` reads them. */
@@ -160,6 +219,52 @@ export class NginxTarget implements Target {
       );
     }
     if (master.idle) await this.adopt(master);
+    const peers = rendered.peers;
+    if (!peers) return this.applyStructure(master, rendered);
+    const plan = planDynamic(
+      { config: this.serving() ? this.applied : undefined, peers: this.peers.heldVersion },
+      { config: rendered.version, peers: peers.version },
+    );
+    // Structure first: a config nginx -t refuses throws here, and its peers are not half-applied either.
+    // A reload keeps the dict; a start empties it: the push follows, before the apply reports.
+    const report = plan.reload ? await this.applyStructure(master, rendered) : await this.keepFileInStep(rendered);
+    const pushed = await this.syncPeers(peers);
+    if (pushed.result === 'mismatch') return this.fellBack(pushed.detail);
+    if (pushed.result !== 'pushed') return report;
+    const what = `peers of ${peers.upstreams} upstreams (${peers.peers} endpoints) pushed at run time, read back equal`;
+    if (report.action === 'none') return { action: 'runtime', detail: what, commands: 1 };
+    return { ...report, detail: report.detail ? `${report.detail}; ${what}` : what };
+  }
+
+  /** Pushes the peer state unless nginx holds it; on success also keeps it on disk for a start before etcd answers. */
+  private async syncPeers(peers: PeerState): Promise<PushOutcome> {
+    if (!this.serving()) return { result: 'unchanged' };
+    const outcome = await this.peers.ensure(peers);
+    if (outcome.result === 'pushed') await writeAtomic(this.paths.peers, peers.text, 0o600);
+    return outcome;
+  }
+
+  /** nginx started from the config on disk (etcd not answering yet): the peers last pushed with it, if any. */
+  private async resumePeers(): Promise<void> {
+    if (!this.dynamicUpstreams) return;
+    const text = (await readIfExists(this.paths.peers))?.toString('utf8');
+    if (!text) return;
+    try {
+      await pushPeers(this.paths.controlSocket, text);
+    } catch (err) {
+      this.context.logger.warn({ err: (err as Error).message }, 'could not push the last peers to nginx: its upstreams answer 503 until etcd does');
+    }
+  }
+
+  /** Run-time pushes failed twice: log it once, and let apply() render the peers into the config and reload. */
+  private fellBack(detail: string): ApplyReport {
+    this.pushFailure = detail;
+    this.context.logger.error({ detail }, 'nginx did not take the peer state: falling back to reloads');
+    return { action: 'none', detail };
+  }
+
+  /** The config: compare → pace → stage → validate → swap → reload|start → verify. */
+  private async applyStructure(master: NginxMaster, rendered: RenderedNginx): Promise<ApplyReport> {
     if (this.serving() && this.applied === rendered.version) return this.keepFileInStep(rendered);
     const running = master.state === 'running';
     if (running) {
@@ -189,6 +294,7 @@ export class NginxTarget implements Target {
   private async adopt(master: NginxMaster): Promise<boolean> {
     const served = await master.adopt();
     if (served === undefined) return false;
+    this.peers.forget();
     this.applied = served;
     this.onDisk = undefined;
     this.startedAt = Date.now();
@@ -305,6 +411,7 @@ export class NginxTarget implements Target {
 
   /** A start leaves no old workers behind, so it does not hold back the next reload (restarts have their own backoff). */
   private async start(master: NginxMaster, version?: string): Promise<string> {
+    this.peers.forget();
     const served = await master.start(version);
     this.startedAt = Date.now();
     return served;
@@ -313,11 +420,14 @@ export class NginxTarget implements Target {
   /** nginx writes its temp dirs, logs and pid below the config's directory; their parents must exist. */
   private async prepareDirs(): Promise<void> {
     for (const path of [this.paths.pid, this.paths.errorLog, this.paths.temp.proxy]) await mkdir(dirname(path), { recursive: true });
+    // run/ holds the control socket: the router's alone.
+    await chmod(dirname(this.paths.controlSocket), 0o700);
   }
 
   /** nginx died under us: start it again at the next apply, after a backoff if it keeps dying. */
   private onUnexpectedExit(): void {
     this.applied = undefined;
+    this.peers.forget();
     if (Date.now() - this.startedAt >= RESTART_BACKOFF.stableMs) this.restarts.reset();
     const wait = this.restarts.next();
     this.context.logger.warn({ restartInMs: wait }, 'nginx will be restarted');

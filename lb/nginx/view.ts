@@ -11,6 +11,8 @@ import { nginxRateLimitZone } from '../policy/rate-limit.js';
 import { type NginxPolicy, nginxPolicy, rateLimitZoneName } from '../policy/render-nginx.js';
 import type { TemplateFn } from '../render.js';
 import type { NginxTlsPlan } from '../tls/nginx-tls.js';
+import type { PeerState } from './dynamic/peers.js';
+import { routeUpstreamName, upstreamName } from './names.js';
 
 /** Every file nginx reads or writes, all under the directory of the config (so it runs unprivileged). */
 export interface NginxPaths {
@@ -24,8 +26,10 @@ export interface NginxPaths {
   trafficLog: string;
   /** nginx's stdout and stderr (it does not write to the router's): what it says before its error log is open. */
   output: string;
-  /** The control server's unix socket: answers GET /fabric/config with the config version. */
+  /** The control server's unix socket: answers GET /fabric/config with the config version (and, dynamic, /fabric/peers). */
   controlSocket: string;
+  /** The peer state last pushed (dynamic): nginx started before etcd answers gets it again. */
+  peers: string;
   temp: { clientBody: string; proxy: string; fastcgi: string; uwsgi: string; scgi: string };
   /** basicAuth htpasswd files, one per service (lb/nginx/auth-files.ts), mode 0600 in a 0700 directory. */
   auth: string;
@@ -45,6 +49,7 @@ export function nginxPaths(dest: string, dir: string): NginxPaths {
     trafficLog: join(logs, 'traffic.log'),
     output: join(logs, 'nginx.out'),
     controlSocket: join(run, 'control.sock'),
+    peers: join(run, 'peers.txt'),
     auth: join(dir, 'auth'),
     temp: {
       clientBody: join(tmp, 'client_body'),
@@ -63,6 +68,32 @@ export interface NginxSettings {
   workerShutdownTimeout: string;
   /** Router-level `trustedProxies`: allow/deny read the client address from their X-Forwarded-For. */
   trustedProxies?: readonly string[] | undefined;
+  /** Run-time upstreams through the Lua module (lb/nginx/dynamic): set when they are on. */
+  dynamic?: DynamicSetup | undefined;
+  /** The HTTPS listener, `HOST:PORT` (dynamic: the 503 server's port when there is no HTTP listener). */
+  https?: string | undefined;
+}
+
+/** What nginx.conf needs for run-time upstreams: the modules it loads itself, fabric's Lua, the dict's size. */
+export interface DynamicSetup {
+  /** Absolute paths of ndk_http_module.so and ngx_http_lua_module.so (`load_module`). */
+  modules: string[];
+  /** The directory of templates/lua/fabric_peers.lua (`lua_package_path`). */
+  luaDir: string;
+  /** `lua_shared_dict fabric_peers` size, e.g. 32m. */
+  dictSize: string;
+}
+
+/**
+ * Where the 503 server listens (dynamic): a loopback address on the listener's own port, which nginx's
+ * workers reach whatever user they run as (a unix socket below the router's private directory they could not).
+ */
+export const UNREADY_ADDRESS = '127.255.255.254';
+
+function unreadyListen(settings: NginxSettings): { host: string; port: number } {
+  const listen = settings.http ?? settings.https ?? '';
+  const port = Number(/:(\d+)$/.exec(listen)?.[1] ?? 80);
+  return { host: UNREADY_ADDRESS, port };
 }
 
 /** Characters a config token may hold (`~` for path prefixes). Anything else means a value escaped validation. */
@@ -96,14 +127,7 @@ export function nginxAuthFiles(model: Model, paths: NginxPaths): Map<string, str
   return files;
 }
 
-export function upstreamName(service: string): string {
-  return `svc_${service}`;
-}
-
-/** A Route's upstream, as HAProxy's route backend is `route_<name>`. */
-export function routeUpstreamName(route: string): string {
-  return `route_${route}`;
-}
+export { routeUpstreamName, upstreamName } from './names.js';
 
 export interface UpstreamView {
   name: string;
@@ -161,7 +185,10 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
   const http = model.services.filter((s) => s.mode === 'http');
   const routes = (model.weightedRoutes ?? []).filter((r) => r.active);
   const limitations = routes.flatMap(routeLimitations);
-  const upstreams = [...http.map(serviceUpstream), ...routes.map(routeUpstream)].filter((u) => u.servers.length > 0);
+  const all = [...http.map(serviceUpstream), ...routes.map(routeUpstream)];
+  // Dynamic: every upstream exists, its peers live in the shared dict (not in the config, so churn
+  // renders the same config); without a usable peer its balancer sends requests to the 503 server.
+  const upstreams = settings.dynamic ? all.map((u) => ({ ...u, servers: [] })) : all.filter((u) => u.servers.length > 0);
   const ready = new Set(upstreams.map((u) => u.name));
   const hosts = hostViews(model, new Set(http.map((s) => s.name)), ready, tls, { authDir: paths.auth, trustedProxies: settings.trustedProxies });
   const acmeChallenges = (model.acme?.challenges ?? []).map(([token, keyAuthorization]) => ({
@@ -192,6 +219,15 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
         scgi: safe(paths.temp.scgi),
       },
     },
+    /** Run-time upstreams (lb/nginx/dynamic): modules, Lua and the 503 server; null: peers are in the config. */
+    dynamic: settings.dynamic
+      ? {
+          modules: settings.dynamic.modules.map(safe),
+          luaDir: safe(settings.dynamic.luaDir),
+          dictSize: safe(settings.dynamic.dictSize),
+          unready: unreadyListen(settings),
+        }
+      : null,
     /** `version` is filled by renderNginx: a hash of the config rendered without it. */
     control: { socket: safe(paths.controlSocket), version: '' },
     http: settings.http ? { listen: safe(settings.http) } : null,
@@ -355,6 +391,8 @@ export interface RenderedNginx {
   /** What nginx would run: equal versions, equal configs (whatever etcd revision they were rendered at). */
   version: string;
   limitations: string[];
+  /** Dynamic upstreams: the peers to push (not in `content`, so churn renders the same config). */
+  peers?: PeerState;
 }
 
 /**

@@ -104,7 +104,7 @@ describe('health checks run by HAProxy', () => {
     expect((await router.status()).healthChecks).toMatchObject({ runBy: 'haproxy', endpoints: 2 });
     await waitFor(async () => (await apiEndpoint(router, 'flip', a!.port))?.healthCheck?.state === 'healthy', { what: 'a healthy in the API' });
     await waitFor(async () => (await apiEndpoint(router, 'flip', b!.port))?.healthCheck?.state === 'healthy', { what: 'b healthy in the API' });
-    expect(router.upstream('flip')).toEqual([`${aAt} weight=100`, `${bAt} weight=100`].sort());
+    expect(await router.upstream('flip')).toEqual([`${aAt} weight=100`, `${bAt} weight=100`].sort());
     const before = await haproxyReloads(router);
 
     a!.healthy = false;
@@ -120,7 +120,7 @@ describe('health checks run by HAProxy', () => {
     expect(down.healthCheck).toMatchObject({ kind: 'http', source: 'labels', lastError: 'HTTP 503', rise: RISE, fall: FALL, target: `http://${aAt}/healthz` });
     expect((await haproxyStatus(router, 'svc_flip'))[aAt]).toMatch(/^DOWN/);
     expect(await haproxyBodies(router, 'flip.apps.test', 8)).toEqual(['hc-b']);
-    await waitFor(() => router.upstream('flip').join(',') === `${bAt} weight=100`, { timeoutMs: SLACK_MS, what: 'nginx lists only b' });
+    await waitFor(async () => (await router.upstream('flip')).join(',') === `${bAt} weight=100`, { timeoutMs: SLACK_MS, what: 'nginx lists only b' });
     expect((await router.get('/v1/services/flip/health')).json).toMatchObject({ healthy: 1, total: 2 });
 
     // Stays out: the router's runtime commands never force it back up while HAProxy says down.
@@ -138,7 +138,7 @@ describe('health checks run by HAProxy', () => {
     expect(Date.now() - started).toBeLessThan(INTERVAL_MS * RISE + SLACK_MS);
     expect((await apiEndpoint(router, 'flip', a!.port)).healthCheck.lastError ?? null).toBeNull();
     await waitFor(async () => (await haproxyBodies(router, 'flip.apps.test', 8)).join(',') === 'hc-a,hc-b', { what: 'HAProxy serves a again' });
-    await waitFor(() => router.upstream('flip').length === 2, { timeoutMs: SLACK_MS, what: 'nginx lists a again' });
+    await waitFor(async () => (await router.upstream('flip')).length === 2, { timeoutMs: SLACK_MS, what: 'nginx lists a again' });
 
     // Out and back with no HAProxy reload.
     expect(await haproxyReloads(router)).toEqual(before);

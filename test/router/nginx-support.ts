@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { servedVersion } from '../../lb/nginx/control.js';
+import { readPeers } from '../../lb/nginx/dynamic/control.js';
+import { luaModules } from '../../lb/nginx/dynamic/module.js';
 import { childPids, isNginx } from '../../lb/nginx/procfs.js';
 import { assertBuilt, type EtcdServer, type ExitResult, freePorts, type ManagedProcess } from '../harness/index.js';
 import { DOMAIN, type HttpResult, httpGet, launchRouter, type Resources, RouterProcess, waitFor, writeRouterConfig } from './support.js';
@@ -33,6 +35,15 @@ export interface NginxRouterOptions {
   https?: boolean;
   /** More router.yaml keys (e.g. tls), merged over the defaults. */
   config?: Record<string, unknown>;
+  /** The target's `dynamic` (run-time upstreams); default: FABRIC_TEST_NGINX_DYNAMIC=0 forces false, else the router's default. */
+  dynamic?: boolean;
+  /** More keys of the nginx target itself (e.g. modulesDir). */
+  nginx?: Record<string, unknown>;
+}
+
+/** Whether nginx tests run with run-time upstreams (the Lua module installed, not forced off). */
+export function dynamicByDefault(): boolean {
+  return process.env.FABRIC_TEST_NGINX_DYNAMIC !== '0' && luaModules('/usr/lib/nginx/modules') !== undefined;
 }
 
 export class NginxRouter extends RouterProcess {
@@ -45,6 +56,8 @@ export class NginxRouter extends RouterProcess {
   constructor(
     proc: ManagedProcess,
     url: string,
+    /** Whether endpoint changes reach this nginx at run time (its peers in the shared dict, not the config). */
+    readonly dynamic: boolean,
     readonly nginxPort: number,
     /** The nginx target's directory: nginx.conf, run/, logs/, tmp/. */
     readonly dir: string,
@@ -71,11 +84,41 @@ export class NginxRouter extends RouterProcess {
     return fs.readFileSync(path.join(this.dir, 'nginx.conf'), 'utf8');
   }
 
-  /** `address:port weight=W` of every server in `upstream <name>` of the config on disk, sorted. */
-  upstream(service: string, name = `svc_${service}`): string[] {
+  /**
+   * `address:port weight=W` of every peer `upstream <name>` sends requests to, sorted: from what nginx's
+   * shared dict holds (dynamic: weight > 0, not draining, healthy), else from the config on disk.
+   */
+  async upstream(service: string, name = `svc_${service}`): Promise<string[]> {
+    if (this.dynamic)
+      return (await this.peers(name))
+        .filter((p) => p.serving)
+        .map((p) => `${p.target} weight=${p.weight}`)
+        .sort();
     const block = new RegExp(`upstream ${name} \\{([^}]*)\\}`).exec(this.config());
     if (!block) return [];
     return [...block[1]!.matchAll(/server (\S+) weight=(\d+)/g)].map((m) => `${m[1]} weight=${m[2]}`).sort();
+  }
+
+  /** Every peer of `upstream <name>` in nginx's shared dict (dynamic only), as its control socket reads back. */
+  async peers(name: string): Promise<Array<{ target: string; weight: number; drain: boolean; healthy: boolean; serving: boolean }>> {
+    const text = await readPeers(path.join(this.dir, 'run/control.sock'));
+    const block = text.split('\nupstream ').find((b) => b.startsWith(`${name} `));
+    if (!block) return [];
+    return block
+      .split('\n')
+      .slice(1)
+      .filter((l) => l.trim() !== '')
+      .map((line) => {
+        const [host, port, weight, drain, healthy] = line.split(' ') as [string, string, string, string, string];
+        const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+        return {
+          target,
+          weight: Number(weight),
+          drain: drain === '1',
+          healthy: healthy === '1',
+          serving: Number(weight) > 0 && drain === '0' && healthy === '1',
+        };
+      });
   }
 
   /** Whether nginx's workers run the config on disk: its control server answers with the version written in it. */
@@ -145,8 +188,9 @@ export async function startNginxRouter(res: Resources, etcd: EtcdServer, opts: N
   const nginxPort = opts.nginxPort ?? opts.from?.nginxPort ?? freshNginxPort;
   const haproxyPort = opts.from ? opts.from.haproxyPort : opts.haproxy ? freshHaproxyPort : undefined;
   const dir = opts.from?.dir ?? path.join(res.tempDir('fabric-nginx-'), 'nginx');
-  const configFile = writeNginxRouterConfig(dir, nginxPort, haproxyPort, httpsPort, opts);
-  const router = await launchRouter(res, configFile, (proc, url) => new NginxRouter(proc, url, nginxPort, dir, haproxyPort, configFile), {
+  const dynamic = opts.dynamic ?? (opts.from ? opts.from.dynamic : dynamicByDefault());
+  const configFile = writeNginxRouterConfig(dir, nginxPort, haproxyPort, httpsPort, { ...opts, dynamic });
+  const router = await launchRouter(res, configFile, (proc, url) => new NginxRouter(proc, url, dynamic, nginxPort, dir, haproxyPort, configFile), {
     etcdUrl: opts.etcdUrl ?? etcd.endpoint,
     name: 'nginx-router',
     apiPort,
@@ -172,6 +216,8 @@ function writeNginxRouterConfig(
   const nginx: Record<string, unknown> = { kind: 'nginx', name: 'nginx', http: `127.0.0.1:${nginxPort}`, dest: path.join(dir, 'nginx.conf') };
   if (opts.template) nginx.template = opts.template;
   if (opts.minReloadInterval) nginx.minReloadInterval = opts.minReloadInterval;
+  if (opts.dynamic === false) nginx.dynamic = false;
+  Object.assign(nginx, opts.nginx);
   if (httpsPort) nginx.https = `127.0.0.1:${httpsPort}`;
   const targets = [nginx];
   if (haproxyPort) targets.push({ kind: 'haproxy', name: 'haproxy', http: `127.0.0.1:${haproxyPort}`, dest: path.join(work, 'haproxy/haproxy.cfg') });

@@ -1,0 +1,201 @@
+// nginx without reloads (lb/nginx/dynamic): the real `fabric router` driving a real nginx 1.22 with
+// Debian's Lua module, endpoints written straight into a real etcd, static web servers on 127.0.0.1.
+// Endpoint churn must reach nginx through its control socket with no reload; structure still reloads.
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isNginx } from '../../lb/nginx/procfs.js';
+import { dynamicByDefault, type NginxRouter, type NginxRouterOptions, startNginxRouter as startRouterWithNginx, waitBodies } from './nginx-support.js';
+import { deleteEndpoint, type EndpointJson, endpoint, PREFIX, putEndpoint, type Resources, startWebServers, useRouterSuite, waitFor } from './support.js';
+
+const suite = useRouterSuite({
+  router: false,
+  afterEach: async () => void (await suite.client.delete().prefix(`${PREFIX}/`).exec()),
+});
+
+function startNginxRouter(res: Resources, opts: NginxRouterOptions = {}): Promise<NginxRouter> {
+  return startRouterWithNginx(res, suite.etcd, { dynamic: true, ...opts });
+}
+
+/** What must not move while only endpoints change: nginx's reload count and its worker pids. */
+function structure(router: NginxRouter) {
+  return {
+    reconfigurations: router.reconfigurations(),
+    master: router.masterPid(),
+    workers: router
+      .workers()
+      .map((w) => w.pid)
+      .sort(),
+  };
+}
+
+/** An HTTP request to nginx's public listener with any method (the control paths must not answer there). */
+function publicRequest(port: number, method: string, pathname: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: pathname, headers: { host }, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(method === 'PUT' ? 'version x\n' : undefined);
+  });
+}
+
+describe.skipIf(!dynamicByDefault())('kind: nginx, dynamic upstreams', () => {
+  it('takes adds, removals, weights, drain and health at run time with no reload, serving exactly the desired set', async () => {
+    const router = await startNginxRouter(suite.perTest);
+    const servers = await startWebServers(suite.perTest, ['c0', 'c1', 'c2', 'c3']);
+    const eps = servers.map((s) => endpoint({ service: 'churn', port: s.port }));
+    await router.waitApplied(await putEndpoint(suite.client, eps[0]!));
+    await waitBodies(router, 'churn.apps.test', ['c0']);
+    await waitFor(() => router.workers().every((w) => !/shutting down/.test(w.title)), { what: 'no old nginx worker left' });
+    const before = structure(router);
+    const reloadsBefore = (await router.target()).counters.reloads;
+
+    const step = async (change: () => Promise<number>, bodies: string[], peers: (e: EndpointJson[]) => string[]) => {
+      await router.waitApplied(await change());
+      expect(await router.upstream('churn')).toEqual(peers(eps).sort());
+      await waitBodies(router, 'churn.apps.test', bodies);
+    };
+    const at = (e: EndpointJson, w = e.weight) => `127.0.0.1:${e.port} weight=${w}`;
+    // Add two.
+    await step(
+      () => putEndpoint(suite.client, eps[1]!),
+      ['c0', 'c1'],
+      (e) => [at(e[0]!), at(e[1]!)],
+    );
+    await step(
+      () => putEndpoint(suite.client, eps[2]!),
+      ['c0', 'c1', 'c2'],
+      (e) => [at(e[0]!), at(e[1]!), at(e[2]!)],
+    );
+    // A weight.
+    eps[1]!.weight = 7;
+    await step(
+      () => putEndpoint(suite.client, eps[1]!),
+      ['c0', 'c1', 'c2'],
+      (e) => [at(e[0]!), at(e[1]!, 7), at(e[2]!)],
+    );
+    // Drain one, another unhealthy: both stay in the dict, neither is served.
+    eps[0]!.state = 'draining';
+    await step(
+      () => putEndpoint(suite.client, eps[0]!),
+      ['c1', 'c2'],
+      (e) => [at(e[1]!, 7), at(e[2]!)],
+    );
+    eps[2]!.health = 'unhealthy';
+    await step(
+      () => putEndpoint(suite.client, eps[2]!),
+      ['c1'],
+      (e) => [at(e[1]!, 7)],
+    );
+    const held = await router.peers('svc_churn');
+    expect(held.filter((p) => p.drain).map((p) => p.target)).toEqual([`127.0.0.1:${eps[0]!.port}`]);
+    expect(held.filter((p) => !p.healthy).map((p) => p.target)).toEqual([`127.0.0.1:${eps[2]!.port}`]);
+    // Remove, add back, and healthy again.
+    await router.waitApplied(await deleteEndpoint(suite.client, eps[1]!));
+    // No usable peer left (one draining, one unhealthy): the balancer answers 503, never a stale peer.
+    await step(
+      async () => 0,
+      ['HTTP 503'],
+      () => [],
+    );
+    expect((await router.request('churn.apps.test')).body).toMatch(/no ready endpoint/);
+    await step(
+      () => putEndpoint(suite.client, eps[3]!),
+      ['c3'],
+      (e) => [at(e[3]!)],
+    );
+    eps[2]!.health = 'healthy';
+    await step(
+      () => putEndpoint(suite.client, eps[2]!),
+      ['c2', 'c3'],
+      (e) => [at(e[2]!), at(e[3]!)],
+    );
+
+    expect(structure(router), 'no reload: same master, same workers, no "reconfiguring"').toEqual(before);
+    const target = await router.target();
+    expect(target.counters.reloads).toBe(reloadsBefore);
+    expect(target.lastApply.action).toBe('runtime');
+    expect(target.limitations).toBeUndefined();
+  });
+
+  it('reloads for structure and after a restart pushes again before serving, never a stale or empty set', async () => {
+    const router = await startNginxRouter(suite.perTest);
+    const [a1, a2, b1] = await startWebServers(suite.perTest, ['a1', 'a2', 'b1']);
+    await putEndpoint(suite.client, endpoint({ service: 'alpha', port: a1!.port }));
+    await router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'alpha', port: a2!.port })));
+    await waitBodies(router, 'alpha.apps.test', ['a1', 'a2']);
+    const reconfigured = router.reconfigurations();
+
+    // A new service is a new upstream and server block: one reload; alpha keeps its peers through it.
+    await router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'beta', port: b1!.port })));
+    await waitFor(() => router.reconfigurations() === reconfigured + 1, { what: 'one reload for the new service' });
+    expect(await router.servesConfigOnDisk()).toBe(true);
+    await waitBodies(router, 'beta.apps.test', ['b1']);
+    await waitBodies(router, 'alpha.apps.test', ['a1', 'a2']);
+
+    // nginx killed: the router starts it again and pushes the peers (its dict started empty).
+    const master = router.masterPid();
+    process.kill(master, 'SIGKILL');
+    await waitFor(async () => router.masterPid() !== master && isNginx(router.masterPid()) && (await router.target()).lastApply?.action === 'start', {
+      timeoutMs: 15_000,
+      what: 'nginx restarted by the router',
+    });
+    await waitBodies(router, 'alpha.apps.test', ['a1', 'a2']);
+    await waitBodies(router, 'beta.apps.test', ['b1']);
+    expect(await router.upstream('alpha')).toEqual([`127.0.0.1:${a1!.port} weight=100`, `127.0.0.1:${a2!.port} weight=100`].sort());
+  });
+
+  it("serves the peer state only on its unix socket, the router's alone, and refuses anything but GET and PUT there", async () => {
+    const router = await startNginxRouter(suite.perTest);
+    const [s1] = await startWebServers(suite.perTest, ['only']);
+    await router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'only', port: s1!.port })));
+    await waitBodies(router, 'only.apps.test', ['only']);
+    for (const host of ['only.apps.test', 'fabric-control', 'localhost', 'nope.apps.test']) {
+      for (const method of ['GET', 'PUT']) {
+        const res = await publicRequest(router.nginxPort, method, '/fabric/peers', host);
+        const what = `${method} /fabric/peers on the public listener, Host ${host}`;
+        // The service's own host passes the path to the service; any other host has nothing there.
+        if (host === 'only.apps.test') expect(res, what).toEqual({ status: 200, body: 'only' });
+        else expect(res.status, what).toBe(404);
+        expect(res.body, what).not.toMatch(/^version /);
+      }
+    }
+    // The socket's directory is the router's alone.
+    expect(fs.statSync(path.join(router.dir, 'run')).mode & 0o777).toBe(0o700);
+    const control = path.join(router.dir, 'run/control.sock');
+    const post = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ socketPath: control, method: 'POST', path: '/fabric/peers', agent: false, headers: { host: 'x' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end('version x\n');
+    });
+    expect(post).toBe(405);
+    expect(await router.upstream('only')).toEqual([`127.0.0.1:${s1!.port} weight=100`]);
+  });
+
+  it('without the module says so once and reloads as before', async () => {
+    const empty = suite.perTest.tempDir('fabric-no-modules-');
+    // Asked for (dynamic: true) where the modules are not: the helper reads its upstreams from the config.
+    const router = await startNginxRouter(suite.perTest, { dynamic: false, nginx: { dynamic: true, modulesDir: empty } });
+    const [s1, s2] = await startWebServers(suite.perTest, ['m1', 'm2']);
+    await router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'plain', port: s1!.port })));
+    const reconfigured = router.reconfigurations();
+    await router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'plain', port: s2!.port })));
+    await waitBodies(router, 'plain.apps.test', ['m1', 'm2']);
+    expect(router.reconfigurations()).toBe(reconfigured + 1);
+    expect(await router.upstream('plain')).toHaveLength(2);
+    const target = await router.target();
+    expect(target.lastApply.action).toBe('reload');
+    expect(target.limitations).toEqual([expect.stringMatching(/Lua module is not installed/)]);
+    expect(router.config()).not.toMatch(/load_module|balancer_by_lua/);
+    const log = router.proc.output();
+    expect(log.split('\n').filter((l) => l.includes('Lua module is not installed'))).toHaveLength(1);
+  });
+});
