@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { endpointEntry, ep, modelOf } from '../../__tests__/fixtures.js';
+import { endpointEntry, ep, modelOf, specEntry } from '../../__tests__/fixtures.js';
 import { createTemplateEngine, loadTemplate, packageRoot, templatePath } from '../../render.js';
 import { nginxPaths, nginxView, renderNginx } from '../view.js';
 import { luaModules } from './module.js';
@@ -61,6 +61,15 @@ describe('peer state', () => {
 });
 
 describe.skipIf(!dynamic)('dynamic nginx.conf', () => {
+  it('proxies every location whatever its endpoints, except one with its own 503 page and no ready endpoint', () => {
+    const pages = { name: 'paged', errorPages: { 503: 'down for a moment' } };
+    const view = nginxView(modelOf([specEntry(pages), endpointEntry(ep('paged', 'd', { state: 'draining' }))]), paths, settings);
+    expect(view.hosts.find((h) => h.name === 'paged.apps.test')?.locations[0]).toMatchObject({ ready: false, unready: expect.any(String) });
+    const plain = nginxView(modelOf([endpointEntry(ep('web', 'd', { state: 'draining' }))]), paths, settings);
+    expect(plain.hosts.find((h) => h.name === 'web.apps.test')?.locations[0]?.ready).toBe(true);
+    expect(plain.upstreams.map((u) => u.name)).toEqual(['svc_web']);
+  });
+
   it('loads the modules itself, declares every upstream with a Lua balancer, and passes nginx -t', async () => {
     const template = await loadTemplate(createTemplateEngine(), templatePath('templates/nginx.conf.hbs'));
     const { content } = renderNginx(template, nginxView(model(), paths, settings));
