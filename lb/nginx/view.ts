@@ -189,7 +189,12 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
   // Dynamic: every upstream exists, its peers live in the shared dict (not in the config, so churn
   // renders the same config); without a usable peer its balancer sends requests to the 503 server.
   const upstreams = settings.dynamic ? all.map((u) => ({ ...u, servers: [] })) : all.filter((u) => u.servers.length > 0);
-  const ready = new Set(upstreams.map((u) => u.name));
+  const ready = {
+    declared: new Set(upstreams.map((u) => u.name)),
+    // A custom 503 page (errorPages) is the location's own answer: with no ready endpoint it is printed
+    // instead of proxy_pass, dynamic or not (for such a service the 0 ↔ 1 ready endpoints step is a reload).
+    withEndpoints: new Set(all.filter((u) => u.servers.length > 0).map((u) => u.name)),
+  };
   const hosts = hostViews(model, new Set(http.map((s) => s.name)), ready, tls, { authDir: paths.auth, trustedProxies: settings.trustedProxies });
   const acmeChallenges = (model.acme?.challenges ?? []).map(([token, keyAuthorization]) => ({
     path: safe(`/.well-known/acme-challenge/${token}`),
@@ -306,7 +311,7 @@ function routeLimitations(route: RouteModel): string[] {
 function hostViews(
   model: Model,
   httpServices: Set<string>,
-  readyUpstreams: Set<string>,
+  readyUpstreams: { declared: Set<string>; withEndpoints: Set<string> },
   tls: NginxTlsPlan | undefined,
   access: { authDir: string; trustedProxies: readonly string[] | undefined },
 ): HostView[] {
@@ -340,7 +345,7 @@ function hostViews(
       service: safe(rule.service),
       ...route,
       upstream,
-      ready: readyUpstreams.has(upstream),
+      ready: readyUpstreams.declared.has(upstream) && (!pages.unready || readyUpstreams.withEndpoints.has(upstream)),
       ...(policy.access.length > 0 ? { access: policy.access } : {}),
       ...(pages.lines.length > 0 ? { errorPages: pages.lines } : {}),
       ...(pages.unready ? { unready: pages.unready } : {}),

@@ -6,6 +6,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isNginx } from '../../lb/nginx/procfs.js';
+import { ROOT } from '../harness/index.js';
 import { dynamicByDefault, type NginxRouter, type NginxRouterOptions, startNginxRouter as startRouterWithNginx, waitBodies } from './nginx-support.js';
 import { deleteEndpoint, type EndpointJson, endpoint, PREFIX, putEndpoint, type Resources, startWebServers, useRouterSuite, waitFor } from './support.js';
 
@@ -178,6 +179,27 @@ describe.skipIf(!dynamicByDefault())('kind: nginx, dynamic upstreams', () => {
     });
     expect(post).toBe(405);
     expect(await router.upstream('only')).toEqual([`127.0.0.1:${s1!.port} weight=100`]);
+  });
+
+  it('falls back to reloads when nginx does not take a push, and says so in the status', async () => {
+    // The default template, with a control location that takes nothing: every read-back is "version -".
+    const template = path.join(suite.perTest.tempDir('fabric-nginx-tpl-'), 'nginx.conf.hbs');
+    const original = fs.readFileSync(path.join(ROOT, 'templates/nginx.conf.hbs'), 'utf8');
+    const broken = original.replace('content_by_lua_block { fabric_peers.control() }', 'default_type text/plain;\n      return 200 "version -\\n";');
+    expect(broken).not.toBe(original);
+    fs.writeFileSync(template, broken);
+    const router = await startNginxRouter(suite.perTest, { template });
+    const [s1, s2] = await startWebServers(suite.perTest, ['f1', 'f2']);
+    await router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'fall', port: s1!.port })));
+    await waitBodies(router, 'fall.apps.test', ['f1']);
+    const target = await router.target();
+    expect(target.limitations).toEqual([expect.stringMatching(/run-time upstreams off: nginx did not take a push/)]);
+    expect(router.config()).toMatch(new RegExp(`server 127\\.0\\.0\\.1:${s1!.port} weight=100`));
+    // From then on endpoint changes reload, as without the module.
+    const reconfigured = router.reconfigurations();
+    await router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'fall', port: s2!.port })));
+    await waitBodies(router, 'fall.apps.test', ['f1', 'f2']);
+    expect(router.reconfigurations()).toBe(reconfigured + 1);
   });
 
   it('without the module says so once and reloads as before', async () => {
