@@ -24,7 +24,7 @@ export class HostRegistry extends EventEmitter {
   private currentState: LeaseState = 'none';
   /** Set while the lease's keepalive stream fails (etcd unreachable), cleared by the next success. */
   private keepaliveFailure: string | undefined;
-  /** The older key layout was not readable (logged once). */
+  /** The older key layout was not readable: not tried again. */
   private legacyDenied = false;
 
   constructor(
@@ -130,6 +130,8 @@ export class HostRegistry extends EventEmitter {
 
   /** This host's keys in the older layout (`endpoints/<service>/<host>/<id>`, `hosts/<host>`); none when not readable. */
   private async readLegacy(): Promise<IKeyValue[]> {
+    // Refused once, refused for good (a role confined to hosts/<host>/): no refused read per resync.
+    if (this.legacyDenied) return [];
     try {
       // Multi-range reads come back with the namespace stripped; single gets do not.
       const [endpoints, hosts] = await this.etcd('read', [Keys.endpointsRoot, Keys.legacyHost(this.host)], () =>
@@ -142,8 +144,7 @@ export class HostRegistry extends EventEmitter {
       });
     } catch (err) {
       if (!(err instanceof FabricError && err.code === 'FABRIC_ERR_PERMISSION')) throw err;
-      if (!this.legacyDenied)
-        this.logger.debug({ err: describeError(err) }, 'the older key layout is not readable with these credentials; nothing of it to clean up');
+      this.logger.debug({ err: describeError(err) }, 'the older key layout is not readable with these credentials; nothing of it to clean up');
       this.legacyDenied = true;
       return [];
     }

@@ -71,6 +71,18 @@ export function parseHostKey(key: string): { host: string; layout: KeyLayout } |
   return undefined;
 }
 
+/** The same endpoint's or host record's key in the other layout; undefined for any other key. */
+export function otherLayoutKey(key: string): string | undefined {
+  const endpoint = parseEndpointKey(key);
+  if (endpoint) {
+    const { service, host, container } = endpoint;
+    return endpoint.layout === 'host' ? Keys.legacyEndpoint(service, host, container) : Keys.endpoint(service, host, container);
+  }
+  const host = parseHostKey(key);
+  if (host) return host.layout === 'host' ? Keys.legacyHost(host.host) : Keys.hostInfo(host.host);
+  return undefined;
+}
+
 /** `<service>/<host>/<container>`: one endpoint whichever layout its key is in (health checks, routes, traffic name it so). */
 export function endpointIdentity(e: { service: string; host: string; container: string }): string {
   return `${e.service}/${e.host}/${e.container}`;

@@ -1,4 +1,4 @@
-import { Keys } from '../../src/keyspace.js';
+import { Keys, otherLayoutKey, parseHostKey } from '../../src/keyspace.js';
 import { Counter, type Registry } from '../../src/metrics.js';
 import { decodeEntry, type Entry } from '../../src/model/entry.js';
 import type { HealthSource } from '../health/source.js';
@@ -104,10 +104,14 @@ export class TimelineFeed {
     if (after) this.known.set(key, after);
     else this.known.delete(key);
     // Host records are few and the host book needs each; endpoints and certificates are decoded for events only.
-    const isHost = key.startsWith(Keys.hostsRoot);
+    const isHost = parseHostKey(key) !== undefined;
     if (quiet && !isHost) return;
-    const b = before && decodeFollowed(key, before);
-    const a = after && decodeFollowed(key, after);
+    // The same endpoint or host under the other key layout (an agent being upgraded) is still there:
+    // a key appearing or going in one layout is no arrival and no departure.
+    const twinKey = otherLayoutKey(key);
+    const twin = twinKey === undefined ? undefined : this.known.get(twinKey);
+    const b = (before ?? twin) && decodeFollowed(before ? key : twinKey!, (before ?? twin)!);
+    const a = (after ?? twin) && decodeFollowed(after ? key : twinKey!, (after ?? twin)!);
     if (a?.kind === 'host') this.hosts.put(a.host);
     else if (b?.kind === 'host') this.hosts.gone(b.host.name);
     if (!quiet) this.timeline.recordAll(keyChangeEvents(b, a));

@@ -1,6 +1,6 @@
 // The fabric on the least-privilege users `fabric auth init` makes: the router on user `router`,
-// specs applied as `operator`, a backend served. (The agent on its own user needs the host-scoped
-// layout hosts/<host>/endpoints/…, not built yet: test/cli/auth-init.test.ts checks its role's reach.)
+// specs applied as `operator`, a backend served. (Agents on their own users, writing the host-scoped
+// layout: test/router/tenancy.test.ts.)
 import fs from 'node:fs';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -49,7 +49,7 @@ describe('least privilege', () => {
     const [server] = await startWebServers(file, ['lp0']);
     const applied = await runFabric(['apply', '-f', '-', ...as('operator')], { input: 'kind: Service\nname: lp-web\n' });
     expect(applied.stderr).toBe('');
-    // Written as root: what an agent writes (its own user needs the host-scoped layout, not built yet).
+    // Written as root, in the older layout (another registrar's, or an agent's before the upgrade).
     await router.waitApplied(await putEndpoint(root, endpoint({ service: 'lp-web', host: 'hostA', port: server!.port })));
     await waitFor(async () => (await router.request(`lp-web.${DOMAIN}`)).status === 200, { timeoutMs: 20_000, what: 'lp-web served' });
     const status = await root.getAll().prefix('/fabric/status/routers/').keys();

@@ -54,6 +54,19 @@ describe('timeline feed', () => {
     expect(f.hosts.list()).toEqual([expect.objectContaining({ host: 'h1', alive: false })]);
   });
 
+  it('an agent moving its keys to the host-scoped layout is no departure and no arrival', () => {
+    const { watch, f, kinds } = feed();
+    const newKey = `hosts/h1/endpoints/web/${a.container}`;
+    watch.emit('snapshot', [put(keyOf(a), a), put('hosts/h1', encodeHost(host))], 5);
+    watch.emit('changes', [put(newKey, a), put('hosts/h1/info', encodeHost(host))], 6);
+    watch.emit('changes', [del(keyOf(a)), del('hosts/h1')], 7);
+    expect(kinds()).toEqual([]);
+    expect(f.hosts.list()).toEqual([expect.objectContaining({ host: 'h1', alive: true })]);
+    // Gone from the last layout: gone.
+    watch.emit('changes', [del(newKey), del('hosts/h1/info')], 8);
+    expect(kinds()).toEqual(['endpoint.removed', 'host.down']);
+  });
+
   it('etcd lost only once a live watch goes, restored when it is live again; applies become reloads and failures', () => {
     const { watch, history, kinds } = feed();
     watch.emit('state', 'listing');
