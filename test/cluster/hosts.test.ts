@@ -29,9 +29,9 @@ async function deploy(service: string, perHost = 1): Promise<WebContainer[][]> {
   return placed;
 }
 
-/** The endpoint keys a host has registered for `service`. */
+/** The endpoint keys a host has registered for `service` (host-scoped, as agents write them). */
 async function endpointKeys(service: string, host: string): Promise<string[]> {
-  return cluster.client.getAll().prefix(`${PREFIX}/endpoints/${service}/${host}/`).keys();
+  return cluster.client.getAll().prefix(`${PREFIX}/hosts/${host}/endpoints/${service}/`).keys();
 }
 
 describe('a host lost (agent SIGKILL, its containers killed)', () => {
@@ -39,6 +39,7 @@ describe('a host lost (agent SIGKILL, its containers killed)', () => {
     const [kept, lost] = await deploy('lost', 2);
     const traffic = new Traffic(() => cluster.routers, `lost.${DOMAIN}`, { maxRequests: 20_000 });
     const host = cluster.hosts[1]!;
+    expect(await endpointKeys('lost', host.name)).toHaveLength(2);
     const since = Date.now();
     try {
       await host.agent.kill9();
@@ -106,6 +107,7 @@ describe('dockerd restarted (live-restore)', () => {
     const host = cluster.hosts[0]!;
     const since = Date.now();
     const before = await endpointKeys('dr', host.name);
+    expect(before).toHaveLength(1);
     await host.engine.restart();
     await waitFor(() => host.agent.isReady(), { timeoutMs: 20_000, what: 'the agent ready on the restarted engine' });
     expect(await endpointKeys('dr', host.name)).toEqual(before);
