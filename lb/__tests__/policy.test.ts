@@ -228,8 +228,10 @@ describe('maintenance page escaping', () => {
         if (!parsed.success) return;
         const [line] = haproxyPolicyLines(policiesOf(parsed.data));
         const answer = nginxPolicy({ name: 'web', policies: policiesOf(parsed.data) }).answer!;
-        expect(line).toMatch(new RegExp(`^http-request return status 503 content-type text/html string ${quoted.source}$`, 'u'));
         expect(answer).toMatch(new RegExp(`^default_type text/html; return 503 ${quoted.source};$`, 'u'));
+        // HAProxy refuses `string ""`: an empty page is an answer without a body.
+        if (page === '') return void expect(line).toBe('http-request return status 503');
+        expect(line).toMatch(new RegExp(`^http-request return status 503 content-type text/html string ${quoted.source}$`, 'u'));
         expect(readBack(quoted.exec(line!)![1]!)).toBe(page);
       }),
       { numRuns: 2_000 },

@@ -19,7 +19,11 @@ export function haproxyPolicyLines(policies: Policies | undefined): string[] {
   const lines: string[] = [];
   const { redirect, stripPrefix, addPrefix, maintenance } = policies;
   // Maintenance answers everything: nothing after it runs.
-  if (maintenance) return [`http-request return status 503 content-type text/html string ${quotedPage(maintenance)}`];
+  if (maintenance) {
+    const page = quotedPage(maintenance);
+    // HAProxy refuses `string ""`: an empty page is an answer without a body.
+    return [page === '""' ? 'http-request return status 503' : `http-request return status 503 content-type text/html string ${page}`];
+  }
   if (redirect) {
     const scheme = redirect.scheme ? token(redirect.scheme, /^https?$/) : '%[ssl_fc,iif(https,http)]';
     const host = redirect.host ? token(redirect.host, /^[a-z0-9.-]+(:\d{1,5})?$/) : '%[req.hdr(host)]';

@@ -80,6 +80,31 @@ describe('fuzz regressions: HAProxy render', () => {
     await renderer.checkHaproxy(rendered.haproxy);
   });
 
+  it('an empty maintenance page renders and passes haproxy -c and nginx -t: HAProxy refused `string ""` (on a Service and a Route)', async () => {
+    const entries = [
+      decodeEntry(
+        'services/web',
+        JSON.stringify({
+          name: 'web',
+          domains: ['web.example.com'],
+          maintenance: { enabled: true, page: '' },
+          endpoints: [{ address: '127.0.0.1', port: 8080 }],
+        }),
+        1,
+      ),
+      decodeEntry(
+        'routes/r1',
+        JSON.stringify({ name: 'r1', host: 'r.example.com', backends: [{ service: 'web', weight: 1 }], maintenance: { enabled: true, page: '' } }),
+        2,
+      ),
+    ];
+    expect(entries.map((e) => e.kind)).toEqual(['service', 'route']);
+    const rendered = renderer.render(buildModel(entries, 1, { domain: 'apps.test' }));
+    expect(rendered.haproxy.config.match(/^ {2}http-request return status 503$/gm)).toHaveLength(2);
+    await renderer.checkHaproxy(rendered.haproxy);
+    await renderer.checkNginx(rendered.nginx);
+  });
+
   it('health check durations that are not whole milliseconds are refused: HAProxy refused `inter 1500.5`', () => {
     for (const interval of [1500.5, '1.0005s']) {
       const err = thrown(() => loadResources([{ name: 'hc.yaml', text: JSON.stringify({ kind: 'Service', name: 'web', healthCheck: { interval } }) }]));

@@ -47,6 +47,74 @@ function withoutUndefined(value: Record<string, unknown>): Record<string, unknow
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }
 
+/** bcrypt and SHA-512-crypt htpasswd lines (test/router/access-policies.test.ts). */
+const USERS = [
+  'alice:$2b$05$abcdefghijklmnopqrstuutXu9KzOt.1yBoZUeFWoT/914/JfszCO',
+  'bob:$6$fabricsalt$JsMn.m0Fim23y86/jVDWLTbn2K4cb3LguAdCQhQiwPwOYr2t/GYHTUbgb49M68TLx7lKjPx8RQFHq88wcEsSv0',
+];
+const cidrs = fc.constantFrom('10.0.0.0/8', '127.0.0.1/32', '192.168.1.0/24', '0.0.0.0/0', 'fd00::/8', '2001:db8::/32', '::1/128');
+const badCidrs = fc.oneof(fc.constantFrom('10.1.2.3/8', '300.0.0.0/8', '::1/129', '10.0.0.0', '10.0.0.0/8;', '*'), hostileString);
+const errorCodes = fc.constantFrom('502', '503', '504');
+
+/** The 13 policy fields of a Service or a Route spec, each valid, a near miss, junk or absent. */
+function policyFields(hostile: boolean) {
+  const field = (valid: fc.Arbitrary<unknown>, nearMiss: fc.Arbitrary<unknown>) => fieldOf(hostile, valid, nearMiss);
+  const str = (valid: fc.Arbitrary<string>) => nearly(valid);
+  return {
+    redirect: field(
+      fc.record(
+        {
+          scheme: fc.constantFrom('http', 'https'),
+          host: fc.oneof(
+            domains,
+            domains.map((d) => `${d}:8443`),
+          ),
+          path: policyPaths,
+          code: fc.constantFrom(301, 302, 307, 308),
+        },
+        { requiredKeys: ['scheme'] },
+      ),
+      fc.record({ host: str(domains), path: str(policyPaths), code: nearlyInt(301, 308) }, { requiredKeys: [] }),
+    ),
+    stripPrefix: field(policyPaths, str(policyPaths)),
+    addPrefix: field(policyPaths, str(policyPaths)),
+    headers: field(
+      fc.record({ request: headerMap(false), response: headerMap(false) }, { requiredKeys: [] }),
+      fc.record({ request: headerMap(true), response: headerMap(true) }, { requiredKeys: [] }),
+    ),
+    maintenance: field(
+      fc.record({ enabled: fc.boolean(), page: pages }, { requiredKeys: ['enabled'] }),
+      fc.record({ enabled: junk, page: fc.oneof(hostileString, pages) }),
+    ),
+    timeouts: field(
+      fc.record({ connect: durations, server: durations, idle: durations }, { requiredKeys: ['connect'] }),
+      fc.record({ server: fc.oneof(hostileString, junk) }),
+    ),
+    rateLimit: field(
+      fc.record({ requests: fc.integer({ min: 1, max: 1_000_000 }), per: fc.constantFrom('1s', '10s', '1m', '1h', 1_000, 60_000) }),
+      fc.record({ requests: fc.oneof(nearlyInt(1, 1_000_000), fc.constantFrom(0, -5)), per: fc.oneof(durations, hostileString) }, { requiredKeys: [] }),
+    ),
+    retries: field(fc.integer({ min: 0, max: 5 }), nearlyInt(0, 5)),
+    basicAuth: field(
+      fc.record({ realm: fc.constantFrom('ops', 'a.b_c-1'), users: fc.subarray(USERS, { minLength: 1 }) }),
+      fc.record(
+        {
+          realm: str(fc.constant('ops')),
+          users: fc.array(fc.oneof(fc.constantFrom(...USERS, 'carol:plaintext', 'dave:$apr1$x$y', 'erin:{SHA}abc='), hostileString), { maxLength: 3 }),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
+    allow: field(fc.array(cidrs, { minLength: 1, maxLength: 3 }), fc.array(fc.oneof(cidrs, badCidrs), { maxLength: 3 })),
+    deny: field(fc.array(cidrs, { minLength: 1, maxLength: 3 }), fc.array(fc.oneof(cidrs, badCidrs), { maxLength: 3 })),
+    maxBodySize: field(fc.constantFrom('1m', '512k', '1024m', 1, 1_048_576), fc.oneof(fc.constantFrom('0', -1, '1g', '1025m', '1.5m'), hostileString)),
+    errorPages: field(
+      fc.dictionary(errorCodes, pages, { maxKeys: 3 }),
+      fc.dictionary(fc.oneof(errorCodes, fc.constantFrom('500', '404', '5030')), fc.oneof(pages, hostileString), { minKeys: 1, maxKeys: 3 }),
+    ),
+  };
+}
+
 export function serviceSpecObject(hostile: boolean, names: fc.Arbitrary<string> = serviceNames): fc.Arbitrary<Record<string, unknown>> {
   const field = (valid: fc.Arbitrary<unknown>, nearMiss: fc.Arbitrary<unknown>) => fieldOf(hostile, valid, nearMiss);
   const str = (valid: fc.Arbitrary<string>) => nearly(valid);
@@ -79,35 +147,7 @@ export function serviceSpecObject(hostile: boolean, names: fc.Arbitrary<string> 
         ),
         fc.array(fc.record({ address: str(fc.constant('10.0.0.1')), port: nearlyInt(1, 65_535) }), { minLength: 1, maxLength: 2 }),
       ),
-      redirect: field(
-        fc.record(
-          {
-            scheme: fc.constantFrom('http', 'https'),
-            host: fc.oneof(
-              domains,
-              domains.map((d) => `${d}:8443`),
-            ),
-            path: policyPaths,
-            code: fc.constantFrom(301, 302, 307, 308),
-          },
-          { requiredKeys: ['scheme'] },
-        ),
-        fc.record({ host: str(domains), path: str(policyPaths), code: nearlyInt(301, 308) }, { requiredKeys: [] }),
-      ),
-      stripPrefix: field(policyPaths, str(policyPaths)),
-      addPrefix: field(policyPaths, str(policyPaths)),
-      headers: field(
-        fc.record({ request: headerMap(false), response: headerMap(false) }, { requiredKeys: [] }),
-        fc.record({ request: headerMap(true), response: headerMap(true) }, { requiredKeys: [] }),
-      ),
-      maintenance: field(
-        fc.record({ enabled: fc.boolean(), page: pages }, { requiredKeys: ['enabled'] }),
-        fc.record({ enabled: junk, page: fc.oneof(hostileString, pages) }),
-      ),
-      timeouts: field(
-        fc.record({ connect: durations, server: durations, idle: durations }, { requiredKeys: ['connect'] }),
-        fc.record({ server: fc.oneof(hostileString, junk) }),
-      ),
+      ...policyFields(hostile),
       extra: hostile
         ? fc.option(fc.tuple(fc.constantFrom('__proto__', 'constructor', 'basicAuth', 'rateLimit', 'unknown'), junk), { nil: undefined })
         : fc.constant(undefined),
@@ -138,7 +178,8 @@ export function routeSpecObject(
             fc.record({ service: services, version: fc.option(fc.constantFrom('v1', 'v2'), { nil: undefined }), weight: fc.integer({ min: 0, max: 256 }) }),
             { minLength: 1, maxLength: 3 },
           ),
-      headers: hostile ? fc.option(junk, { nil: undefined }) : fc.constant(undefined),
+      // The same 13 policies as a Service's (docs/routing.md, "Policies on Routes").
+      ...policyFields(hostile),
     })
     .map(({ backends, ...rest }) => {
       const spec = withoutUndefined(rest);

@@ -51,6 +51,17 @@ function modelOf(input: ModelInput): Model {
   return buildModel(acceptedEntries(input), 10, { domain: input.domain });
 }
 
+/** The access, flow, body and error-page policies, as a Service and a Route both carry them. */
+const GUARDS = {
+  basicAuth: { realm: 'ops', users: ['alice:$2b$05$abcdefghijklmnopqrstuutXu9KzOt.1yBoZUeFWoT/914/JfszCO'] },
+  allow: ['10.0.0.0/8', 'fd00::/8'],
+  deny: ['10.1.0.0/16'],
+  rateLimit: { requests: 10, per: 1000 },
+  retries: 2,
+  maxBodySize: 1024,
+  errorPages: { 502: 'a', 503: 'b', 504: 'c' },
+};
+
 /** A model with every feature the templates print: both modes, balances, checks, routes, each policy. */
 function baselineModel(): Model {
   const ep = (service: string, container: string, extra: Record<string, unknown> = {}) => ({
@@ -88,6 +99,12 @@ function baselineModel(): Model {
     { name: 'redir-only', redirect: { path: '/p' } },
     { name: 'm2', maintenance: { enabled: true } },
     { name: 'slow', timeouts: { connect: 1000, server: 2000, idle: 3000 }, endpoints: [{ address: '10.0.0.8', port: 80 }] },
+    {
+      name: 'guard',
+      domains: ['g.example.com'],
+      endpoints: [{ address: '10.0.0.7', port: 80 }],
+      ...GUARDS,
+    },
   ];
   const entries = [
     ...specs.map((s, i) => decodeEntry(`services/${s.name}`, JSON.stringify(s), i + 1)),
@@ -106,6 +123,12 @@ function baselineModel(): Model {
         host: 'r.example.com',
         path: '/r',
         sticky: true,
+        // Policies on a Route: the same lines in its backend and locations as on a Service.
+        ...GUARDS,
+        headers: { request: { 'X-A': 'b', 'X-R': null }, response: { 'X-B': '100%', 'X-G': null } },
+        stripPrefix: '/v1',
+        addPrefix: '/x',
+        timeouts: { connect: 1000, server: 2000, idle: 3000 },
         backends: [
           { service: 'web', version: 'v1', weight: 90 },
           { service: 'web', version: 'v2', weight: 10 },
@@ -114,6 +137,16 @@ function baselineModel(): Model {
       30,
     ),
     decodeEntry('routes/r2', JSON.stringify({ name: 'r2', host: 'r2.example.com', backends: [{ service: 'nothing', weight: 1 }] }), 31),
+    decodeEntry(
+      'routes/r3',
+      JSON.stringify({ name: 'r3', host: 'r3.example.com', backends: [{ service: 'web', weight: 1 }], maintenance: { enabled: true, page: 'x' } }),
+      32,
+    ),
+    decodeEntry(
+      'routes/r4',
+      JSON.stringify({ name: 'r4', host: 'r4.example.com', backends: [{ service: 'web', weight: 1 }], redirect: { scheme: 'https', path: '/p', code: 308 } }),
+      33,
+    ),
   ];
   for (const e of entries) if (e.kind === 'invalid') throw new Error(`baseline entry ${e.key}: ${e.error}`);
   return buildModel(entries, 10, { domain: 'apps.test' });
