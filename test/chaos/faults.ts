@@ -68,7 +68,7 @@ export const FAULTS: Fault[] = [
       const host = cluster.hosts[index]!;
       note(`${host.name}: agent kill -9, every container killed`);
       const from = Date.now();
-      allow({ from, to: from + 2_000, perLoop: 1, only: /^aborted$/ });
+      allow({ from, to: from + 2_000, perLoop: 1, only: /^HTTP \d+ cut short: / });
       await host.agent.kill9();
       const running = await host.engine.docker.listContainers({ filters: { label: ['fabric.service'] } });
       await Promise.all(running.map((c) => host.engine.docker.getContainer(c.Id).kill()));
