@@ -8,6 +8,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type NginxRouter, startNginxRouter } from './nginx-support.js';
+import { type Client, requestTarget, TARGETS, type Target } from './policy-support.js';
 import { endpoint, type HttpResult, listenLoopback, putEndpoint, putRaw, type Resources, useRouterSuite, waitFor } from './support.js';
 
 const suite = useRouterSuite({ router: false });
@@ -30,41 +31,11 @@ async function startEchoBackend(res: Resources): Promise<number> {
   return listenLoopback(res, server);
 }
 
-type Target = 'haproxy' | 'nginx';
-const TARGETS: Target[] = ['haproxy', 'nginx'];
-
 let router: NginxRouter;
 let echo: number;
 
-interface Client {
-  /** The client socket's address (127.0.0.1 unless told). */
-  from?: string;
-  headers?: Record<string, string>;
-  /** user:password for Basic auth. */
-  auth?: string;
-  /** A POST of this body; `chunked`: without Content-Length. */
-  body?: { bytes: number; chunked?: boolean };
-}
-
 function request(target: Target, host: string, client: Client = {}): Promise<HttpResult> {
-  const port = target === 'haproxy' ? router.haproxyPort! : router.nginxPort;
-  const headers: Record<string, string> = { host, ...client.headers };
-  if (client.auth) headers.authorization = `Basic ${Buffer.from(client.auth).toString('base64')}`;
-  const body = client.body ? Buffer.alloc(client.body.bytes, 'x') : undefined;
-  if (body) headers[client.body?.chunked ? 'transfer-encoding' : 'content-length'] = client.body?.chunked ? 'chunked' : String(body.length);
-  return new Promise((resolve, reject) => {
-    const method = body ? 'POST' : 'GET';
-    const req = http.request({ host: '127.0.0.1', port, method, path: '/', headers, agent: false, localAddress: client.from ?? '127.0.0.1' }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-      res.on('error', reject);
-    });
-    req.setTimeout(5_000, () => req.destroy(new Error(`GET ${host} timed out`)));
-    req.on('error', reject);
-    req.end(body);
-  });
+  return requestTarget(router, target, host, client);
 }
 
 async function putService(spec: Record<string, unknown>, withEndpoint = true): Promise<number> {

@@ -7,6 +7,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type NginxRouter, startNginxRouter } from './nginx-support.js';
+import { requestTarget, TARGETS, type Target } from './policy-support.js';
 import { endpoint, type HttpResult, listenLoopback, putEndpoint, putRaw, type Resources, startRouterWithConfig, useRouterSuite, waitFor } from './support.js';
 
 const suite = useRouterSuite({ router: false });
@@ -31,9 +32,6 @@ async function startEchoBackend(res: Resources): Promise<number> {
   return listenLoopback(res, server);
 }
 
-type Target = 'haproxy' | 'nginx';
-const TARGETS: Target[] = ['haproxy', 'nginx'];
-
 let router: NginxRouter;
 let echo: number;
 
@@ -43,19 +41,7 @@ function request(target: Target, host: string, pathname: string): Promise<HttpRe
 
 /** A GET with headers of the client's own. */
 function requestWith(target: Target, host: string, headers: Record<string, string>): Promise<HttpResult> {
-  const port = target === 'haproxy' ? router.haproxyPort! : router.nginxPort;
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/', headers: { host, ...headers }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-      res.on('error', reject);
-    });
-    req.setTimeout(5_000, () => req.destroy(new Error(`GET ${host} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
+  return requestTarget(router, target, host, { headers });
 }
 
 async function putService(spec: Record<string, unknown>, withEndpoint: boolean): Promise<number> {

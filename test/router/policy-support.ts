@@ -14,24 +14,30 @@ export interface Client {
   headers?: Record<string, string>;
   /** user:password for Basic auth. */
   auth?: string;
+  /** A POST of this body; `chunked`: without Content-Length. */
+  body?: { bytes: number; chunked?: boolean };
 }
 
-/** One GET to a router's HAProxy or nginx, on a fresh connection. */
+/** One GET (a POST with `client.body`) to a router's HAProxy or nginx, on a fresh connection. */
 export function requestTarget(router: NginxRouter, target: Target, host: string, client: Client = {}): Promise<HttpResult> {
   const port = target === 'haproxy' ? router.haproxyPort! : router.nginxPort;
   const headers: Record<string, string> = { host, ...client.headers };
   if (client.auth) headers.authorization = `Basic ${Buffer.from(client.auth).toString('base64')}`;
+  const body = client.body ? Buffer.alloc(client.body.bytes, 'x') : undefined;
+  if (body) headers[client.body?.chunked ? 'transfer-encoding' : 'content-length'] = client.body?.chunked ? 'chunked' : String(body.length);
+  const method = body ? 'POST' : 'GET';
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: client.path ?? '/', headers, agent: false, localAddress: client.from ?? '127.0.0.1' }, (res) => {
+    const options = { host: '127.0.0.1', port, method, path: client.path ?? '/', headers, agent: false, localAddress: client.from ?? '127.0.0.1' };
+    const req = http.request(options, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
       res.on('error', reject);
     });
-    req.setTimeout(5_000, () => req.destroy(new Error(`GET ${host} timed out`)));
+    req.setTimeout(5_000, () => req.destroy(new Error(`${method} ${host} timed out`)));
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
