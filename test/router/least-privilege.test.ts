@@ -1,13 +1,13 @@
 // The fabric on the least-privilege users `fabric auth init` makes: the router on user `router`,
 // specs applied as `operator`, a backend served. (Agents on their own users, writing the host-scoped
 // layout: test/router/tenancy.test.ts.)
-import fs from 'node:fs';
 import path from 'node:path';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runFabric } from '../cli/support.js';
 import { type EtcdServer, waitFor } from '../harness/index.js';
-import { DOMAIN, endpoint, putEndpoint, type RunningRouter, startEtcdFor, startRouter, startWebServers, useResources } from './support.js';
+import { startAuthEtcd } from './auth-support.js';
+import { DOMAIN, endpoint, putEndpoint, type RunningRouter, startRouter, startWebServers, useResources } from './support.js';
 
 const { file } = useResources();
 let etcd: EtcdServer;
@@ -16,29 +16,7 @@ let router: RunningRouter;
 let users: string;
 
 beforeAll(async () => {
-  etcd = await startEtcdFor(file);
-  const work = file.tempDir('fabric-least-privilege-');
-  users = path.join(work, 'users');
-  const rootPassword = path.join(work, 'root-password');
-  fs.writeFileSync(rootPassword, 'root-pw-least-privilege\n', { mode: 0o600 });
-  const init = await runFabric([
-    'auth',
-    'init',
-    '--hosts',
-    'hostA',
-    '--out',
-    users,
-    '--etcd',
-    etcd.endpoint,
-    '--etcd-user',
-    'root',
-    '--etcd-password-file',
-    rootPassword,
-  ]);
-  expect(init.stderr).toBe('');
-  etcd.rootCredentials = { user: 'root', password: 'root-pw-least-privilege' };
-  root = new Etcd3(etcd.clientOptions(etcd.rootCredentials));
-  file.defer(() => root.close());
+  ({ etcd, root, users } = await startAuthEtcd(file, ['hostA']));
   router = await startRouter(file, etcd, { extraArgs: ['--etcd-user', 'router', '--etcd-password-file', path.join(users, 'router')] });
 }, 90_000);
 

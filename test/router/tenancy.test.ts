@@ -9,19 +9,8 @@ import { Etcd3 } from 'etcd3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runFabric } from '../cli/support.js';
 import { type EtcdServer, removeAllContainers, runWeb, type WebContainer } from '../harness/index.js';
-import {
-  DOMAIN,
-  PREFIX,
-  type RunningAgent,
-  type RunningRouter,
-  startAgent,
-  startEtcdFor,
-  startRouter,
-  testDocker,
-  trafficDuring,
-  useResources,
-  waitFor,
-} from './support.js';
+import { startAuthEtcd } from './auth-support.js';
+import { DOMAIN, PREFIX, type RunningAgent, type RunningRouter, startAgent, startRouter, testDocker, trafficDuring, useResources, waitFor } from './support.js';
 
 const { file, perTest } = useResources();
 let etcd: EtcdServer;
@@ -40,28 +29,7 @@ interface Issue {
 const as = (user: string) => ['--etcd-user', user, '--etcd-password-file', path.join(users, user)];
 
 beforeAll(async () => {
-  etcd = await startEtcdFor(file);
-  const work = file.tempDir('fabric-tenancy-');
-  users = path.join(work, 'users');
-  const rootPassword = path.join(work, 'root-password');
-  fs.writeFileSync(rootPassword, 'root-pw-tenancy\n', { mode: 0o600 });
-  const init = await runFabric([
-    'auth',
-    'init',
-    '--hosts',
-    'hostA,hostB',
-    '--out',
-    users,
-    '--etcd',
-    etcd.endpoint,
-    ...as('root').slice(0, 2),
-    '--etcd-password-file',
-    rootPassword,
-  ]);
-  expect(init.stderr).toBe('');
-  etcd.rootCredentials = { user: 'root', password: 'root-pw-tenancy' };
-  root = new Etcd3(etcd.clientOptions(etcd.rootCredentials));
-  file.defer(() => root.close());
+  ({ etcd, root, users } = await startAuthEtcd(file, ['hostA', 'hostB']));
   router = await startRouter(file, etcd, { extraArgs: as('router') });
   agentA = await startAgent(file, etcd, { hostName: 'hostA', extraArgs: [...as('agent-hostA'), '--pool', 'red'] });
   await startAgent(file, etcd, { hostName: 'hostB', extraArgs: [...as('agent-hostB'), '--pool', 'blue'] });
