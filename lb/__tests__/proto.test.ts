@@ -33,7 +33,7 @@ describe('proto capabilities', () => {
   });
 
   it('fabric apply refuses an h2c service, with no policy, where an nginx target runs', () => {
-    const origin = { source: 'g.yaml', index: 0 };
+    const origin = { source: 'g.yaml', index: 1, line: 1 };
     const resources = [{ kind: 'Service' as const, name: 'g', spec: serviceSpecSchema.parse({ name: 'g', proto: 'h2c' }), origin }];
     const errors = unsupportedPolicyErrors(resources, [{ routerId: 'r1', targets: [{ name: 'edge', kind: 'nginx' }] }]);
     expect(errors.map((e) => [e.label, e.field])).toEqual([['Service g', 'proto']]);
