@@ -1,4 +1,6 @@
 // `proto: h2c` (src/model/proto.ts): the grammar, which targets serve it, HAProxy's backends and checks.
+import http2 from 'node:http2';
+import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { unsupportedPolicyErrors } from '../../src/ctl/policy-targets.js';
 import { unsupportedPolicies } from '../../src/model/policy/capabilities.js';
@@ -6,7 +8,8 @@ import { serviceSpecSchema } from '../../src/model/service.js';
 import { desiredHaproxy } from '../haproxy/desired.js';
 import { diffHaproxy } from '../haproxy/diff.js';
 import { planPool } from '../haproxy/spares.js';
-import { DEFAULT_CHECK, probeTarget, resolveCheck } from '../health/spec.js';
+import { h2Probe, httpProbe } from '../health/probe.js';
+import { type CheckSpec, DEFAULT_CHECK, probeTarget, resolveCheck } from '../health/spec.js';
 import { endpointEntry, ep, modelOf, specEntry } from './fixtures.js';
 
 describe('proto grammar', () => {
@@ -80,5 +83,37 @@ describe('router checks of h2c endpoints', () => {
     expect(probeTarget(check)).toMatch(/^h2c:\/\/.*\/healthz$/);
     const bare = resolveCheck(endpoint, serviceSpecSchema.parse({ name: 'g', proto: 'h2c' }), DEFAULT_CHECK)!;
     expect([bare.kind, bare.h2]).toEqual(['tcp', undefined]);
+  });
+});
+
+describe('h2Probe', () => {
+  it('GETs an h2c endpoint over HTTP/2 (prior knowledge): 2xx/3xx healthy, else not; the HTTP/1.1 probe fails it', async () => {
+    const server = http2.createServer();
+    server.on('stream', (stream, headers) => {
+      stream.respond({ ':status': headers[':path'] === '/healthz' ? 200 : 503 });
+      stream.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const spec = (path: string): CheckSpec => ({
+      kind: 'http',
+      h2: true,
+      address: '127.0.0.1',
+      port,
+      path,
+      intervalMs: 1000,
+      timeoutMs: 1000,
+      rise: 1,
+      fall: 1,
+      source: 'spec',
+    });
+    try {
+      expect(await h2Probe(spec('/healthz'), new AbortController().signal)).toEqual({ ok: true });
+      expect(await h2Probe(spec('/down'), new AbortController().signal)).toEqual({ ok: false, error: 'HTTP 503' });
+      expect((await httpProbe(spec('/healthz'), new AbortController().signal)).ok).toBe(false);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    expect((await h2Probe(spec('/healthz'), new AbortController().signal)).ok).toBe(false);
   });
 });

@@ -34,6 +34,11 @@ const ANSWERING: Record<string, [Record<string, unknown>, number]> = {
   redirect: [{ redirect: { scheme: 'https', code: 308 } }, 308],
   maint: [{ maintenance: { enabled: true, page: 'later' } }, 503],
 };
+/** HAProxy runs these checks itself (the router drives it): over HTTP/2, as the endpoint speaks no HTTP/1.1. */
+const CHECKED: Record<string, Record<string, unknown>> = {
+  checked: { healthCheck: { path: '/healthz', interval: '200ms', rise: 1, fall: 1 } },
+  failing: { healthCheck: { path: '/missing', interval: '200ms', rise: 1, fall: 1 } },
+};
 const METHOD = '/api/echo.Echo/Say';
 
 /** A gRPC length-prefixed message: flag 0 (not compressed), 4-byte big-endian length, the bytes. */
@@ -54,6 +59,12 @@ function grpcMessage(data: Buffer): string | undefined {
 async function startGrpcBackend(): Promise<number> {
   const server = http2.createServer();
   server.on('stream', (stream, headers) => {
+    // HAProxy's own health check (`check-proto h2`): a plain GET.
+    if (headers[':method'] === 'GET') {
+      stream.respond({ ':status': headers[':path'] === '/healthz' ? 200 : 404 });
+      stream.end();
+      return;
+    }
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('end', () => {
@@ -126,7 +137,7 @@ beforeAll(async () => {
   router = await startNginxRouter(suite.file, suite.etcd, { haproxy: true, lbOnExit: 'stop' });
   fs.chmodSync(path.dirname(router.dir), 0o711);
   const port = await startGrpcBackend();
-  const specs = { ...CALLING, ...Object.fromEntries(Object.entries(ANSWERING).map(([name, [spec]]) => [name, spec])) };
+  const specs = { ...CALLING, ...CHECKED, ...Object.fromEntries(Object.entries(ANSWERING).map(([name, [spec]]) => [name, spec])) };
   let revision = 0;
   for (const [name, policy] of Object.entries(specs)) {
     const spec = { kind: 'Service', name: `g-${name}`, proto: 'h2c', domains: [`${name}.grpc.test`], endpoints: [{ address: '127.0.0.1', port }], ...policy };
@@ -152,6 +163,18 @@ describe('gRPC (h2c) through every policy, HAProxy', { timeout: 120_000 }, () =>
     for (const [name, [, status]] of Object.entries(ANSWERING)) {
       expect({ name, ...(await call(`${name}.grpc.test`, METHOD)) }).toEqual({ name, status });
     }
+  });
+
+  it("HAProxy's own HTTP check speaks h2 to an h2c endpoint: a good path keeps it serving, a 404 takes it out", async () => {
+    let last: Call | undefined;
+    await waitFor(async () => (last = await call('failing.grpc.test', METHOD)).status === 503, {
+      timeoutMs: 15_000,
+      what: `failing check takes the endpoint out (last: ${JSON.stringify(last)})`,
+    });
+    // The same check ran as long for the good path: still serving.
+    expect(await call('checked.grpc.test', METHOD)).toEqual({ status: 200, contentType: 'application/grpc', grpcStatus: '0', message: `${METHOD} - hello` });
+    const config = fs.readFileSync(path.join(path.dirname(router.dir), 'haproxy/haproxy.cfg'), 'utf8');
+    expect(config).toMatch(/server s1 127\.0\.0\.1:\d+ weight \d+ proto h2 check-proto h2\n/);
   });
 
   it('fabric apply refuses an h2c service while an nginx target runs; the nginx target says it serves them without', async () => {
