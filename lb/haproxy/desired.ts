@@ -1,4 +1,5 @@
 import type { Endpoint } from '../../src/model/endpoint.js';
+import { speaksH2c } from '../../src/model/proto.js';
 import { type BackendCheck, backendCheck, sameBackendCheck } from '../health/backend-check.js';
 import type { CheckDefaults } from '../health/spec.js';
 import { type Balance, type Model, type ModelEndpoint, type ServiceModel, type ServingState, servingState } from '../model.js';
@@ -45,6 +46,8 @@ export interface Backend {
   check?: BackendCheck;
   /** Its service's traffic policies as backend lines (lb/policy): fixed at load time, so such a backend is never a plain spare. */
   policy?: string[];
+  /** `h2`: its servers speak cleartext HTTP/2 (`proto: h2c`, src/model/proto.ts); fixed at load time. */
+  proto?: 'h2';
 }
 
 /** A frontend of its own for a service's VIP: `bind address:port`, straight to the service's backend. */
@@ -166,6 +169,8 @@ export function desiredHaproxy(
     if (check) backend.check = check;
     const policy = service ? servicePolicyLines(service) : entry?.policy;
     if (policy && policy.length > 0) backend.policy = policy;
+    const proto = service ? protoOf(service) : entry?.proto;
+    if (proto) backend.proto = proto;
     if (entry && entry.owner === undefined) backend.spare = true;
     nextBackends.set(name, { service, slots: slots.get(name)!, backend });
     memo?.built.push(name);
@@ -266,8 +271,14 @@ function sameEntry(backend: Backend, entry: PoolEntry): boolean {
     backend.mode === entry.mode &&
     backend.balance === entry.balance &&
     sameBackendCheck(backend.check, entry.check) &&
-    policyKey(backend.policy) === policyKey(entry.policy)
+    policyKey(backend.policy) === policyKey(entry.policy) &&
+    backend.proto === entry.proto
   );
+}
+
+/** `proto h2` on the server lines of an h2c service (HTTP only; the spec grammar refuses it on TCP). */
+function protoOf(service: ServiceModel): 'h2' | undefined {
+  return service.mode === 'http' && speaksH2c(service.spec) ? 'h2' : undefined;
 }
 
 /** What the pool reads of each service, with the check HAProxy runs for it (its spare must run the same). */
@@ -275,8 +286,16 @@ function pooledServices(services: readonly ServiceModel[], checkOf: (s: ServiceM
   return services.map((s) => {
     const check = checkOf(s);
     const policy = servicePolicyLines(s);
-    if (!check && policy.length === 0) return s;
-    return { name: s.name, mode: s.mode, balance: s.balance, ...(check ? { check } : {}), ...(policy.length > 0 ? { policy } : {}) };
+    const proto = protoOf(s);
+    if (!check && policy.length === 0 && !proto) return s;
+    return {
+      name: s.name,
+      mode: s.mode,
+      balance: s.balance,
+      ...(check ? { check } : {}),
+      ...(policy.length > 0 ? { policy } : {}),
+      ...(proto ? { proto } : {}),
+    };
   });
 }
 

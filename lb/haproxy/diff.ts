@@ -59,6 +59,7 @@ function structuralChange(before: Backend[], after: Backend[]): string | undefin
     if (a.cookie !== b.cookie) return `backend ${b.name} ${b.cookie ? 'now sticky' : 'no longer sticky'}`;
     if (!sameBackendCheck(a.check, b.check)) return `backend ${b.name} health check changed`;
     if (policyKey(a.policy) !== policyKey(b.policy)) return `backend ${b.name} traffic policy changed`;
+    if (a.proto !== b.proto) return `backend ${b.name} proto changed`;
     if (a.servers.length !== b.servers.length) return `backend ${b.name} grew to ${b.servers.length} slots`;
   }
   return undefined;

@@ -27,10 +27,16 @@ export interface BackendKind {
    * backend through a reload; never a plain spare that would serve it without them.
    */
   policy?: string[];
+  /**
+   * `h2`: servers that speak cleartext HTTP/2 (`proto: h2c`). A server's proto is fixed at load
+   * time (`set server` cannot change it), so like a policy kind no spare is laid out for it: an
+   * h2c service gets its own `svc_` backend through a reload.
+   */
+  proto?: 'h2';
 }
 
 /** All the pool reads of a service, with the check HAProxy would run for it. */
-export type PooledService = Pick<ServiceModel, 'name' | 'mode' | 'balance'> & { check?: BackendCheck; policy?: string[] };
+export type PooledService = Pick<ServiceModel, 'name' | 'mode' | 'balance'> & { check?: BackendCheck; policy?: string[]; proto?: 'h2' };
 
 export interface PoolEntry extends BackendKind {
   name: string;
@@ -106,7 +112,7 @@ export function planPool(previous: BackendPool | undefined, services: readonly P
   if (compact) return { pool: compactPool(services, previous.reserve, settings), compacted: true };
   const assigned = assignInPlace(previous, services);
   if (assigned.kind === 'ran-out') {
-    if (assigned.need.policy) return { pool: compactPool(services, previous.reserve, settings), compacted: true };
+    if (assigned.need.policy || assigned.need.proto) return { pool: compactPool(services, previous.reserve, settings), compacted: true };
     const reserve = new Map(previous.reserve);
     const key = kindKey(assigned.need);
     reserve.set(key, Math.max(MIN_OTHER_KIND, (reserve.get(key) ?? 0) * 2));
@@ -154,7 +160,9 @@ function freeEntry(entries: readonly PoolEntry[], service: PooledService): numbe
 }
 
 function sameKind(a: BackendKind, b: BackendKind): boolean {
-  return a.mode === b.mode && a.balance === b.balance && sameBackendCheck(a.check, b.check) && policyKey(a.policy) === policyKey(b.policy);
+  return (
+    a.mode === b.mode && a.balance === b.balance && sameBackendCheck(a.check, b.check) && policyKey(a.policy) === policyKey(b.policy) && a.proto === b.proto
+  );
 }
 
 function kindOf(service: PooledService): BackendKind {
@@ -163,6 +171,7 @@ function kindOf(service: PooledService): BackendKind {
     balance: service.balance,
     ...(service.check ? { check: service.check } : {}),
     ...(service.policy && service.policy.length > 0 ? { policy: service.policy } : {}),
+    ...(service.proto ? { proto: service.proto } : {}),
   };
 }
 
@@ -175,7 +184,7 @@ function compactPool(
   const defaultKey = kindKey(defaultKind(settings));
   const reserve = new Map(reserveBefore);
   for (const service of minOtherKind ? services : []) {
-    if (service.policy && service.policy.length > 0) continue; // no spares of a policy kind: each is one service's own
+    if ((service.policy && service.policy.length > 0) || service.proto) continue; // no spares of a policy or h2 kind: each is one service's own
     const key = kindKey(kindOf(service));
     if ((reserve.get(key) ?? 0) < minOtherKind && key !== defaultKey) reserve.set(key, minOtherKind);
   }
@@ -210,6 +219,7 @@ export function poolFromRunning(
       balance: b.balance,
       ...(b.check ? { check: b.check } : {}),
       ...(b.policy && b.policy.length > 0 ? { policy: b.policy } : {}),
+      ...(b.proto ? { proto: b.proto } : {}),
       service: b.free ? undefined : b.service,
       owner: b.name.startsWith('svc_') ? b.name.slice('svc_'.length) : undefined,
     }));

@@ -114,6 +114,8 @@ function backendView(b: Backend) {
     cookie: b.cookie ? safe(b.cookie) : null,
     free: b.free ?? false,
     spare: b.spare ?? false,
+    /** `h2`: `proto h2` on every server line (an h2c service, src/model/proto.ts); else null. */
+    proto: b.proto ?? null,
     check: b.check ? checkView(b.check) : null,
     /** Traffic policy lines (lb/policy/render-haproxy.ts), each one printable line. */
     policy: (b.policy ?? []).map(policyLine),

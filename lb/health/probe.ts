@@ -1,4 +1,5 @@
 import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import type { CheckSpec } from './spec.js';
 
@@ -11,7 +12,10 @@ export interface ProbeOutcome {
 export type Probe = (spec: CheckSpec, signal: AbortSignal) => Promise<ProbeOutcome>;
 
 /** The probe for the spec's kind. */
-export const runProbe: Probe = (spec, signal) => (spec.kind === 'http' ? httpProbe(spec, signal) : tcpProbe(spec, signal));
+export const runProbe: Probe = (spec, signal) => {
+  if (spec.kind === 'http') return spec.h2 ? h2Probe(spec, signal) : httpProbe(spec, signal);
+  return tcpProbe(spec, signal);
+};
 
 /** Healthy when a TCP connection opens within the timeout; closed again at once. */
 export function tcpProbe(spec: CheckSpec, signal: AbortSignal): Promise<ProbeOutcome> {
@@ -45,6 +49,23 @@ export function httpProbe(spec: CheckSpec, signal: AbortSignal): Promise<ProbeOu
     req.once('error', (err) => settle({ ok: false, error: errorText(err) }));
     req.end();
     return () => req.destroy();
+  });
+}
+
+/** `httpProbe` over cleartext HTTP/2 with prior knowledge (an h2c endpoint, `proto: h2c`): the same verdicts. */
+export function h2Probe(spec: CheckSpec, signal: AbortSignal): Promise<ProbeOutcome> {
+  return withDeadline(spec.timeoutMs, signal, (settle) => {
+    const host = spec.address.includes(':') ? `[${spec.address}]` : spec.address;
+    const session = http2.connect(`http://${host}:${spec.port}`);
+    session.once('error', (err) => settle({ ok: false, error: errorText(err) }));
+    const req = session.request({ ':method': 'GET', ':path': spec.path ?? '/', 'user-agent': 'fabric-health-check' });
+    req.once('response', (headers) => {
+      const status = Number(headers[':status'] ?? 0);
+      settle(status >= 200 && status < 400 ? { ok: true } : { ok: false, error: `HTTP ${status}` });
+    });
+    req.once('error', (err) => settle({ ok: false, error: errorText(err) }));
+    req.end();
+    return () => session.destroy();
   });
 }
 

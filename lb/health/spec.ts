@@ -1,4 +1,5 @@
 import type { Endpoint } from '../../src/model/endpoint.js';
+import { speaksH2c } from '../../src/model/proto.js';
 import type { ServiceSpec } from '../../src/model/service.js';
 import type { Thresholds } from './state.js';
 
@@ -23,6 +24,8 @@ export interface CheckSpec extends Thresholds {
   port: number;
   /** HTTP only: the path to GET. */
   path: string | undefined;
+  /** HTTP only: GET over cleartext HTTP/2 (`proto: h2c`): the endpoint speaks no HTTP/1.1. */
+  h2?: true;
   intervalMs: number;
   timeoutMs: number;
   source: CheckSource;
@@ -57,11 +60,13 @@ export function resolveCheck(endpoint: Endpoint, spec: ServiceSpec | undefined, 
     rise: fromSpec?.rise ?? defaults.rise,
     fall: fromSpec?.fall ?? defaults.fall,
     source,
+    ...(path && speaksH2c(spec) ? { h2: true as const } : {}),
   };
 }
 
 /** What is probed: when it changes, earlier results say nothing about the new target. */
 export function probeTarget(spec: CheckSpec): string {
+  if (spec.kind === 'http' && spec.h2) return `h2c://${hostPort(spec.address, spec.port)}${spec.path}`;
   return spec.kind === 'http' ? `http://${hostPort(spec.address, spec.port)}${spec.path}` : `tcp://${hostPort(spec.address, spec.port)}`;
 }
 

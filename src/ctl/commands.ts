@@ -92,7 +92,7 @@ async function warnMissingBackends(etcd: EtcdConnection, resources: Resource[], 
 
 /** A policy a running router's target cannot apply: refused, nothing written (src/model/policy/capabilities.ts). */
 async function refuseUnsupportedPolicies(etcd: EtcdConnection, resources: Resource[], options: EtcdOptions): Promise<void> {
-  if (!resources.some((r) => r.kind === 'Service' && policiesOf(r.spec))) return;
+  if (!resources.some((r) => r.kind === 'Service' && (policiesOf(r.spec) || r.spec.proto !== undefined))) return;
   let routers: RouterTargets[];
   try {
     routers = await readRouterTargets(etcd.kv);

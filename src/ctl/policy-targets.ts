@@ -19,7 +19,7 @@ export function unsupportedPolicyErrors(resources: Resource[], routers: RouterTa
   const errors: DocumentError[] = [];
   for (const resource of resources) {
     const policies = policiesOf(resource.spec);
-    if (!policies) continue;
+    if (!policies && !(resource.kind === 'Service' && resource.spec.proto !== undefined)) continue;
     for (const router of routers) {
       for (const target of router.targets) {
         for (const { policy, reason } of unsupportedPolicies(target.kind, policies, resource.spec)) {

@@ -5,6 +5,7 @@ import { hostGlob, poolName } from '../tenancy/allowed.js';
 import { tlsChoice } from '../tls/names.js';
 import { nullsAbsent } from './nulls.js';
 import { refinePolicies, routePolicyFields, servicePolicyFields } from './policy/schema.js';
+import { protoSchema } from './proto.js';
 import { staticEndpointIssues, staticEndpointSchema } from './static-endpoint.js';
 
 export const healthCheckSpecSchema = z
@@ -49,6 +50,8 @@ const serviceFields = z
     balance: z.enum(['roundrobin', 'leastconn', 'source']).optional(),
     vip: z.union([z.literal('auto'), z.literal('none'), ipAddress]).optional(),
     port: port.optional(),
+    /** What the proxy speaks to the endpoints (src/model/proto.ts): `http1` (default) or `h2c` (gRPC). */
+    proto: protoSchema.optional(),
     healthCheck: healthCheckSpecSchema.optional(),
     tls: tlsSpecSchema.optional(),
     slb: z
@@ -73,6 +76,9 @@ export const serviceSpecSchema = storedServiceSpecSchema.superRefine((spec, ctx)
   // HTTP has a default VIP port (80); TCP has none, so the address would serve nothing.
   if (spec.mode === 'tcp' && spec.vip !== undefined && spec.vip !== 'none' && spec.port === undefined) {
     ctx.addIssue({ code: 'custom', path: ['port'], message: `required: a TCP service with a VIP (vip: ${spec.vip}) needs the port to serve on it` });
+  }
+  if (spec.mode === 'tcp' && spec.proto !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['proto'], message: 'not possible on a tcp service: proto chooses the HTTP version spoken to endpoints' });
   }
   for (const issue of staticEndpointIssues(spec.endpoints)) ctx.addIssue({ code: 'custom', ...issue });
   refinePolicies(spec, ctx);

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import type http2 from 'node:http2';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -633,7 +634,7 @@ export interface WebServer {
 }
 
 /** Listens on 127.0.0.1 (a free port), closed with `res`: the port. */
-export async function listenLoopback(res: Resources, server: http.Server): Promise<number> {
+export async function listenLoopback(res: Resources, server: http.Server | http2.Http2Server): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -641,7 +642,8 @@ export async function listenLoopback(res: Resources, server: http.Server): Promi
   res.defer(
     () =>
       new Promise<void>((resolve) => {
-        server.closeAllConnections();
+        // An HTTP/2 server has no closeAllConnections: its caller destroys its sessions (deferred later, run first).
+        if ('closeAllConnections' in server) server.closeAllConnections();
         server.close(() => resolve());
       }),
   );
