@@ -268,25 +268,33 @@ describe('policy capabilities', () => {
 });
 
 describe('policies and Routes', () => {
+  const service = (name: string, spec: Record<string, unknown>) =>
+    ({ name, mode: 'http', balance: 'roundrobin', domains: [], paths: [], endpoints: [], spec: { name, ...spec } }) as any;
+  const route = (name: string, active: boolean) =>
+    ({
+      name,
+      active,
+      spec: {
+        backends: [
+          { service: 'api', weight: 1 },
+          { service: 'plain', weight: 1 },
+        ],
+      },
+    }) as any;
+
   it("a Route to a service with policies says, for every target, that the route's policies apply there, not the service's", () => {
-    const service = (name: string, spec: Record<string, unknown>) =>
-      ({ name, mode: 'http', balance: 'roundrobin', domains: [], paths: [], endpoints: [], spec: { name, ...spec } }) as any;
-    const route = (name: string, active: boolean) =>
-      ({
-        name,
-        active,
-        spec: {
-          backends: [
-            { service: 'api', weight: 1 },
-            { service: 'plain', weight: 1 },
-          ],
-        },
-      }) as any;
     const services = [service('api', { stripPrefix: '/api' }), service('plain', {})];
     expect(routePolicyLimitations([route('canary', true), route('lost', false)], services)).toEqual([
       "route canary: its traffic to service api goes with the route's traffic policies, not the service's (a Route applies its own: docs/routing.md)",
     ]);
     expect(routePolicyLimitations(undefined, services)).toEqual([]);
+  });
+
+  it('a Route to an h2c service says it speaks HTTP/1.1 there', () => {
+    const services = [service('api', {}), service('plain', { proto: 'h2c' })];
+    expect(routePolicyLimitations([route('grpc', true)], services)).toEqual([
+      "route grpc: speaks HTTP/1.1 to service plain's endpoints, not its proto h2c (gRPC through a Route is not supported: docs/routing.md)",
+    ]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { type ServedSpec, unsupportedPolicies } from '../../src/model/policy/capabilities.js';
+import { speaksH2c } from '../../src/model/proto.js';
 import type { ServiceModel } from '../model/types.js';
 import type { RouteModel } from '../routes/model.js';
 import { type PolicyContext, routePolicyContext, servicePolicyContext } from './context.js';
@@ -39,13 +40,16 @@ const routeMemo = new WeakMap<readonly RouteModel[], string[]>();
 /**
  * Traffic a Route sends to a service goes through the route's own backend with the route's
  * policies, not the service's (docs/routing.md, "Policies on Routes"): said for every target
- * whose service has policies of its own, so no one expects them to apply there.
+ * whose service has policies of its own, so no one expects them to apply there. Likewise a
+ * route's backend speaks HTTP/1.1 to every endpoint, also to an h2c service's (gRPC needs the
+ * service's own host).
  */
 export function routePolicyLimitations(routes: readonly RouteModel[] | undefined, services: readonly ServiceModel[]): string[] {
   if (!routes || routes.length === 0) return [];
   let lines = routeMemo.get(routes);
   if (!lines) {
     const withPolicies = new Set(services.filter((s) => servicePolicyContext(s).policies).map((s) => s.name));
+    const h2c = new Set(services.filter((s) => speaksH2c(s.spec)).map((s) => s.name));
     lines = [];
     for (const route of routes) {
       if (!route.active) continue;
@@ -53,6 +57,10 @@ export function routePolicyLimitations(routes: readonly RouteModel[] | undefined
         if (withPolicies.has(service))
           lines.push(
             `route ${route.name}: its traffic to service ${service} goes with the route's traffic policies, not the service's (a Route applies its own: docs/routing.md)`,
+          );
+        if (h2c.has(service))
+          lines.push(
+            `route ${route.name}: speaks HTTP/1.1 to service ${service}'s endpoints, not its proto h2c (gRPC through a Route is not supported: docs/routing.md)`,
           );
       }
     }
