@@ -10,30 +10,13 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runFabric } from '../cli/support.js';
 import { type NginxRouter, startNginxRouter } from './nginx-support.js';
+import { ANSWERING_POLICIES, proxyingPolicies } from './policy-support.js';
 import { listenLoopback, putRaw, useRouterSuite, waitFor } from './support.js';
 
 const suite = useRouterSuite({ router: false });
-const ALICE = 'alice:$2b$05$abcdefghijklmnopqrstuutXu9KzOt.1yBoZUeFWoT/914/JfszCO';
 
-/** Every policy but redirect and maintenance (they answer instead of proxying), each on a service of its own. */
-const CALLING: Record<string, Record<string, unknown>> = {
-  plain: {},
-  strip: { stripPrefix: '/api' },
-  add: { addPrefix: '/v1' },
-  headers: { headers: { request: { 'X-Env': 'grpc' }, response: { 'X-Frame-Options': 'DENY' } } },
-  timeouts: { timeouts: { connect: '2s', server: '5s', idle: '5s' } },
-  ratelimit: { rateLimit: { requests: 1000, per: '10s' } },
-  retries: { retries: 2 },
-  auth: { basicAuth: { realm: 'ops', users: [ALICE] } },
-  allow: { allow: ['127.0.0.0/8'] },
-  deny: { deny: ['127.0.0.2/32'] },
-  body: { maxBodySize: '1m' },
-  errors: { errorPages: { 502: '<h1>down</h1>' } },
-};
-const ANSWERING: Record<string, [Record<string, unknown>, number]> = {
-  redirect: [{ redirect: { scheme: 'https', code: 308 } }, 308],
-  maint: [{ maintenance: { enabled: true, page: 'later' } }, 503],
-};
+const CALLING = proxyingPolicies('grpc');
+const ANSWERING = ANSWERING_POLICIES;
 /** HAProxy runs these checks itself (the router drives it): over HTTP/2, as the endpoint speaks no HTTP/1.1. */
 const CHECKED: Record<string, Record<string, unknown>> = {
   checked: { healthCheck: { path: '/healthz', interval: '200ms', rise: 1, fall: 1 } },

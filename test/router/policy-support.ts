@@ -57,3 +57,33 @@ export async function startEchoBackend(res: Resources, name = 'echo'): Promise<n
   });
   return listenLoopback(res, server);
 }
+
+/** A basicAuth user line (bcrypt) for specs whose test does not log in. */
+export const ALICE = 'alice:$2b$05$abcdefghijklmnopqrstuutXu9KzOt.1yBoZUeFWoT/914/JfszCO';
+
+/**
+ * Every policy but redirect and maintenance (they answer instead of proxying), each as the spec of a
+ * service of its own; the headers one sets `X-Env: <tag>` on requests.
+ */
+export function proxyingPolicies(tag: string): Record<string, Record<string, unknown>> {
+  return {
+    plain: {},
+    strip: { stripPrefix: '/api' },
+    add: { addPrefix: '/v1' },
+    headers: { headers: { request: { 'X-Env': tag }, response: { 'X-Frame-Options': 'DENY' } } },
+    timeouts: { timeouts: { connect: '2s', server: '5s', idle: '5s' } },
+    ratelimit: { rateLimit: { requests: 1000, per: '10s' } },
+    retries: { retries: 2 },
+    auth: { basicAuth: { realm: 'ops', users: [ALICE] } },
+    allow: { allow: ['127.0.0.0/8'] },
+    deny: { deny: ['127.0.0.2/32'] },
+    body: { maxBodySize: '1m' },
+    errors: { errorPages: { 502: '<h1>down</h1>' } },
+  };
+}
+
+/** The policies that answer themselves, with the status they answer. */
+export const ANSWERING_POLICIES: Record<string, [Record<string, unknown>, number]> = {
+  redirect: [{ redirect: { scheme: 'https', code: 308 } }, 308],
+  maint: [{ maintenance: { enabled: true, page: 'later' } }, 503],
+};

@@ -9,32 +9,14 @@ import type net from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type NginxRouter, startNginxRouter } from './nginx-support.js';
-import { TARGETS, type Target } from './policy-support.js';
+import { ANSWERING_POLICIES, proxyingPolicies, TARGETS, type Target } from './policy-support.js';
 import { listenLoopback, putRaw, useRouterSuite, waitFor } from './support.js';
 
 const suite = useRouterSuite({ router: false });
-const ALICE = 'alice:$2b$05$abcdefghijklmnopqrstuutXu9KzOt.1yBoZUeFWoT/914/JfszCO';
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
-/** Every policy but redirect and maintenance (they answer instead of proxying), each on a service of its own. */
-const UPGRADING: Record<string, Record<string, unknown>> = {
-  plain: {},
-  strip: { stripPrefix: '/api' },
-  add: { addPrefix: '/v1' },
-  headers: { headers: { request: { 'X-Env': 'ws' }, response: { 'X-Frame-Options': 'DENY' } } },
-  timeouts: { timeouts: { connect: '2s', server: '5s', idle: '5s' } },
-  ratelimit: { rateLimit: { requests: 1000, per: '10s' } },
-  retries: { retries: 2 },
-  auth: { basicAuth: { realm: 'ops', users: [ALICE] } },
-  allow: { allow: ['127.0.0.0/8'] },
-  deny: { deny: ['127.0.0.2/32'] },
-  body: { maxBodySize: '1m' },
-  errors: { errorPages: { 502: '<h1>down</h1>' } },
-};
-const ANSWERING: Record<string, [Record<string, unknown>, number]> = {
-  redirect: [{ redirect: { scheme: 'https', code: 308 } }, 308],
-  maint: [{ maintenance: { enabled: true, page: 'later' } }, 503],
-};
+const UPGRADING = proxyingPolicies('ws');
+const ANSWERING = ANSWERING_POLICIES;
 
 /** One WebSocket frame (FIN, opcode 1 text); a client's is masked (RFC 6455 5.3). */
 function frame(text: string, masked: boolean): Buffer {
