@@ -1,4 +1,4 @@
-import { endpointIdentity, Keys } from '../src/keyspace.js';
+import { Keys } from '../src/keyspace.js';
 import type { Endpoint } from '../src/model/endpoint.js';
 import { uniqueEndpoints, uniqueHosts } from '../src/model/layouts.js';
 import type { RouteSpec, ServiceSpec } from '../src/model/service.js';
@@ -176,31 +176,22 @@ export function deriveService(
 /**
  * The service's endpoints, one per endpoint whichever key layout holds it, plus its spec's static
  * endpoints, each as if registered at `endpoints/<service>/static/<id>` when its spec was written
- * (a real key of that endpoint wins); in identity order. `statics`: the keys the spec added.
+ * (a real key of that endpoint wins: uniqueEndpoints keeps the first it meets of an older-layout
+ * key); in identity order. `statics`: the keys the spec added.
  */
 function withStaticEndpoints(
   name: string,
   spec: ServiceEntry | undefined,
   keyed: ReadonlyMap<string, EndpointEntry>,
 ): { entries: EndpointEntry[]; statics: Set<string> } {
-  const entries = uniqueEndpoints(keyed.values());
-  const statics = new Set<string>();
-  if (!spec?.spec.endpoints?.length) return { entries, statics };
-  const present = new Set(entries.map((e) => endpointIdentity(e.endpoint)));
-  for (const e of spec.spec.endpoints) {
-    const endpoint = staticEndpoint(name, spec.spec.mode ?? 'http', e);
-    const id = endpointIdentity(endpoint);
-    if (present.has(id)) continue;
-    present.add(id);
+  const declared = (spec?.spec.endpoints ?? []).map((e): EndpointEntry => {
+    const endpoint = staticEndpoint(name, spec!.spec.mode ?? 'http', e);
     const key = Keys.legacyEndpoint(name, endpoint.host, endpoint.container);
-    statics.add(key);
-    entries.push({ key, raw: JSON.stringify(endpoint), createRevision: spec.createRevision, kind: 'endpoint', endpoint });
-  }
-  entries.sort((a, b) => {
-    const x = endpointIdentity(a.endpoint);
-    const y = endpointIdentity(b.endpoint);
-    return x < y ? -1 : x > y ? 1 : 0;
+    return { key, raw: JSON.stringify(endpoint), createRevision: spec!.createRevision, kind: 'endpoint', endpoint };
   });
+  const entries = uniqueEndpoints(declared.length === 0 ? keyed.values() : [...keyed.values(), ...declared]);
+  const statics = new Set<string>();
+  for (const entry of declared) if (!keyed.has(entry.key)) statics.add(entry.key);
   return { entries, statics };
 }
 

@@ -1,3 +1,4 @@
+import { endpointIdentity } from '../../src/keyspace.js';
 import type { Endpoint } from '../../src/model/endpoint.js';
 import { speaksH2c } from '../../src/model/proto.js';
 import type { ServiceSpec } from '../../src/model/service.js';
@@ -31,10 +32,8 @@ export interface CheckSpec extends Thresholds {
   source: CheckSource;
 }
 
-/** `<service>/<host>/<container>`: one endpoint, the same as its etcd key below `endpoints/`. */
-export function endpointKey(e: Pick<Endpoint, 'service' | 'host' | 'container'>): string {
-  return `${e.service}/${e.host}/${e.container}`;
-}
+/** `<service>/<host>/<container>`: how the checks name one endpoint, whichever key layout holds it. */
+export const endpointKey = endpointIdentity;
 
 /**
  * Pure: the check an endpoint gets. Each setting comes from the Service spec's

@@ -1,3 +1,4 @@
+import { endpointIdentity } from '../../src/keyspace.js';
 import type { Endpoint } from '../../src/model/endpoint.js';
 import type { RouteSpec } from '../../src/model/service.js';
 import { servingState } from '../model/serving.js';
@@ -47,7 +48,7 @@ export function buildRoutes(routes: Array<{ spec: RouteSpec; createRevision: num
       const taken = new Set<string>();
       const members = spec.backends.map((backend) =>
         (byName.get(backend.service)?.endpoints ?? []).filter((e) => {
-          const key = endpointKey(e);
+          const key = endpointIdentity(e);
           if (taken.has(key) || (backend.version !== undefined && e.version !== backend.version)) return false;
           taken.add(key);
           return true;
@@ -65,13 +66,9 @@ export function buildRoutes(routes: Array<{ spec: RouteSpec; createRevision: num
         version: backend.version,
         weight: backend.weight,
         share: shares[i]!,
-        servers: members[i]!.map((endpoint, j) => ({ key: endpointKey(endpoint), endpoint, weight: weights[i]![j]! })),
+        servers: members[i]!.map((endpoint, j) => ({ key: endpointIdentity(endpoint), endpoint, weight: weights[i]![j]! })),
       }));
       return { name: spec.name, host: spec.host, path: spec.path, sticky: spec.sticky ?? false, active: false, groups, spec, createRevision };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
-}
-
-function endpointKey(e: Endpoint): string {
-  return `${e.service}/${e.host}/${e.container}`;
 }

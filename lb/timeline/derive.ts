@@ -1,4 +1,5 @@
 import { shortEndpointId } from '../../src/grammar.js';
+import { endpointIdentity } from '../../src/keyspace.js';
 import type { Endpoint } from '../../src/model/endpoint.js';
 import type { Entry } from '../../src/model/entry.js';
 import type { HostRecord } from '../../src/model/host.js';
@@ -35,15 +36,10 @@ function dockerHealthy(endpoint: Endpoint): boolean {
   return endpoint.health === 'healthy' || endpoint.health === 'none';
 }
 
-/** `<service>/<host>/<container>`: the endpoint's etcd key below `endpoints/`, as the health checks and routes name it. */
-export function endpointId(e: Pick<Endpoint, 'service' | 'host' | 'container'>): string {
-  return `${e.service}/${e.host}/${e.container}`;
-}
-
 export function endpointEvents(before: Endpoint | undefined, after: Endpoint | undefined): TimelineInput[] {
   const e = after ?? before;
   if (!e) return [];
-  const base = { service: e.service, endpoint: endpointId(e), host: e.host };
+  const base = { service: e.service, endpoint: endpointIdentity(e), host: e.host };
   const what = `${e.service}: ${e.name} (${e.address}:${e.port}) on ${e.host}`;
   const detail = (x: Endpoint) => ({
     container: x.container,
