@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { normalizeAddress } from '../../../src/model/entry.js';
-import { type Model, type ModelEndpoint, servingState } from '../../model.js';
+import { type Model, type ModelEndpoint, type ServiceModel, servingState } from '../../model.js';
 import { routeUpstreamName, upstreamName } from '../names.js';
 
 /** One endpoint as nginx's balancer sees it (templates/lua/fabric_peers.lua). */
@@ -36,9 +36,7 @@ export interface PeerState {
  * too) with all of its endpoints and their state: membership, weight, drain and health all change at run time.
  */
 export function desiredPeerSets(model: Model): PeerSet[] {
-  const services = model.services
-    .filter((s) => s.mode === 'http')
-    .map((s): PeerSet => ({ name: upstreamName(s.name), balance: s.balance, peers: s.endpoints.map((e) => peer(e, e.weight)) }));
+  const services = model.services.filter((s) => s.mode === 'http').map(servicePeerSet);
   const routes = (model.weightedRoutes ?? [])
     .filter((r) => r.active)
     .map(
@@ -51,6 +49,15 @@ export function desiredPeerSets(model: Model): PeerSet[] {
   return [...services, ...routes];
 }
 
+/** Per service model: the model keeps an unchanged service's object, so its set (and block) is built once. */
+const serviceSets = new WeakMap<ServiceModel, PeerSet>();
+
+function servicePeerSet(s: ServiceModel): PeerSet {
+  let set = serviceSets.get(s);
+  if (!set) serviceSets.set(s, (set = { name: upstreamName(s.name), balance: s.balance, peers: s.endpoints.map((e) => peer(e, e.weight)) }));
+  return set;
+}
+
 function peer(e: ModelEndpoint, weight: number): Peer {
   const state = servingState(e);
   // IPv6 without brackets (ngx.balancer takes the address alone), in canonical form.
@@ -61,17 +68,24 @@ function peer(e: ModelEndpoint, weight: number): Peer {
 /** The push for these sets: sorted, so the same sets always give the same text and version. */
 export function peerState(sets: readonly PeerSet[]): PeerState {
   const sorted = [...sets].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const lines: string[] = [];
   let peers = 0;
-  for (const set of sorted) {
-    lines.push(`upstream ${set.name} ${set.balance}`);
-    const ordered = [...set.peers].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.port - b.port));
-    for (const p of ordered) lines.push(`${p.host} ${p.port} ${p.weight} ${p.drain ? 1 : 0} ${p.healthy ? 1 : 0}`);
-    peers += set.peers.length;
-  }
-  const body = lines.map((l) => `${l}\n`).join('');
+  for (const set of sorted) peers += set.peers.length;
+  const body = sorted.map(block).join('');
   const version = createHash('sha256').update(body).digest('hex').slice(0, 16);
   return { version, body, text: `version ${version}\n${body}`, upstreams: sorted.length, peers };
+}
+
+const blocks = new WeakMap<PeerSet, string>();
+
+/** One upstream's lines, peers by address: kept per set, so an apply re-serialises only what changed. */
+function block(set: PeerSet): string {
+  let text = blocks.get(set);
+  if (text === undefined) {
+    const ordered = [...set.peers].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.port - b.port));
+    text = `upstream ${set.name} ${set.balance}\n${ordered.map((p) => `${p.host} ${p.port} ${p.weight} ${p.drain ? 1 : 0} ${p.healthy ? 1 : 0}\n`).join('')}`;
+    blocks.set(set, text);
+  }
+  return text;
 }
 
 /** The version in a read-back (`version -` when nginx holds nothing yet: after a start). */
