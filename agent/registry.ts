@@ -24,8 +24,8 @@ export class HostRegistry extends EventEmitter {
   private currentState: LeaseState = 'none';
   /** Set while the lease's keepalive stream fails (etcd unreachable), cleared by the next success. */
   private keepaliveFailure: string | undefined;
-  /** The older key layout was not readable: not tried again. */
-  private legacyDenied = false;
+  /** Nothing left to find in the older key layout (none there, or not readable): not read again. */
+  private legacyDone = false;
 
   constructor(
     private readonly kv: Namespace,
@@ -130,22 +130,25 @@ export class HostRegistry extends EventEmitter {
 
   /** This host's keys in the older layout (`endpoints/<service>/<host>/<id>`, `hosts/<host>`); none when not readable. */
   private async readLegacy(): Promise<IKeyValue[]> {
-    // Refused once, refused for good (a role confined to hosts/<host>/): no refused read per resync.
-    if (this.legacyDenied) return [];
+    // Refused once, refused for good (a role confined to hosts/<host>/); none once, none for good (only
+    // this host's agent writes its keys, and now in the new layout): no read of every endpoint per resync.
+    if (this.legacyDone) return [];
     try {
       // Multi-range reads come back with the namespace stripped; single gets do not.
       const [endpoints, hosts] = await this.etcd('read', [Keys.endpointsRoot, Keys.legacyHost(this.host)], () =>
         Promise.all([listPrefix(this.kv, Keys.endpointsRoot), this.kv.getAll().prefix(Keys.legacyHost(this.host)).exec()]),
       );
-      return [...endpoints.kvs, ...hosts.kvs].filter((kv) => {
+      const mine = [...endpoints.kvs, ...hosts.kvs].filter((kv) => {
         const key = kv.key.toString();
         const parsed = parseEndpointKey(key);
         return parsed ? parsed.layout === 'legacy' && parsed.host === this.host : key === Keys.legacyHost(this.host);
       });
+      this.legacyDone = mine.length === 0;
+      return mine;
     } catch (err) {
       if (!(err instanceof FabricError && err.code === 'FABRIC_ERR_PERMISSION')) throw err;
       this.logger.debug({ err: describeError(err) }, 'the older key layout is not readable with these credentials; nothing of it to clean up');
-      this.legacyDenied = true;
+      this.legacyDone = true;
       return [];
     }
   }
