@@ -11,6 +11,9 @@ import { launchBrowser, openDashboard, screenshot } from './support.js';
 const HOST = 'canary.example.test';
 const MAX_REQUESTS = 4_000;
 const MAX_LOAD_MS = 90_000;
+// Paced, so the load lasts as long as the test reads the window (5–10 s): unpaced, 4,000 requests were
+// spent in seconds on a quiet machine and the window was empty by the time the share was read.
+const WORKER_GAP_MS = 100;
 const suite = useRouterSuite();
 
 /** A backend on 127.0.0.1 answering every request with `status`. */
@@ -27,7 +30,7 @@ async function backend(res: Resources, status: number): Promise<number> {
   return (server.address() as net.AddressInfo).port;
 }
 
-/** Requests to `host` through HAProxy, 4 in flight, until `stop()` or the count/time bound. */
+/** Requests to `host` through HAProxy, 4 workers each ≤ 10/s, until `stop()` or the count/time bound. */
 function loadLoop(port: number, host: string): { stop: () => Promise<number> } {
   let stopped = false;
   let sent = 0;
@@ -44,7 +47,10 @@ function loadLoop(port: number, host: string): { stop: () => Promise<number> } {
   const workers = Array.from({ length: 4 }, async () => {
     while (!stopped && sent < MAX_REQUESTS && Date.now() < deadline) {
       sent += 1;
+      const started = Date.now();
       await one();
+      const gap = WORKER_GAP_MS - (Date.now() - started);
+      if (gap > 0 && !stopped) await new Promise((resolve) => setTimeout(resolve, gap));
     }
   });
   return {
