@@ -42,12 +42,33 @@ describe('desiredHaproxy: slot assignment', () => {
       slots: [
         { a: 's1', b: 's2', c: 's3' },
         { a: 's1', c: 's3' },
-        { a: 's1', c: 's3', d: 's2' },
-        { c: 's3', d: 's2' },
+        { a: 's1', c: 's3', d: 's4' },
+        { c: 's3', d: 's4' },
       ],
     },
     {
-      name: 'new endpoints take the lowest free slots',
+      // HAProxy 2.6 may keep a connection to a refilled slot's old address (lb/haproxy/desired.ts BackendSlots.free).
+      name: 'a replaced endpoint never takes the slot its plan frees: the slot free the longest instead',
+      steps: [['a'], ['b'], ['c'], ['d'], ['e']],
+      sizes: [4, 4, 4, 4, 4],
+      slots: [{ a: 's1' }, { b: 's2' }, { c: 's3' }, { d: 's4' }, { e: 's1' }],
+    },
+    {
+      name: 'in a full backend, a replaced endpoint grows it rather than refill the slot just freed',
+      steps: [
+        ['a', 'b', 'c', 'd'],
+        ['a', 'b', 'c', 'e'],
+        ['a', 'b', 'c', 'e', 'f'],
+      ],
+      sizes: [4, 8, 8],
+      slots: [
+        { a: 's1', b: 's2', c: 's3', d: 's4' },
+        { a: 's1', b: 's2', c: 's3', e: 's5' },
+        { a: 's1', b: 's2', c: 's3', e: 's5', f: 's6' },
+      ],
+    },
+    {
+      name: 'new endpoints take the slots free the longest',
       steps: [
         ['a', 'b', 'c', 'd'],
         ['b', 'd'],
@@ -80,7 +101,7 @@ describe('desiredHaproxy: slot assignment', () => {
       name: 'it never shrinks',
       steps: ['abcdefghi'.split(''), ['i'], ['i', 'z']],
       sizes: [12, 12, 12],
-      slots: [Object.fromEntries('abcdefghi'.split('').map((t, i) => [t, `s${i + 1}`])), { i: 's9' }, { i: 's9', z: 's1' }],
+      slots: [Object.fromEntries('abcdefghi'.split('').map((t, i) => [t, `s${i + 1}`])), { i: 's9' }, { i: 's9', z: 's10' }],
     },
   ];
 

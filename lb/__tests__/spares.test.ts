@@ -33,6 +33,28 @@ describe('planPool', () => {
     expect(planPool(back.pool, [http('b'), http('c'), http('a')], settings, false).pool).toBe(back.pool);
   });
 
+  it('a spare released by a plan goes to another service only in a later plan (connections in flight come back to its slots)', () => {
+    const http = (name: string) => ({ name, mode: 'http' as const, balance: 'roundrobin' as const });
+    const one = { spares: 1 };
+    const first = planPool(undefined, [http('a')], one, false);
+    const taken = planPool(first.pool, [http('a'), http('b')], one, false);
+    expect(taken.pool.entries.map((e) => e.service)).toEqual(['a', 'b']);
+    // b leaves as c comes, with b's spare the only free one: c does not get it (compaction reload instead).
+    const swapped = planPool(taken.pool, [http('a'), http('c')], one, false);
+    expect(swapped.compacted).toBe(true);
+    expect(swapped.pool.entries.find((e) => e.service === 'c')?.name).toBe('svc_c');
+    // Released first, taken later: a plain runtime assignment.
+    const released = planPool(taken.pool, [http('a')], one, false);
+    const later = planPool(released.pool, [http('a'), http('c')], one, false);
+    expect(later.compacted).toBe(false);
+    expect(later.pool.entries.map((e) => e.service)).toEqual(['a', 'c']);
+    // With another spare free, the same swap stays at run time and avoids the released one.
+    const two = planPool(planPool(undefined, [http('a')], settings, false).pool, [http('a'), http('b')], settings, false);
+    const swap = planPool(two.pool, [http('a'), http('c')], settings, false);
+    expect(swap.compacted).toBe(false);
+    expect(swap.pool.entries.map((e) => e.service)).toEqual(['a', undefined, 'c', undefined, undefined]);
+  });
+
   it('where HAProxy runs checks, the check is part of the kind: the default check fits the default spares, another check gets spares of its own', () => {
     const defaultCheck = { kind: 'http' as const, path: '/healthz', intervalMs: 2000, timeoutMs: 1000, rise: 2, fall: 2, source: 'default' as const };
     const withChecks = { spares: 2, defaultCheck };

@@ -81,6 +81,16 @@ export type SlotTable = Map<string, BackendSlots>;
 export interface BackendSlots {
   size: number;
   byEndpoint: Map<string, number>;
+  /**
+   * The free slots, the longest free first; absent (adoption): every free slot in index order.
+   * A new endpoint takes the front one and never one its own plan frees: HAProxy 2.6 puts a
+   * connection that was in flight at `set server … addr` back in the slot's idle pool afterwards,
+   * still to the old address, and sends the slot's next requests over it (measured: a replaced
+   * endpoint's old server kept answering for 0.3–2.2 s; HAProxy 3.3 fixed it, commit 67df6577).
+   * A freed slot waits in maintenance, where nothing picks it, and the `set server … addr` that
+   * refills it purges whatever came back meanwhile.
+   */
+  free?: number[];
 }
 
 const MIN_SLOTS = 4;
@@ -309,19 +319,27 @@ function assignSlots(before: BackendSlots | undefined, keys: string[]): BackendS
       used.add(slot);
     }
   }
-  let next = 0;
-  for (const key of keys) {
-    if (byEndpoint.has(key)) continue;
-    while (used.has(next)) next += 1;
-    byEndpoint.set(key, next);
-    used.add(next);
-  }
   // Never shrink while running: a smaller backend would need a reload.
   let size = Math.max(MIN_SLOTS, before?.size ?? 0);
-  let needed = keys.length;
-  for (const slot of used) needed = Math.max(needed, slot + 1);
-  while (size < needed) size = grownSize(size);
-  return { size, byEndpoint };
+  for (const slot of used) while (size <= slot) size = grownSize(size);
+  const taken = new Set(before?.byEndpoint.values());
+  const queue = (before?.free ?? range(size).filter((slot) => !taken.has(slot))).filter((slot) => slot < size && !used.has(slot));
+  const freedNow = [...taken].filter((slot) => !used.has(slot)).sort((a, b) => a - b);
+  let head = 0;
+  for (const key of keys) {
+    if (byEndpoint.has(key)) continue;
+    if (head === queue.length) {
+      const from = size;
+      size = grownSize(size);
+      for (let slot = from; slot < size; slot++) queue.push(slot);
+    }
+    byEndpoint.set(key, queue[head++]!);
+  }
+  return { size, byEndpoint, free: [...queue.slice(head), ...freedNow] };
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
 }
 
 /**

@@ -134,17 +134,18 @@ type Assigned = { kind: 'fits'; pool: BackendPool } | { kind: 'ran-out'; need: B
 /** Same entries, same order: releases what no service needs any more, then fills free entries. */
 function assignInPlace(previous: BackendPool, services: readonly PooledService[]): Assigned {
   const wanted = new Map(services.map((s) => [s.name, s]));
-  let changed = false;
-  const entries = previous.entries.map((entry) => {
+  const releasedNow = new Set<number>();
+  const entries = previous.entries.map((entry, index) => {
     const service = entry.service === undefined ? undefined : wanted.get(entry.service);
     if (entry.service === undefined || (service && sameKind(entry, service))) return entry;
-    changed = true;
+    releasedNow.add(index);
     return { ...entry, service: undefined };
   });
+  let changed = releasedNow.size > 0;
   const placed = new Set(entries.flatMap((e) => (e.service === undefined ? [] : [e.service])));
   for (const service of services) {
     if (placed.has(service.name)) continue;
-    const index = freeEntry(entries, service);
+    const index = freeEntry(entries, service, releasedNow);
     if (index < 0) return { kind: 'ran-out', need: kindOf(service) };
     entries[index] = { ...entries[index]!, service: service.name };
     changed = true;
@@ -152,11 +153,16 @@ function assignInPlace(previous: BackendPool, services: readonly PooledService[]
   return { kind: 'fits', pool: changed ? { entries, reserve: previous.reserve } : previous };
 }
 
-/** Its own old backend first (re-added services find their name again), else the first free spare of its kind. */
-function freeEntry(entries: readonly PoolEntry[], service: PooledService): number {
+/**
+ * Its own old backend first (re-added services find their name again), else the first free spare of
+ * its kind that this same plan did not release: requests in flight to the released service's servers
+ * would put their connections back in that backend's slots (BackendSlots.free in desired.ts tells why),
+ * where the new service's first requests could reuse them.
+ */
+function freeEntry(entries: readonly PoolEntry[], service: PooledService, releasedNow: ReadonlySet<number>): number {
   const own = entries.findIndex((e) => e.service === undefined && e.owner === service.name && sameKind(e, service));
   if (own >= 0) return own;
-  return entries.findIndex((e) => e.service === undefined && e.owner === undefined && sameKind(e, service));
+  return entries.findIndex((e, i) => e.service === undefined && e.owner === undefined && !releasedNow.has(i) && sameKind(e, service));
 }
 
 function sameKind(a: BackendKind, b: BackendKind): boolean {

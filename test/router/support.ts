@@ -618,6 +618,16 @@ export async function deleteEndpoint(client: Etcd3, e: EndpointJson): Promise<nu
   return Number(result.header.revision);
 }
 
+/** `previous` deleted and `next` put in one transaction (one watch event, one plan); returns the revision. */
+export async function replaceEndpoint(client: Etcd3, previous: EndpointJson, next: EndpointJson): Promise<number> {
+  // etcd3's builder needs a comparison: one that always holds.
+  const result = await client
+    .if(endpointKey(next), 'Version', '>', -1)
+    .then(client.delete().key(endpointKey(previous)), client.put(endpointKey(next)).value(JSON.stringify(next)))
+    .commit();
+  return Number(result.header.revision);
+}
+
 /** Any raw key below the prefix. */
 export async function putRaw(client: Etcd3, key: string, value: string): Promise<number> {
   const result = await client.put(`${PREFIX}/${key}`).value(value).exec();
