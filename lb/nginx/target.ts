@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { Backoff, delay } from '../../src/backoff.js';
 import { FabricError } from '../../src/errors.js';
 import { readIfExists, writeAtomic } from '../../src/files.js';
+import { DeferredWrite } from '../deferred-write.js';
 import type { Model } from '../model.js';
 import { createTemplateEngine, loadTemplate, packageRoot, type TemplateFn } from '../render.js';
 import { checkFile, type FileSpec, type SyncResult, syncFile } from '../sync.js';
@@ -13,7 +14,7 @@ import { writeAuthFiles } from './auth-files.js';
 import { fatalLinesSince, logOffset, servedVersion } from './control.js';
 import { pushPeers } from './dynamic/control.js';
 import { luaModules } from './dynamic/module.js';
-import { desiredPeerSets, type PeerState, peerState } from './dynamic/peers.js';
+import { desiredPeerSets, fullText, type PeerState, peerState } from './dynamic/peers.js';
 import { planDynamic } from './dynamic/plan.js';
 import { DynamicPeers, type PushOutcome } from './dynamic/runtime.js';
 import { NginxMaster } from './master.js';
@@ -33,6 +34,9 @@ export interface NginxTargetConfig extends ManagedTargetConfig {
 
 /** The shared dict's size: ~100 bytes a peer, so room for well over 100,000 endpoints. */
 const PEER_DICT_SIZE = '32m';
+
+/** The peers' copy on disk: written once pushes pause for this long, and at least this often during a burst. */
+const PEERS_FILE_WRITE = { quietMs: 200, maxMs: 2_000 };
 
 /** A crash-looping nginx is restarted no faster than this; a run this long resets the backoff. */
 const RESTART_BACKOFF = { initialMs: 500, maxMs: 30_000, stableMs: 30_000 };
@@ -73,6 +77,8 @@ export class NginxTarget implements Target {
   private readonly peers: DynamicPeers;
   /** A push nginx did not take even on the retry: from then on this target reloads, and says why. */
   private pushFailure: string | undefined;
+  /** The copy of the peers on disk trails the pushes: only a start before etcd answers reads it. */
+  private readonly peersFile: DeferredWrite;
 
   constructor(
     private readonly config: NginxTargetConfig,
@@ -90,6 +96,10 @@ export class NginxTarget implements Target {
       this.master.on('exit', () => this.onUnexpectedExit());
     }
     this.peers = new DynamicPeers(this.paths.controlSocket, context.logger);
+    this.peersFile = new DeferredWrite({
+      ...PEERS_FILE_WRITE,
+      onError: (err) => context.logger.warn({ err: (err as Error).message }, 'could not keep the peers on disk'),
+    });
     const setup = this.dynamicSetup();
     this.dynamic = typeof setup === 'string' ? undefined : setup;
     this.dynamicOff = typeof setup === 'string' ? setup : undefined;
@@ -166,6 +176,7 @@ export class NginxTarget implements Target {
   async stop(intent: ExitIntent): Promise<void> {
     clearTimeout(this.restartTimer);
     clearTimeout(this.pacedTimer);
+    await this.peersFile.flush().catch((err: unknown) => this.context.logger.warn({ err: (err as Error).message }, 'could not keep the peers on disk'));
     if (intent === 'keep') await this.master?.release();
     else await this.master?.stop();
   }
@@ -185,7 +196,8 @@ export class NginxTarget implements Target {
     };
     const tls = this.tls ? await this.tls.plan(model) : undefined;
     const dynamic = this.dynamicUpstreams ? this.dynamic : undefined;
-    const rendered = renderNginx(template, nginxView(model, this.paths, { ...settings, dynamic }, tls));
+    const view = nginxView(model, this.paths, { ...settings, dynamic }, tls);
+    const rendered = renderNginx(template, view);
     const off = this.pushFailure
       ? `run-time upstreams off: nginx did not take a push (${this.pushFailure}): every endpoint change reloads nginx`
       : this.dynamicOff;
@@ -194,7 +206,7 @@ export class NginxTarget implements Target {
       ...(off ? { limitations: [...rendered.limitations, off] } : {}),
       ...(tls ? { tls } : {}),
       authFiles: nginxAuthFiles(model, this.paths),
-      ...(dynamic ? { peers: peerState(desiredPeerSets(model)) } : {}),
+      ...(dynamic ? { peers: peerState(desiredPeerSets(model), view.runtimeHosts) } : {}),
     };
   }
 
@@ -231,16 +243,18 @@ export class NginxTarget implements Target {
     const pushed = await this.syncPeers(peers);
     if (pushed.result === 'mismatch') return this.fellBack(pushed.detail);
     if (pushed.result !== 'pushed') return report;
-    const what = `peers of ${peers.upstreams} upstreams (${peers.peers} endpoints) pushed at run time, read back equal`;
+    const sent = pushed.delta ? `${pushed.delta.changed} changed and ${pushed.delta.removed} removed of ` : '';
+    const hosts = peers.hosts > 0 ? `; ${peers.hosts} catch-all host${peers.hosts === 1 ? '' : 's'}` : '';
+    const what = `peers of ${sent}${peers.upstreams} upstreams (${peers.peers} endpoints${hosts}) pushed at run time, read back equal`;
     if (report.action === 'none') return { action: 'runtime', detail: what, commands: 1 };
     return { ...report, detail: report.detail ? `${report.detail}; ${what}` : what };
   }
 
-  /** Pushes the peer state unless nginx holds it; on success also keeps it on disk for a start before etcd answers. */
+  /** Pushes the peer state unless nginx holds it; on success also keeps it on disk (soon after) for a start before etcd answers. */
   private async syncPeers(peers: PeerState): Promise<PushOutcome> {
     if (!this.serving()) return { result: 'unchanged' };
     const outcome = await this.peers.ensure(peers);
-    if (outcome.result === 'pushed') await writeAtomic(this.paths.peers, peers.text, 0o600);
+    if (outcome.result === 'pushed') this.peersFile.schedule(() => writeAtomic(this.paths.peers, fullText(peers), 0o600).then(() => undefined));
     return outcome;
   }
 

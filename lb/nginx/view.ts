@@ -12,6 +12,7 @@ import { type NginxPolicy, nginxPolicy, rateLimitZoneName } from '../policy/rend
 import type { TemplateFn } from '../render.js';
 import type { NginxTlsPlan } from '../tls/nginx-tls.js';
 import type { PeerState } from './dynamic/peers.js';
+import { runtimeHosts } from './dynamic/runtime-hosts.js';
 import { routeUpstreamName, upstreamName } from './names.js';
 
 /** Every file nginx reads or writes, all under the directory of the config (so it runs unprivileged). */
@@ -186,16 +187,21 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
   const routes = (model.weightedRoutes ?? []).filter((r) => r.active);
   const limitations = routes.flatMap(routeLimitations);
   const all = [...http.map(serviceUpstream), ...routes.map(routeUpstream)];
-  // Dynamic: every upstream exists, its peers live in the shared dict (not in the config, so churn
-  // renders the same config); without a usable peer its balancer sends requests to the 503 server.
-  const upstreams = settings.dynamic ? all.map((u) => ({ ...u, servers: [] })) : all.filter((u) => u.servers.length > 0);
+  // Dynamic: plain services are served by host from the shared dict, with no server block (runtime-hosts.ts).
+  const catchAll = settings.dynamic !== undefined && settings.http !== undefined;
+  const runtime = catchAll ? runtimeHosts(model, (host) => tls?.hosts.has(host) ?? false) : new Map<string, string>();
   const ready = {
-    declared: new Set(upstreams.map((u) => u.name)),
+    // Dynamic: every upstream a location names exists, its peers in the shared dict (not in the config,
+    // so churn renders the same config); without a usable peer its balancer sends requests to the 503 server.
+    declared: new Set((settings.dynamic ? all : all.filter((u) => u.servers.length > 0)).map((u) => u.name)),
     // A custom 503 page (errorPages) is the location's own answer: with no ready endpoint it is printed
     // instead of proxy_pass, dynamic or not (for such a service the 0 ↔ 1 ready endpoints step is a reload).
     withEndpoints: new Set(all.filter((u) => u.servers.length > 0).map((u) => u.name)),
   };
-  const hosts = hostViews(model, new Set(http.map((s) => s.name)), ready, tls, { authDir: paths.auth, trustedProxies: settings.trustedProxies });
+  const access = { authDir: paths.auth, trustedProxies: settings.trustedProxies };
+  const hosts = hostViews(model, new Set(http.map((s) => s.name)), ready, tls, access, runtime);
+  const named = new Set(hosts.flatMap((h) => h.locations.map((l) => l.upstream)));
+  const upstreams = settings.dynamic ? all.filter((u) => named.has(u.name)).map((u) => ({ ...u, servers: [] })) : all.filter((u) => ready.declared.has(u.name));
   const acmeChallenges = (model.acme?.challenges ?? []).map(([token, keyAuthorization]) => ({
     path: safe(`/.well-known/acme-challenge/${token}`),
     keyAuthorization: safe(keyAuthorization),
@@ -239,6 +245,10 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
     https: tls
       ? { listen: safe(tls.listen), redirectPort: safe(tls.redirectPort), defaultCert: safe(tls.defaultFile), defaultVersion: safe(tls.defaultVersion) }
       : null,
+    /** Dynamic with an HTTP listener: its default server routes hosts from the shared dict (runtime-hosts.ts). */
+    catchAll,
+    /** …these hosts, each with no server block of its own: host → upstream (pushed with the peers, not printed). */
+    runtimeHosts: runtime,
     /** The hosts served over HTTPS (a subset of `hosts`). */
     tlsHosts: hosts.filter((h) => h.tls !== null),
     upstreams,
@@ -269,14 +279,22 @@ function upstreamServer(e: Endpoint, weight: number): UpstreamServer {
   };
 }
 
+/** Per service model: the model keeps an unchanged service's object, so a change re-lists only its own servers. */
+const serviceUpstreams = new WeakMap<ServiceModel, UpstreamView>();
+
 function serviceUpstream(service: ServiceModel): UpstreamView {
-  return {
-    name: safe(upstreamName(service.name)),
-    service: safe(service.name),
-    balance: service.balance,
-    servers: service.endpoints.filter((e) => servingState(e) === 'ready' && e.weight > 0).map((e) => upstreamServer(e, e.weight)),
-    limitations: [],
-  };
+  let upstream = serviceUpstreams.get(service);
+  if (!upstream) {
+    upstream = {
+      name: safe(upstreamName(service.name)),
+      service: safe(service.name),
+      balance: service.balance,
+      servers: service.endpoints.filter((e) => servingState(e) === 'ready' && e.weight > 0).map((e) => upstreamServer(e, e.weight)),
+      limitations: [],
+    };
+    serviceUpstreams.set(service, upstream);
+  }
+  return upstream;
 }
 
 /**
@@ -314,6 +332,7 @@ function hostViews(
   readyUpstreams: { declared: Set<string>; withEndpoints: Set<string> },
   tls: NginxTlsPlan | undefined,
   access: { authDir: string; trustedProxies: readonly string[] | undefined },
+  runtime: ReadonlyMap<string, string>,
 ): HostView[] {
   // A rule of a route takes the route's policies, a rule of a service the service's (docs/routing.md).
   const contexts = new Map(policyContexts(model).map((c) => [c.name, c]));
@@ -330,7 +349,7 @@ function hostViews(
   const byHost = new Map<string, Map<string, LocationView>>();
   // Rules without a path first: a rule for the path "/" itself then overrides the host's root, as in HAProxy's path map.
   const rules = model.hostRules
-    .filter((r) => r.route !== undefined || httpServices.has(r.service))
+    .filter((r) => (r.route !== undefined || httpServices.has(r.service)) && !runtime.has(r.host))
     .sort((a, b) => Number(a.path !== undefined) - Number(b.path !== undefined));
   for (const rule of rules) {
     const locations = byHost.get(rule.host) ?? new Map<string, LocationView>();

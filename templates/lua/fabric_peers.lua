@@ -1,12 +1,13 @@
 -- fabric's run-time upstreams (docs/targets.md, "nginx without reloads"): the router pushes every
 -- upstream's peers into the shared dict `fabric_peers` over the control socket; the balancer picks
--- from them. Each worker decodes a peer set once per pushed version and keeps it until the next.
+-- from them. Each upstream carries the version it was last changed in (`g:NAME`): a worker decodes
+-- a set once per change of that set and keeps it (and its round-robin state) until the next.
 local balancer = require("ngx.balancer")
 
 local dict = ngx.shared.fabric_peers
 local _M = {}
 
--- Per worker: upstream name → { version, peers, total, leastconn, source }.
+-- Per worker: upstream name → { gen, peers, total, balance }.
 local cache = {}
 
 -- A set as pushed: its first line the balance, then one peer a line: `host port weight drain healthy`.
@@ -23,13 +24,18 @@ local function decode(text)
   return { peers = peers, total = total, balance = balance }
 end
 
+-- nil until the router has pushed this upstream (after a start: the 503 server answers).
 local function load(name)
-  local version = dict:get("version")
-  if version == nil then return nil end
+  local gen = dict:get("g:" .. name)
+  if gen == nil then
+    -- Sets stored by an older fabric_peers.lua (the dict survives the reload that brings this one) have no `g:`.
+    gen = dict:get("version")
+    if gen == nil or dict:get("u:" .. name) == nil then return nil end
+  end
   local entry = cache[name]
-  if entry and entry.version == version then return entry end
+  if entry and entry.gen == gen then return entry end
   entry = decode(dict:get("u:" .. name) or "")
-  entry.version = version
+  entry.gen = gen
   cache[name] = entry
   return entry
 end
@@ -118,21 +124,53 @@ function _M.done()
   if peer then peer.active = peer.active - 1 end
 end
 
-local function names()
+-- content of the catch-all server's `location /` (rewrite phase): the host's upstream from the
+-- dict (services with no server block of their own: lb/nginx/dynamic/runtime-hosts.ts).
+function _M.route()
+  if dict:get("version") == nil then
+    ngx.status = 503
+    ngx.say("fabric: no peers yet for ", ngx.var.host)
+    return ngx.exit(503)
+  end
+  local upstream = dict:get("h:" .. ngx.var.host)
+  if upstream == nil then
+    ngx.status = 404
+    ngx.say("fabric: no service answers at this host")
+    return ngx.exit(404)
+  end
+  ngx.var.fabric_upstream = upstream
+end
+
+-- A space-separated list kept under `key` ("names": the upstreams, "hosts": the catch-all's hosts).
+local function listed(key)
   local list = {}
-  for name in (dict:get("names") or ""):gmatch("%S+") do list[#list + 1] = name end
+  for name in (dict:get(key) or ""):gmatch("%S+") do list[#list + 1] = name end
   return list
+end
+
+local function held(name)
+  local set = dict:get("u:" .. name)
+  if set == nil then return "absent " .. name end
+  return "upstream " .. name .. " " .. set
+end
+
+local function held_host(host)
+  local upstream = dict:get("h:" .. host)
+  if upstream == nil then return "nohost " .. host end
+  return "host " .. host .. " " .. upstream
+end
+
+local function answer(parts)
+  ngx.header["Content-Type"] = "text/plain"
+  ngx.print(table.concat(parts, "\n"), "\n")
 end
 
 -- What nginx holds, in the format it was pushed in: the router compares it with what it sent.
 local function read_back()
-  local version = dict:get("version")
-  local parts = { "version " .. (version or "-") }
-  for _, name in ipairs(names()) do
-    parts[#parts + 1] = "upstream " .. name .. " " .. (dict:get("u:" .. name) or "")
-  end
-  ngx.header["Content-Type"] = "text/plain"
-  ngx.print(table.concat(parts, "\n"), "\n")
+  local parts = { "version " .. (dict:get("version") or "-") }
+  for _, name in ipairs(listed("names")) do parts[#parts + 1] = held(name) end
+  for _, host in ipairs(listed("hosts")) do parts[#parts + 1] = held_host(host) end
+  return answer(parts)
 end
 
 local function fail(status, message)
@@ -154,47 +192,137 @@ local function body()
   return data
 end
 
--- A full state: `version V`, then per upstream `upstream NAME BALANCE` and its peers a line,
--- `HOST PORT WEIGHT DRAIN(0|1) HEALTHY(0|1)`. Sets first, the version last: a worker re-reads a
--- set only once the version it caches by has moved.
+-- The lines after `version V` (and `base B`): per upstream `upstream NAME BALANCE` and its peers a line,
+-- `HOST PORT WEIGHT DRAIN(0|1) HEALTHY(0|1)`; `host H UPSTREAM` per catch-all host; in a patch also
+-- `remove NAME` and `unhost H`. `echo` keeps what the answer reports, in the body's order.
+local function parse(text)
+  local parsed = { sets = {}, order = {}, removed = {}, hosts = {}, unhosted = {}, echo = {} }
+  local current
+  for line in text:gmatch("[^\n]+") do
+    local name, balance = line:match("^upstream (%S+) (%S+)$")
+    local host, upstream = line:match("^host (%S+) (%S+)$")
+    local gone = line:match("^remove (%S+)$")
+    local unhost = line:match("^unhost (%S+)$")
+    if name then
+      current = { balance }
+      parsed.sets[name] = current
+      parsed.order[#parsed.order + 1] = name
+      parsed.echo[#parsed.echo + 1] = { held, name }
+    elseif line:match("^%S+ %d+ %d+ [01] [01]$") and current then
+      current[#current + 1] = line
+    elseif host then
+      current = nil
+      parsed.hosts[host] = upstream
+      parsed.echo[#parsed.echo + 1] = { held_host, host }
+    elseif gone then
+      current = nil
+      parsed.removed[#parsed.removed + 1] = gone
+      parsed.echo[#parsed.echo + 1] = { held, gone }
+    elseif unhost then
+      current = nil
+      parsed.unhosted[#parsed.unhosted + 1] = unhost
+      parsed.echo[#parsed.echo + 1] = { held_host, unhost }
+    elseif not line:match("^version ") and not line:match("^base ") then
+      return nil, "fabric: cannot read line: " .. line
+    end
+  end
+  return parsed
+end
+
+-- Stores the sets, each under the version it changes in (an unchanged one keeps its own, so
+-- workers keep their decoded copy), and the hosts; then both lists, the version last.
+local function store(parsed, version, names, hosts)
+  for _, name in ipairs(parsed.order) do
+    local text = table.concat(parsed.sets[name], "\n")
+    if dict:get("u:" .. name) ~= text then
+      local ok, err = dict:set("u:" .. name, text)
+      if not ok then return "fabric: shared dict full: " .. tostring(err) end
+      dict:set("g:" .. name, version)
+    end
+  end
+  for host, upstream in pairs(parsed.hosts) do
+    local ok, err = dict:set("h:" .. host, upstream)
+    if not ok then return "fabric: shared dict full: " .. tostring(err) end
+  end
+  table.sort(names)
+  table.sort(hosts)
+  dict:set("names", table.concat(names, " "))
+  dict:set("hosts", table.concat(hosts, " "))
+  dict:set("version", version)
+end
+
+local function drop(name)
+  dict:delete("g:" .. name)
+  dict:delete("u:" .. name)
+end
+
+-- The keys of `set` as a list.
+local function keys(set)
+  local list = {}
+  for key in pairs(set) do list[#list + 1] = key end
+  return list
+end
+
+-- PUT: a full state, `version V` then every upstream and host. Those it does not name go.
 local function push()
   local text = body() or ""
   local version = text:match("^version (%S+)\n")
   if version == nil or version == "-" then return fail(400, "fabric: expected a first line `version V`") end
-  local sets, list, current = {}, {}, nil
-  for line in text:gmatch("[^\n]+") do
-    local name, balance = line:match("^upstream (%S+) (%S+)$")
-    if name then
-      current = { balance }
-      sets[name] = current
-      list[#list + 1] = name
-    elseif line:match("^%S+ %d+ %d+ [01] [01]$") and current then
-      current[#current + 1] = line
-    elseif not line:match("^version ") then
-      return fail(400, "fabric: cannot read line: " .. line)
-    end
+  local parsed, err = parse(text)
+  if not parsed then return fail(400, err) end
+  local names = {}
+  for _, name in ipairs(parsed.order) do names[name] = true end
+  for _, name in ipairs(listed("names")) do
+    if not names[name] then drop(name) end
   end
-  table.sort(list)
-  for _, name in ipairs(list) do
-    local ok, err = dict:set("u:" .. name, table.concat(sets[name], "\n"))
-    if not ok then return fail(507, "fabric: shared dict full: " .. tostring(err)) end
+  for _, host in ipairs(listed("hosts")) do
+    if parsed.hosts[host] == nil then dict:delete("h:" .. host) end
   end
-  local keep = {}
-  for _, name in ipairs(list) do keep[name] = true end
-  for _, name in ipairs(names()) do
-    if not keep[name] then dict:delete("u:" .. name) end
-  end
-  dict:set("names", table.concat(list, " "))
-  dict:set("version", version)
+  err = store(parsed, version, keys(names), keys(parsed.hosts))
+  if err then return fail(507, err) end
   return read_back()
 end
 
--- content_by_lua on the control socket: GET reads back, PUT replaces the whole state, nothing else.
+-- PATCH: `base B`, `version V`, then only the upstreams and hosts that changed, and `remove NAME` /
+-- `unhost H` lines; taken only on top of version B (else 409: the router then pushes the whole
+-- state). Answers with the new version, the counts and what nginx now holds for each line's subject.
+local function patch()
+  local text = body() or ""
+  local base, version = text:match("^base (%S+)\nversion (%S+)\n")
+  if base == nil or version == "-" then return fail(400, "fabric: expected the lines `base B` and `version V` first") end
+  local holds = dict:get("version")
+  if holds ~= base then return fail(409, "fabric: holds version " .. (holds or "-") .. ", not " .. base) end
+  local parsed, err = parse(text)
+  if not parsed then return fail(400, err) end
+  local names, hosts = {}, {}
+  for _, name in ipairs(listed("names")) do names[name] = true end
+  for _, name in ipairs(parsed.order) do names[name] = true end
+  for _, name in ipairs(parsed.removed) do
+    names[name] = nil
+    drop(name)
+  end
+  for _, host in ipairs(listed("hosts")) do hosts[host] = true end
+  for host in pairs(parsed.hosts) do hosts[host] = true end
+  for _, host in ipairs(parsed.unhosted) do
+    hosts[host] = nil
+    dict:delete("h:" .. host)
+  end
+  local name_list, host_list = keys(names), keys(hosts)
+  err = store(parsed, version, name_list, host_list)
+  if err then return fail(507, err) end
+  local parts = { "version " .. version, "upstreams " .. #name_list, "hosts " .. #host_list }
+  for _, line in ipairs(parsed.echo) do parts[#parts + 1] = line[1](line[2]) end
+  return answer(parts)
+end
+
+-- content_by_lua on the control socket: GET reads back, PUT replaces the whole state, PATCH changes
+-- part of it, nothing else.
 function _M.control()
   local method = ngx.req.get_method()
   if method == "GET" then return read_back() end
   if method == "PUT" then return push() end
-  return fail(405, "fabric: GET or PUT only")
+  if method == "PATCH" then return patch() end
+  return fail(405, "fabric: GET, PUT or PATCH only")
 end
 
 return _M

@@ -128,8 +128,10 @@ describe('confd template resources (confdir)', () => {
 
     // Removed: no longer managed, and its file is left as it was.
     fs.rmSync(path.join(dirs.confd, 'second.toml'));
+    // The directory watch notices the removal on its own time: a key put before that would still render it.
+    await waitFor(() => router.proc.output().includes('resource removed; its file is no longer managed'), { what: 'the removal noticed' });
     await put(`${root}/other/name`, 'third');
-    // A change to the first resource after both: once it shows, the removal was applied too.
+    // A change to the first resource after both: once it shows, 'third' was seen and not rendered.
     await put(`${root}/config/db/user`, 'ann');
     await waitContent(dest, 'database=db2.example.com as ann\nurl=db\n');
     expect(read(second)).toBe('name=second\n');

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isNginx } from '../../lb/nginx/procfs.js';
 import { freePorts } from '../harness/index.js';
 import { type NginxRouter, startNginxRouter } from './nginx-support.js';
-import { endpoint, PREFIX, putEndpoint, startWebServers, trafficDuring, useRouterSuite, waitFor } from './support.js';
+import { endpoint, PREFIX, putEndpoint, putRaw, startWebServers, trafficDuring, useRouterSuite, waitFor } from './support.js';
 
 const suite = useRouterSuite({
   router: false,
@@ -80,9 +80,11 @@ describe('nginx adoption', () => {
   it('a router killed with SIGKILL leaves nginx serving; the next one adopts it, converges with one reload, and restarts it when it dies', async () => {
     const first = await servingRouter('crash', ['crash-1']);
     const reconfigurations = first.reconfigurations();
-    // While no router runs, the model changes: the adopting router converges with one verified reload.
+    // While no router runs, the model changes (a new service with a policy: a server block of its own):
+    // the adopting router converges with one verified reload.
     const [late] = await startWebServers(suite.perTest, ['late']);
     const { second, traffic, master } = await restartUnderTraffic(first, 'crash.apps.test', 'SIGKILL', async () => {
+      await putRaw(suite.client, 'services/late', JSON.stringify({ kind: 'Service', name: 'late', headers: { response: { 'X-Late': 'yes' } } }));
       await putEndpoint(suite.client, endpoint({ service: 'late', port: late!.port }));
     });
     expect(traffic.failures, `${traffic.failures.length} of ${traffic.total} requests failed`).toEqual([]);

@@ -5,10 +5,22 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pushPeers } from '../../lb/nginx/dynamic/control.js';
 import { isNginx } from '../../lb/nginx/procfs.js';
 import { ROOT } from '../harness/index.js';
 import { dynamicByDefault, type NginxRouter, type NginxRouterOptions, startNginxRouter as startRouterWithNginx, waitBodies } from './nginx-support.js';
-import { deleteEndpoint, type EndpointJson, endpoint, PREFIX, putEndpoint, type Resources, startWebServers, useRouterSuite, waitFor } from './support.js';
+import {
+  deleteEndpoint,
+  type EndpointJson,
+  endpoint,
+  PREFIX,
+  putEndpoint,
+  putRaw,
+  type Resources,
+  startWebServers,
+  useRouterSuite,
+  waitFor,
+} from './support.js';
 
 const suite = useRouterSuite({
   router: false,
@@ -41,7 +53,7 @@ function publicRequest(port: number, method: string, pathname: string, host: str
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
-    req.end(method === 'PUT' ? 'version x\n' : undefined);
+    req.end(method === 'GET' ? undefined : 'base x\nversion x\n');
   });
 }
 
@@ -121,22 +133,67 @@ describe.skipIf(!dynamicByDefault())('kind: nginx, dynamic upstreams', () => {
     const target = await router.target();
     expect(target.counters.reloads).toBe(reloadsBefore);
     expect(target.lastApply.action).toBe('runtime');
+    // Only the upstream that changed went to nginx.
+    expect(target.lastApply.detail).toMatch(/^peers of 1 changed and 0 removed of 1 upstreams \(3 endpoints; 1 catch-all host\)/);
     expect(target.limitations).toBeUndefined();
   });
 
-  it('reloads for structure and after a restart pushes again before serving, never a stale or empty set', async () => {
+  it('pushes the whole state when nginx holds another version than the one a patch builds on', async () => {
+    const router = await startNginxRouter(suite.perTest);
+    const [p1, p2, p3] = await startWebServers(suite.perTest, ['p1', 'p2', 'p3']);
+    const first = endpoint({ service: 'patched', port: p1!.port });
+    await router.waitApplied(await putEndpoint(suite.client, first));
+    await waitBodies(router, 'patched.apps.test', ['p1']);
+    // Another writer on the control socket: nginx now holds a version the router never sent.
+    const control = path.join(router.dir, 'run/control.sock');
+    const foreign = `version f0reign\nupstream svc_patched roundrobin\n127.0.0.1 ${p3!.port} 100 0 1\nhost patched.apps.test svc_patched\n`;
+    expect(await pushPeers(control, foreign)).toBe(foreign);
+    await waitBodies(router, 'patched.apps.test', ['p3']);
+    const before = structure(router);
+    // The next change is a patch on a base nginx does not hold: refused (409), then the whole state goes.
+    await router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'patched', port: p2!.port })));
+    await waitBodies(router, 'patched.apps.test', ['p1', 'p2']);
+    expect(await router.upstream('patched')).toEqual([`127.0.0.1:${p1!.port} weight=100`, `127.0.0.1:${p2!.port} weight=100`].sort());
+    const target = await router.target();
+    expect(target.lastApply).toMatchObject({ action: 'runtime', detail: expect.stringMatching(/^peers of 1 upstreams \(2 endpoints; 1 catch-all host\)/) });
+    expect(router.proc.output()).toMatch(/holds version f0reign/);
+    expect(structure(router)).toEqual(before);
+    // And patches again from there.
+    await router.waitApplied(await deleteEndpoint(suite.client, first));
+    await waitBodies(router, 'patched.apps.test', ['p2']);
+    expect((await router.target()).lastApply.detail).toMatch(/^peers of 1 changed and 0 removed of 1 upstreams/);
+  });
+
+  it('serves a new plain service with no reload, reloads for structure, and after a restart pushes again before serving', async () => {
     const router = await startNginxRouter(suite.perTest);
     const [a1, a2, b1] = await startWebServers(suite.perTest, ['a1', 'a2', 'b1']);
     await putEndpoint(suite.client, endpoint({ service: 'alpha', port: a1!.port }));
     await router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'alpha', port: a2!.port })));
     await waitBodies(router, 'alpha.apps.test', ['a1', 'a2']);
-    const reconfigured = router.reconfigurations();
+    await waitFor(() => router.workers().every((w) => !/shutting down/.test(w.title)), { what: 'no old nginx worker left' });
+    const before = structure(router);
 
-    // A new service is a new upstream and server block: one reload; alpha keeps its peers through it.
-    await router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'beta', port: b1!.port })));
-    await waitFor(() => router.reconfigurations() === reconfigured + 1, { what: 'one reload for the new service' });
-    expect(await router.servesConfigOnDisk()).toBe(true);
+    // A new service with nothing of its own but its subdomain: the catch-all server routes it from the dict.
+    const beta = endpoint({ service: 'beta', port: b1!.port });
+    await router.waitApplied(await putEndpoint(suite.client, beta));
     await waitBodies(router, 'beta.apps.test', ['b1']);
+    expect(structure(router), 'no reload for a plain new service').toEqual(before);
+    expect(router.config()).not.toMatch(/beta/);
+    // Gone again: its host answers 404 as any unknown host, still no reload.
+    await router.waitApplied(await deleteEndpoint(suite.client, beta));
+    await waitFor(async () => (await router.request('beta.apps.test')).status === 404, { what: 'beta.apps.test unknown again' });
+    expect(structure(router)).toEqual(before);
+    await router.waitApplied(await putEndpoint(suite.client, beta));
+    await waitBodies(router, 'beta.apps.test', ['b1']);
+
+    // A policy gives beta a server block of its own: one reload; alpha keeps its peers through it.
+    const spec = { kind: 'Service', name: 'beta', headers: { response: { 'X-Beta': 'own-block' } } };
+    await router.waitApplied(await putRaw(suite.client, 'services/beta', JSON.stringify(spec)));
+    await waitFor(() => router.reconfigurations() === before.reconfigurations + 1, { what: 'one reload for the server block' });
+    expect(await router.servesConfigOnDisk()).toBe(true);
+    expect(router.config()).toMatch(/server_name beta\.apps\.test;/);
+    await waitBodies(router, 'beta.apps.test', ['b1']);
+    expect((await router.request('beta.apps.test')).headers['x-beta']).toBe('own-block');
     await waitBodies(router, 'alpha.apps.test', ['a1', 'a2']);
 
     // nginx killed: the router starts it again and pushes the peers (its dict started empty).
@@ -151,13 +208,13 @@ describe.skipIf(!dynamicByDefault())('kind: nginx, dynamic upstreams', () => {
     expect(await router.upstream('alpha')).toEqual([`127.0.0.1:${a1!.port} weight=100`, `127.0.0.1:${a2!.port} weight=100`].sort());
   });
 
-  it("serves the peer state only on its unix socket, the router's alone, and refuses anything but GET and PUT there", async () => {
+  it("serves the peer state only on its unix socket, the router's alone, and refuses anything but GET, PUT and PATCH there", async () => {
     const router = await startNginxRouter(suite.perTest);
     const [s1] = await startWebServers(suite.perTest, ['only']);
     await router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'only', port: s1!.port })));
     await waitBodies(router, 'only.apps.test', ['only']);
     for (const host of ['only.apps.test', 'fabric-control', 'localhost', 'nope.apps.test']) {
-      for (const method of ['GET', 'PUT']) {
+      for (const method of ['GET', 'PUT', 'PATCH']) {
         const res = await publicRequest(router.nginxPort, method, '/fabric/peers', host);
         const what = `${method} /fabric/peers on the public listener, Host ${host}`;
         // The service's own host passes the path to the service; any other host has nothing there.

@@ -107,7 +107,7 @@ export class NginxRouter extends RouterProcess {
     return block
       .split('\n')
       .slice(1)
-      .filter((l) => l.trim() !== '')
+      .filter((l) => l.trim() !== '' && !l.startsWith('host '))
       .map((line) => {
         const [host, port, weight, drain, healthy] = line.split(' ') as [string, string, string, string, string];
         const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;

@@ -82,13 +82,13 @@ describe('kind: nginx', () => {
   });
 
   it('keeps serving the old config when nginx -t refuses a new one, and says why', async () => {
-    // The default template, plus a directive nginx does not know whenever a service "breakme" is ready.
+    // The default template, plus a directive nginx does not know whenever a service "breakme" exists.
     const template = path.join(suite.perTest.tempDir('fabric-nginx-tpl-'), 'nginx.conf.hbs');
     fs.writeFileSync(
       template,
       fs
         .readFileSync(DEFAULT_NGINX_TEMPLATE, 'utf8')
-        .replace('\nhttp {\n', '\nhttp {\n{{#each upstreams}}{{#if (eq service "breakme")}}  fabric_no_such_directive on;\n{{/if}}{{/each}}\n'),
+        .replace('\nhttp {\n', '\nhttp {\n{{#each services}}{{#if (eq name "breakme")}}  fabric_no_such_directive on;\n{{/if}}{{/each}}\n'),
     );
     const router = await startNginxRouter(suite.perTest, { template });
     const [w1, w2, bad] = await startWebServers(suite.perTest, ['w1', 'w2', 'bad']);

@@ -14,7 +14,15 @@ export function pushPeers(socketPath: string, text: string, timeoutMs = 5_000): 
   return call(socketPath, 'PUT', text, timeoutMs);
 }
 
-function call(socketPath: string, method: 'GET' | 'PUT', body: string | undefined, timeoutMs: number): Promise<string> {
+/**
+ * Changes the upstreams a patch names (peerPatch), only if nginx holds its base version (else HTTP 409);
+ * nginx answers with the new version, its upstream count and what it holds for each of them.
+ */
+export function patchPeers(socketPath: string, text: string, timeoutMs = 5_000): Promise<string> {
+  return call(socketPath, 'PATCH', text, timeoutMs);
+}
+
+function call(socketPath: string, method: 'GET' | 'PUT' | 'PATCH', body: string | undefined, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const headers: http.OutgoingHttpHeaders = { host: 'fabric-control' };
     if (body !== undefined) {

@@ -19,15 +19,18 @@ export interface PeerSet {
   peers: Peer[];
 }
 
-/** What the router pushes: every upstream's peers, as text the Lua balancer reads line by line. */
+/** What the router makes nginx hold: every upstream's peers, as text the Lua balancer reads line by line. */
 export interface PeerState {
-  /** A hash of `body`: nginx serves it back, so equal versions mean equal peer sets. */
+  /** A hash of every entry: nginx serves it back, so equal versions mean equal peer sets. */
   version: string;
-  /** `upstream NAME BALANCE` then `HOST PORT WEIGHT DRAIN HEALTHY` per peer, upstreams by name. */
-  body: string;
-  /** The whole push: `version V` and `body`. What nginx holds reads back exactly so. */
-  text: string;
+  /**
+   * Every entry, by key: upstream name → its block (`upstream NAME BALANCE`, then `HOST PORT WEIGHT
+   * DRAIN HEALTHY` per peer), upstreams by name; then `host H` → `host H UPSTREAM` (the catch-all
+   * server's routes, runtime-hosts.ts), hosts by name.
+   */
+  blocks: ReadonlyMap<string, string>;
   upstreams: number;
+  hosts: number;
   peers: number;
 }
 
@@ -65,27 +68,76 @@ function peer(e: ModelEndpoint, weight: number): Peer {
   return { host, port: e.port, weight, drain: state === 'drain', healthy: state !== 'maint' };
 }
 
-/** The push for these sets: sorted, so the same sets always give the same text and version. */
-export function peerState(sets: readonly PeerSet[]): PeerState {
-  const sorted = [...sets].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+/** The state for these sets and catch-all hosts: sorted, so the same input always gives the same blocks and version. */
+export function peerState(sets: readonly PeerSet[], hosts: ReadonlyMap<string, string> = new Map()): PeerState {
+  const sorted = [...sets].sort((a, b) => byName(a.name, b.name));
+  const blocks = new Map<string, string>();
+  const version = createHash('sha256');
   let peers = 0;
-  for (const set of sorted) peers += set.peers.length;
-  const body = sorted.map(block).join('');
-  const version = createHash('sha256').update(body).digest('hex').slice(0, 16);
-  return { version, body, text: `version ${version}\n${body}`, upstreams: sorted.length, peers };
+  for (const set of sorted) {
+    const serialized = block(set);
+    blocks.set(set.name, serialized.text);
+    version.update(serialized.hash);
+    peers += set.peers.length;
+  }
+  for (const host of [...hosts.keys()].sort(byName)) {
+    const line = `host ${host} ${hosts.get(host)}\n`;
+    blocks.set(`${HOST_KEY}${host}`, line);
+    version.update(line);
+  }
+  return { version: version.digest('hex').slice(0, 16), blocks, upstreams: sorted.length, hosts: hosts.size, peers };
 }
 
-const blocks = new WeakMap<PeerSet, string>();
+const HOST_KEY = 'host ';
+
+function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The whole state as one push (`version V`, then every block): what nginx reads back after it. */
+export function fullText(state: PeerState): string {
+  return `version ${state.version}\n${[...state.blocks.values()].join('')}`;
+}
+
+/**
+ * The change from `held` (what nginx was confirmed to hold) to `next`: only the blocks that differ,
+ * and the upstreams that went. nginx applies it only on top of `base`, and answers with `expected`.
+ */
+export interface PeerPatch {
+  text: string;
+  expected: string;
+  changed: number;
+  removed: number;
+}
+
+export function peerPatch(held: PeerState, next: PeerState): PeerPatch {
+  const changed: string[] = [];
+  const removed: string[] = [];
+  for (const [key, text] of next.blocks) if (held.blocks.get(key) !== text) changed.push(text);
+  for (const key of held.blocks.keys()) if (!next.blocks.has(key)) removed.push(key);
+  // nginx answers each line of the patch with what it then holds, in the patch's order.
+  const removal = (key: string) => (key.startsWith(HOST_KEY) ? `unhost ${key.slice(HOST_KEY.length)}\n` : `remove ${key}\n`);
+  const gone = (key: string) => (key.startsWith(HOST_KEY) ? `nohost ${key.slice(HOST_KEY.length)}\n` : `absent ${key}\n`);
+  return {
+    text: `base ${held.version}\nversion ${next.version}\n${changed.join('')}${removed.map(removal).join('')}`,
+    expected: `version ${next.version}\nupstreams ${next.upstreams}\nhosts ${next.hosts}\n${changed.join('')}${removed.map(gone).join('')}`,
+    changed: changed.length,
+    removed: removed.length,
+  };
+}
+
+const blocks = new WeakMap<PeerSet, { text: string; hash: string }>();
 
 /** One upstream's lines, peers by address: kept per set, so an apply re-serialises only what changed. */
-function block(set: PeerSet): string {
-  let text = blocks.get(set);
-  if (text === undefined) {
+function block(set: PeerSet): { text: string; hash: string } {
+  let serialized = blocks.get(set);
+  if (serialized === undefined) {
     const ordered = [...set.peers].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.port - b.port));
-    text = `upstream ${set.name} ${set.balance}\n${ordered.map((p) => `${p.host} ${p.port} ${p.weight} ${p.drain ? 1 : 0} ${p.healthy ? 1 : 0}\n`).join('')}`;
-    blocks.set(set, text);
+    const text = `upstream ${set.name} ${set.balance}\n${ordered.map((p) => `${p.host} ${p.port} ${p.weight} ${p.drain ? 1 : 0} ${p.healthy ? 1 : 0}\n`).join('')}`;
+    serialized = { text, hash: createHash('sha256').update(text).digest('hex') };
+    blocks.set(set, serialized);
   }
-  return text;
+  return serialized;
 }
 
 /** The version in a read-back (`version -` when nginx holds nothing yet: after a start). */
