@@ -3,11 +3,13 @@
 //  - put → served through HAProxy and through nginx (dynamic), same samples, and their ratio
 //  - 1,000 endpoint changes back to back → nginx reloads (0 expected) and time to the final state
 //  - the same put → served with 10,000 more endpoints in the keyspace, and its reloads
-//  - requests/s through the Lua balancer against plain upstreams (a second router, dynamic: false)
-import http from 'node:http';
+//  - the Lua balancer against plain upstreams (a second router, dynamic: false): nginx's own CPU per
+//    request (/proc utime + stime of its master and workers over the same bounded load), and requests/s
 import type { Namespace } from 'etcd3';
 import { startEtcd } from '../test/harness/etcd.js';
 import { DOMAIN, endpoint, etcdClient, pollServed, type RouterProcess, scrape, startRouter, total, txn, waitApplied } from './lib/fabric.js';
+import { findWrk, httpLoad, type LoadResult } from './lib/http-load.js';
+import { type CpuDelta, clockTicksPerSecond, cpuDelta, nginxPidsBelow, processTicks, sampleCpu } from './lib/proc-cpu.js';
 import { type Figure, latencyFigures, ms, nowMs, sleep, summarize } from './lib/report.js';
 import { Cleanup, type IdServer, startIdServers } from './lib/util.js';
 
@@ -15,8 +17,12 @@ const SAMPLES = 20;
 const GAP_MS = 100;
 const CHANGES = 1_000;
 const BULK = 10_000;
-const LOAD_REQUESTS = 4_000;
-const LOAD_CONCURRENCY = 16;
+// 20,000 requests a round: at tens of µs each, over a hundred clock ticks of nginx CPU, far above the tick.
+const LOAD_REQUESTS = 20_000;
+const LOAD_ROUNDS = 5;
+const WARMUP_REQUESTS = 2_000;
+const LOAD_CONNECTIONS = 8;
+const LOAD_TIME_LIMIT_MS = 90_000;
 const HOST = `probe.${DOMAIN}`;
 
 async function nginxReloads(router: RouterProcess): Promise<number> {
@@ -50,32 +56,98 @@ async function putToServed(kv: Namespace, router: RouterProcess, servers: IdServ
   return { viaHaproxy, viaNginx, failures };
 }
 
-/** A bounded load loop: `LOAD_REQUESTS` GETs over `LOAD_CONCURRENCY` kept-alive connections; requests/s and failures. */
-async function load(port: number): Promise<{ rps: number; failures: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: LOAD_CONCURRENCY });
-  let next = 0;
-  let failures = 0;
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/', headers: { host: HOST }, agent }, (res) => {
-        if (res.statusCode !== 200) failures += 1;
-        res.resume();
-        res.on('end', resolve);
-      });
-      req.on('error', () => {
-        failures += 1;
-        resolve();
-      });
-    });
-  const started = nowMs();
-  await Promise.all(
-    Array.from({ length: LOAD_CONCURRENCY }, async () => {
-      while (next++ < LOAD_REQUESTS) await one();
-    }),
-  );
-  const elapsed = nowMs() - started;
-  agent.destroy();
-  return { rps: (LOAD_REQUESTS / elapsed) * 1_000, failures };
+/** One nginx under one bounded load: what the client saw, and what nginx's processes spent on it. */
+interface NginxCost {
+  load: LoadResult;
+  cpu: CpuDelta;
+  /** nginx processes measured (master + workers). */
+  processes: number;
+  /** Workers that appeared during the load (a reload): their CPU is not counted. */
+  born: number[];
+  /** The bench's own node process over the same load (the upstream servers, and the client when it is node's). */
+  benchTicks: number;
+}
+
+/** `requests` GETs through a router's nginx; the CPU of its master and workers read before and after. */
+async function costed(router: RouterProcess, requests: number, wrk: string | undefined): Promise<NginxCost> {
+  const pids = nginxPidsBelow(router.proc.pid);
+  if (pids.length === 0) throw new Error(`no nginx process below router pid ${router.proc.pid}`);
+  const before = sampleCpu(pids);
+  const benchBefore = processTicks(process.pid)!;
+  const load = await httpLoad({ port: router.nginxPort!, host: HOST, requests, connections: LOAD_CONNECTIONS, timeLimitMs: LOAD_TIME_LIMIT_MS }, wrk);
+  const benchAfter = processTicks(process.pid)!;
+  const cpu = cpuDelta(before, sampleCpu(pids));
+  const born = nginxPidsBelow(router.proc.pid).filter((pid) => !before.has(pid));
+  const benchTicks = benchAfter.user + benchAfter.system - benchBefore.user - benchBefore.system;
+  return { load, cpu, processes: pids.length, born, benchTicks };
+}
+
+/**
+ * `LOAD_ROUNDS` rounds of the same load through both nginx, after a warm-up of each; which goes first
+ * alternates, so a change in the machine's other load falls on both.
+ */
+async function compareCost(lua: RouterProcess, plain: RouterProcess, wrk: string | undefined): Promise<{ lua: NginxCost[]; plain: NginxCost[] }> {
+  await costed(lua, WARMUP_REQUESTS, wrk); // connections, the Lua code, the per-worker peer cache
+  await costed(plain, WARMUP_REQUESTS, wrk);
+  const rounds = { lua: [] as NginxCost[], plain: [] as NginxCost[] };
+  for (let round = 0; round < LOAD_ROUNDS; round++) {
+    const order = round % 2 === 0 ? (['lua', 'plain'] as const) : (['plain', 'lua'] as const);
+    for (const which of order) rounds[which].push(await costed(which === 'lua' ? lua : plain, LOAD_REQUESTS, wrk));
+  }
+  return rounds;
+}
+
+/** Rounds added up: ticks, answers, time. */
+function sum(rounds: NginxCost[]) {
+  const add = (f: (c: NginxCost) => number) => rounds.reduce((total, c) => total + f(c), 0);
+  return {
+    user: add((c) => c.cpu.user),
+    system: add((c) => c.cpu.system),
+    completed: add((c) => c.load.completed),
+    failures: add((c) => c.load.failures),
+    unsent: add((c) => c.load.unsent),
+    elapsedMs: add((c) => c.load.elapsedMs),
+    benchTicks: add((c) => c.benchTicks),
+    gone: add((c) => c.cpu.gone.length),
+    born: add((c) => c.born.length),
+    processes: Math.max(...rounds.map((c) => c.processes)),
+  };
+}
+
+function costFigures(rounds: { lua: NginxCost[]; plain: NginxCost[] }, ticksPerSecond: number): Figure[] {
+  const [lua, plain] = [sum(rounds.lua), sum(rounds.plain)];
+  const client = rounds.lua[0]!.load.client;
+  const how = `${LOAD_ROUNDS} rounds × ${LOAD_REQUESTS.toLocaleString('en')} GETs × ${LOAD_CONNECTIONS} keep-alive connections, client ${client}`;
+  const us = (ticks: number, answers: number) => ((ticks / ticksPerSecond) * 1e6) / answers;
+  const [luaUs, plainUs] = [us(lua.user + lua.system, lua.completed), us(plain.user + plain.system, plain.completed)];
+  const perRound = (cs: NginxCost[]) => cs.map((c) => us(c.cpu.user + c.cpu.system, c.load.completed).toFixed(1)).join(', ');
+  const caveats = (t: ReturnType<typeof sum>) =>
+    [t.gone ? `${t.gone} nginx process(es) exited during a load` : '', t.born ? `${t.born} started during one` : ''].filter(Boolean).join(', ');
+  const ticks = (t: ReturnType<typeof sum>) =>
+    `user ${t.user} + sys ${t.system} ticks over ${t.completed.toLocaleString('en')} answers (${t.processes} processes${t.gone || t.born ? `; ${caveats(t)}` : ''})`;
+  return [
+    {
+      id: 'ng',
+      name: `nginx CPU per request (/proc utime + stime, master + workers), ${how}: Lua balancer / plain upstreams`,
+      value: `${luaUs.toFixed(1)} / ${plainUs.toFixed(1)} µs (${(luaUs / plainUs).toFixed(2)}×; ${luaUs >= plainUs ? '+' : ''}${(luaUs - plainUs).toFixed(1)} µs)`,
+    },
+    {
+      id: 'ng',
+      name: `nginx CPU: user time per request (the Lua code runs in user space): Lua balancer / plain upstreams`,
+      value: `${us(lua.user, lua.completed).toFixed(1)} / ${us(plain.user, plain.completed).toFixed(1)} µs`,
+    },
+    { id: 'ng', name: 'nginx CPU per request, each round: Lua balancer; plain upstreams', value: `${perRound(rounds.lua)}; ${perRound(rounds.plain)} µs` },
+    {
+      id: 'ng',
+      name: `nginx CPU: the ticks behind it (CLK_TCK ${ticksPerSecond}); the bench's node process (upstreams${client === 'node' ? ' + client' : ''}) meanwhile`,
+      value: `Lua: ${ticks(lua)}; plain: ${ticks(plain)}; bench ${lua.benchTicks} / ${plain.benchTicks} ticks`,
+    },
+    {
+      id: 'ng',
+      name: `requests/s through nginx, ${how}: Lua balancer / plain upstreams`,
+      value: `${((lua.completed / lua.elapsedMs) * 1_000).toFixed(0)} / ${((plain.completed / plain.elapsedMs) * 1_000).toFixed(0)}; failures ${lua.failures} / ${plain.failures}${lua.unsent || plain.unsent ? `; left unsent at the time limit ${lua.unsent} / ${plain.unsent}` : ''}`,
+    },
+  ];
 }
 
 export async function benchNginxDynamic(): Promise<Figure[]> {
@@ -129,16 +201,13 @@ export async function benchNginxDynamic(): Promise<Figure[]> {
     const large = await putToServed(kv, router, pool.servers.slice(0, 8), previous);
     const reloads4 = await nginxReloads(router);
 
-    // Throughput: the same probe (4 servers) through this nginx and through one with plain upstreams.
+    // Throughput: the same probe (4 servers) through this nginx and through one with plain upstreams: nginx CPU per request, requests/s.
     for (let i = 1; i < 4; i++) lastRev = await txn(kv, [endpoint({ service: 'probe', port: pool.servers[i]!.port })]);
     await waitApplied(router, lastRev, 30_000);
     const plain = await startRouter({ etcd: etcd.endpoint, name: 'bench-router-ng-plain', nginx: { dynamic: false } });
     cleanup.defer('plain router', () => plain.stop());
     await waitApplied(plain, lastRev, 60_000);
-    await load(router.nginxPort!); // warm-up
-    await load(plain.nginxPort!);
-    const lua = await load(router.nginxPort!);
-    const upstreams = await load(plain.nginxPort!);
+    const cost = await compareCost(router, plain, findWrk());
 
     const [sh, sn] = [summarize(small.viaHaproxy), summarize(small.viaNginx)];
     const [lh, ln] = [summarize(large.viaHaproxy), summarize(large.viaNginx)];
@@ -173,11 +242,7 @@ export async function benchNginxDynamic(): Promise<Figure[]> {
         value: `${(ln.p50 / lh.p50).toFixed(2)}×; ${reloads4 - reloads3}`,
         target: '0 reloads',
       },
-      {
-        id: 'ng',
-        name: `requests/s through nginx, ${LOAD_REQUESTS.toLocaleString('en')} GETs × ${LOAD_CONCURRENCY} keep-alive connections: Lua balancer / plain upstreams`,
-        value: `${lua.rps.toFixed(0)} / ${upstreams.rps.toFixed(0)} (${((lua.rps / upstreams.rps) * 100).toFixed(0)} %); failures ${lua.failures} / ${upstreams.failures}`,
-      },
+      ...costFigures(cost, clockTicksPerSecond()),
     ];
   } finally {
     await cleanup.run();

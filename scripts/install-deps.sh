@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(etcd-server etcd-client haproxy nginx libnginx-mod-http-lua docker.io busybox-static openssl curl iproute2 ca-certificates chromium pebble)
+# wrk: the load client of the bench ng (without it the bench uses its own, slower, node loop).
+packages=(etcd-server etcd-client haproxy nginx libnginx-mod-http-lua docker.io busybox-static openssl curl iproute2 ca-certificates chromium pebble wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
