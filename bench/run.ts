@@ -49,7 +49,7 @@ const BENCHES: Bench[] = [
   {
     ids: ['ng'],
     group: 'router',
-    title: 'ng) nginx without reloads: put → served next to HAProxy, 1,000 changes, 10,000 endpoints, Lua balancer req/s',
+    title: 'ng) nginx without reloads: put → served next to HAProxy, 1,000 changes, 10,000 endpoints, the Lua balancer’s CPU per request',
     run: benchNginxDynamic,
   },
   { ids: ['j'], group: 'router', title: 'j) health path fails → out of HAProxy rotation', run: benchHealthDetection },
