@@ -63,15 +63,37 @@ local function leastconn(peers, tried)
   return best
 end
 
--- The client address picks the peer (weighted), as `hash $remote_addr` does; retries go round-robin.
+-- `source`: consistent hashing, as nginx's `hash $remote_addr consistent`. Each peer owns points on a
+-- ring, their number fixed by its own weight alone (0.4 a weight unit: 40 at the default 100), so a peer
+-- joining or leaving moves only the clients of its own points. Built once per change of the set.
+local function ring(peers)
+  local hashes, owners = {}, {}
+  for _, p in ipairs(peers) do
+    for i = 1, math.max(1, math.ceil(p.weight * 0.4)) do
+      local h = ngx.crc32_long(p.key .. "#" .. i)
+      if owners[h] == nil then
+        hashes[#hashes + 1] = h
+        owners[h] = p
+      end
+    end
+  end
+  table.sort(hashes)
+  return { hashes = hashes, owners = owners }
+end
+
+-- The client address picks the peer on the ring (the first point at or after its hash); retries go round-robin.
 local function source(entry, tried)
   if next(tried) ~= nil then return smooth(entry.peers, tried) end
-  local point = ngx.crc32_short(ngx.var.remote_addr or "") % entry.total
-  for _, p in ipairs(entry.peers) do
-    if point < p.weight then return p end
-    point = point - p.weight
+  entry.ring = entry.ring or ring(entry.peers)
+  local hashes = entry.ring.hashes
+  local h = ngx.crc32_long(ngx.var.remote_addr or "")
+  local lo, hi = 1, #hashes
+  if h > hashes[hi] then return entry.ring.owners[hashes[1]] end
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if hashes[mid] < h then lo = mid + 1 else hi = mid end
   end
-  return entry.peers[1]
+  return entry.ring.owners[hashes[lo]]
 end
 
 local function pick(entry, tried)

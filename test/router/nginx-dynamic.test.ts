@@ -9,6 +9,7 @@ import { pushPeers } from '../../lb/nginx/dynamic/control.js';
 import { isNginx } from '../../lb/nginx/procfs.js';
 import { ROOT } from '../harness/index.js';
 import { dynamicByDefault, type NginxRouter, type NginxRouterOptions, startNginxRouter as startRouterWithNginx, waitBodies } from './nginx-support.js';
+import { requestTarget } from './policy-support.js';
 import {
   deleteEndpoint,
   type EndpointJson,
@@ -136,6 +137,45 @@ describe.skipIf(!dynamicByDefault())('kind: nginx, dynamic upstreams', () => {
     // Only the upstream that changed went to nginx.
     expect(target.lastApply.detail).toMatch(/^peers of 1 changed and 0 removed of 1 upstreams \(3 endpoints; 1 catch-all host\)/);
     expect(target.limitations).toBeUndefined();
+  });
+
+  it('balance: source keeps each client on its peer, and a peer joining or leaving moves only its own clients', async () => {
+    const router = await startNginxRouter(suite.perTest);
+    const servers = await startWebServers(suite.perTest, ['h0', 'h1', 'h2', 'h3']);
+    const eps = servers.map((s) => endpoint({ service: 'sticky', port: s.port }));
+    await putRaw(suite.client, 'services/sticky', JSON.stringify({ kind: 'Service', name: 'sticky', balance: 'source' }));
+    for (const e of eps.slice(0, 3)) await putEndpoint(suite.client, e);
+    const peersAre = (n: number) => waitFor(async () => (await router.upstream('sticky')).length === n, { what: `sticky with ${n} peers in nginx` });
+    await peersAre(3);
+    // 40 client addresses on loopback, each asked twice: the same peer both times.
+    const clients = Array.from({ length: 40 }, (_, i) => `127.0.0.${10 + i}`);
+    const served = async () => {
+      const by = new Map<string, string>();
+      for (const from of clients) by.set(from, (await requestTarget(router, 'nginx', 'sticky.apps.test', { from })).body);
+      return by;
+    };
+    const before = await served();
+    expect(await served()).toEqual(before);
+    expect(new Set(before.values()).size, 'clients spread over the peers').toBeGreaterThan(1);
+    expect([...before.values()].every((b) => ['h0', 'h1', 'h2'].includes(b))).toBe(true);
+
+    // h3 joins: a client either keeps its peer or moves to h3; most keep theirs.
+    await putEndpoint(suite.client, eps[3]!);
+    await peersAre(4);
+    const joined = await served();
+    const moved = clients.filter((c) => joined.get(c) !== before.get(c));
+    expect(
+      moved.every((c) => joined.get(c) === 'h3'),
+      'only moves to the new peer',
+    ).toBe(true);
+    expect(moved.length).toBeLessThan(clients.length / 2);
+
+    // h0 leaves: only h0's clients move.
+    await deleteEndpoint(suite.client, eps[0]!);
+    await peersAre(3);
+    const left = await served();
+    for (const c of clients) if (joined.get(c) !== 'h0') expect(left.get(c), c).toBe(joined.get(c));
+    expect([...left.values()]).not.toContain('h0');
   });
 
   it('pushes the whole state when nginx holds another version than the one a patch builds on', async () => {
