@@ -57,7 +57,7 @@ function rssSampler(router: () => RouterProcess) {
 
 /** The event-loop delay max (ms) since the previous scrape (each scrape starts a new window). */
 async function loopMaxMs(router: RouterProcess): Promise<number> {
-  return total(await scrape(router.apiPort), 'fabric_router_event_loop_delay_seconds', { stat: 'max' }) * 1000;
+  return total(await scrape(router.apiPort, 60_000), 'fabric_router_event_loop_delay_seconds', { stat: 'max' }) * 1000;
 }
 
 const hostOf = (service: string) => `${service}.${DOMAIN}`;

@@ -77,8 +77,9 @@ export async function pollServed(
 // ---------------------------------------------------------------- metrics and status
 
 /** Prometheus text → `name{labels}` → value. */
-export async function scrape(port: number): Promise<Map<string, number>> {
-  const { body } = await get(port, '/metrics');
+/** `timeoutMs`: a router blocked at size answers late, and the bench measures that block, not dies of it. */
+export async function scrape(port: number, timeoutMs = 2_000): Promise<Map<string, number>> {
+  const { body } = await get(port, '/metrics', undefined, timeoutMs);
   const series = new Map<string, number>();
   for (const line of body.split('\n')) {
     if (!line || line.startsWith('#')) continue;

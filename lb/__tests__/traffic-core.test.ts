@@ -184,4 +184,42 @@ describe('rings', () => {
     expect(store.endpoints.has('web/h1/c1')).toBe(false);
     expect(store.services.has('other')).toBe(true);
   });
+
+  it('an idle entity holds no ring, and ringBytes() follows allocation and pruning without a recount', () => {
+    const store = new TrafficStore();
+    const b = new CounterBaselines(T0);
+    const desired = desiredOf({ web: ['h1/busy', 'h1/idle'] });
+    const recount = () =>
+      [store.services, store.endpoints, store.versions].reduce((sum, map) => sum + [...map.values()].reduce((n, e) => n + e.series.bytes, 0), 0);
+    for (let i = 1; i <= 12; i++) {
+      const lines = [
+        { backend: 'svc_web', server: 's1', req: i * 10, c2xx: i * 10 },
+        { backend: 'svc_web', server: 's2', req: 0 },
+      ];
+      feed(store, b, desired, lines, T0 + i * 1_000);
+      expect(store.ringBytes()).toBe(recount());
+    }
+    expect(store.endpoints.get('web/h1/idle')!.series.ring.bytes).toBe(0);
+    expect(store.endpoints.get('web/h1/busy')!.series.ring.bytes).toBe(POINTS * 3 * 4);
+    feed(store, b, desiredOf({ other: ['h1/c9'] }), [{ backend: 'svc_other', server: 's1', req: 1 }], T0 + 16 * 60_000);
+    store.prune(T0 + 16 * 60_000);
+    expect(store.ringBytes()).toBe(recount());
+  });
+
+  it('a ring allocated late reads zeros for its idle points, as one allocated at once', () => {
+    const lazy = new Ring(2);
+    const eager = new Ring(2);
+    eager.push(3, [1, 0]);
+    for (const [index, values] of [
+      [5, [0, 0]],
+      [6, [0, 0]],
+      [8, [2, 3]],
+      [8, [1, 1]],
+    ] as const) {
+      lazy.push(index, values);
+      eager.push(index, values);
+    }
+    expect(lazy.get(8, 0)).toBe(3);
+    for (const index of [5, 6, 7, 8]) for (const field of [0, 1]) expect(lazy.get(index, field)).toBe(eager.get(index, field));
+  });
 });

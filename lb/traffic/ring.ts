@@ -7,34 +7,38 @@ const MIN_WINDOW_MS = 1_000;
 /**
  * A fixed ring of closed 5-s points, `fields` numbers each, in one Float32Array (bounded memory:
  * 180 × fields × 4 bytes). Points are written in order; points skipped between two writes are zeros.
+ * The array is allocated with the first point that is not all zeros: at 100,000 endpoints most are
+ * idle, and their rings would hold ~200 MB of zeros (and take seconds to allocate at the first read).
  */
 export class Ring {
-  private readonly data: Float32Array;
+  private data: Float32Array | undefined;
   /** The bucket index (time / POINT_MS) of the newest point written; -1 before the first. */
   head = -1;
 
-  constructor(readonly fields: number) {
-    this.data = new Float32Array(POINTS * fields);
-  }
+  constructor(readonly fields: number) {}
 
   get bytes(): number {
-    return this.data.byteLength;
+    return this.data?.byteLength ?? 0;
   }
 
   push(index: number, values: ArrayLike<number>): void {
     if (this.head >= 0 && index <= this.head) {
       // The clock went back: fold it into the newest point rather than rewrite history.
-      this.addAt(this.head, values);
+      if (this.data || !allZero(values)) this.addAt(this.head, values);
       return;
     }
-    if (this.head >= 0) for (let i = Math.max(this.head + 1, index - POINTS + 1); i < index; i++) this.slot(i).fill(0);
+    if (!this.data && allZero(values)) {
+      this.head = index;
+      return;
+    }
+    if (this.data && this.head >= 0) for (let i = Math.max(this.head + 1, index - POINTS + 1); i < index; i++) this.slot(i).fill(0);
     this.slot(index).set(values);
     this.head = index;
   }
 
   /** A field of point `index`; 0 when that point is not kept (older than 15 min, or never written). */
   get(index: number, field: number): number {
-    if (this.head < 0 || index > this.head || index <= this.head - POINTS) return 0;
+    if (!this.data || this.head < 0 || index > this.head || index <= this.head - POINTS) return 0;
     return this.data[(index % POINTS) * this.fields + field]!;
   }
 
@@ -44,9 +48,16 @@ export class Ring {
   }
 
   private slot(index: number): Float32Array {
+    // Allocated zeroed: every point before the first written one reads 0, as it would have.
+    this.data ??= new Float32Array(POINTS * this.fields);
     const start = (index % POINTS) * this.fields;
     return this.data.subarray(start, start + this.fields);
   }
+}
+
+function allZero(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (values[i] !== 0) return false;
+  return true;
 }
 
 /**

@@ -86,6 +86,8 @@ export class TrafficStore {
   samples = 0;
   resets = 0;
   private lastPrune = 0;
+  /** What ringBytes() reports: the rings' typed arrays, added as they are allocated, taken off as entities go. */
+  private bytes = 0;
 
   /** A source that will feed samples: from now on `/v1/services` carries `traffic`. */
   addSource(source: string): void {
@@ -145,7 +147,9 @@ export class TrafficStore {
         v[1] = d['5xx'];
         v[2] = responses(d);
       }
+      const bytes = entity.series.bytes;
       entity.series.add(at, v, since);
+      this.bytes += entity.series.bytes - bytes;
     }
     this.sampledAt = at;
     if (at - this.lastPrune >= 60_000) this.prune(at);
@@ -157,7 +161,11 @@ export class TrafficStore {
     const cutoff = at - FORGET_AFTER_MS;
     for (const [key, e] of this.endpoints) if (e.lastSeen < cutoff) this.drop(this.endpoints, key, e, 'endpoints');
     for (const [key, e] of this.versions) if (e.lastSeen < cutoff) this.drop(this.versions, key, e, 'versions');
-    for (const [name, s] of this.services) if (s.lastSeen < cutoff && s.endpoints.size === 0 && s.versions.size === 0) this.services.delete(name);
+    for (const [name, s] of this.services) {
+      if (s.lastSeen >= cutoff || s.endpoints.size > 0 || s.versions.size > 0) continue;
+      this.services.delete(name);
+      this.bytes -= s.series.bytes;
+    }
     for (const [source, list] of this.touched)
       this.touched.set(
         source,
@@ -165,15 +173,14 @@ export class TrafficStore {
       );
   }
 
-  /** Bytes held by the rings (the typed arrays; the maps and objects around them come on top). */
+  /** Bytes held by the rings (the typed arrays; the maps and objects around them come on top): kept as they change. */
   ringBytes(): number {
-    let bytes = 0;
-    for (const map of [this.services, this.endpoints, this.versions] as Map<string, Entity>[]) for (const e of map.values()) bytes += e.series.bytes;
-    return bytes;
+    return this.bytes;
   }
 
   private drop(map: Map<string, MemberEntity>, key: string, entity: MemberEntity, list: 'endpoints' | 'versions'): void {
     map.delete(key);
+    this.bytes -= entity.series.bytes;
     this.services.get(entity.service)?.[list].delete(key);
   }
 
@@ -182,6 +189,7 @@ export class TrafficStore {
     if (!s) {
       s = { name, endpoints: new Set(), versions: new Set(), ...newEntity(SERVICE_FIELDS, at) };
       this.services.set(name, s);
+      this.bytes += s.series.bytes;
     }
     return s;
   }
@@ -192,6 +200,7 @@ export class TrafficStore {
     if (!e) {
       e = { service: service.name, endpoint, ...newEntity(MEMBER_FIELDS, at) };
       this.endpoints.set(key, e);
+      this.bytes += e.series.bytes;
       service.endpoints.add(key);
     }
     return e;
@@ -203,6 +212,7 @@ export class TrafficStore {
     if (!e) {
       e = { service: service.name, route, version, ...newEntity(MEMBER_FIELDS, at) };
       this.versions.set(key, e);
+      this.bytes += e.series.bytes;
       service.versions.add(key);
     }
     return e;
