@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { counterDelta, zeroCounters } from '../traffic/counters.js';
-import { slotOwners } from '../traffic/owners.js';
+import { slotOwner, slotOwners } from '../traffic/owners.js';
 import { POINT_MS, POINTS, PointSeries, Ring } from '../traffic/ring.js';
 import { CounterBaselines } from '../traffic/sampler.js';
 import { parseShowInfo, trafficRows } from '../traffic/stat.js';
@@ -64,9 +64,9 @@ describe('show stat for traffic', () => {
       { name: 'canary', groups: [{ service: 'web', version: 'v1', weight: 90, share: 1, servers: [{ key: 'web/h1/c1', endpoint: {} as never, weight: 90 }] }] },
     ];
     const owners = slotOwners(desired, routes as never);
-    expect(owners.slots.get('svc_web/s1')).toEqual({ service: 'web', endpoint: 'h1/c1' });
-    expect(owners.slots.get('spare_http_roundrobin_1/s1')).toEqual({ service: 'api', endpoint: 'h2/c2' });
-    expect(owners.slots.get('route_canary/s1')).toEqual({ service: 'web', endpoint: 'h1/c1', route: 'canary', version: 'v1' });
+    expect(slotOwner(owners, 'svc_web', 's1')).toEqual({ service: 'web', endpoint: 'h1/c1' });
+    expect(slotOwner(owners, 'spare_http_roundrobin_1', 's1')).toEqual({ service: 'api', endpoint: 'h2/c2' });
+    expect(slotOwner(owners, 'route_canary', 's1')).toEqual({ service: 'web', endpoint: 'h1/c1', route: 'canary', version: 'v1' });
     expect(owners.backends.has('spare_http_roundrobin_2')).toBe(false);
   });
 });

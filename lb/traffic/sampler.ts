@@ -1,5 +1,5 @@
 import { type Counters, counterDelta } from './counters.js';
-import type { SlotOwner, SlotOwners } from './owners.js';
+import { type SlotOwner, type SlotOwners, slotOwner } from './owners.js';
 import type { ProcessInfo, TrafficRow } from './stat.js';
 
 /** One slot's (or backend's) share of one read: what happened since the last read, and its gauges now. */
@@ -63,7 +63,7 @@ export class CounterBaselines {
       const name = `${row.backend}/${row.server}`;
       const before = this.last.get(name);
       this.last.set(name, row.counters);
-      const owner = owners.slots.get(name);
+      const owner = slotOwner(owners, row.backend, row.server);
       if (!owner) continue;
       const delta = adopted ? undefined : before ? counterDelta(before, row.counters) : row.counters;
       observations.push({ service: owner.service, owner, delta, sessions: row.sessions, queue: row.queue, responseTimeMs: row.responseTimeMs });
