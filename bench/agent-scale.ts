@@ -8,7 +8,7 @@ import { startEtcd } from '../test/harness/etcd.js';
 import { DEFAULT_TEST_IMAGE } from '../test/harness/image.js';
 import { waitFor } from '../test/harness/wait.js';
 import { benchDocker, subscribeStarts } from './lib/docker.js';
-import { etcdClient, startAgent } from './lib/fabric.js';
+import { agentEndpointsPrefix, etcdClient, startAgent } from './lib/fabric.js';
 import { type Figure, latencyFigures, ms, nowMs } from './lib/report.js';
 import { Arrivals, Cleanup, mapLimit } from './lib/util.js';
 
@@ -56,7 +56,7 @@ async function coldStart(docker: Docker, dockerHost: string, etcdEndpoint: strin
   cleanup.defer(`etcd client ${n}`, () => client.close());
   const keys = new Arrivals();
   let allAt: number | undefined;
-  const watcher = await kv.watch().prefix(`endpoints/${service}/`).create();
+  const watcher = await kv.watch().prefix(agentEndpointsPrefix(service, service)).create();
   watcher.on('put', (entry) => {
     keys.note(entry.key.toString(), nowMs());
     if (keys.times.size === n) allAt ??= nowMs();
@@ -85,7 +85,7 @@ async function burst(docker: Docker, dockerHost: string, etcdEndpoint: string, c
   const { client, kv } = etcdClient(etcdEndpoint);
   cleanup.defer('etcd client burst', () => client.close());
   const keys = new Arrivals();
-  const watcher = await kv.watch().prefix(`endpoints/${service}/`).create();
+  const watcher = await kv.watch().prefix(agentEndpointsPrefix(service, service)).create();
   watcher.on('put', (entry) => keys.note(entry.key.toString().split('/').pop()!, nowMs()));
   const starts = await subscribeStarts(docker);
   const agent = await startAgent({ etcd: etcdEndpoint, dockerHost, hostName: service, name: 'bench-agent-yburst' });

@@ -6,7 +6,7 @@ import { removeAllContainers, runWeb } from '../test/harness/containers.js';
 import { startEtcd } from '../test/harness/etcd.js';
 import { waitFor } from '../test/harness/wait.js';
 import { benchDocker, subscribeStarts } from './lib/docker.js';
-import { etcdClient, type FabricProcess, get, revision, scrape, startAgent, total } from './lib/fabric.js';
+import { agentEndpointsPrefix, etcdClient, type FabricProcess, get, revision, scrape, startAgent, total } from './lib/fabric.js';
 import { type Figure, latencyFigures, ms, nowMs } from './lib/report.js';
 import { Arrivals, Cleanup, mapLimit } from './lib/util.js';
 
@@ -28,7 +28,7 @@ export async function benchStartToEtcd(): Promise<Figure[]> {
     const { client, kv } = etcdClient(etcd.endpoint);
     cleanup.defer('etcd client', () => client.close());
     const keys = new Arrivals();
-    const watcher = await kv.watch().prefix('endpoints/bench-a/').create();
+    const watcher = await kv.watch().prefix(agentEndpointsPrefix('bench-a', 'bench-a')).create();
     cleanup.defer('watch', () => watcher.cancel());
     watcher.on('put', (entry) => keys.note(entry.key.toString().split('/').pop()!, nowMs()));
     const starts = await subscribeStarts(docker);
@@ -86,7 +86,7 @@ export async function benchColdStartAndResync(): Promise<Figure[]> {
 
     const keys = new Arrivals();
     let allAt: number | undefined;
-    const watcher = await kv.watch().prefix('endpoints/bench-b/').create();
+    const watcher = await kv.watch().prefix(agentEndpointsPrefix('bench-b', 'bench-b')).create();
     cleanup.defer('watch', () => watcher.cancel());
     watcher.on('put', (entry) => {
       keys.note(entry.key.toString(), nowMs());
@@ -107,7 +107,19 @@ export async function benchColdStartAndResync(): Promise<Figure[]> {
 
     // c) Let one resync settle, then count what the next ones write.
     const resyncs = async () => total(await scrape(agent.apiPort), 'fabric_agent_resyncs_total');
-    const first = await resyncs();
+    // The agent's API listens once its first sync is done (fastify loads after it): wait for it.
+    const { first } = await waitFor(
+      async () =>
+        resyncs().then(
+          (n) => ({ first: n }),
+          () => undefined,
+        ),
+      {
+        timeoutMs: 20_000,
+        intervalMs: 50,
+        what: "the agent's API",
+      },
+    );
     await waitFor(async () => (await resyncs()) >= first + 1, { timeoutMs: 20_000, intervalMs: 100, what: 'a resync' });
     const before = await scrape(agent.apiPort);
     const revBefore = await revision(kv);

@@ -7,15 +7,30 @@ import { startEtcd } from '../test/harness/etcd.js';
 import { freePort } from '../test/harness/ports.js';
 import { waitFor } from '../test/harness/wait.js';
 import { benchDocker, subscribeStarts } from './lib/docker.js';
-import { DOMAIN, endpoint, etcdClient, get, pollServed, revision, scrape, startAgent, startRouter, total, txn, waitApplied } from './lib/fabric.js';
+import {
+  agentEndpointsPrefix,
+  DOMAIN,
+  endpoint,
+  etcdClient,
+  get,
+  pollServed,
+  revision,
+  scrape,
+  startAgent,
+  startRouter,
+  total,
+  txn,
+  waitApplied,
+} from './lib/fabric.js';
 import { type Figure, latencyFigures, nowMs, sleep } from './lib/report.js';
 import { Cleanup } from './lib/util.js';
 
 const E_SAMPLES = 20;
 const SERVICE = 'bench-e';
 
+/** The keys the agent wrote for `service` (host-scoped; the placeholder endpoint is not among them). */
 async function keysOf(kv: Namespace, service: string): Promise<string[]> {
-  return kv.getAll().prefix(`endpoints/${service}/`).keys();
+  return kv.getAll().prefix(agentEndpointsPrefix(service, service)).keys();
 }
 
 export async function benchDockerToServed(): Promise<Figure[]> {
@@ -57,7 +72,7 @@ export async function benchDockerToServed(): Promise<Figure[]> {
         // Remove the previous container and wait until etcd and HAProxy no longer have it.
         const gone = previous;
         await gone.remove();
-        await waitFor(async () => (await keysOf(kv, SERVICE)).length === 1, { timeoutMs: 15_000, what: 'previous endpoint removed' });
+        await waitFor(async () => (await keysOf(kv, SERVICE)).length === 0, { timeoutMs: 15_000, what: 'previous endpoint removed' });
         await waitFor(async () => (await get(router.httpPort, '/', host)).status === 503, { timeoutMs: 15_000, what: 'previous endpoint out of HAProxy' });
         await sleep(50);
       }

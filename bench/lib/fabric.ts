@@ -6,6 +6,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Etcd3, type Namespace } from 'etcd3';
+import { Keys } from '../../src/keyspace.js';
 import { freePort } from '../../test/harness/ports.js';
 import { withDescendants } from '../../test/harness/proc-scan.js';
 import { addExitCleanup, type ManagedProcess, startProcess } from '../../test/harness/processes.js';
@@ -358,4 +359,9 @@ export async function revision(kv: Namespace): Promise<number> {
 export async function waitApplied(router: RouterProcess, rev: number, timeoutMs = 30_000): Promise<number> {
   await waitFor(async () => (await router.status()).appliedRevision >= rev, { timeoutMs, intervalMs: 10, what: `router applied revision ${rev}` });
   return performance.timeOrigin + performance.now();
+}
+
+/** Where an agent on `host` writes the endpoints of `service` (the host-scoped layout, src/keyspace.ts). */
+export function agentEndpointsPrefix(host: string, service: string): string {
+  return `${Keys.hostRoot(host)}endpoints/${service}/`;
 }
