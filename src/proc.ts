@@ -112,14 +112,23 @@ export async function stopPid(pid: number, signal: NodeJS.Signals, graceMs: numb
   return true;
 }
 
-/** The parent of `pid`, from /proc/<pid>/stat ("pid (comm) state ppid …"; comm may hold spaces). */
-export function parentPid(pid: number): number | undefined {
+/**
+ * /proc/<pid>/stat after the command name ("pid (comm) state ppid …"; comm may hold spaces and
+ * parentheses): [0] is the state, [1] the parent, [11] and [12] utime and stime. Undefined once gone.
+ */
+export function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
+}
+
+/** The parent of `pid`, from /proc/<pid>/stat. */
+export function parentPid(pid: number): number | undefined {
+  const fields = statFields(pid);
+  return fields ? Number(fields[1]) : undefined;
 }
 
 /** The direct children of `pid` (e.g. a load balancer's workers below its master), from /proc. */

@@ -1,7 +1,8 @@
 // CPU time that processes spent, read from /proc/<pid>/stat on their side: what a load cost the
 // server, whatever the speed of the client that sent it.
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
+import { processTitle } from '../../lb/nginx/procfs.js';
+import { statFields } from '../../src/proc.js';
 import { withDescendants } from '../../test/harness/proc-scan.js';
 
 /** utime and stime, in clock ticks. */
@@ -22,28 +23,13 @@ export function clockTicksPerSecond(): number {
 
 /** One process's utime and stime so far; undefined once it is gone. */
 export function processTicks(pid: number): CpuTicks | undefined {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // After the command name (which may hold spaces and parentheses): state is field 3, utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]), system: Number(fields[12]) };
-}
-
-function title(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-  } catch {
-    return '';
-  }
+  const fields = statFields(pid);
+  return fields ? { user: Number(fields[11]), system: Number(fields[12]) } : undefined;
 }
 
 /** nginx's master and workers below `rootPid` (a router), by their `nginx: …` titles; HAProxy and others are left out. */
 export function nginxPidsBelow(rootPid: number): number[] {
-  return withDescendants([rootPid]).filter((pid) => title(pid).startsWith('nginx: '));
+  return withDescendants([rootPid]).filter((pid) => processTitle(pid)?.startsWith('nginx: '));
 }
 
 /** CPU ticks of a set of processes at one moment. */

@@ -319,11 +319,11 @@ function assignSlots(before: BackendSlots | undefined, keys: string[]): BackendS
       used.add(slot);
     }
   }
-  // Never shrink while running: a smaller backend would need a reload.
+  // Never shrink while running: a smaller backend would need a reload. (Kept slots are below the old size.)
   let size = Math.max(MIN_SLOTS, before?.size ?? 0);
-  for (const slot of used) while (size <= slot) size = grownSize(size);
   const taken = new Set(before?.byEndpoint.values());
-  const queue = (before?.free ?? range(size).filter((slot) => !taken.has(slot))).filter((slot) => slot < size && !used.has(slot));
+  // Free before this plan, longest first; what this plan frees goes behind them.
+  const queue = before?.free ? [...before.free] : range(size).filter((slot) => !taken.has(slot));
   const freedNow = [...taken].filter((slot) => !used.has(slot)).sort((a, b) => a - b);
   let head = 0;
   for (const key of keys) {

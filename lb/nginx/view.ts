@@ -190,18 +190,17 @@ export function nginxView(model: Model, paths: NginxPaths, settings: NginxSettin
   // Dynamic: plain services are served by host from the shared dict, with no server block (runtime-hosts.ts).
   const catchAll = settings.dynamic !== undefined && settings.http !== undefined;
   const runtime = catchAll ? runtimeHosts(model, (host) => tls?.hosts.has(host) ?? false) : new Map<string, string>();
-  const ready = {
-    // Dynamic: every upstream a location names exists, its peers in the shared dict (not in the config,
-    // so churn renders the same config); without a usable peer its balancer sends requests to the 503 server.
-    declared: new Set((settings.dynamic ? all : all.filter((u) => u.servers.length > 0)).map((u) => u.name)),
-    // A custom 503 page (errorPages) is the location's own answer: with no ready endpoint it is printed
-    // instead of proxy_pass, dynamic or not (for such a service the 0 ↔ 1 ready endpoints step is a reload).
-    withEndpoints: new Set(all.filter((u) => u.servers.length > 0).map((u) => u.name)),
-  };
+  const withServers = all.filter((u) => u.servers.length > 0);
+  // A custom 503 page (errorPages) is the location's own answer: with no ready endpoint it is printed
+  // instead of proxy_pass, dynamic or not (for such a service the 0 ↔ 1 ready endpoints step is a reload).
+  const withEndpoints = new Set(withServers.map((u) => u.name));
+  // Dynamic: every upstream a location names exists, its peers in the shared dict (not in the config,
+  // so churn renders the same config); without a usable peer its balancer sends requests to the 503 server.
+  const ready = { declared: settings.dynamic ? new Set(all.map((u) => u.name)) : withEndpoints, withEndpoints };
   const access = { authDir: paths.auth, trustedProxies: settings.trustedProxies };
   const hosts = hostViews(model, new Set(http.map((s) => s.name)), ready, tls, access, runtime);
   const named = new Set(hosts.flatMap((h) => h.locations.map((l) => l.upstream)));
-  const upstreams = settings.dynamic ? all.filter((u) => named.has(u.name)).map((u) => ({ ...u, servers: [] })) : all.filter((u) => ready.declared.has(u.name));
+  const upstreams = settings.dynamic ? all.filter((u) => named.has(u.name)).map((u) => ({ ...u, servers: [] })) : withServers;
   const acmeChallenges = (model.acme?.challenges ?? []).map(([token, keyAuthorization]) => ({
     path: safe(`/.well-known/acme-challenge/${token}`),
     keyAuthorization: safe(keyAuthorization),

@@ -146,7 +146,7 @@ function _M.done()
   if peer then peer.active = peer.active - 1 end
 end
 
--- content of the catch-all server's `location /` (rewrite phase): the host's upstream from the
+-- rewrite_by_lua in the catch-all server's `location /`: the host's upstream from the
 -- dict (services with no server block of their own: lb/nginx/dynamic/runtime-hosts.ts).
 function _M.route()
   if dict:get("version") == nil then

@@ -94,9 +94,13 @@ function byName(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The whole state as one push (`version V`, then every block): what nginx reads back after it. */
+const fullTexts = new WeakMap<PeerState, string>();
+
+/** The whole state as one push (`version V`, then every block): what nginx reads back after it. Built once per state. */
 export function fullText(state: PeerState): string {
-  return `version ${state.version}\n${[...state.blocks.values()].join('')}`;
+  let text = fullTexts.get(state);
+  if (text === undefined) fullTexts.set(state, (text = `version ${state.version}\n${[...state.blocks.values()].join('')}`));
+  return text;
 }
 
 /**
@@ -115,12 +119,12 @@ export function peerPatch(held: PeerState, next: PeerState): PeerPatch {
   const removed: string[] = [];
   for (const [key, text] of next.blocks) if (held.blocks.get(key) !== text) changed.push(text);
   for (const key of held.blocks.keys()) if (!next.blocks.has(key)) removed.push(key);
-  // nginx answers each line of the patch with what it then holds, in the patch's order.
-  const removal = (key: string) => (key.startsWith(HOST_KEY) ? `unhost ${key.slice(HOST_KEY.length)}\n` : `remove ${key}\n`);
-  const gone = (key: string) => (key.startsWith(HOST_KEY) ? `nohost ${key.slice(HOST_KEY.length)}\n` : `absent ${key}\n`);
+  // A removal's line, and nginx's answer to it (each line answered with what it then holds, in the patch's order).
+  const lines = (hostWord: string, upstreamWord: string) =>
+    removed.map((key) => (key.startsWith(HOST_KEY) ? `${hostWord} ${key.slice(HOST_KEY.length)}\n` : `${upstreamWord} ${key}\n`)).join('');
   return {
-    text: `base ${held.version}\nversion ${next.version}\n${changed.join('')}${removed.map(removal).join('')}`,
-    expected: `version ${next.version}\nupstreams ${next.upstreams}\nhosts ${next.hosts}\n${changed.join('')}${removed.map(gone).join('')}`,
+    text: `base ${held.version}\nversion ${next.version}\n${changed.join('')}${lines('unhost', 'remove')}`,
+    expected: `version ${next.version}\nupstreams ${next.upstreams}\nhosts ${next.hosts}\n${changed.join('')}${lines('nohost', 'absent')}`,
     changed: changed.length,
     removed: removed.length,
   };
