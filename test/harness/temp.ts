@@ -22,3 +22,13 @@ export function makeTempDir(prefix = 'fabric-test-'): TempDir {
     },
   };
 }
+
+/**
+ * Replaces a file as an editor's atomic save does (a sibling written, then renamed over it).
+ * A plain writeFileSync truncates first, and a watcher that reads in between sees an empty file.
+ */
+export function replaceFile(dest: string, content: string): void {
+  const swap = path.join(path.dirname(dest), `.${path.basename(dest)}.${process.pid}.swap`);
+  fs.writeFileSync(swap, content);
+  fs.renameSync(swap, dest);
+}

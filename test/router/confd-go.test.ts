@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { parseResourceFile } from '../../lb/confd/toml.js';
+import { replaceFile } from '../harness/index.js';
 import { CLI, DOMAIN, type RunningRouter, startRouterWithConfig, useRouterSuite, waitFor } from './support.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -94,7 +95,7 @@ describe('Go templates in a confdir', () => {
     const template = path.join(dirs.templates, 'app.tmpl');
     const dest = path.join(dirs.out, 'app.conf');
     await suite.client.put(`${root}/v`).value('1').exec();
-    fs.writeFileSync(template, 'value={{getv "/v"}}\n');
+    replaceFile(template, 'value={{getv "/v"}}\n');
     fs.writeFileSync(path.join(dirs.confd, 'app.toml'), resource({ src: 'app.tmpl', dest, prefix: root, keys: ['/v'] }));
     const router = await startRouterWithConfig(suite.perTest, suite.etcd, { confdir: dirs.root });
     await waitFor(() => read(dest) === 'value=1\n', { what: 'the first render' });
@@ -107,7 +108,7 @@ describe('Go templates in a confdir', () => {
       ['range over a string', '{{range getv "/v"}}{{.}}{{end}}\n', /app\.tmpl:1:13: executing "app\.tmpl" at <"\/v">: range can't iterate over 1/],
     ];
     for (const [what, text, message] of broken) {
-      fs.writeFileSync(template, text);
+      replaceFile(template, text);
       const error = await waitFor(
         async () => {
           const e = await lastError(router);
@@ -123,7 +124,7 @@ describe('Go templates in a confdir', () => {
     }
 
     // A missing key: its own code, the key named, the file still the last good one.
-    fs.writeFileSync(template, 'value={{getv "/v"}} other={{getv "/other"}}\n');
+    replaceFile(template, 'value={{getv "/v"}} other={{getv "/other"}}\n');
     const missing = await waitFor(
       async () => {
         const e = await lastError(router);
@@ -137,7 +138,7 @@ describe('Go templates in a confdir', () => {
     expect(read(dest)).toBe('value=1\n');
 
     // Fixed by a live edit: rendered at once, no restart, the error gone.
-    fs.writeFileSync(template, '{{- /* fixed */ -}}\nfixed={{getv "/v" | printf "%03s"}}\n');
+    replaceFile(template, '{{- /* fixed */ -}}\nfixed={{getv "/v" | printf "%03s"}}\n');
     await waitFor(() => read(dest) === 'fixed=001\n', { what: 'the fixed template rendered' });
     await waitFor(async () => !(await lastError(router)), { what: 'lastError cleared' });
     expect(await router.isReady()).toBe(true);
@@ -164,10 +165,10 @@ describe('kind: file with a Go template', () => {
     const template = path.join(dir, 'app.conf.tmpl');
     const dest = path.join(dir, 'app.conf');
     await suite.client.put(`${root}/color`).value('blue').exec();
-    fs.writeFileSync(template, 'color={{getv "/color"}} services={{len .services}}\n');
+    replaceFile(template, 'color={{getv "/color"}} services={{len .services}}\n');
     await startRouterWithConfig(suite.perTest, suite.etcd, { targets: [{ kind: 'file', name: 'app', template, dest, prefix: root, keys: ['/color'] }] });
     await waitFor(() => /^color=blue services=\d+\n$/.test(read(dest) ?? ''), { what: `the first render (now ${JSON.stringify(read(dest))})` });
-    fs.writeFileSync(template, '{{with getv "/color"}}colour: {{.}}{{end}}\n');
+    replaceFile(template, '{{with getv "/color"}}colour: {{.}}{{end}}\n');
     await waitFor(() => read(dest) === 'colour: blue\n', { what: `the edited template rendered (now ${JSON.stringify(read(dest))})` });
   });
 });
@@ -199,7 +200,7 @@ describe('fabric render with Go templates', () => {
     const template = path.join(dir, 'app.tmpl');
     const dest = path.join(dir, 'out', 'app.conf');
     const reloads = path.join(dir, 'reloads.log');
-    fs.writeFileSync(template, '{{range gets "/servers/*"}}server {{base .Key}} {{.Value}}\n{{end}}{{len .services}} services\n');
+    replaceFile(template, '{{range gets "/servers/*"}}server {{base .Key}} {{.Value}}\n{{end}}{{len .services}} services\n');
     await suite.client.put(`${root}/servers/b`).value('10.0.0.2:80').exec();
     await suite.client.put(`${root}/servers/a`).value('10.0.0.1:80').exec();
     const target = { kind: 'file', name: 'app', template, dest, prefix: root, keys: ['/servers'], reload: `echo reloaded >> ${reloads}` };
@@ -221,13 +222,13 @@ describe('fabric render with Go templates', () => {
     expect(read(reloads)).toBe('reloaded\n');
 
     // The same file name, rendered as Handlebars because the target says so.
-    fs.writeFileSync(template, '{{#each (gets "/servers/*")}}{{Key}} {{/each}}\n');
+    replaceFile(template, '{{#each (gets "/servers/*")}}{{Key}} {{/each}}\n');
     const hbs = await render({ targets: [{ ...target, engine: 'handlebars' }] }, ['--once', '--sync-only']);
     expect(hbs.code, hbs.stderr).toBe(0);
     expect(read(dest)).toBe('/servers/a /servers/b /servers/c \n');
 
     // A Go parse error: the file, line and column; nothing written.
-    fs.writeFileSync(template, 'ok\n{{range gets "/servers/*"}}\n');
+    replaceFile(template, 'ok\n{{range gets "/servers/*"}}\n');
     const bad = await render({ targets: [target] }, ['--once']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(new RegExp(`app: FABRIC_ERR_RENDER: template ${template.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3:0: unexpected EOF`));

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { KeyWatch } from '../../lb/confd/keys.js';
+import { replaceFile } from '../harness/index.js';
 import { endpoint, etcdClient, putEndpoint, type RunningRouter, startRouterWithConfig, TcpProxy, useRouterSuite, waitFor } from './support.js';
 
 const suite = useRouterSuite({ router: false });
@@ -180,7 +181,7 @@ describe('kind: file target', () => {
     const template = path.join(dirs.templates, 'file.hbs');
     const dest = path.join(dirs.out, 'file.conf');
     const reloads = path.join(dirs.root, 'reloads.log');
-    fs.writeFileSync(template, 'color={{getv "/color"}}\nservices={{#each services}}{{name}}:{{endpoints.length}} {{/each}}\n');
+    replaceFile(template, 'color={{getv "/color"}}\nservices={{#each services}}{{name}}:{{endpoints.length}} {{/each}}\n');
     await put(`${root}/color`, 'blue');
     const router = await startRouterWithConfig(suite.perTest, suite.etcd, {
       targets: [

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EtcdServer } from '../harness/index.js';
+import { replaceFile } from '../harness/index.js';
 import {
   bodies,
   DEFAULT_TEMPLATE,
@@ -175,7 +176,7 @@ describe('a template that renders a config HAProxy refuses', () => {
     const source = fs.readFileSync(DEFAULT_TEMPLATE, 'utf8');
     const anchor = '  # service {{service}}\n';
     expect(source).toContain(anchor);
-    fs.writeFileSync(template, source.replace(anchor, `${anchor}{{#if (eq service "broken")}}  this-is-not-a-keyword at-all\n{{/if}}`));
+    replaceFile(template, source.replace(anchor, `${anchor}{{#if (eq service "broken")}}  this-is-not-a-keyword at-all\n{{/if}}`));
     const etcd = await startEtcdFor(perTest);
     // Spare backends off: "broken" must come with a reload (in a spare it would be served at run time).
     const router = await startRouter(perTest, etcd, { template, haproxy: { spares: 0 } });

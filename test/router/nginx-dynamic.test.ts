@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pushPeers } from '../../lb/nginx/dynamic/control.js';
 import { isNginx } from '../../lb/nginx/procfs.js';
-import { ROOT } from '../harness/index.js';
+import { ROOT, replaceFile } from '../harness/index.js';
 import { dynamicByDefault, type NginxRouter, type NginxRouterOptions, startNginxRouter as startRouterWithNginx, waitBodies } from './nginx-support.js';
 import { requestTarget } from './policy-support.js';
 import {
@@ -284,7 +284,7 @@ describe.skipIf(!dynamicByDefault())('kind: nginx, dynamic upstreams', () => {
     const original = fs.readFileSync(path.join(ROOT, 'templates/nginx.conf.hbs'), 'utf8');
     const broken = original.replace('content_by_lua_block { fabric_peers.control() }', 'default_type text/plain;\n      return 200 "version -\\n";');
     expect(broken).not.toBe(original);
-    fs.writeFileSync(template, broken);
+    replaceFile(template, broken);
     const router = await startNginxRouter(suite.perTest, { template });
     const [s1, s2] = await startWebServers(suite.perTest, ['f1', 'f2']);
     await router.waitApplied(await putEndpoint(suite.client, endpoint({ service: 'fall', port: s1!.port })));

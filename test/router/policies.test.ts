@@ -6,6 +6,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { replaceFile } from '../harness/index.js';
 import { type NginxRouter, startNginxRouter } from './nginx-support.js';
 import { requestTarget, TARGETS, type Target } from './policy-support.js';
 import { endpoint, type HttpResult, listenLoopback, putEndpoint, putRaw, type Resources, startRouterWithConfig, useRouterSuite, waitFor } from './support.js';
@@ -199,7 +200,7 @@ describe('traffic policies through HAProxy and nginx', () => {
   it('a target that cannot apply a policy says so in /v1/status (a spec written past fabric apply)', async () => {
     const work = suite.perTest.tempDir('fabric-policy-file-');
     const template = path.join(work, 'services.hbs');
-    fs.writeFileSync(template, '{{#each services}}{{name}}\n{{/each}}');
+    replaceFile(template, '{{#each services}}{{name}}\n{{/each}}');
     const fileRouter = await startRouterWithConfig(suite.perTest, suite.etcd, {
       targets: [{ kind: 'file', name: 'names', template, dest: path.join(work, 'services.txt') }],
     });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
+import { replaceFile } from '../harness/index.js';
 import { CLI, DOMAIN, endpoint, putEndpoint, useRouterSuite } from './support.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -181,7 +182,7 @@ describe('fabric render --once with HAProxy', () => {
     const dir = suite.file.tempDir('fabric-render-haproxy-');
     const dest = path.join(dir, 'haproxy.cfg');
     const template = path.join(dir, 'bad.cfg.hbs');
-    fs.writeFileSync(template, 'global\n  no-such-keyword here\n');
+    replaceFile(template, 'global\n  no-such-keyword here\n');
     fs.writeFileSync(dest, 'previous\n');
     const run = await render({ targets: [{ kind: 'haproxy', dest, template, manage: false }] }, ['--once']);
     expect(run.code, run.stdout).not.toBe(0);
