@@ -22,7 +22,7 @@ import { tlsRoutes } from './tls/api.js';
 import { createVault } from './tls/create.js';
 import { trafficRoutes } from './traffic/api.js';
 import { createTraffic } from './traffic/create.js';
-import { registerTrafficMetrics } from './traffic/metrics.js';
+import { trafficMetricsText } from './traffic/metrics.js';
 import { VipManager } from './vip/manager.js';
 import { KeyspaceWatch } from './watch.js';
 
@@ -70,7 +70,6 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
   const vips = config.vipPool ? new VipManager({ pool: config.vipPool, interface: config.vipInterface }, etcd.kv, logger) : undefined;
   const health = createHealthSource(config, targets, metrics, logger);
   const traffic = createTraffic(config, targets, health, () => router?.model, logger);
-  if (traffic) registerTrafficMetrics(registry, traffic.store, config.traffic.metricsEndpointCap);
   const routerId = config.routerId ?? defaultRouterId(common.listen);
   const acme = createAcme(config, etcd.kv, routerId, registry, logger);
   const watch = new KeyspaceWatch(etcd.watchClient().kv, logger);
@@ -96,6 +95,7 @@ export async function startRouter(options: RouterStartOptions): Promise<RouterHa
     title: 'fabric router API',
     logger,
     registry,
+    moreMetrics: traffic && trafficMetricsText(traffic.store, config.traffic.metricsEndpointCap, { component: 'router' }),
     readiness: () => running.readiness(),
     status: () => running.status(),
     access: common.api,

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -16,6 +17,8 @@ export interface Readiness {
 export interface ApiOptions {
   logger: Logger;
   registry: Registry;
+  /** Families written outside the registry (the router's traffic: too many series for prom-client's objects), after its own. */
+  moreMetrics?: () => Promise<readonly string[]>;
   readiness: () => Readiness;
   status: () => unknown;
   /** Title of the OpenAPI document at /docs. */
@@ -127,8 +130,9 @@ function addCommonRoutes(app: FastifyInstance, options: ApiOptions): void {
     '/metrics',
     { schema: { summary: 'Prometheus metrics', description: 'Text exposition format; see docs/metrics.md.', tags: ['health'] } },
     async (_request, reply) => {
-      const text = await options.registry.metrics();
-      return reply.type(options.registry.contentType).send(text);
+      const [text, more] = await Promise.all([options.registry.metrics(), options.moreMetrics?.()]);
+      // Many pieces are streamed as they are: joined, a 13 MB text would block the loop once more.
+      return reply.type(options.registry.contentType).send(more ? Readable.from([text, ...more]) : text);
     },
   );
   app.get(

@@ -1,38 +1,23 @@
-import { Counter, Gauge, type Registry } from '../../src/metrics.js';
-import { TRAFFIC_FAMILIES, type TrafficSample, trafficSamples } from './prometheus.js';
+import { trafficExposition } from './prometheus.js';
 import type { TrafficStore } from './store.js';
 
 /**
- * Registers the traffic families (lb/traffic/prometheus.ts) on the router's registry. Their values
- * are computed at scrape time from the store, once per scrape for all families.
+ * The traffic families' text for /metrics (lb/traffic/prometheus.ts), after the registry's own. One
+ * text serves every scrape until the store takes a new sample or a second passes; scrapes that come
+ * while it is being written wait for the same one.
  */
-export function registerTrafficMetrics(registry: Registry, store: TrafficStore, endpointCap: number): void {
-  let cached: { samples: number; at: number; values: Map<string, TrafficSample[]> } | undefined;
-  const current = () => {
+export function trafficMetricsText(store: TrafficStore, endpointCap: number, defaultLabels: Record<string, string>): () => Promise<readonly string[]> {
+  let cached: { samples: number; at: number; text: Promise<readonly string[]> } | undefined;
+  return () => {
     const now = Date.now();
     if (!cached || cached.samples !== store.samples || now - cached.at > 1_000) {
-      cached = { samples: store.samples, at: now, values: trafficSamples(store, endpointCap) };
+      const text = trafficExposition(store, endpointCap, defaultLabels);
+      cached = { samples: store.samples, at: now, text };
+      // A failed write is not kept: the next scrape tries again.
+      text.catch(() => {
+        if (cached?.text === text) cached = undefined;
+      });
     }
-    return cached.values;
+    return cached.text;
   };
-  for (const family of TRAFFIC_FAMILIES) {
-    const options = { name: family.name, help: family.help, labelNames: [...family.labelNames], registers: [registry] };
-    if (family.type === 'counter') {
-      new Counter({
-        ...options,
-        collect() {
-          this.reset();
-          for (const s of current().get(family.name) ?? []) this.inc(s.labels, s.value);
-        },
-      });
-    } else {
-      new Gauge({
-        ...options,
-        collect() {
-          this.reset();
-          for (const s of current().get(family.name) ?? []) this.set(s.labels, s.value);
-        },
-      });
-    }
-  }
 }
