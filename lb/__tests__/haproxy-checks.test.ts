@@ -118,7 +118,9 @@ describe('desired state and diff when HAProxy runs the checks', () => {
 
   it('maps each filled slot of a service backend to its endpoint key', () => {
     const { desired } = desiredHaproxy(model(entries), new Map(), undefined, undefined, DEFAULT_CHECK);
-    const slots = checkedSlots(desired);
+    const slots = new Map(
+      [...checkedSlots(desired)].flatMap(([backend, servers]) => [...servers].map(([server, key]) => [`${backend}/${server}`, key] as const)),
+    );
     expect([...slots.values()].sort()).toEqual(
       [`web/${ep('web', 'a').host}/${ep('web', 'a').container}`, `web/${ep('web', 'b').host}/${ep('web', 'b').container}`].sort(),
     );

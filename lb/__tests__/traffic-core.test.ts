@@ -4,24 +4,16 @@ import { describe, expect, it } from 'vitest';
 import { counterDelta, zeroCounters } from '../traffic/counters.js';
 import { slotOwner, slotOwners } from '../traffic/owners.js';
 import { POINT_MS, POINTS, PointSeries, Ring } from '../traffic/ring.js';
-import { CounterBaselines } from '../traffic/sampler.js';
 import { parseShowInfo, trafficRows } from '../traffic/stat.js';
 import { TrafficStore } from '../traffic/store.js';
 import { serviceTraffic, trafficSummary } from '../traffic/view.js';
-import { desiredOf, type StatLine, statAnswer } from './traffic-fixtures.js';
+import { desiredOf, StatFixture, type StatLine, statAnswer } from './traffic-fixtures.js';
 
 const T0 = 1_796_000_000_000;
 
-function feed(
-  store: TrafficStore,
-  baselines: CounterBaselines,
-  desired: ReturnType<typeof desiredOf>,
-  lines: StatLine[],
-  at: number,
-  info = { pid: 100, uptime: 1 },
-) {
+function feed(store: TrafficStore, fixture: StatFixture, desired: ReturnType<typeof desiredOf>, lines: StatLine[], at: number, info = { pid: 100, uptime: 1 }) {
   const text = statAnswer(lines, info);
-  store.ingest('haproxy-0', baselines.observe(trafficRows(text)!, parseShowInfo(text), slotOwners(desired, []), at));
+  fixture.feed(store, text, desired, at);
 }
 
 describe('show stat for traffic', () => {
@@ -75,17 +67,17 @@ describe('counters into deltas', () => {
   it('counts a process the router saw start from zero, baselines an adopted one', () => {
     const desired = desiredOf({ web: ['h1/c1'] });
     const ours = new TrafficStore();
-    feed(ours, new CounterBaselines(T0), desired, [{ backend: 'svc_web', server: 's1', req: 10 }], T0 + 2_000, { pid: 1, uptime: 2 });
+    feed(ours, new StatFixture(T0), desired, [{ backend: 'svc_web', server: 's1', req: 10 }], T0 + 2_000, { pid: 1, uptime: 2 });
     expect(ours.services.get('web')!.total.requests).toBe(10);
     const adopted = new TrafficStore();
-    feed(adopted, new CounterBaselines(T0), desired, [{ backend: 'svc_web', server: 's1', req: 10 }], T0 + 2_000, { pid: 1, uptime: 3_600 });
+    feed(adopted, new StatFixture(T0), desired, [{ backend: 'svc_web', server: 's1', req: 10 }], T0 + 2_000, { pid: 1, uptime: 3_600 });
     expect(adopted.services.get('web')!.total.requests).toBe(0);
   });
 
   it('carries totals over a reload (new pid: fresh counters) with nothing negative', () => {
     const desired = desiredOf({ web: ['h1/c1'] });
     const store = new TrafficStore();
-    const b = new CounterBaselines(T0);
+    const b = new StatFixture(T0);
     feed(store, b, desired, [{ backend: 'svc_web', server: 's1', req: 100, c5xx: 10 }], T0 + 1_000, { pid: 1, uptime: 1 });
     feed(store, b, desired, [{ backend: 'svc_web', server: 's1', req: 150, c5xx: 10 }], T0 + 2_000, { pid: 1, uptime: 2 });
     feed(store, b, desired, [{ backend: 'svc_web', server: 's1', req: 7, c5xx: 1 }], T0 + 3_000, { pid: 2, uptime: 0 });
@@ -97,7 +89,7 @@ describe('counters into deltas', () => {
 
   it('counts a slot first filled at run time in a known process from zero', () => {
     const store = new TrafficStore();
-    const b = new CounterBaselines(T0);
+    const b = new StatFixture(T0);
     feed(store, b, desiredOf({ web: ['h1/c1'] }), [{ backend: 'svc_web', server: 's1', req: 1 }], T0 + 1_000);
     feed(
       store,
@@ -119,7 +111,7 @@ describe('counters into deltas', () => {
         (reads) => {
           const desired = desiredOf({ web: ['h1/c1'] });
           const store = new TrafficStore();
-          const b = new CounterBaselines(T0);
+          const b = new StatFixture(T0);
           let last = 0;
           reads.forEach((r, i) => {
             feed(store, b, desired, [{ backend: 'svc_web', server: 's1', req: r.req, c5xx: r.c5xx }], T0 + (i + 1) * 1_000, { pid: r.pid, uptime: i });
@@ -172,12 +164,16 @@ describe('rings', () => {
 
   it('the summary pads sparklines to 60 points, and a service gone for 15 minutes is dropped', () => {
     const store = new TrafficStore();
-    const b = new CounterBaselines(T0);
+    const b = new StatFixture(T0);
     const desired = desiredOf({ web: ['h1/c1'] });
     for (let i = 1; i <= 20; i++) feed(store, b, desired, [{ backend: 'svc_web', server: 's1', req: i * 10, c2xx: i * 10 }], T0 + i * 1_000);
     const summary = trafficSummary(store);
     expect(summary.services.web!.spark).toHaveLength(60);
     expect(summary.services.web!.spark.at(-1)).toBe(10);
+    // web's line leaves at the next read; 15 minutes after that it is forgotten, not before.
+    feed(store, b, desiredOf({ other: ['h1/c9'] }), [{ backend: 'svc_other', server: 's1', req: 1 }], T0 + 21_000);
+    store.prune(T0 + 15 * 60_000);
+    expect(store.services.has('web')).toBe(true);
     feed(store, b, desiredOf({ other: ['h1/c9'] }), [{ backend: 'svc_other', server: 's1', req: 1 }], T0 + 16 * 60_000);
     store.prune(T0 + 16 * 60_000);
     expect(store.services.has('web')).toBe(false);
@@ -187,7 +183,7 @@ describe('rings', () => {
 
   it('an idle entity holds no ring, and ringBytes() follows allocation and pruning without a recount', () => {
     const store = new TrafficStore();
-    const b = new CounterBaselines(T0);
+    const b = new StatFixture(T0);
     const desired = desiredOf({ web: ['h1/busy', 'h1/idle'] });
     const recount = () =>
       [store.services, store.endpoints, store.versions].reduce((sum, map) => sum + [...map.values()].reduce((n, e) => n + e.series.bytes, 0), 0);

@@ -1,4 +1,12 @@
 import type { Backend, HaproxyDesired } from '../haproxy/desired.js';
+import { readStatTable } from '../haproxy/stat-csv.js';
+import { type StatDelta, slotName } from '../haproxy/stat-feed/delta.js';
+import { StatDiffer } from '../haproxy/stat-feed/differ.js';
+import { StatMirror } from '../haproxy/stat-feed/mirror.js';
+import type { RouteModel } from '../routes/model.js';
+import { HaproxyTrafficReader } from '../traffic/haproxy-reader.js';
+import { TRAFFIC_STAT_COLUMNS } from '../traffic/stat.js';
+import type { TrafficStore } from '../traffic/store.js';
 
 /** Test fixtures for lb/traffic: a desired state of services with slots, and `show stat` text over it. */
 export function desiredOf(services: Record<string, string[]>, extra: Backend[] = []): HaproxyDesired {
@@ -63,4 +71,44 @@ export function statAnswer(lines: StatLine[], info: { pid: number; uptime: numbe
     ].join(','),
   );
   return `Name: HAProxy\nVersion: 2.6.12\nPid: ${info.pid}\nUptime_sec: ${info.uptime}\n\n${HEADER}\n${rows.join('\n')}\n\n`;
+}
+
+/**
+ * One HAProxy's answers fed to a store the way the router does (lb/haproxy/stat-feed's differ and
+ * mirror, then lb/traffic/haproxy-reader.ts), with the clock the test gives.
+ */
+export class StatFixture {
+  private readonly differ = new StatDiffer(TRAFFIC_STAT_COLUMNS);
+  private readonly mirror = new StatMirror();
+  private reader: HaproxyTrafficReader | undefined;
+  private desired: HaproxyDesired | undefined;
+  private listed = new Set<string>();
+  routes: RouteModel[] = [];
+
+  /** `dense`: every line is handed over at every read, as if each had changed (the differ left out). */
+  constructor(
+    private readonly startedAt: number,
+    private readonly dense = false,
+  ) {}
+
+  feed(store: TrafficStore, text: string, desired: HaproxyDesired, at: number): void {
+    this.desired = desired;
+    this.reader ??= new HaproxyTrafficReader(
+      { name: 'haproxy-0', adminSocket: '', appliedDesired: () => this.desired },
+      store,
+      () => this.routes,
+      this.startedAt,
+    );
+    const delta = this.dense ? this.denseDelta(text) : this.differ.diff(text);
+    if (!delta) throw new Error('not a show stat answer');
+    this.reader.ingest(this.mirror.apply(delta), this.mirror, at);
+  }
+
+  private denseDelta(text: string): StatDelta {
+    const table = readStatTable(text, TRAFFIC_STAT_COLUMNS)!;
+    const listed = new Set(table.rows.map((f) => slotName(f[table.at.pxname]!, f[table.at.svname]!)));
+    const gone = [...this.listed].filter((slot) => !listed.has(slot));
+    this.listed = listed;
+    return { preamble: text.slice(0, text.indexOf('# pxname')), at: table.at, changed: table.rows, gone, full: false, rows: table.rows.length };
+  }
 }

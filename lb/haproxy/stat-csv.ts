@@ -12,30 +12,56 @@ export interface StatTable<C extends string> {
 
 const HEADER = '# pxname,';
 
+/** Where a `show stat` answer's table starts: its column names, and the offset of its first row. */
+export interface StatHeader {
+  names: string[];
+  /** Offset of the header line (what comes before it is another command's answer). */
+  start: number;
+  /** Offset of the first line after the header (0 when nothing follows it). */
+  body: number;
+}
+
 /**
  * Undefined when the text holds no `show stat` header (an error message, an empty answer). The
  * table may follow other answers of the same round trip (`show info;show stat`): the header is
  * looked for at the start of any line.
  */
-export function readStatTable<C extends string>(text: string, columns: readonly C[]): StatTable<C> | undefined {
+export function statHeader(text: string): StatHeader | undefined {
   const from = text.startsWith(HEADER) ? 0 : text.indexOf(`\n${HEADER}`) + 1;
   if (from === 0 && !text.startsWith(HEADER)) return undefined;
   const newline = text.indexOf('\n', from);
   const header = newline < 0 ? text.slice(from) : text.slice(from, newline);
-  const names = header.slice(2).split(',');
-  const at = Object.fromEntries(columns.map((c) => [c, names.indexOf(c)])) as Record<C, number>;
-  const last = Math.max(...Object.values<number>(at));
-  const rows: string[][] = [];
-  let start = newline + 1;
+  return { names: header.slice(2).split(','), start: from, body: newline + 1 };
+}
+
+/** Each asked column's index in the header's names; -1 when absent. */
+export function columnsAt<C extends string>(names: readonly string[], columns: readonly C[]): Record<C, number> {
+  return Object.fromEntries(columns.map((c) => [c, names.indexOf(c)])) as Record<C, number>;
+}
+
+/**
+ * Calls `row` with each data line's fields up to index `last`, from `body` until the answer ends
+ * (an empty line: another one may follow in the same round trip).
+ */
+export function forEachStatRow(text: string, body: number, last: number, row: (fields: string[]) => void): void {
+  let start = body;
   while (start > 0 && start < text.length) {
     const end = text.indexOf('\n', start);
     const line = text.slice(start, end < 0 ? text.length : end);
     start = end < 0 ? text.length : end + 1;
-    // An empty line ends the answer (another one may follow in the same round trip).
     if (line === '') break;
     if (line.startsWith('#')) continue;
-    rows.push(line.includes('"') ? splitCsv(line) : pickFields(line, last));
+    row(line.includes('"') ? splitCsv(line) : pickFields(line, last));
   }
+}
+
+/** The table of the columns asked for; undefined when the text holds no `show stat` header. */
+export function readStatTable<C extends string>(text: string, columns: readonly C[]): StatTable<C> | undefined {
+  const header = statHeader(text);
+  if (!header) return undefined;
+  const at = columnsAt(header.names, columns);
+  const rows: string[][] = [];
+  forEachStatRow(text, header.body, Math.max(...Object.values<number>(at)), (fields) => rows.push(fields));
   return { at, rows };
 }
 

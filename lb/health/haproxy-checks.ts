@@ -4,8 +4,9 @@ import type { Logger } from '../../src/log.js';
 import type { Endpoint, Health } from '../../src/model/endpoint.js';
 import type { HaproxyDesired } from '../haproxy/desired.js';
 import { nextReadDelay } from '../haproxy/read-pace.js';
-import { haproxyCommand } from '../haproxy/socket.js';
-import { readStatTable, type StatTable } from '../haproxy/stat-csv.js';
+import { StatFeed } from '../haproxy/stat-feed/feed.js';
+import type { StatChanges, StatMirror } from '../haproxy/stat-feed/mirror.js';
+import { BackendChanges } from '../haproxy/stat-feed/reowned.js';
 import type { Model, ModelEndpoint, ServiceModel } from '../model.js';
 import { backendCheck, endpointCheckSpec } from './backend-check.js';
 import type { HealthMetrics } from './checker.js';
@@ -45,10 +46,12 @@ interface Tracked {
 
 const READ_INTERVAL_MS = 1_000;
 
-/** Another reader of a shared read: the whole answer (for its other parts) and the `show stat` table split once, with its columns too. */
-export type SharedStatListener = (text: string, table: StatTable<string>, at: number) => void;
+/** Another reader of a shared read: what this read changed (its other commands' answers too) and the whole table as it is now. */
+export type SharedStatListener = (changes: StatChanges, mirror: StatMirror, at: number) => void;
 /** Servers only (type 4), every proxy; empty slots are in maintenance and left out. */
 const SHOW_STAT = 'show stat -1 4 -1 no-maint';
+/** Columns that change at every read or check without saying anything new: they never make a line "changed". */
+const VOLATILE = ['lastchg', 'check_duration'];
 
 /**
  * The active checks when HAProxy runs them (`check`, `option httpchk`, …, in
@@ -62,13 +65,14 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
   private readonly tracked = new Map<string, Tracked>();
   private synced = new Map<string, SyncedService>();
   private verdictsVersion = 0;
-  private slots: Map<string, string> = new Map();
+  private slots = new Map<string, ReadonlyMap<string, string>>();
   private slotsOf: HaproxyDesired | undefined;
+  private reowned = new BackendChanges();
+  private feed: StatFeed | undefined;
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
   private stopped = false;
   private readonly readIntervalMs: number;
-  private readonly command: (socket: string, command: string) => Promise<string>;
   private lastRead: number | undefined;
   private readFailures = 0;
   private reads = 0;
@@ -83,7 +87,6 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
   constructor(private readonly options: HaproxyChecksOptions) {
     super();
     this.readIntervalMs = options.readIntervalMs ?? READ_INTERVAL_MS;
-    this.command = options.command ?? ((socket, command) => haproxyCommand(socket, command));
   }
 
   override on(event: 'change', listener: (key: string, status: CheckStatus) => void): this;
@@ -170,6 +173,7 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.reading;
+    await this.feed?.close();
   }
 
   /** The HAProxy whose checks are read. */
@@ -184,31 +188,33 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
    */
   shareReads(command: string, columns: readonly string[], listener: SharedStatListener): void {
     this.shared = { command, columns: [...new Set([...CHECK_STAT_COLUMNS, ...columns])], listener };
+    this.feed = undefined;
   }
 
   /** One read now (tests, and the loop). Never throws: a failed read keeps the last verdicts. */
   async readOnce(): Promise<void> {
     const desired = this.options.haproxy.appliedDesired();
     if (!desired || this.stopped || (this.checkedCount === 0 && !this.shared)) return;
+    const reowned = this.reowned.since(desired);
     if (desired !== this.slotsOf) {
       this.slots = checkedSlots(desired);
       this.slotsOf = desired;
     }
     const started = Date.now();
     try {
-      const command = this.shared?.command ?? SHOW_STAT;
-      const text = await this.command(this.options.haproxy.adminSocket, command);
-      // Split once for both readers: at 10,000 servers the CSV is most of a read's cost.
-      const table = this.shared ? readStatTable(text, this.shared.columns) : undefined;
-      const rows = parseShowStat(table ?? text);
-      if (!rows) throw new FabricError('FABRIC_ERR_RUNTIME_API', `${command}: ${text.trim().slice(0, 200) || 'no answer'}`);
+      const feed = (this.feed ??= this.newFeed());
+      const changes = await feed.read();
+      // The changed lines, and the lines of backends whose slots may have changed hands since the last read.
+      const rows = parseShowStat(feed.mirror.tableWith(changes, reowned));
+      if (!rows) throw new FabricError('FABRIC_ERR_RUNTIME_API', `${SHOW_STAT}: no status column in the answer`);
       if (this.readFailures > 0) this.options.logger.info({ failures: this.readFailures }, 'reading HAProxy check states again');
       this.readFailures = 0;
       const at = Date.now();
       this.apply(rows, at);
-      this.handOver(text, table, at);
+      this.handOver(changes, feed.mirror, at);
     } catch (err) {
-      // HAProxy restarting or reloading: its verdicts are read again on the next tick.
+      // HAProxy restarting or reloading: its verdicts are read again on the next tick, every backend's lines with them.
+      this.reowned = new BackendChanges();
       this.readFailures += 1;
       const log = this.readFailures === 1 ? this.options.logger.warn : this.options.logger.debug;
       log.call(this.options.logger, { err: describeError(err) }, 'could not read HAProxy check states; keeping the last verdicts');
@@ -216,9 +222,19 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
     this.lastReadMs = Date.now() - started;
   }
 
-  private handOver(text: string, table: StatTable<string> | undefined, at: number): void {
+  private newFeed(): StatFeed {
+    return new StatFeed({
+      socket: this.options.haproxy.adminSocket,
+      command: this.shared?.command ?? SHOW_STAT,
+      columns: this.shared?.columns ?? CHECK_STAT_COLUMNS,
+      volatile: VOLATILE,
+      commandAdapter: this.options.command,
+    });
+  }
+
+  private handOver(changes: StatChanges, mirror: StatMirror, at: number): void {
     try {
-      if (table) this.shared?.listener(text, table, at);
+      this.shared?.listener(changes, mirror, at);
     } catch (err) {
       this.options.logger.warn({ err: describeError(err) }, "a shared reader of HAProxy's stats failed");
     }
@@ -229,7 +245,7 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
     this.lastRead = at;
     let counts = false;
     for (const row of rows) {
-      const key = this.slots.get(`${row.backend}/${row.server}`);
+      const key = this.slots.get(row.backend)?.get(row.server);
       const tracked = key === undefined ? undefined : this.tracked.get(key);
       if (!tracked?.spec) continue;
       const before = tracked.status;

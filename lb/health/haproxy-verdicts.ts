@@ -1,20 +1,27 @@
-import type { HaproxyDesired } from '../haproxy/desired.js';
+import type { Backend, HaproxyDesired } from '../haproxy/desired.js';
 import type { ServerCheckRow } from './haproxy-stat.js';
 import type { CheckStatus } from './state.js';
 
+/** A service backend's checked slots, kept by its object: a plan keeps an unchanged backend's, so a change rebuilds only its own. */
+const backendSlots = new WeakMap<Backend, ReadonlyMap<string, string>>();
+
 /**
- * Pure: `backend/server` → endpoint key (`<service>/<host>/<container>`) for
- * every filled slot HAProxy checks itself: the services' backends. A Route's
- * backend holds the same endpoints again; its slots follow the services'
- * verdicts (the router puts them in maintenance), so they are not read.
+ * Pure: backend → server → endpoint key (`<service>/<host>/<container>`) for every filled slot
+ * HAProxy checks itself: the services' backends. A Route's backend holds the same endpoints
+ * again; its slots follow the services' verdicts (the router puts them in maintenance), so they
+ * are not read.
  */
-export function checkedSlots(desired: HaproxyDesired): Map<string, string> {
-  const slots = new Map<string, string>();
+export function checkedSlots(desired: HaproxyDesired): Map<string, ReadonlyMap<string, string>> {
+  const slots = new Map<string, ReadonlyMap<string, string>>();
   for (const backend of desired.backends) {
     if (backend.route || !backend.check) continue;
-    for (const server of backend.servers) {
-      if (server.endpoint) slots.set(`${backend.name}/${server.name}`, `${backend.service}/${server.endpoint}`);
+    let servers = backendSlots.get(backend);
+    if (!servers) {
+      const built = new Map<string, string>();
+      for (const server of backend.servers) if (server.endpoint) built.set(server.name, `${backend.service}/${server.endpoint}`);
+      backendSlots.set(backend, (servers = built));
     }
+    if (servers.size > 0) slots.set(backend.name, servers);
   }
   return slots;
 }

@@ -72,7 +72,7 @@ export function createTraffic(
   for (const target of readable) {
     const reader = new HaproxyTrafficReader(target, store, routes);
     if (shared === (target as unknown) && health instanceof HaproxyChecks)
-      health.shareReads(TRAFFIC_STAT_COMMAND, TRAFFIC_STAT_COLUMNS, (text, table, at) => reader.ingest(text, at, table));
+      health.shareReads(TRAFFIC_STAT_COMMAND, TRAFFIC_STAT_COLUMNS, (changes, mirror, at) => reader.ingest(changes, mirror, at));
     else own.push(reader);
   }
   for (const target of targets.filter(isSampledNginx)) own.push(new NginxTrafficReader(target, store));

@@ -1,10 +1,11 @@
-import { FabricError } from '../../src/errors.js';
 import type { HaproxyDesired } from '../haproxy/desired.js';
-import type { StatTable } from '../haproxy/stat-csv.js';
+import { StatFeed } from '../haproxy/stat-feed/feed.js';
+import type { StatChanges, StatMirror } from '../haproxy/stat-feed/mirror.js';
+import { BackendChanges } from '../haproxy/stat-feed/reowned.js';
 import type { RouteModel } from '../routes/model.js';
 import { type SlotOwners, slotOwners } from './owners.js';
 import { CounterBaselines } from './sampler.js';
-import { parseShowInfo, type TrafficColumn, trafficRows } from './stat.js';
+import { parseShowInfo, TRAFFIC_STAT_COLUMNS, trafficRows } from './stat.js';
 import type { TrafficStore } from './store.js';
 
 /**
@@ -22,21 +23,25 @@ export interface SampledHaproxy {
 }
 
 /**
- * Feeds one HAProxy's answers to the store: parse → owners of its slots (cached per applied plan)
- * → deltas → store. The read itself is done by the caller (the sampler's loop, or the health
- * read-back that shares it).
+ * Feeds one HAProxy's changed lines to the store: owners of its slots (cached per applied plan)
+ * → deltas → store. The lines come from a stat feed (lb/haproxy/stat-feed): the reader's own, or
+ * the health read-back's that it shares.
  */
 export class HaproxyTrafficReader {
   private readonly baselines: CounterBaselines;
   private owners: SlotOwners | undefined;
   private ownersOf: { desired: HaproxyDesired; routes: readonly RouteModel[] | undefined } | undefined;
+  private readonly reowned = new BackendChanges();
+  private feed: StatFeed | undefined;
 
   constructor(
     readonly haproxy: SampledHaproxy,
     private readonly store: TrafficStore,
     private readonly routes: () => readonly RouteModel[] | undefined,
+    /** When the router started counting (a process younger than that is counted from zero). */
+    startedAt = Date.now(),
   ) {
-    this.baselines = new CounterBaselines(Date.now());
+    this.baselines = new CounterBaselines(startedAt);
     store.addSource(haproxy.name);
   }
 
@@ -44,23 +49,36 @@ export class HaproxyTrafficReader {
     return this.haproxy.name;
   }
 
-  /** One round trip on the admin socket, then ingest (the loop's tick). */
-  async read(command: (socket: string, command: string) => Promise<string>): Promise<void> {
+  /** One read of its own feed, then ingest (the loop's tick). Throws a FABRIC_ERR_RUNTIME_API error when HAProxy cannot be read. */
+  async read(command?: (socket: string, command: string) => Promise<string>): Promise<void> {
     if (!this.haproxy.appliedDesired()) return;
-    this.ingest(await command(this.haproxy.adminSocket, TRAFFIC_STAT_COMMAND), Date.now());
+    this.feed ??= new StatFeed({
+      socket: this.haproxy.adminSocket,
+      command: TRAFFIC_STAT_COMMAND,
+      columns: TRAFFIC_STAT_COLUMNS,
+      commandAdapter: command,
+    });
+    const changes = await this.feed.read();
+    this.ingest(changes, this.feed.mirror, Date.now());
   }
 
-  /** Throws a FABRIC_ERR_RUNTIME_API error when the answer is not a `show stat`. `table`: the answer's stat table, already split by a shared read. */
-  ingest(text: string, at: number, table?: StatTable<TrafficColumn>): void {
+  async close(): Promise<void> {
+    await this.feed?.close();
+  }
+
+  /** One read's changes; the lines of backends whose slots changed hands since are taken from `mirror`. */
+  ingest(changes: StatChanges, mirror: StatMirror, at: number): void {
     const desired = this.haproxy.appliedDesired();
     if (!desired) return;
-    const rows = trafficRows(table ?? text);
-    if (!rows) throw new FabricError('FABRIC_ERR_RUNTIME_API', `${TRAFFIC_STAT_COMMAND}: ${text.trim().slice(0, 200) || 'no answer'}`);
     const routes = this.routes();
     if (this.ownersOf?.desired !== desired || this.ownersOf.routes !== routes) {
       this.owners = slotOwners(desired, routes);
       this.ownersOf = { desired, routes };
     }
-    this.store.ingest(this.haproxy.name, this.baselines.observe(rows, parseShowInfo(text), this.owners!, at));
+    const info = parseShowInfo(changes.preamble);
+    const reowned = this.reowned.since(desired);
+    // A new process (a reload): its counters are all new, also on lines that read as before.
+    const table = this.baselines.isNewProcess(info) ? mirror.table() : mirror.tableWith(changes, reowned);
+    this.store.ingest(this.haproxy.name, this.baselines.observe(trafficRows(table) ?? [], info, this.owners!, at, changes.gone));
   }
 }

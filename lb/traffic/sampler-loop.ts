@@ -1,18 +1,20 @@
 import { describeError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { nextReadDelay } from '../haproxy/read-pace.js';
-import { haproxyCommand } from '../haproxy/socket.js';
 
 /** One source the loop reads each tick (a HAProxy's admin socket, an nginx's traffic log). */
 export interface TrafficReader {
   readonly name: string;
-  read(command: (socket: string, command: string) => Promise<string>): Promise<void>;
+  /** `command`: an admin socket adapter (unit tests); absent, the reader reads the socket itself. */
+  read(command?: (socket: string, command: string) => Promise<string>): Promise<void>;
+  /** Lets go of what the reader holds (a stat feed's thread). */
+  close?(): Promise<void>;
 }
 
 export interface SamplerLoopOptions {
   intervalMs: number;
   logger: Logger;
-  /** The admin socket adapter; replaceable for unit tests. */
+  /** An admin socket adapter for unit tests (readers then diff in this thread). */
   command?: (socket: string, command: string) => Promise<string>;
 }
 
@@ -26,16 +28,13 @@ export class SamplerLoop {
   private running: Promise<void> | undefined;
   private stopped = false;
   private readonly failures = new Map<string, number>();
-  private readonly command: (socket: string, command: string) => Promise<string>;
   reads = 0;
   lastReadMs: number | undefined;
 
   constructor(
     private readonly readers: readonly TrafficReader[],
     private readonly options: SamplerLoopOptions,
-  ) {
-    this.command = options.command ?? ((socket, command) => haproxyCommand(socket, command));
-  }
+  ) {}
 
   start(): void {
     if (this.readers.length === 0 || this.timer || this.stopped) return;
@@ -46,6 +45,7 @@ export class SamplerLoop {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    await Promise.all(this.readers.map((reader) => reader.close?.()));
   }
 
   /** One read of every HAProxy (tests, and the loop). Never throws. */
@@ -59,7 +59,7 @@ export class SamplerLoop {
   private async read(reader: TrafficReader): Promise<void> {
     const name = reader.name;
     try {
-      await reader.read(this.command);
+      await reader.read(this.options.command);
       if ((this.failures.get(name) ?? 0) > 0) this.options.logger.info({ target: name }, 'reading traffic counters again');
       this.failures.set(name, 0);
     } catch (err) {

@@ -5,6 +5,8 @@ import type { ProcessInfo, TrafficRow } from './stat.js';
 /** One slot's (or backend's) share of one read: what happened since the last read, and its gauges now. */
 export interface Observation {
   service: string;
+  /** The line's `backend/server` (`backend/BACKEND` for a backend's): its gauges hold until the line changes or leaves. Absent: one per owner (nginx). */
+  slot?: string;
   /** Undefined for a backend's own line: only its queue is read from it. */
   owner: SlotOwner | undefined;
   delta: Counters | undefined;
@@ -18,6 +20,8 @@ export interface Sample {
   /** Where the deltas start: the previous read, or (first read) when the process started. */
   from: number;
   observations: Observation[];
+  /** Slots whose lines are no longer listed: their gauges end. A slot in neither list is as it was. */
+  gone?: readonly string[];
   /** The load balancer's counters started again since the last read (a reload: a new process). */
   reset: boolean;
 }
@@ -44,7 +48,13 @@ export class CounterBaselines {
     return this.last.size;
   }
 
-  observe(rows: readonly TrafficRow[], info: ProcessInfo, owners: SlotOwners, at: number): Sample {
+  /** Whether a read with this `show info` comes from a new process (every line's counters are then new, changed or not). */
+  isNewProcess(info: ProcessInfo): boolean {
+    return this.process !== undefined && isNewProcess(this.process, info);
+  }
+
+  /** `rows`: the lines that changed (or every line); `gone`: the slots that left since the last read. */
+  observe(rows: readonly TrafficRow[], info: ProcessInfo, owners: SlotOwners, at: number, gone: readonly string[] = []): Sample {
     const reset = this.process !== undefined && isNewProcess(this.process, info);
     const adopted = this.process === undefined && !youngerThan(info, at - this.startedAt);
     this.process = info;
@@ -52,23 +62,27 @@ export class CounterBaselines {
     this.lastAt = at;
     if (reset) this.last.clear();
     const observations: Observation[] = [];
+    const left = [...gone];
     for (const row of rows) {
+      const name = `${row.backend}/${row.server}`;
       if (row.server === 'BACKEND') {
         const service = owners.backends.get(row.backend);
-        if (service !== undefined && row.queue > 0) {
-          observations.push({ service, owner: undefined, delta: undefined, sessions: 0, queue: row.queue, responseTimeMs: undefined });
-        }
+        if (service !== undefined)
+          observations.push({ service, slot: name, owner: undefined, delta: undefined, sessions: 0, queue: row.queue, responseTimeMs: undefined });
         continue;
       }
-      const name = `${row.backend}/${row.server}`;
       const before = this.last.get(name);
       this.last.set(name, row.counters);
       const owner = slotOwner(owners, row.backend, row.server);
-      if (!owner) continue;
+      // Listed but no one's (a slot being emptied): whatever it held ends.
+      if (!owner) {
+        left.push(name);
+        continue;
+      }
       const delta = adopted ? undefined : before ? counterDelta(before, row.counters) : row.counters;
-      observations.push({ service: owner.service, owner, delta, sessions: row.sessions, queue: row.queue, responseTimeMs: row.responseTimeMs });
+      observations.push({ service: owner.service, slot: name, owner, delta, sessions: row.sessions, queue: row.queue, responseTimeMs: row.responseTimeMs });
     }
-    return { at, from, observations, reset };
+    return { at, from, observations, gone: left, reset };
   }
 }
 

@@ -1,11 +1,11 @@
 import { addInto, COUNTERS, type Counters, responses, zeroCounters } from './counters.js';
-import { PointSeries } from './ring.js';
+import { POINT_MS, PointSeries } from './ring.js';
 import type { Observation, Sample } from './sampler.js';
 
 /** Rings of services, endpoints and versions not sampled for this long are dropped. */
 export const FORGET_AFTER_MS = 15 * 60_000;
 
-/** A service's point fields: sums over the point, gauges as sum + SAMPLES. */
+/** A service's point fields: sums over the point; gauges (sessions, queue) as sums over its samples (TrafficStore.samplesIn). */
 export const S = {
   requests: 0,
   '1xx': 1,
@@ -20,9 +20,8 @@ export const S = {
   rtWeight: 10,
   sessions: 11,
   queue: 12,
-  samples: 13,
 } as const;
-const SERVICE_FIELDS = 14;
+const SERVICE_FIELDS = 13;
 /** An endpoint's or version's point fields. */
 export const E = { requests: 0, '5xx': 1, responses: 2 } as const;
 const MEMBER_FIELDS = 3;
@@ -39,20 +38,34 @@ export interface Entity {
   total: Counters;
   series: PointSeries;
   lastSeen: number;
-  gauges: Map<string, Gauges>;
+  /** Its gauges now: the sums over the slots it holds, kept as their lines change. */
+  gauge: Gauges;
+  /** Slots (of every source) whose line is this entity's: while any is, it is not forgotten. */
+  slots: number;
   /** This sample's sums, reused from sample to sample (no allocation per entity per tick). */
   scratch: Scratch;
 }
 
-interface Scratch extends Gauges {
+/** One source's slot (a server line, or a backend's for its queue): whose it is, and its gauges at its last line. */
+interface Slot {
+  entities: Entity[];
+  sessions: number;
+  queue: number;
+  responseTimeMs: number | undefined;
+}
+
+interface Scratch {
   tick: number;
   delta: Counters;
   rtWeighted: number;
   rtWeight: number;
 }
 
-const SERVICE_VALUES = new Float64Array(14);
+const SERVICE_VALUES = new Float64Array(SERVICE_FIELDS);
 const MEMBER_VALUES = new Float64Array(3);
+const SERVICE_ZEROS = new Float64Array(SERVICE_FIELDS);
+const MEMBER_ZEROS = new Float64Array(3);
+const ONE = new Float64Array([1]);
 
 export interface ServiceEntity extends Entity {
   name: string;
@@ -71,16 +84,25 @@ export interface MemberEntity extends Entity {
 /**
  * The traffic of every service, endpoint and route version this router's load balancers serve:
  * cumulative totals since the router started counting, and 15 minutes of 5-s points. Fed one
- * sample per source read (lb/traffic/sampler.ts); no I/O. Memory is bounded by the entity count:
- * rings of entities not sampled for 15 minutes are dropped.
+ * sample per source read (lb/traffic/sampler.ts); no I/O. A sample carries only the slots whose
+ * lines changed and those that left: a slot not in it is as it was (no traffic, same gauges), so
+ * a read costs what changed, not what exists. Memory is bounded by the entity count: entities
+ * that hold no slot and were not sampled for 15 minutes are dropped.
  */
 export class TrafficStore {
   readonly services = new Map<string, ServiceEntity>();
   readonly endpoints = new Map<string, MemberEntity>();
   readonly versions = new Map<string, MemberEntity>();
   readonly sources = new Set<string>();
-  /** Entities each source touched at its last read: their gauges from it are dropped when it stops reading them. */
-  private readonly touched = new Map<string, Entity[]>();
+  /** Every source's slots (`source\0slot`): their owners and gauges. */
+  private readonly slots = new Map<string, Slot>();
+  /** Services with sessions or a queue now: they get a point at every sample (the others only when their lines change). */
+  private readonly gauged = new Set<ServiceEntity>();
+  /** One count per sample, by point: what a point's gauge sums are averaged over. */
+  private clock: PointSeries | undefined;
+  /** The last sample, and the first sample of the last two points that had any: what an entity left out of samples is caught up to. */
+  private lastSample: { at: number; since: number } | undefined;
+  private recentPoints: Array<{ index: number; at: number; since: number }> = [];
   private tick = 0;
   sampledAt: number | undefined;
   samples = 0;
@@ -108,6 +130,7 @@ export class TrafficStore {
     const touch = (entity: Entity, o: Observation) => {
       if (entity.scratch.tick !== tick) {
         resetScratch(entity.scratch, tick);
+        this.catchUp(entity);
         touched.push(entity);
       }
       accumulate(entity.scratch, o);
@@ -115,23 +138,38 @@ export class TrafficStore {
     for (const o of sample.observations) {
       const service = this.service(o.service, since);
       touch(service, o);
-      if (!o.owner) continue;
-      touch(this.endpoint(service, o.owner.endpoint, since), o);
-      if (o.owner.route !== undefined) touch(this.version(service, o.owner.route, o.owner.version ?? null, since), o);
+      const entities: Entity[] = [service];
+      if (o.owner) {
+        const endpoint = this.endpoint(service, o.owner.endpoint, since);
+        touch(endpoint, o);
+        entities.push(endpoint);
+        if (o.owner.route !== undefined) {
+          const version = this.version(service, o.owner.route, o.owner.version ?? null, since);
+          touch(version, o);
+          entities.push(version);
+        }
+      }
+      this.setSlot(`${source}\u0000${o.slot ?? ownerSlot(o)}`, entities, o);
     }
-    // Gauges from this source of what it no longer reads are dropped.
-    for (const entity of this.touched.get(source) ?? []) if (entity.scratch.tick !== tick) entity.gauges.delete(source);
-    this.touched.set(source, touched);
+    for (const slot of sample.gone ?? []) this.dropSlot(`${source}\u0000${slot}`, at);
+    // A point's gauges are sums over every sample it spans: services holding some take part in each.
+    for (const service of this.gauged) {
+      if (service.scratch.tick === tick) continue;
+      resetScratch(service.scratch, tick);
+      this.catchUp(service);
+      touched.push(service);
+    }
+    this.clock ??= new PointSeries(1, since);
+    this.clock.add(at, ONE, since);
+    this.remember(at, since);
     for (const entity of touched) {
       const acc = entity.scratch;
       addInto(entity.total, acc.delta);
-      entity.gauges.set(source, { sessions: acc.sessions, queue: acc.queue, rtSum: acc.rtSum, rtCount: acc.rtCount });
       if (at > entity.lastSeen) entity.lastSeen = at;
       const d = acc.delta;
       const v = entity.series.ring.fields === SERVICE_FIELDS ? SERVICE_VALUES : MEMBER_VALUES;
       v[0] = d.requests;
       if (v === SERVICE_VALUES) {
-        const g = sumGauges(entity);
         v[1] = d['1xx'];
         v[2] = d['2xx'];
         v[3] = d['3xx'];
@@ -142,9 +180,8 @@ export class TrafficStore {
         v[8] = d.bytesOut;
         v[9] = acc.rtWeighted;
         v[10] = acc.rtWeight;
-        v[11] = g.sessions;
-        v[12] = g.queue;
-        v[13] = 1;
+        v[11] = entity.gauge.sessions;
+        v[12] = entity.gauge.queue;
       } else {
         v[1] = d['5xx'];
         v[2] = responses(d);
@@ -157,22 +194,90 @@ export class TrafficStore {
     if (at - this.lastPrune >= 60_000) this.prune(at);
   }
 
-  /** Drops what no source has sampled for FORGET_AFTER_MS (gone services and endpoints). */
+  /** Drops what holds no slot and no source has sampled for FORGET_AFTER_MS (gone services and endpoints). */
   prune(at: number): void {
     this.lastPrune = at;
     const cutoff = at - FORGET_AFTER_MS;
-    for (const [key, e] of this.endpoints) if (e.lastSeen < cutoff) this.drop(this.endpoints, key, e, 'endpoints');
-    for (const [key, e] of this.versions) if (e.lastSeen < cutoff) this.drop(this.versions, key, e, 'versions');
+    for (const [key, e] of this.endpoints) if (e.slots === 0 && e.lastSeen < cutoff) this.drop(this.endpoints, key, e, 'endpoints');
+    for (const [key, e] of this.versions) if (e.slots === 0 && e.lastSeen < cutoff) this.drop(this.versions, key, e, 'versions');
     for (const [name, s] of this.services) {
-      if (s.lastSeen >= cutoff || s.endpoints.size > 0 || s.versions.size > 0) continue;
+      if (s.slots > 0 || s.lastSeen >= cutoff || s.endpoints.size > 0 || s.versions.size > 0) continue;
       this.services.delete(name);
       this.bytes -= s.series.bytes;
     }
-    for (const [source, list] of this.touched)
-      this.touched.set(
-        source,
-        list.filter((e) => e.lastSeen >= cutoff),
-      );
+  }
+
+  /**
+   * The entity with its series brought up to the last sample: an entity whose lines did not change
+   * was not in the samples since, and its rates "now" must still fall to zero as time passes.
+   */
+  current<T extends Entity>(entity: T): T {
+    this.catchUp(entity);
+    return entity;
+  }
+
+  /**
+   * Brings an entity's series to the last sample as if it had been in every sample since with
+   * nothing to add: the first sample of each of the last two points opens its point (their
+   * starts make the window), the last one ends it. Entities whose lines did not change are in
+   * no sample, and this keeps their windows what they would have been.
+   */
+  private catchUp(entity: Entity): void {
+    const series = entity.series;
+    const last = this.lastSample;
+    if (!last || series.openIndex < 0 || series.lastAt >= last.at) return;
+    const zeros = series.ring.fields === SERVICE_FIELDS ? SERVICE_ZEROS : MEMBER_ZEROS;
+    const bytes = series.bytes;
+    for (const point of this.recentPoints) if (point.index > series.openIndex) series.add(point.at, zeros, point.since);
+    series.add(last.at, zeros, last.since);
+    this.bytes += series.bytes - bytes;
+  }
+
+  private remember(at: number, since: number): void {
+    this.lastSample = { at, since };
+    const index = Math.floor(at / POINT_MS);
+    if (this.recentPoints.at(-1)?.index === index) return;
+    this.recentPoints = [...this.recentPoints.slice(-1), { index, at, since }];
+  }
+
+  /** How many samples point `index` spans (its gauge sums are averaged over them). */
+  samplesIn(index: number): number {
+    return this.clock?.ring.get(index, 0) ?? 0;
+  }
+
+  private setSlot(key: string, entities: Entity[], o: Observation): void {
+    const before = this.slots.get(key);
+    if (before) this.release(before);
+    const slot: Slot = { entities, sessions: o.sessions, queue: o.queue, responseTimeMs: o.owner ? o.responseTimeMs : undefined };
+    for (const entity of entities) {
+      entity.slots += 1;
+      addGauges(entity.gauge, slot, 1);
+    }
+    this.slots.set(key, slot);
+    this.regauge(slot.entities);
+    if (before) this.regauge(before.entities);
+  }
+
+  private dropSlot(key: string, at: number): void {
+    const slot = this.slots.get(key);
+    if (!slot) return;
+    this.slots.delete(key);
+    this.release(slot);
+    for (const entity of slot.entities) if (at > entity.lastSeen) entity.lastSeen = at;
+    this.regauge(slot.entities);
+  }
+
+  private release(slot: Slot): void {
+    for (const entity of slot.entities) {
+      entity.slots -= 1;
+      addGauges(entity.gauge, slot, -1);
+    }
+  }
+
+  private regauge(entities: Entity[]): void {
+    const service = entities[0] as ServiceEntity;
+    if (service.gauge.sessions > 0 || service.gauge.queue > 0) this.gauged.add(service);
+    else this.gauged.delete(service);
   }
 
   /** Bytes held by the rings (the typed arrays; the maps and objects around them come on top): kept as they change. */
@@ -230,42 +335,42 @@ export class TrafficStore {
 }
 
 function newEntity(fields: number, at: number): Entity {
-  const scratch = { tick: 0, delta: zeroCounters(), sessions: 0, queue: 0, rtSum: 0, rtCount: 0, rtWeighted: 0, rtWeight: 0 };
-  return { total: zeroCounters(), series: new PointSeries(fields, at), lastSeen: at, gauges: new Map(), scratch };
+  const scratch = { tick: 0, delta: zeroCounters(), rtWeighted: 0, rtWeight: 0 };
+  const gauge = { sessions: 0, queue: 0, rtSum: 0, rtCount: 0 };
+  return { total: zeroCounters(), series: new PointSeries(fields, at), lastSeen: at, gauge, slots: 0, scratch };
+}
+
+/** Where an observation with no slot of its own (nginx's, per owner) keeps its gauges. */
+function ownerSlot(o: Observation): string {
+  return `${o.service}\u0000${o.owner?.endpoint ?? ''}\u0000${o.owner?.route ?? ''}\u0000${o.owner?.version ?? ''}`;
+}
+
+function addGauges(gauge: Gauges, slot: Slot, sign: 1 | -1): void {
+  gauge.sessions += sign * slot.sessions;
+  gauge.queue += sign * slot.queue;
+  if (slot.responseTimeMs === undefined) return;
+  gauge.rtCount += sign;
+  // Back to no line with a response time: exactly zero, not what float sums leave.
+  gauge.rtSum = gauge.rtCount === 0 ? 0 : gauge.rtSum + sign * slot.responseTimeMs;
 }
 
 function resetScratch(s: Scratch, tick: number): void {
   s.tick = tick;
   for (const name of COUNTERS) s.delta[name] = 0;
-  s.sessions = 0;
-  s.queue = 0;
-  s.rtSum = 0;
-  s.rtCount = 0;
   s.rtWeighted = 0;
   s.rtWeight = 0;
 }
 
 function accumulate(acc: Scratch, o: Observation): void {
   if (o.delta) addInto(acc.delta, o.delta);
-  acc.sessions += o.sessions;
-  acc.queue += o.queue;
   if (o.responseTimeMs !== undefined && o.owner) {
-    acc.rtSum += o.responseTimeMs;
-    acc.rtCount += 1;
     const weight = o.delta?.requests ?? 0;
     acc.rtWeighted += o.responseTimeMs * weight;
     acc.rtWeight += weight;
   }
 }
 
-/** An entity's gauges now: summed over the sources that read it. */
+/** An entity's gauges now: summed over the slots it holds, in every source. */
 export function sumGauges(entity: Entity): Gauges {
-  const sum = { sessions: 0, queue: 0, rtSum: 0, rtCount: 0 };
-  for (const g of entity.gauges.values()) {
-    sum.sessions += g.sessions;
-    sum.queue += g.queue;
-    sum.rtSum += g.rtSum;
-    sum.rtCount += g.rtCount;
-  }
-  return sum;
+  return entity.gauge;
 }

@@ -11,9 +11,14 @@ export const SPARK_POINTS = 60;
  * traffic, or before this service's first sample.
  */
 export function serviceTraffic(store: TrafficStore, name: string, withSeries = false) {
-  const s = store.services.get(name);
-  if (!s) return null;
-  const members = (keys: Set<string>, map: Map<string, MemberEntity>) => [...keys].map((k) => map.get(k)).filter((m): m is MemberEntity => m !== undefined);
+  const found = store.services.get(name);
+  if (!found) return null;
+  const s = store.current(found);
+  const members = (keys: Set<string>, map: Map<string, MemberEntity>) =>
+    [...keys]
+      .map((k) => map.get(k))
+      .filter((m): m is MemberEntity => m !== undefined)
+      .map((m) => store.current(m));
   const windowRequests = s.series.window(S.requests);
   const endpoints = members(s.endpoints, store.endpoints)
     .sort((a, b) => a.endpoint!.localeCompare(b.endpoint!))
@@ -56,7 +61,7 @@ export function serviceTraffic(store: TrafficStore, name: string, withSeries = f
     windowMs: ms,
     endpoints,
     versions,
-    ...(withSeries ? { series: serviceSeries(s.series) } : {}),
+    ...(withSeries ? { series: serviceSeries(s.series, (index) => store.samplesIn(index)) } : {}),
   };
 }
 
@@ -65,7 +70,7 @@ export type ServiceTrafficView = NonNullable<ReturnType<typeof serviceTraffic>>;
 /** Pure: `/v1/traffic`, the compact summary of every service (the dashboard's list). */
 export function trafficSummary(store: TrafficStore) {
   const services: Record<string, { requestsPerSecond: number; errorRate: number; responseTimeMs: number | null; spark: number[]; sparkErrors: number[] }> = {};
-  for (const s of [...store.services.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const s of [...store.services.values()].sort((a, b) => a.name.localeCompare(b.name)).map((s) => store.current(s))) {
     const ms = s.series.windowMs();
     const windowResponses = [S['1xx'], S['2xx'], S['3xx'], S['4xx'], S['5xx'], S.other].reduce((sum, f) => sum + s.series.window(f), 0);
     const points = s.series.points(SPARK_POINTS);
@@ -96,7 +101,7 @@ function memberFigures(m: MemberEntity, ofRequests: number) {
 /** A version's share is of its route's requests in the window, not of its service's. */
 function routeWindow(store: TrafficStore, s: ServiceEntity, route: string): number {
   let sum = 0;
-  for (const v of store.versions.values()) if (v.route === route) sum += v.series.window(E.requests);
+  for (const v of store.versions.values()) if (v.route === route) sum += store.current(v).series.window(E.requests);
   return sum || s.series.window(S.requests);
 }
 
@@ -104,9 +109,10 @@ function totals(c: Counters) {
   return { ...c };
 }
 
-function serviceSeries(series: PointSeries) {
+/** `samplesIn`: how many samples a point spans; its gauge sums (sessions, queue) are averaged over them. */
+function serviceSeries(series: PointSeries, samplesIn: (index: number) => number) {
   return series.points(Number.POSITIVE_INFINITY).map((p) => {
-    const samples = p.get(S.samples);
+    const samples = samplesIn(p.index);
     const rtWeight = p.get(S.rtWeight);
     return {
       at: iso(p.index * POINT_MS),

@@ -1,0 +1,76 @@
+import type { StatTable } from '../stat-csv.js';
+import type { StatDelta } from './delta.js';
+
+/** What one delta did to the mirror: the rows to act on, and the slots that left. */
+export interface StatChanges {
+  preamble: string;
+  /** The changed rows, as a table the `show stat` parsers read. */
+  table: StatTable<string>;
+  /** `backend/server` of rows no longer listed. */
+  gone: string[];
+  full: boolean;
+}
+
+/**
+ * Pure: the router's copy of HAProxy's whole `show stat` table, kept from deltas (lb/haproxy/stat-feed/differ.ts).
+ * Readers act on each delta's rows, and take the rows of a backend from here when its servers got
+ * new owners without their lines changing.
+ */
+export class StatMirror {
+  private readonly backends = new Map<string, Map<string, string[]>>();
+  at: Record<string, number> = {};
+
+  apply(delta: StatDelta): StatChanges {
+    const pxname = delta.at.pxname ?? -1;
+    const svname = delta.at.svname ?? -1;
+    let gone = delta.gone;
+    if (delta.full) {
+      // A whole table: whatever it does not list left.
+      const listed = new Set(delta.changed.map((f) => `${f[pxname]}/${f[svname]}`));
+      gone = [];
+      for (const [backend, servers] of this.backends)
+        for (const server of servers.keys()) if (!listed.has(`${backend}/${server}`)) gone.push(`${backend}/${server}`);
+      this.backends.clear();
+    }
+    this.at = delta.at;
+    for (const slot of delta.gone) {
+      const slash = slot.lastIndexOf('/');
+      const backend = slot.slice(0, slash);
+      const servers = this.backends.get(backend);
+      servers?.delete(slot.slice(slash + 1));
+      if (servers?.size === 0) this.backends.delete(backend);
+    }
+    for (const fields of delta.changed) {
+      const backend = fields[pxname] ?? '';
+      let servers = this.backends.get(backend);
+      if (!servers) this.backends.set(backend, (servers = new Map()));
+      servers.set(fields[svname] ?? '', fields);
+    }
+    return { preamble: delta.preamble, table: { at: delta.at, rows: delta.changed }, gone, full: delta.full };
+  }
+
+  /**
+   * The table to act on: the changed rows, and the rows now of `backends` (whose slots may have
+   * changed hands) that are not among them. After a full delta that is every row already.
+   */
+  tableWith(changes: StatChanges, backends: readonly string[]): StatTable<string> {
+    if (changes.full || backends.length === 0) return changes.table;
+    const changed = new Set(changes.table.rows);
+    const rows = [...changes.table.rows];
+    for (const backend of backends) for (const fields of this.backends.get(backend)?.values() ?? []) if (!changed.has(fields)) rows.push(fields);
+    return { at: changes.table.at, rows };
+  }
+
+  /** Every row now. */
+  table(): StatTable<string> {
+    const rows: string[][] = [];
+    for (const servers of this.backends.values()) for (const fields of servers.values()) rows.push(fields);
+    return { at: this.at, rows };
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const servers of this.backends.values()) n += servers.size;
+    return n;
+  }
+}

@@ -1,0 +1,14 @@
+import type { ErrorCode } from '../../../src/errors.js';
+import type { StatDelta } from './delta.js';
+
+/** One read: the admin socket, the command, and the differ's columns (a feed keeps its own differ in the thread, by `feed`). */
+export interface StatReadRequest {
+  id: number;
+  feed: number;
+  socket: string;
+  command: string;
+  columns: readonly string[];
+  volatile: readonly string[];
+}
+
+export type StatReadReply = { id: number; delta: StatDelta } | { id: number; none: string } | { id: number; error: { code: ErrorCode; message: string } };

@@ -1,0 +1,28 @@
+// The stat feed's thread: reads HAProxy's admin socket and diffs each `show stat` answer against
+// the last, so the router's event loop never holds a 26 MB answer or parses 120,000 lines
+// (lb/haproxy/stat-feed/differ.ts); only what changed crosses over.
+import { parentPort } from 'node:worker_threads';
+import { FabricError } from '../../../src/errors.js';
+import { haproxyCommand } from '../socket.js';
+import { StatDiffer } from './differ.js';
+import type { StatReadReply, StatReadRequest } from './protocol.js';
+
+const differs = new Map<number, StatDiffer>();
+
+async function read(request: StatReadRequest): Promise<StatReadReply> {
+  let differ = differs.get(request.feed);
+  if (!differ) differs.set(request.feed, (differ = new StatDiffer(request.columns, request.volatile)));
+  const text = await haproxyCommand(request.socket, request.command);
+  const delta = differ.diff(text);
+  return delta ? { id: request.id, delta } : { id: request.id, none: text.trim().slice(0, 200) };
+}
+
+parentPort!.on('message', (request: StatReadRequest) => {
+  read(request).then(
+    (reply) => parentPort!.postMessage(reply),
+    (err: unknown) => {
+      const code = err instanceof FabricError ? err.code : 'FABRIC_ERR_RUNTIME_API';
+      parentPort!.postMessage({ id: request.id, error: { code, message: err instanceof Error ? err.message : String(err) } } satisfies StatReadReply);
+    },
+  );
+});
