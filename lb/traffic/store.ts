@@ -138,6 +138,10 @@ export class TrafficStore {
     for (const o of sample.observations) {
       const service = this.service(o.service, since);
       touch(service, o);
+      const key = `${source}\u0000${o.slot ?? ownerSlot(o)}`;
+      // A line with nothing to say, of a slot no one holds: no endpoint is made for it (at 100,000
+      // idle endpoints the first read made 100,000). Its first request or session makes it.
+      if (saysNothing(o) && !this.slots.has(key)) continue;
       const entities: Entity[] = [service];
       if (o.owner) {
         const endpoint = this.endpoint(service, o.owner.endpoint, since);
@@ -149,7 +153,7 @@ export class TrafficStore {
           entities.push(version);
         }
       }
-      this.setSlot(`${source}\u0000${o.slot ?? ownerSlot(o)}`, entities, o);
+      this.setSlot(key, entities, o);
     }
     for (const slot of sample.gone ?? []) this.dropSlot(`${source}\u0000${slot}`, at);
     // A point's gauges are sums over every sample it spans: services holding some take part in each.
@@ -338,6 +342,13 @@ function newEntity(fields: number, at: number): Entity {
   const scratch = { tick: 0, delta: zeroCounters(), rtWeighted: 0, rtWeight: 0 };
   const gauge = { sessions: 0, queue: 0, rtSum: 0, rtCount: 0 };
   return { total: zeroCounters(), series: new PointSeries(fields, at), lastSeen: at, gauge, slots: 0, scratch };
+}
+
+function saysNothing(o: Observation): boolean {
+  if (o.sessions !== 0 || o.queue !== 0 || (o.responseTimeMs ?? 0) !== 0) return false;
+  if (!o.delta) return true;
+  for (const name of COUNTERS) if (o.delta[name] !== 0) return false;
+  return true;
 }
 
 /** Where an observation with no slot of its own (nginx's, per owner) keeps its gauges. */

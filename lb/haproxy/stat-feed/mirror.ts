@@ -24,7 +24,7 @@ export class StatMirror {
     const pxname = delta.at.pxname ?? -1;
     const svname = delta.at.svname ?? -1;
     let gone = delta.gone;
-    if (delta.full) {
+    if (delta.full && this.backends.size > 0) {
       // A whole table: whatever it does not list left.
       const listed = new Set(delta.changed.map((f) => `${f[pxname]}/${f[svname]}`));
       gone = [];
