@@ -1,5 +1,6 @@
 import { columnsAt, forEachStatRow, statHeader } from '../stat-csv.js';
 import { type StatDelta, slotName } from './delta.js';
+import type { StatReadReply } from './protocol.js';
 
 interface Seen {
   signature: string;
@@ -60,4 +61,10 @@ export class StatDiffer {
     for (const [slot, seen] of this.seen) if (seen.read === read - 1) gone.push(slot);
     return { preamble: text.slice(0, header.start), at, changed, gone, full, rows };
   }
+}
+
+/** One answer as the reply a read gets: its delta, or what HAProxy said instead of a table. */
+export function diffReply(differ: StatDiffer, id: number, text: string): StatReadReply {
+  const delta = differ.diff(text);
+  return delta ? { id, delta } : { id, none: text.trim().slice(0, 200) };
 }

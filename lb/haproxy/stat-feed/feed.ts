@@ -3,12 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { FabricError } from '../../../src/errors.js';
 import { haproxyCommand } from '../socket.js';
-import type { StatDelta } from './delta.js';
-import { StatDiffer } from './differ.js';
+import { diffReply, StatDiffer } from './differ.js';
 import { type StatChanges, StatMirror } from './mirror.js';
 import type { StatReadReply, StatReadRequest } from './protocol.js';
 
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
+/** Run from the TypeScript sources (tests) there is no compiled worker: checked once, not per read. */
+const HAS_WORKER = existsSync(WORKER_FILE);
 
 export interface StatFeedOptions {
   socket: string;
@@ -40,7 +41,7 @@ export class StatFeed {
 
   /** Throws FABRIC_ERR_RUNTIME_API when HAProxy cannot be read or does not answer a `show stat`; the mirror is then unchanged. */
   async read(): Promise<StatChanges> {
-    const reply = this.options.commandAdapter || !existsSync(WORKER_FILE) ? await this.readHere() : await this.readInThread();
+    const reply = this.options.commandAdapter || !HAS_WORKER ? await this.readHere() : await this.readInThread();
     if ('error' in reply) throw new FabricError(reply.error.code, reply.error.message);
     if ('none' in reply) throw new FabricError('FABRIC_ERR_RUNTIME_API', `${this.options.command}: ${reply.none || 'no answer'}`);
     return this.mirror.apply(reply.delta);
@@ -56,9 +57,7 @@ export class StatFeed {
     const { socket, command, columns, volatile = [] } = this.options;
     this.local ??= new StatDiffer(columns, volatile);
     const adapter = this.options.commandAdapter ?? haproxyCommand;
-    const text = await adapter(socket, command);
-    const delta: StatDelta | undefined = this.local.diff(text);
-    return delta ? { id: 0, delta } : { id: 0, none: text.trim().slice(0, 200) };
+    return diffReply(this.local, 0, await adapter(socket, command));
   }
 
   private readInThread(): Promise<StatReadReply> {

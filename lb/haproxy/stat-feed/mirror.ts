@@ -1,5 +1,5 @@
 import type { StatTable } from '../stat-csv.js';
-import type { StatDelta } from './delta.js';
+import { type StatDelta, slotName } from './delta.js';
 
 /** What one delta did to the mirror: the rows to act on, and the slots that left. */
 export interface StatChanges {
@@ -26,10 +26,10 @@ export class StatMirror {
     let gone = delta.gone;
     if (delta.full && this.backends.size > 0) {
       // A whole table: whatever it does not list left.
-      const listed = new Set(delta.changed.map((f) => `${f[pxname]}/${f[svname]}`));
+      const listed = new Set(delta.changed.map((f) => slotName(f[pxname] ?? '', f[svname] ?? '')));
       gone = [];
       for (const [backend, servers] of this.backends)
-        for (const server of servers.keys()) if (!listed.has(`${backend}/${server}`)) gone.push(`${backend}/${server}`);
+        for (const server of servers.keys()) if (!listed.has(slotName(backend, server))) gone.push(slotName(backend, server));
       this.backends.clear();
     }
     this.at = delta.at;

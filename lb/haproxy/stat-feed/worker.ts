@@ -4,7 +4,7 @@
 import { parentPort } from 'node:worker_threads';
 import { FabricError } from '../../../src/errors.js';
 import { haproxyCommand } from '../socket.js';
-import { StatDiffer } from './differ.js';
+import { diffReply, StatDiffer } from './differ.js';
 import type { StatReadReply, StatReadRequest } from './protocol.js';
 
 const differs = new Map<number, StatDiffer>();
@@ -12,9 +12,7 @@ const differs = new Map<number, StatDiffer>();
 async function read(request: StatReadRequest): Promise<StatReadReply> {
   let differ = differs.get(request.feed);
   if (!differ) differs.set(request.feed, (differ = new StatDiffer(request.columns, request.volatile)));
-  const text = await haproxyCommand(request.socket, request.command);
-  const delta = differ.diff(text);
-  return delta ? { id: request.id, delta } : { id: request.id, none: text.trim().slice(0, 200) };
+  return diffReply(differ, request.id, await haproxyCommand(request.socket, request.command));
 }
 
 parentPort!.on('message', (request: StatReadRequest) => {
