@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { desiredHaproxy } from '../haproxy/desired.js';
 import { hardFdLimit, processHardFdLimit } from '../haproxy/fd-limit.js';
-import { checkedServerCount, DESCRIPTOR_OVERHEAD, planDescriptors } from '../haproxy/limits.js';
+import {
+  checkedServerCount,
+  DESCRIPTOR_OVERHEAD,
+  PASSIVE_CHECKS_PER_SECOND,
+  passiveCheckInterMs,
+  planDescriptors,
+  uncheckedSlotCount,
+} from '../haproxy/limits.js';
+import { haproxyView } from '../haproxy/view.js';
+import { buildModel } from '../model.js';
+import { createTemplateEngine, loadTemplate, templatePath } from '../render.js';
 
 describe('planDescriptors (HAProxy: 2 × maxconn + a descriptor per checked server)', () => {
   it('leaves HAProxy alone while the checked servers fit in a quarter of the limit', () => {
@@ -33,6 +44,36 @@ describe('planDescriptors (HAProxy: 2 × maxconn + a descriptor per checked serv
 
   it('counts every slot of every backend', () => {
     expect(checkedServerCount([{ servers: [1, 2, 3, 4] }, { servers: [] }, { servers: [1, 2, 3, 4, 5, 6, 7, 8] }])).toBe(12);
+  });
+});
+
+describe("passiveCheckInterMs (the defaults' TCP checks of servers held up)", () => {
+  it('is 10 s up to 10,000 slots, then doubles so that they stay under 1,000 checks a second', () => {
+    expect(passiveCheckInterMs(0)).toBe(10_000);
+    expect(passiveCheckInterMs(10_000)).toBe(10_000);
+    expect(passiveCheckInterMs(10_001)).toBe(20_000);
+    expect(passiveCheckInterMs(120_000)).toBe(160_000);
+    for (const slots of [1, 9_999, 15_000, 40_001, 100_000, 1_000_000]) {
+      const inter = passiveCheckInterMs(slots);
+      expect((slots * 1_000) / inter).toBeLessThanOrEqual(PASSIVE_CHECKS_PER_SECOND);
+      // The smallest step that fits: half of it would not.
+      if (inter > 10_000) expect((slots * 1_000) / (inter / 2)).toBeGreaterThan(PASSIVE_CHECKS_PER_SECOND);
+    }
+  });
+
+  it('is what the default template prints in the defaults', async () => {
+    const model = buildModel([], 1, { domain: undefined });
+    const { desired } = desiredHaproxy(model, new Map());
+    const files = { config: '/c', hostsMap: '/h', pathsMap: '/p', acmeMap: '/a', adminSocket: '/s', masterSocket: '/m' };
+    const template = await loadTemplate(createTemplateEngine(), templatePath('templates/haproxy.cfg.hbs'));
+    const render = (passiveCheckInterMs?: number) =>
+      template(haproxyView(desired, model, files, { http: undefined, hardStopAfter: '1s', maxconn: undefined, passiveCheckInterMs }));
+    expect(render()).toMatch(/^ {2}default-server check inter 10s downinter 1s /m);
+    expect(render(passiveCheckInterMs(120_000))).toMatch(/^ {2}default-server check inter 160s downinter 1s /m);
+  });
+
+  it('counts the slots of backends without a check of their own', () => {
+    expect(uncheckedSlotCount([{ servers: [1, 2, 3, 4] }, { servers: [1, 2, 3, 4], check: {} }, { servers: [1, 2] }])).toBe(6);
   });
 });
 

@@ -21,7 +21,7 @@ import { adoptSlots, findRunning, readRuntime, runningDesired } from './adopt.js
 import { DesiredMemo, desiredHaproxy, type HaproxyDesired, type SlotTable } from './desired.js';
 import { diffHaproxy, type RuntimeOp } from './diff.js';
 import { processHardFdLimit } from './fd-limit.js';
-import { checkedServerCount, planDescriptors } from './limits.js';
+import { checkedServerCount, passiveCheckInterMs, planDescriptors, uncheckedSlotCount } from './limits.js';
 import { forgetLoaded, readLoaded, writeLoaded } from './loaded.js';
 import { HaproxyMaster } from './master.js';
 import { applyRuntimeOps } from './runtime.js';
@@ -336,6 +336,7 @@ export class HaproxyTarget implements Target {
       hardStopAfter: this.config.hardStopAfter,
       maxconn: limits.maxconn,
       strictLimits: limits.strictLimits,
+      passiveCheckInterMs: passiveCheckInterMs(uncheckedSlotCount(desired.backends)),
       prometheus: this.config.prometheus,
       ...(this.config.trustedProxies ? { trustedProxies: this.config.trustedProxies } : {}),
     };

@@ -36,6 +36,8 @@ export interface HaproxySettings {
   prometheus?: string;
   /** False: `no strict-limits` (HAProxy's worst-case descriptor count exceeds the limit; lb/haproxy/limits.ts). Default true. */
   strictLimits?: boolean;
+  /** The defaults' `default-server check inter` in ms (lb/haproxy/limits.ts passiveCheckInterMs); default 10 s. */
+  passiveCheckInterMs?: number;
   /** Router-level `trustedProxies` (lb/config.ts): X-Forwarded-For is read only from these. */
   trustedProxies?: readonly string[];
 }
@@ -62,7 +64,12 @@ export type BackendViews = WeakMap<Backend, ReturnType<typeof backendView>>;
 export function haproxyView(desired: HaproxyDesired, model: Model, files: HaproxyFiles, settings: HaproxySettings, views?: BackendViews) {
   return {
     revision: model.revision,
-    global: { hardStopAfter: safe(settings.hardStopAfter), maxconn: settings.maxconn ?? null, strictLimits: settings.strictLimits ?? true },
+    global: {
+      hardStopAfter: safe(settings.hardStopAfter),
+      maxconn: settings.maxconn ?? null,
+      strictLimits: settings.strictLimits ?? true,
+      passiveCheckInter: `${Math.round((settings.passiveCheckInterMs ?? 10_000) / 1_000)}s`,
+    },
     runtime: { adminSocket: safe(files.adminSocket) },
     http: settings.http ? { bind: safe(settings.http) } : null,
     prometheus: settings.prometheus ? { bind: safe(settings.prometheus) } : null,

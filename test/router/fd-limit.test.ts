@@ -42,6 +42,8 @@ describe('HAProxy under a descriptor limit smaller than its checked servers', ()
     expect(config).toMatch(/^ {2}no strict-limits$/m);
     expect(config).toMatch(new RegExp(`^ {2}maxconn ${DERIVED_MAXCONN}$`, 'm'));
     expect((config.match(/^ {2}server /gm) ?? []).length).toBe(100 * 12 + 800 * 4);
+    // 4,400 slots: their TCP checks stay at the 10 s interval (past 10,000 it grows: lb/haproxy/limits.ts).
+    expect(config).toMatch(/^ {2}default-server check inter 10s downinter 1s /m);
     const info = await showInfo(router.dir);
     expect(info.get('Maxconn')).toBe(String(DERIVED_MAXCONN));
     expect(info.get('Ulimit-n')).toBe(String(NOFILE));
