@@ -1,3 +1,4 @@
+import { nextTurn } from '../src/concurrency.js';
 import { Keys } from '../src/keyspace.js';
 import { decodeEntry, type Entry } from '../src/model/entry.js';
 
@@ -151,7 +152,7 @@ const DECODE_SLICE = 1_000;
 export async function decodeSnapshot(changes: readonly KeyChange[]): Promise<Array<Entry | undefined>> {
   const out: Array<Entry | undefined> = new Array(changes.length);
   for (let start = 0; start < changes.length; start += DECODE_SLICE) {
-    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (start > 0) await nextTurn();
     const end = Math.min(changes.length, start + DECODE_SLICE);
     for (let i = start; i < end; i++) {
       const change = changes[i]!;

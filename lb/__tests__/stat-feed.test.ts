@@ -93,6 +93,56 @@ describe('the traffic store fed from deltas', () => {
     );
   });
 
+  it('property: a read taken in steps (turns of the event loop between its lines) gives what it gives at once', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(readArb, { minLength: 1, maxLength: 20 }), async (reads) => {
+        const desired = desiredOf({ web: ['h1/c1', 'h1/c2'], api: ['h2/c1'] });
+        const [once, stepped] = [new TrafficStore(), new TrafficStore()];
+        const [fo, fs] = [new StatFixture(T0), new StatFixture(T0, false, 1)];
+        let [at, pid, uptime, total] = [T0, 1, 0, 0];
+        for (const r of reads) {
+          at += r.gapMs;
+          if (r.pid !== pid) [pid, uptime, total] = [r.pid, 0, 0];
+          uptime += 1;
+          total += r.s1?.req ?? 0;
+          const lines: StatLine[] = [
+            { backend: 'svc_web', server: 'BACKEND', qcur: r.queue },
+            { backend: 'svc_web', server: 's1', req: total, c2xx: total, scur: r.s1?.scur ?? 0 },
+            { backend: 'svc_web', server: 's2', req: 0 },
+            { backend: 'svc_api', server: 's1', req: 0, scur: r.s2?.scur ?? 0 },
+          ];
+          const text = statAnswer(lines, { pid, uptime });
+          fo.feed(once, text, desired, at);
+          await fs.feedInSteps(stepped, text, desired, at);
+          expect(serviceTraffic(stepped, 'web', true)).toEqual(serviceTraffic(once, 'web', true));
+          expect(serviceTraffic(stepped, 'api', true)).toEqual(serviceTraffic(once, 'api', true));
+        }
+        expect(trafficSummary(stepped)).toEqual(trafficSummary(once));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('a new process listing only idle lines makes each service, at a zero rate, and no endpoint', async () => {
+    const store = new TrafficStore();
+    const f = new StatFixture(T0, false, 2);
+    const desired = desiredOf({ web: ['h1/c1', 'h1/c2'], api: ['h2/c1'] });
+    const idle = [
+      { backend: 'svc_web', server: 's1', req: 0 },
+      { backend: 'svc_web', server: 's2', req: 0 },
+      { backend: 'svc_api', server: 's1', req: 0 },
+    ];
+    await f.feedInSteps(store, statAnswer(idle, { pid: 1, uptime: 1 }), desired, T0 + 1_000);
+    await f.feedInSteps(store, statAnswer(idle, { pid: 2, uptime: 1 }), desired, T0 + 2_000);
+    expect([...store.services.keys()].sort()).toEqual(['api', 'web']);
+    expect(store.endpoints.size).toBe(0);
+    expect(serviceTraffic(store, 'web')!.requestsPerSecond).toBe(0);
+    // Its first request makes the endpoint.
+    await f.feedInSteps(store, statAnswer([{ ...idle[0]!, req: 4, c2xx: 4 }, idle[1]!, idle[2]!], { pid: 2, uptime: 2 }), desired, T0 + 3_000);
+    expect([...store.endpoints.keys()]).toEqual(['web/h1/c1']);
+    expect(serviceTraffic(store, 'web')!.total.requests).toBe(4);
+  });
+
   it("an idle service's rate falls to zero though its lines never change again", () => {
     const store = new TrafficStore();
     const f = new StatFixture(T0);

@@ -85,23 +85,31 @@ export class StatFixture {
   private listed = new Set<string>();
   routes: RouteModel[] = [];
 
-  /** `dense`: every line is handed over at every read, as if each had changed (the differ left out). */
+  /** `dense`: every line is handed over at every read, as if each had changed (the differ left out). `stepRows`: the reader's. */
   constructor(
     private readonly startedAt: number,
     private readonly dense = false,
+    private readonly stepRows?: number,
   ) {}
 
+  /** A read fed at once: with fewer lines than the reader's step, ingest takes no turn of the event loop. */
   feed(store: TrafficStore, text: string, desired: HaproxyDesired, at: number): void {
+    void this.feedInSteps(store, text, desired, at);
+  }
+
+  /** A read fed as the router does, in steps of `stepRows` lines with turns between. */
+  feedInSteps(store: TrafficStore, text: string, desired: HaproxyDesired, at: number): Promise<void> {
     this.desired = desired;
     this.reader ??= new HaproxyTrafficReader(
       { name: 'haproxy-0', adminSocket: '', appliedDesired: () => this.desired },
       store,
       () => this.routes,
       this.startedAt,
+      this.stepRows,
     );
     const delta = this.dense ? this.denseDelta(text) : this.differ.diff(text);
     if (!delta) throw new Error('not a show stat answer');
-    this.reader.ingest(this.mirror.apply(delta), this.mirror, at);
+    return this.reader.ingest(this.mirror.apply(delta), this.mirror, at);
   }
 
   private denseDelta(text: string): StatDelta {

@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
+import { nextTurn } from '../../src/concurrency.js';
 import { describeError, FabricError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { Endpoint, Health } from '../../src/model/endpoint.js';
 import type { HaproxyDesired } from '../haproxy/desired.js';
 import { nextReadDelay } from '../haproxy/read-pace.js';
+import type { StatTable } from '../haproxy/stat-csv.js';
 import { StatFeed } from '../haproxy/stat-feed/feed.js';
 import type { StatChanges, StatMirror } from '../haproxy/stat-feed/mirror.js';
 import { BackendChanges } from '../haproxy/stat-feed/reowned.js';
@@ -11,7 +13,7 @@ import type { Model, ModelEndpoint, ServiceModel } from '../model.js';
 import { backendCheck, endpointCheckSpec } from './backend-check.js';
 import type { HealthMetrics } from './checker.js';
 import { EFFECTIVE_HEALTH, type EffectiveHealth, effectiveHealth } from './effective.js';
-import { CHECK_STAT_COLUMNS, parseShowStat } from './haproxy-stat.js';
+import { CHECK_STAT_COLUMNS, hasCheckColumns, parseShowStat } from './haproxy-stat.js';
 import { checkedSlots, statusFromRow } from './haproxy-verdicts.js';
 import type { CheckView, HealthSource } from './source.js';
 import { type CheckDefaults, type CheckSpec, endpointKey, probeTarget } from './spec.js';
@@ -47,7 +49,9 @@ interface Tracked {
 const READ_INTERVAL_MS = 1_000;
 
 /** Another reader of a shared read: what this read changed (its other commands' answers too) and the whole table as it is now. */
-export type SharedStatListener = (changes: StatChanges, mirror: StatMirror, at: number) => void;
+export type SharedStatListener = (changes: StatChanges, mirror: StatMirror, at: number) => void | Promise<void>;
+/** Lines read for verdicts between two turns of the event loop: a new process lists all 120,000 at once. */
+const STEP_ROWS = 5_000;
 /** Servers only (type 4), every proxy; empty slots are in maintenance and left out. */
 const SHOW_STAT = 'show stat -1 4 -1 no-maint';
 /** Columns that change at every read or check without saying anything new: they never make a line "changed". */
@@ -204,14 +208,15 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
     try {
       const feed = (this.feed ??= this.newFeed());
       const changes = await feed.read();
-      // The changed lines, and the lines of backends whose slots may have changed hands since the last read.
-      const rows = parseShowStat(feed.mirror.tableWith(changes, reowned));
-      if (!rows) throw new FabricError('FABRIC_ERR_RUNTIME_API', `${SHOW_STAT}: no status column in the answer`);
+      if (!hasCheckColumns(changes.table.at)) throw new FabricError('FABRIC_ERR_RUNTIME_API', `${SHOW_STAT}: no status column in the answer`);
       if (this.readFailures > 0) this.options.logger.info({ failures: this.readFailures }, 'reading HAProxy check states again');
       this.readFailures = 0;
       const at = Date.now();
-      this.apply(rows, at);
-      this.handOver(changes, feed.mirror, at);
+      this.reads += 1;
+      this.lastRead = at;
+      // The changed lines, and the lines of backends whose slots may have changed hands since the last read.
+      if (this.checkedCount > 0) await this.applyInSteps(feed.mirror.tableWith(changes, reowned), at);
+      await this.handOver(changes, feed.mirror, at);
     } catch (err) {
       // HAProxy restarting or reloading: its verdicts are read again on the next tick, every backend's lines with them.
       this.reowned = new BackendChanges();
@@ -232,17 +237,23 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
     });
   }
 
-  private handOver(changes: StatChanges, mirror: StatMirror, at: number): void {
+  private async handOver(changes: StatChanges, mirror: StatMirror, at: number): Promise<void> {
     try {
-      this.shared?.listener(changes, mirror, at);
+      await this.shared?.listener(changes, mirror, at);
     } catch (err) {
       this.options.logger.warn({ err: describeError(err) }, "a shared reader of HAProxy's stats failed");
     }
   }
 
+  /** The verdicts of these lines, STEP_ROWS at a time with a turn of the event loop between (none for a small table). */
+  private async applyInSteps(table: StatTable<string>, at: number): Promise<void> {
+    for (let start = 0; start < table.rows.length; start += STEP_ROWS) {
+      if (start > 0) await nextTurn();
+      this.apply(parseShowStat({ at: table.at, rows: table.rows.slice(start, start + STEP_ROWS) }) ?? [], at);
+    }
+  }
+
   private apply(rows: ReturnType<typeof parseShowStat> & object, at: number): void {
-    this.reads += 1;
-    this.lastRead = at;
     let counts = false;
     for (const row of rows) {
       const key = this.slots.get(row.backend)?.get(row.server);

@@ -41,12 +41,16 @@ export const CHECK_STAT_COLUMNS = [
 
 type CheckColumn = (typeof CHECK_STAT_COLUMNS)[number];
 
+/** Whether a table's columns say whose line it is and its status: without them nothing can be read. */
+export function hasCheckColumns(at: Partial<Record<string, number>>): boolean {
+  return (at.pxname ?? -1) >= 0 && (at.svname ?? -1) >= 0 && (at.status ?? -1) >= 0;
+}
+
 /** Undefined when the answer has no `show stat` header (an error message, an empty answer). A table read once for several readers is taken as is. */
 export function parseShowStat(answer: string | StatTable<CheckColumn>): ServerCheckRow[] | undefined {
   const table = typeof answer === 'string' ? readStatTable(answer, CHECK_STAT_COLUMNS) : answer;
-  if (!table) return undefined;
+  if (!table || !hasCheckColumns(table.at)) return undefined;
   const { at } = table;
-  if (at.pxname < 0 || at.svname < 0 || at.status < 0) return undefined;
   const rows: ServerCheckRow[] = [];
   for (const f of table.rows) {
     const server = f[at.svname] ?? '';

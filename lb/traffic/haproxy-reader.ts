@@ -1,3 +1,4 @@
+import { nextTurn } from '../../src/concurrency.js';
 import type { HaproxyDesired } from '../haproxy/desired.js';
 import { StatFeed } from '../haproxy/stat-feed/feed.js';
 import type { StatChanges, StatMirror } from '../haproxy/stat-feed/mirror.js';
@@ -14,6 +15,9 @@ import type { TrafficStore } from './store.js';
  * read-back sends the same command when traffic is on, so one read serves both.
  */
 export const TRAFFIC_STAT_COMMAND = 'show info;show stat -1 6 -1 no-maint';
+
+/** Lines turned into observations between two turns of the event loop (~10 ms of work). */
+const STEP_ROWS = 5_000;
 
 /** A HAProxy whose counters are read: its name, and what it runs now (to map slots to endpoints). */
 export interface SampledHaproxy {
@@ -40,6 +44,7 @@ export class HaproxyTrafficReader {
     private readonly routes: () => readonly RouteModel[] | undefined,
     /** When the router started counting (a process younger than that is counted from zero). */
     startedAt = Date.now(),
+    private readonly stepRows = STEP_ROWS,
   ) {
     this.baselines = new CounterBaselines(startedAt);
     store.addSource(haproxy.name);
@@ -59,15 +64,19 @@ export class HaproxyTrafficReader {
       commandAdapter: command,
     });
     const changes = await this.feed.read();
-    this.ingest(changes, this.feed.mirror, Date.now());
+    await this.ingest(changes, this.feed.mirror, Date.now());
   }
 
   async close(): Promise<void> {
     await this.feed?.close();
   }
 
-  /** One read's changes; the lines of backends whose slots changed hands since are taken from `mirror`. */
-  ingest(changes: StatChanges, mirror: StatMirror, at: number): void {
+  /**
+   * One read's changes; the lines of backends whose slots changed hands since are taken from
+   * `mirror`. A big table (a new process: every line) is turned into observations `stepRows` lines
+   * at a time, with a turn of the event loop between steps; a small one at once (no turn).
+   */
+  async ingest(changes: StatChanges, mirror: StatMirror, at: number): Promise<void> {
     const desired = this.haproxy.appliedDesired();
     if (!desired) return;
     const routes = this.routes();
@@ -79,6 +88,13 @@ export class HaproxyTrafficReader {
     const reowned = this.reowned.since(desired);
     // A new process (a reload): its counters are all new, also on lines that read as before.
     const table = this.baselines.isNewProcess(info) ? mirror.table() : mirror.tableWith(changes, reowned);
-    this.store.ingest(this.haproxy.name, this.baselines.observe(trafficRows(table) ?? [], info, this.owners!, at, changes.gone));
+    const owners = this.owners!;
+    const read = this.baselines.begin(info, at, changes.gone);
+    const holds = (slot: string) => this.store.holds(this.haproxy.name, slot);
+    for (let start = 0; start < table.rows.length; start += this.stepRows) {
+      if (start > 0) await nextTurn();
+      read.add(trafficRows({ at: table.at, rows: table.rows.slice(start, start + this.stepRows) }) ?? [], owners, holds);
+    }
+    this.store.ingest(this.haproxy.name, read.sample);
   }
 }

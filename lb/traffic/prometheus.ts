@@ -1,3 +1,4 @@
+import { nextTurn } from '../../src/concurrency.js';
 import { STATUS_CLASSES } from './counters.js';
 import { type Entity, sumGauges, type TrafficStore } from './store.js';
 
@@ -72,8 +73,6 @@ export const TRAFFIC_FAMILIES: readonly TrafficFamily[] = [
 const STEP = 500;
 
 const LINES_PER_PIECE = 5_000;
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The exposition text of every family (Prometheus text format, as prom-client writes it), in pieces,

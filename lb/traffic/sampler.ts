@@ -1,4 +1,4 @@
-import { type Counters, counterDelta } from './counters.js';
+import { COUNTERS, type Counters, counterDelta } from './counters.js';
 import { type SlotOwner, type SlotOwners, slotOwner } from './owners.js';
 import type { ProcessInfo, TrafficRow } from './stat.js';
 
@@ -24,6 +24,8 @@ export interface Sample {
   gone?: readonly string[];
   /** The load balancer's counters started again since the last read (a reload: a new process). */
   reset: boolean;
+  /** Services whose lines were listed with nothing to say (BaselineRead.add with `holds`): sampled as if each had an empty observation. */
+  listed?: Set<string>;
 }
 
 /**
@@ -55,14 +57,41 @@ export class CounterBaselines {
 
   /** `rows`: the lines that changed (or every line); `gone`: the slots that left since the last read. */
   observe(rows: readonly TrafficRow[], info: ProcessInfo, owners: SlotOwners, at: number, gone: readonly string[] = []): Sample {
+    const read = this.begin(info, at, gone);
+    read.add(rows, owners);
+    return read.sample;
+  }
+
+  /**
+   * One read taken in steps (a whole table at 100,000 lines is not turned into observations in one
+   * go): its process and time now, then its lines by `add`, in as many parts as wanted.
+   */
+  begin(info: ProcessInfo, at: number, gone: readonly string[] = []): BaselineRead {
     const reset = this.process !== undefined && isNewProcess(this.process, info);
     const adopted = this.process === undefined && !youngerThan(info, at - this.startedAt);
     this.process = info;
     const from = this.lastAt ?? (adopted ? at : Math.max(this.startedAt, at - (info.uptimeS ?? 0) * 1000));
     this.lastAt = at;
     if (reset) this.last.clear();
-    const observations: Observation[] = [];
-    const left = [...gone];
+    return new BaselineRead(this.last, adopted, { at, from, observations: [], gone: [...gone], reset });
+  }
+}
+
+/** One read's lines, added in parts: each slot's delta against its baseline, the baseline moved on. */
+export class BaselineRead {
+  constructor(
+    private readonly last: Map<string, Counters>,
+    private readonly adopted: boolean,
+    readonly sample: Sample & { gone: string[] },
+  ) {}
+
+  /**
+   * `holds(slot)`: whether the store keeps that slot's line (lb/traffic/store.ts). Given, a line
+   * with nothing to say of a slot it does not hold is no observation: only its service is listed
+   * (at 100,000 idle lines, a read after a reload is then 10,000 names, not 100,000 observations).
+   */
+  add(rows: readonly TrafficRow[], owners: SlotOwners, holds?: (slot: string) => boolean): void {
+    const { observations, gone } = this.sample;
     for (const row of rows) {
       const name = `${row.backend}/${row.server}`;
       if (row.server === 'BACKEND') {
@@ -76,14 +105,23 @@ export class CounterBaselines {
       const owner = slotOwner(owners, row.backend, row.server);
       // Listed but no one's (a slot being emptied): whatever it held ends.
       if (!owner) {
-        left.push(name);
+        gone.push(name);
         continue;
       }
-      const delta = adopted ? undefined : before ? counterDelta(before, row.counters) : row.counters;
-      observations.push({ service: owner.service, slot: name, owner, delta, sessions: row.sessions, queue: row.queue, responseTimeMs: row.responseTimeMs });
+      const delta = this.adopted ? undefined : before ? counterDelta(before, row.counters) : row.counters;
+      const o: Observation = { service: owner.service, slot: name, owner, delta, sessions: row.sessions, queue: row.queue, responseTimeMs: row.responseTimeMs };
+      if (holds && saysNothing(o) && !holds(name)) (this.sample.listed ??= new Set()).add(o.service);
+      else observations.push(o);
     }
-    return { at, from, observations, gone: left, reset };
   }
+}
+
+/** Nothing happened on the line and it holds no gauge: no request, session, queue or response time. */
+export function saysNothing(o: Observation): boolean {
+  if (o.sessions !== 0 || o.queue !== 0 || (o.responseTimeMs ?? 0) !== 0) return false;
+  if (!o.delta) return true;
+  for (const name of COUNTERS) if (o.delta[name] !== 0) return false;
+  return true;
 }
 
 function isNewProcess(before: ProcessInfo, now: ProcessInfo): boolean {

@@ -1,6 +1,6 @@
 import { addInto, COUNTERS, type Counters, responses, zeroCounters } from './counters.js';
 import { POINT_MS, PointSeries } from './ring.js';
-import type { Observation, Sample } from './sampler.js';
+import { type Observation, type Sample, saysNothing } from './sampler.js';
 
 /** Rings of services, endpoints and versions not sampled for this long are dropped. */
 export const FORGET_AFTER_MS = 15 * 60_000;
@@ -66,6 +66,8 @@ const MEMBER_VALUES = new Float64Array(3);
 const SERVICE_ZEROS = new Float64Array(SERVICE_FIELDS);
 const MEMBER_ZEROS = new Float64Array(3);
 const ONE = new Float64Array([1]);
+/** A listed service's share of a sample (Sample.listed): nothing. */
+const NOTHING: Observation = { service: '', owner: undefined, delta: undefined, sessions: 0, queue: 0, responseTimeMs: undefined };
 
 export interface ServiceEntity extends Entity {
   name: string;
@@ -113,6 +115,11 @@ export class TrafficStore {
   /** What ringBytes() reports: the rings' typed arrays, added as they are allocated, taken off as entities go. */
   private bytes = 0;
 
+  /** Whether the store keeps this slot's line (its owners and gauges): a line of it with nothing to say still ends or moves them. */
+  holds(source: string, slot: string): boolean {
+    return this.slots.has(`${source}\u0000${slot}`);
+  }
+
   /** A source that will feed samples: from now on `/v1/services` carries `traffic`. */
   addSource(source: string): void {
     this.sources.add(source);
@@ -155,6 +162,7 @@ export class TrafficStore {
       }
       this.setSlot(key, entities, o);
     }
+    for (const name of sample.listed ?? []) touch(this.service(name, since), NOTHING);
     for (const slot of sample.gone ?? []) this.dropSlot(`${source}\u0000${slot}`, at);
     // A point's gauges are sums over every sample it spans: services holding some take part in each.
     for (const service of this.gauged) {
@@ -342,13 +350,6 @@ function newEntity(fields: number, at: number): Entity {
   const scratch = { tick: 0, delta: zeroCounters(), rtWeighted: 0, rtWeight: 0 };
   const gauge = { sessions: 0, queue: 0, rtSum: 0, rtCount: 0 };
   return { total: zeroCounters(), series: new PointSeries(fields, at), lastSeen: at, gauge, slots: 0, scratch };
-}
-
-function saysNothing(o: Observation): boolean {
-  if (o.sessions !== 0 || o.queue !== 0 || (o.responseTimeMs ?? 0) !== 0) return false;
-  if (!o.delta) return true;
-  for (const name of COUNTERS) if (o.delta[name] !== 0) return false;
-  return true;
 }
 
 /** Where an observation with no slot of its own (nginx's, per owner) keeps its gauges. */

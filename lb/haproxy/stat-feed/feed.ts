@@ -5,7 +5,7 @@ import { FabricError } from '../../../src/errors.js';
 import { haproxyCommand } from '../socket.js';
 import { diffReply, StatDiffer } from './differ.js';
 import { type StatChanges, StatMirror } from './mirror.js';
-import type { StatReadReply, StatReadRequest } from './protocol.js';
+import type { StatReadPart, StatReadReply, StatReadRequest } from './protocol.js';
 
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 /** Run from the TypeScript sources (tests) there is no compiled worker: checked once, not per read. */
@@ -34,7 +34,7 @@ export class StatFeed {
   private readonly id = ++feeds;
   private worker: Worker | undefined;
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (reply: StatReadReply) => void; reject: (err: Error) => void }>();
+  private readonly pending = new Map<number, { parts: string[][][]; resolve: (reply: StatReadReply) => void; reject: (err: Error) => void }>();
   private local: StatDiffer | undefined;
 
   constructor(private readonly options: StatFeedOptions) {}
@@ -64,7 +64,7 @@ export class StatFeed {
     const { socket, command, columns, volatile = [] } = this.options;
     const request: StatReadRequest = { id: ++this.nextId, feed: this.id, socket, command, columns, volatile };
     const worker = this.start();
-    const reply = new Promise<StatReadReply>((resolve, reject) => this.pending.set(request.id, { resolve, reject }));
+    const reply = new Promise<StatReadReply>((resolve, reject) => this.pending.set(request.id, { parts: [], resolve, reject }));
     worker.ref();
     worker.postMessage(request);
     return reply;
@@ -73,9 +73,14 @@ export class StatFeed {
   private start(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(WORKER_FILE);
-    worker.on('message', (reply: StatReadReply) => {
+    worker.on('message', (reply: StatReadReply | StatReadPart) => {
       const waiter = this.pending.get(reply.id);
+      if ('part' in reply) {
+        waiter?.parts.push(reply.part);
+        return;
+      }
       this.pending.delete(reply.id);
+      if (waiter && 'delta' in reply && waiter.parts.length > 0) reply.delta.changed = [...waiter.parts.flat(), ...reply.delta.changed];
       if (this.pending.size === 0) worker.unref();
       waiter?.resolve(reply);
     });
