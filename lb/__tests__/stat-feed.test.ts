@@ -2,6 +2,7 @@
 // the router's mirror of the whole table, and the traffic store fed from deltas as from whole tables.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { type StatDelta, unpack } from '../haproxy/stat-feed/delta.js';
 import { StatDiffer } from '../haproxy/stat-feed/differ.js';
 import { StatMirror } from '../haproxy/stat-feed/mirror.js';
 import { TrafficStore } from '../traffic/store.js';
@@ -12,6 +13,7 @@ const T0 = 1_796_000_000_000;
 const COLUMNS = ['pxname', 'svname', 'status', 'lastchg'];
 const header = '# pxname,svname,status,lastchg,\n';
 const row = (server: string, status: string, lastchg: number) => `b,${server},${status},${lastchg},\n`;
+const rowsOf = (delta: StatDelta) => unpack({ at: delta.at, lines: delta.changed }).rows;
 
 describe('StatDiffer', () => {
   it('sends new, changed and returning lines, never one that only a volatile column changed, and names the ones that left', () => {
@@ -19,19 +21,29 @@ describe('StatDiffer', () => {
     const first = differ.diff(`Pid: 1\n\n${header}${row('s1', 'UP', 1)}${row('s2', 'UP', 1)}\n`)!;
     expect(first.full).toBe(true);
     expect(first.preamble).toBe('Pid: 1\n\n');
-    expect(first.changed.map((f) => f[first.at.svname!])).toEqual(['s1', 's2']);
+    expect(rowsOf(first).map((f) => f[first.at.svname!])).toEqual(['s1', 's2']);
     const second = differ.diff(header + row('s1', 'UP', 2) + row('s2', 'DOWN', 2))!;
     expect(second.full).toBe(false);
-    expect(second.changed.map((f) => f[1])).toEqual(['s2']);
+    expect(rowsOf(second).map((f) => f[1])).toEqual(['s2']);
     expect(second.rows).toBe(2);
     const third = differ.diff(header + row('s2', 'DOWN', 3))!;
     expect([third.changed.length, third.gone]).toEqual([0, ['b/s1']]);
     // s1 back as it was before it left: sent again, since whoever reads the deltas dropped it.
     const fourth = differ.diff(header + row('s1', 'UP', 4) + row('s2', 'DOWN', 4))!;
-    expect(fourth.changed.map((f) => f[1])).toEqual(['s1']);
+    expect(rowsOf(fourth).map((f) => f[1])).toEqual(['s1']);
     expect(differ.diff('Unknown command.\n')).toBeUndefined();
     // Other columns (another HAProxy binary): everything again.
     expect(differ.diff('# pxname,svname,lastchg,status,\nb,s1,5,UP,\n')!.full).toBe(true);
+  });
+});
+
+describe('packed rows', () => {
+  it('carry the asked columns, pxname and svname first, a quoted comma as it is, an absent column as -1', () => {
+    const differ = new StatDiffer(['status', 'last_chk', 'pxname', 'svname', 'nosuch']);
+    const delta = differ.diff('# pxname,svname,status,last_chk,\nb,s1,DOWN,"L7STS, 503",\n')!;
+    expect(delta.at).toEqual({ pxname: 0, svname: 1, status: 2, last_chk: 3, nosuch: -1 });
+    expect(rowsOf(delta)).toEqual([['b', 's1', 'DOWN', 'L7STS, 503', '']]);
+    expect(delta.changed.length).toBe(1);
   });
 });
 
@@ -43,7 +55,7 @@ describe('StatMirror', () => {
     const changes = mirror.apply(differ.diff(header + row('s1', 'DOWN', 2) + row('s2', 'UP', 2))!);
     expect(mirror.size).toBe(2);
     // The changed s1 once, and s2 from the mirror, for a backend whose slots changed hands.
-    expect(mirror.tableWith(changes, ['b']).rows.map((f) => `${f[1]} ${f[2]}`)).toEqual(['s1 DOWN', 's2 UP']);
+    expect(unpack(mirror.tableWith(changes, ['b'])).rows.map((f) => `${f[1]} ${f[2]}`)).toEqual(['s1 DOWN', 's2 UP']);
     const fresh = new StatDiffer(COLUMNS, ['lastchg']);
     const full = mirror.apply(fresh.diff(header + row('s2', 'UP', 3))!);
     expect(full.gone).toEqual(['b/s1']);

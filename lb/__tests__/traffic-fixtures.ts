@@ -1,6 +1,6 @@
 import type { Backend, HaproxyDesired } from '../haproxy/desired.js';
 import { readStatTable } from '../haproxy/stat-csv.js';
-import { type StatDelta, slotName } from '../haproxy/stat-feed/delta.js';
+import { packedAt, packedColumns, packRow, type StatDelta, slotName } from '../haproxy/stat-feed/delta.js';
 import { StatDiffer } from '../haproxy/stat-feed/differ.js';
 import { StatMirror } from '../haproxy/stat-feed/mirror.js';
 import type { RouteModel } from '../routes/model.js';
@@ -117,6 +117,8 @@ export class StatFixture {
     const listed = new Set(table.rows.map((f) => slotName(f[table.at.pxname]!, f[table.at.svname]!)));
     const gone = [...this.listed].filter((slot) => !listed.has(slot));
     this.listed = listed;
-    return { preamble: text.slice(0, text.indexOf('# pxname')), at: table.at, changed: table.rows, gone, full: false, rows: table.rows.length };
+    const columns = packedColumns(TRAFFIC_STAT_COLUMNS);
+    const changed = table.rows.map((f) => packRow(f, columns, table.at));
+    return { preamble: text.slice(0, text.indexOf('# pxname')), at: packedAt(columns, table.at), changed, gone, full: false, rows: table.rows.length };
   }
 }

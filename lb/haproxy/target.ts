@@ -203,16 +203,22 @@ export class HaproxyTarget implements Target {
     }
     // Anything that reads the files (haproxy -c, a reload) sees what HAProxy runs now, never older.
     await this.flushFiles();
-    const staged = await this.stage(await plan.render());
+    clock.lap('flush');
+    const rendered = await plan.render();
+    clock.lap('render');
+    const staged = await this.stage(rendered);
     try {
       await this.validate(staged);
+      clock.lap('validate');
       await this.swap(staged);
     } finally {
       await staged.discard();
     }
+    clock.lap('swap');
     const action = await this.reloadAndVerify(plan);
+    clock.lap(action);
     this.commit(plan);
-    return { action, detail: change.kind === 'reload' ? change.reason : 'runtime update failed' };
+    return { action, detail: change.kind === 'reload' ? change.reason : 'runtime update failed', steps: clock.steps };
   }
 
   /**

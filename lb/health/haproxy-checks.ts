@@ -5,7 +5,7 @@ import type { Logger } from '../../src/log.js';
 import type { Endpoint, Health } from '../../src/model/endpoint.js';
 import type { HaproxyDesired } from '../haproxy/desired.js';
 import { nextReadDelay } from '../haproxy/read-pace.js';
-import type { StatTable } from '../haproxy/stat-csv.js';
+import { type PackedTable, unpack } from '../haproxy/stat-feed/delta.js';
 import { StatFeed } from '../haproxy/stat-feed/feed.js';
 import type { StatChanges, StatMirror } from '../haproxy/stat-feed/mirror.js';
 import { BackendChanges } from '../haproxy/stat-feed/reowned.js';
@@ -246,10 +246,10 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
   }
 
   /** The verdicts of these lines, STEP_ROWS at a time with a turn of the event loop between (none for a small table). */
-  private async applyInSteps(table: StatTable<string>, at: number): Promise<void> {
-    for (let start = 0; start < table.rows.length; start += STEP_ROWS) {
+  private async applyInSteps(table: PackedTable, at: number): Promise<void> {
+    for (let start = 0; start < table.lines.length; start += STEP_ROWS) {
       if (start > 0) await nextTurn();
-      this.apply(parseShowStat({ at: table.at, rows: table.rows.slice(start, start + STEP_ROWS) }) ?? [], at);
+      this.apply(parseShowStat(unpack(table, start, start + STEP_ROWS)) ?? [], at);
     }
   }
 

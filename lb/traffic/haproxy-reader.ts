@@ -1,5 +1,6 @@
 import { nextTurn } from '../../src/concurrency.js';
 import type { HaproxyDesired } from '../haproxy/desired.js';
+import { unpack } from '../haproxy/stat-feed/delta.js';
 import { StatFeed } from '../haproxy/stat-feed/feed.js';
 import type { StatChanges, StatMirror } from '../haproxy/stat-feed/mirror.js';
 import { BackendChanges } from '../haproxy/stat-feed/reowned.js';
@@ -91,9 +92,9 @@ export class HaproxyTrafficReader {
     const owners = this.owners!;
     const read = this.baselines.begin(info, at, changes.gone);
     const holds = (slot: string) => this.store.holds(this.haproxy.name, slot);
-    for (let start = 0; start < table.rows.length; start += this.stepRows) {
+    for (let start = 0; start < table.lines.length; start += this.stepRows) {
       if (start > 0) await nextTurn();
-      read.add(trafficRows({ at: table.at, rows: table.rows.slice(start, start + this.stepRows) }) ?? [], owners, holds);
+      read.add(trafficRows(unpack(table, start, start + this.stepRows)) ?? [], owners, holds);
     }
     this.store.ingest(this.haproxy.name, read.sample);
   }

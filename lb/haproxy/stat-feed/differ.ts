@@ -1,5 +1,5 @@
 import { columnsAt, forEachStatRow, statHeader } from '../stat-csv.js';
-import { type StatDelta, slotName } from './delta.js';
+import { packedAt, packedColumns, packRow, type StatDelta, slotName } from './delta.js';
 import type { StatReadReply } from './protocol.js';
 
 interface Seen {
@@ -17,11 +17,14 @@ export class StatDiffer {
   private seen = new Map<string, Seen>();
   private header: string | undefined;
   private reads = 0;
+  private readonly columns: readonly string[];
 
   constructor(
-    private readonly columns: readonly string[],
+    columns: readonly string[],
     private readonly volatile: readonly string[] = [],
-  ) {}
+  ) {
+    this.columns = packedColumns(columns);
+  }
 
   /** Undefined when the answer has no `show stat` table (an error, HAProxy going away): nothing is forgotten. */
   diff(text: string): StatDelta | undefined {
@@ -38,7 +41,7 @@ export class StatDiffer {
     const read = ++this.reads;
     const compared = this.columns.filter((c) => !this.volatile.includes(c) && (at[c] ?? -1) >= 0).map((c) => at[c]!);
     const [pxname, svname] = [at.pxname ?? -1, at.svname ?? -1];
-    const changed: string[][] = [];
+    const changed: string[] = [];
     let rows = 0;
     forEachStatRow(text, header.body, Math.max(...Object.values(at)), (fields) => {
       rows += 1;
@@ -50,7 +53,7 @@ export class StatDiffer {
         before.read = read;
         return;
       }
-      changed.push(fields);
+      changed.push(packRow(fields, this.columns, at));
       if (before) {
         before.read = read;
         before.signature = signature;
@@ -59,7 +62,7 @@ export class StatDiffer {
     const gone: string[] = [];
     // A slot's entry stays while it is away (maintenance): when it comes back it is sent again.
     for (const [slot, seen] of this.seen) if (seen.read === read - 1) gone.push(slot);
-    return { preamble: text.slice(0, header.start), at, changed, gone, full, rows };
+    return { preamble: text.slice(0, header.start), at: packedAt(this.columns, at), changed, gone, full, rows };
   }
 }
 

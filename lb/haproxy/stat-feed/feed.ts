@@ -34,7 +34,7 @@ export class StatFeed {
   private readonly id = ++feeds;
   private worker: Worker | undefined;
   private nextId = 0;
-  private readonly pending = new Map<number, { parts: string[][][]; resolve: (reply: StatReadReply) => void; reject: (err: Error) => void }>();
+  private readonly pending = new Map<number, { parts: string[][]; resolve: (reply: StatReadReply) => void; reject: (err: Error) => void }>();
   private local: StatDiffer | undefined;
 
   constructor(private readonly options: StatFeedOptions) {}

@@ -1,11 +1,10 @@
-import type { StatTable } from '../stat-csv.js';
-import { type StatDelta, slotName } from './delta.js';
+import { type PackedTable, type StatDelta, slotName, slotOfRow } from './delta.js';
 
 /** What one delta did to the mirror: the rows to act on, and the slots that left. */
 export interface StatChanges {
   preamble: string;
-  /** The changed rows, as a table the `show stat` parsers read. */
-  table: StatTable<string>;
+  /** The changed rows, packed (lb/haproxy/stat-feed/delta.ts `unpack` gives the table the `show stat` parsers read). */
+  table: PackedTable;
   /** `backend/server` of rows no longer listed. */
   gone: string[];
   full: boolean;
@@ -17,16 +16,19 @@ export interface StatChanges {
  * new owners without their lines changing.
  */
 export class StatMirror {
-  private readonly backends = new Map<string, Map<string, string[]>>();
+  private readonly backends = new Map<string, Map<string, string>>();
   at: Record<string, number> = {};
 
   apply(delta: StatDelta): StatChanges {
-    const pxname = delta.at.pxname ?? -1;
-    const svname = delta.at.svname ?? -1;
     let gone = delta.gone;
     if (delta.full && this.backends.size > 0) {
       // A whole table: whatever it does not list left.
-      const listed = new Set(delta.changed.map((f) => slotName(f[pxname] ?? '', f[svname] ?? '')));
+      const listed = new Set(
+        delta.changed.map((line) => {
+          const { backend, server } = slotOfRow(line);
+          return slotName(backend, server);
+        }),
+      );
       gone = [];
       for (const [backend, servers] of this.backends)
         for (const server of servers.keys()) if (!listed.has(slotName(backend, server))) gone.push(slotName(backend, server));
@@ -40,32 +42,32 @@ export class StatMirror {
       servers?.delete(slot.slice(slash + 1));
       if (servers?.size === 0) this.backends.delete(backend);
     }
-    for (const fields of delta.changed) {
-      const backend = fields[pxname] ?? '';
+    for (const line of delta.changed) {
+      const { backend, server } = slotOfRow(line);
       let servers = this.backends.get(backend);
       if (!servers) this.backends.set(backend, (servers = new Map()));
-      servers.set(fields[svname] ?? '', fields);
+      servers.set(server, line);
     }
-    return { preamble: delta.preamble, table: { at: delta.at, rows: delta.changed }, gone, full: delta.full };
+    return { preamble: delta.preamble, table: { at: delta.at, lines: delta.changed }, gone, full: delta.full };
   }
 
   /**
    * The table to act on: the changed rows, and the rows now of `backends` (whose slots may have
    * changed hands) that are not among them. After a full delta that is every row already.
    */
-  tableWith(changes: StatChanges, backends: readonly string[]): StatTable<string> {
+  tableWith(changes: StatChanges, backends: readonly string[]): PackedTable {
     if (changes.full || backends.length === 0) return changes.table;
-    const changed = new Set(changes.table.rows);
-    const rows = [...changes.table.rows];
-    for (const backend of backends) for (const fields of this.backends.get(backend)?.values() ?? []) if (!changed.has(fields)) rows.push(fields);
-    return { at: changes.table.at, rows };
+    const changed = new Set(changes.table.lines);
+    const lines = [...changes.table.lines];
+    for (const backend of backends) for (const line of this.backends.get(backend)?.values() ?? []) if (!changed.has(line)) lines.push(line);
+    return { at: changes.table.at, lines };
   }
 
   /** Every row now. */
-  table(): StatTable<string> {
-    const rows: string[][] = [];
-    for (const servers of this.backends.values()) for (const fields of servers.values()) rows.push(fields);
-    return { at: this.at, rows };
+  table(): PackedTable {
+    const lines: string[] = [];
+    for (const servers of this.backends.values()) for (const line of servers.values()) lines.push(line);
+    return { at: this.at, lines };
   }
 
   get size(): number {

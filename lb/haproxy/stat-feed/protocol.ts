@@ -14,7 +14,7 @@ export interface StatReadRequest {
 /** Rows of a big delta sent ahead of its reply, so that no one message takes long to receive (the reply carries the rest). */
 export interface StatReadPart {
   id: number;
-  part: string[][];
+  part: string[];
 }
 
 export type StatReadReply = { id: number; delta: StatDelta } | { id: number; none: string } | { id: number; error: { code: ErrorCode; message: string } };
