@@ -219,6 +219,48 @@ describe('HaproxyChecks: verdicts read back into the model', () => {
     await checks.stop();
   });
 
+  it('shares its reads without the check columns while nothing is checked, and with them once something is', async () => {
+    const plain = model([endpointEntry(ep('web', 'a', { port: 8001 }))]);
+    const checked = model([specEntry({ name: 'web', healthCheck: { path: '/healthz' } }), endpointEntry(ep('web', 'a', { port: 8001 }))]);
+    const defaults = { ...DEFAULT_CHECK, unconfigured: 'none' as const };
+    let desired = desiredHaproxy(plain, new Map(), undefined, undefined, defaults).desired;
+    let answer = '';
+    const silent = { warn() {}, info() {}, debug() {}, error() {}, child: () => silent } as unknown as ConstructorParameters<typeof HaproxyChecks>[0]['logger'];
+    const checks = new HaproxyChecks({
+      defaults,
+      haproxy: { adminSocket: '/nonexistent', appliedDesired: () => desired },
+      logger: silent,
+      command: async () => answer,
+    });
+    const heard: number[] = [];
+    checks.shareReads('show stat', ['pxname', 'svname', 'stot'], (changes) => void heard.push(changes.table.lines.length));
+    const traffic = (stot: number, check: string, status = 'UP', code = '200', health = 4) =>
+      `${header.trimEnd()}stot,\n${line('s1', status, check, code, health).trimEnd()}${stot},\n`;
+    checks.sync(plain);
+    say(traffic(0, 'L4OK'));
+    await checks.readOnce();
+    // Only a check ended (no check of fabric's: HAProxy's own TCP one): nothing for traffic.
+    say(traffic(0, 'L4CON'));
+    await checks.readOnce();
+    say(traffic(5, 'L4CON'));
+    await checks.readOnce();
+    expect(heard).toEqual([1, 0, 1]);
+
+    desired = desiredHaproxy(checked, new Map(), undefined, undefined, defaults).desired;
+    checks.sync(checked);
+    const [a] = checked.services[0]!.endpoints as [Endpoint];
+    say(traffic(5, 'L7STS', 'DOWN', '503', 0));
+    await checks.readOnce();
+    expect(checks.verdict(a)).toBe('unhealthy');
+    // The new feed's first read is the whole table.
+    expect(heard).toEqual([1, 0, 1, 1]);
+    await checks.stop();
+
+    function say(text: string) {
+      answer = text;
+    }
+  });
+
   it('reads nothing from HAProxy while no endpoint is checked', async () => {
     const m = model([endpointEntry(ep('web', 'a'))]);
     const { desired } = desiredHaproxy(m, new Map(), undefined, undefined, DEFAULT_CHECK);

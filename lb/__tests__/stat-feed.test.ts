@@ -31,6 +31,12 @@ describe('StatDiffer', () => {
     // s1 back as it was before it left: sent again, since whoever reads the deltas dropped it.
     const fourth = differ.diff(header + row('s1', 'UP', 4) + row('s2', 'DOWN', 4))!;
     expect(rowsOf(fourth).map((f) => f[1])).toEqual(['s1']);
+    // A check under way ("* " before its last status) is no change; its end with another status is.
+    const cols = ['pxname', 'svname', 'check_status'];
+    const checks = new StatDiffer(cols);
+    checks.diff('# pxname,svname,check_status,\nb,s1,L4OK,\n');
+    expect(checks.diff('# pxname,svname,check_status,\nb,s1,* L4OK,\n')!.changed).toEqual([]);
+    expect(rowsOf(checks.diff('# pxname,svname,check_status,\nb,s1,L4CON,\n')!)).toEqual([['b', 's1', 'L4CON']]);
     expect(differ.diff('Unknown command.\n')).toBeUndefined();
     // Other columns (another HAProxy binary): everything again.
     expect(differ.diff('# pxname,svname,lastchg,status,\nb,s1,5,UP,\n')!.full).toBe(true);

@@ -86,7 +86,9 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
   /** counts(), kept as endpoints are tracked, forgotten and change state: at 100,000 endpoints a walk per change or API call was ~50 ms. */
   private readonly healthCounts = Object.fromEntries(EFFECTIVE_HEALTH.map((h) => [h, 0])) as Record<EffectiveHealth, number>;
   /** Another reader of the same answer (lb/traffic): its wider command, and where each answer goes. */
-  private shared: { command: string; columns: string[]; listener: SharedStatListener } | undefined;
+  private shared: { command: string; columns: string[]; theirs: readonly string[]; listener: SharedStatListener } | undefined;
+  /** Whether the feed compares the check columns: not while nothing is checked (each check's end would change a line). */
+  private feedChecks = false;
 
   constructor(private readonly options: HaproxyChecksOptions) {
     super();
@@ -191,7 +193,7 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
    * serves both. The listener's errors are logged, never fail the verdicts.
    */
   shareReads(command: string, columns: readonly string[], listener: SharedStatListener): void {
-    this.shared = { command, columns: [...new Set([...CHECK_STAT_COLUMNS, ...columns])], listener };
+    this.shared = { command, columns: [...new Set([...CHECK_STAT_COLUMNS, ...columns])], theirs: columns, listener };
     this.feed = undefined;
   }
 
@@ -206,16 +208,20 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
     }
     const started = Date.now();
     try {
+      const checking = this.checkedCount > 0;
+      // Checks come or all go: a feed with (or without) their columns, whose first read is the whole table.
+      if (this.feed && this.shared && this.feedChecks !== checking) await this.closeFeed();
+      this.feedChecks = checking;
       const feed = (this.feed ??= this.newFeed());
       const changes = await feed.read();
-      if (!hasCheckColumns(changes.table.at)) throw new FabricError('FABRIC_ERR_RUNTIME_API', `${SHOW_STAT}: no status column in the answer`);
+      if (checking && !hasCheckColumns(changes.table.at)) throw new FabricError('FABRIC_ERR_RUNTIME_API', `${SHOW_STAT}: no status column in the answer`);
       if (this.readFailures > 0) this.options.logger.info({ failures: this.readFailures }, 'reading HAProxy check states again');
       this.readFailures = 0;
       const at = Date.now();
       this.reads += 1;
       this.lastRead = at;
       // The changed lines, and the lines of backends whose slots may have changed hands since the last read.
-      if (this.checkedCount > 0) await this.applyInSteps(feed.mirror.tableWith(changes, reowned), at);
+      if (checking) await this.applyInSteps(feed.mirror.tableWith(changes, reowned), at);
       await this.handOver(changes, feed.mirror, at);
     } catch (err) {
       // HAProxy restarting or reloading: its verdicts are read again on the next tick, every backend's lines with them.
@@ -227,11 +233,17 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
     this.lastReadMs = Date.now() - started;
   }
 
+  private async closeFeed(): Promise<void> {
+    const feed = this.feed;
+    this.feed = undefined;
+    await feed?.close();
+  }
+
   private newFeed(): StatFeed {
     return new StatFeed({
       socket: this.options.haproxy.adminSocket,
       command: this.shared?.command ?? SHOW_STAT,
-      columns: this.shared?.columns ?? CHECK_STAT_COLUMNS,
+      columns: this.shared ? (this.feedChecks ? this.shared.columns : this.shared.theirs) : CHECK_STAT_COLUMNS,
       volatile: VOLATILE,
       commandAdapter: this.options.command,
     });
