@@ -3,7 +3,14 @@ import type { HealthSource } from './source.js';
 import { endpointKey } from './spec.js';
 
 /** Each service's last view entry, valid while the service object and the checker's version are the same. */
-const serviceViews = new WeakMap<object, { checker: HealthSource | undefined; version: number | undefined; listAll: boolean; entry: unknown }>();
+const serviceViews = new WeakMap<object, { checker: HealthSource | undefined; version: number | undefined; listAll: boolean; entry: ServiceEntry }>();
+
+interface ServiceEntry {
+  name: string;
+  healthy: number;
+  total: number;
+  endpoints: unknown[];
+}
 
 /** Above this many endpoints, the published view lists only the ones that are not healthy. */
 const LIST_ALL_UP_TO = 1_000;
@@ -14,9 +21,11 @@ const LIST_ALL_UP_TO = 1_000;
  * fields that change with the health itself: no per-check timestamps or
  * counters, so an unchanged view is never rewritten. Above LIST_ALL_UP_TO it
  * lists the endpoints with a problem only (not serving, or a verdict other
- * than healthy): an endpoint nothing checks (`none`) that serves is no news,
+ * than healthy), and the services with one (not all of its endpoints serving,
+ * or one listed): an endpoint nothing checks (`none`) that serves is no news,
  * and at 100,000 endpoints listing them all made a document over etcd's
- * request limit, rebuilt every second.
+ * request limit, rebuilt every second; listing every service still made
+ * ~500 KB written at each change (10,000 services), and as much etcd history.
  */
 export function healthView(model: Model | undefined, checker: HealthSource | undefined) {
   // The same model under the same check results: the same view object (the publisher keeps its text by identity).
@@ -45,26 +54,28 @@ function buildHealthView(model: Model | undefined, checker: HealthSource | undef
       check: check ? { kind: check.kind, state: check.state, since: check.since, lastError: check.lastError ?? null } : null,
     };
   };
+  const entries = services.map((service) => {
+    // The same service object (the model memo keeps it) under the same check results: the same entry.
+    const cached = serviceViews.get(service);
+    if (cached && cached.checker === checker && cached.version === checker?.version && cached.listAll === listAll) return cached.entry as ServiceEntry;
+    let healthy = 0;
+    const endpoints: Array<ReturnType<typeof endpointView>> = [];
+    for (const e of service.endpoints) {
+      const health = checker?.effectiveHealth(e) ?? e.health;
+      const serving = servingState(e);
+      if (serving === 'ready') healthy += 1;
+      if (listAll || serving !== 'ready' || health === 'unhealthy' || health === 'starting') endpoints.push(endpointView(e, health, serving));
+    }
+    const entry = { name: service.name, healthy, total: service.endpoints.length, endpoints };
+    // Only an entry that lists no endpoint: a listed one's check details (since, lastError) change without a new version.
+    if (!listAll && endpoints.length === 0) serviceViews.set(service, { checker, version: checker?.version, listAll, entry });
+    return entry;
+  });
   return {
     endpoints: total,
+    serviceCount: services.length,
     counts: checker?.counts() ?? null,
     truncated: !listAll,
-    services: services.map((service) => {
-      // The same service object (the model memo keeps it) under the same check results: the same entry.
-      const cached = serviceViews.get(service);
-      if (cached && cached.checker === checker && cached.version === checker?.version && cached.listAll === listAll) return cached.entry;
-      let healthy = 0;
-      const endpoints: Array<ReturnType<typeof endpointView>> = [];
-      for (const e of service.endpoints) {
-        const health = checker?.effectiveHealth(e) ?? e.health;
-        const serving = servingState(e);
-        if (serving === 'ready') healthy += 1;
-        if (listAll || serving !== 'ready' || health === 'unhealthy' || health === 'starting') endpoints.push(endpointView(e, health, serving));
-      }
-      const entry = { name: service.name, healthy, total: service.endpoints.length, endpoints };
-      // Only an entry that lists no endpoint: a listed one's check details (since, lastError) change without a new version.
-      if (!listAll && endpoints.length === 0) serviceViews.set(service, { checker, version: checker?.version, listAll, entry });
-      return entry;
-    }),
+    services: listAll ? entries : entries.filter((e) => e.endpoints.length > 0 || e.healthy < e.total),
   };
 }
