@@ -38,6 +38,11 @@ describe('listPrefix', () => {
     expect(endpoints.revision).toBe(all.revision);
   });
 
+  it('reads 6 MB in default pages (5,000 keys) within the connection’s message limit', async () => {
+    const all = await listPrefix(conn.kv, 'endpoints/');
+    expect(all.kvs.map((item) => item.key.toString())).toEqual(Array.from({ length: 3_000 }, (_, i) => `endpoints/svc/h/${String(i).padStart(5, '0')}`));
+  });
+
   it('pins later pages to the first page’s revision while writes go on', async () => {
     let writing = true;
     const writer = (async () => {
