@@ -234,6 +234,39 @@ describe('a template that renders a config HAProxy refuses', () => {
   });
 });
 
+describe('a template that renders a config HAProxy refuses, from the start', () => {
+  it("starts nothing, reports FABRIC_ERR_VALIDATE in HAProxy's words, and starts on the next good change", async () => {
+    // No `haproxy -c` before a start (lb/haproxy/target.ts): HAProxy refuses the file itself, and -c then says why.
+    const dir = perTest.tempDir('fabric-template-');
+    const template = path.join(dir, 'haproxy.cfg.hbs');
+    const source = fs.readFileSync(DEFAULT_TEMPLATE, 'utf8');
+    const anchor = '  # service {{service}}\n';
+    replaceFile(template, source.replace(anchor, `${anchor}{{#if (eq service "broken")}}  this-is-not-a-keyword at-all\n{{/if}}`));
+    const etcd = await startEtcdFor(perTest);
+    const writer = etcdClient(perTest, etcd);
+    const broken = endpoint({ service: 'broken', port: servers[1]!.port });
+    await putEndpoint(writer, broken);
+    const router = await startRouter(perTest, etcd, { template, haproxy: { spares: 0 }, waitReady: false });
+    const target = await waitFor(
+      async () => {
+        const t = await router.target();
+        return t.lastError ? t : undefined;
+      },
+      { what: 'the start to fail' },
+    );
+    expect(target.lastError.code).toBe('FABRIC_ERR_VALIDATE');
+    expect(target.lastError.message).toMatch(/this-is-not-a-keyword/);
+    expect(await router.metric('fabric_router_validation_failures_total', { target: 'haproxy-0' })).toBeGreaterThanOrEqual(1);
+    expect((await router.get('/readyz')).status).toBe(503);
+
+    await deleteEndpoint(writer, broken);
+    await router.waitApplied(await putEndpoint(writer, endpoint({ service: 'good', port: servers[0]!.port })));
+    await waitFor(() => router.isReady(), { what: '/readyz 200 once the config loads' });
+    await waitServed(router, 'good.apps.test', ['w0']);
+    expect((await router.target()).lastError).toBeUndefined();
+  });
+});
+
 describe('bad and hostile values in etcd', () => {
   let etcd: EtcdServer;
   let router: RunningRouter;
