@@ -64,10 +64,12 @@ export function parseEndpointKey(key: string): EndpointKey | undefined {
 
 /** Either layout's host record key (`hosts/<host>/info`, `hosts/<host>`) → the host; undefined for any other key. */
 export function parseHostKey(key: string): { host: string; layout: KeyLayout } | undefined {
-  const parts = key.split('/');
-  if (parts[0] !== 'hosts' || !parts[1]) return undefined;
-  if (parts.length === 2) return { host: parts[1], layout: 'legacy' };
-  if (parts.length === 3 && parts[2] === 'info') return { host: parts[1], layout: 'host' };
+  // No split: every key of a snapshot (100,000 endpoints) is asked.
+  if (!key.startsWith('hosts/')) return undefined;
+  const rest = key.slice('hosts/'.length);
+  const slash = rest.indexOf('/');
+  if (slash < 0) return rest ? { host: rest, layout: 'legacy' } : undefined;
+  if (slash > 0 && rest.length === slash + '/info'.length && rest.endsWith('/info')) return { host: rest.slice(0, slash), layout: 'host' };
   return undefined;
 }
 

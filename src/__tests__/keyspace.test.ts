@@ -41,7 +41,8 @@ describe('key codec: both layouts', () => {
     ]) {
       expect(parseEndpointKey(key), key).toBeUndefined();
     }
-    for (const key of ['hosts/', 'hosts/node-1/other', 'hosts/node-1/info/x', 'services/web']) expect(parseHostKey(key), key).toBeUndefined();
+    for (const key of ['hosts/', 'hosts//info', 'hosts/node-1/other', 'hosts/node-1/xinfo', 'hosts/node-1/info/x', 'services/web'])
+      expect(parseHostKey(key), key).toBeUndefined();
   });
 
   it('decodes an endpoint and a host record from either layout; the key must match the value', () => {
