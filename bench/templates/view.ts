@@ -15,7 +15,12 @@ export function haproxyBenchView(shape: ViewShape) {
   const balances = ['roundrobin', 'leastconn', 'source'] as const;
   return {
     revision: 4242,
-    global: { hardStopAfter: '30s', maxconn: shape.maxconn ?? null, strictLimits: shape.strictLimits ?? true },
+    global: {
+      hardStopAfter: '30s',
+      maxconn: shape.maxconn ?? null,
+      strictLimits: shape.strictLimits ?? true,
+      passiveCheckInter: '10s',
+    },
     runtime: { adminSocket: '/var/lib/fabric/haproxy/run/admin.sock' },
     http: shape.http === false ? null : { bind: '0.0.0.0:80' },
     https: shape.https
