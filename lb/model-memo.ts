@@ -14,36 +14,91 @@ import type { GroupedKeys, ServiceKeys } from './store.js';
  * changes the result: `deriveModel` with a memo equals `deriveModel` without.
  */
 export class ModelMemo {
+  /** By name, updated in place: a fresh map of every service per build cost more than the rest of an unchanged build. */
   private services = new Map<string, ServiceDerivation>();
-  private next = new Map<string, ServiceDerivation>();
+  /** Services kept by the build under way: fewer than `services` holds means some were removed. */
+  private kept = 0;
+  /** The services in name order while none is added or removed, and each one's derivation at the same index. */
+  private order: { version: number; keys: ServiceKeys[]; derivations: ServiceDerivation[] } | undefined;
   private domain: string | undefined;
   /** Verdicts need no re-check while the health source's version is the one they were read at. */
   private healthVersion: number | 'none' | undefined;
   private healthUnchanged = false;
   private claims: { sets: Claim[][]; routes: string; resolved: ResolvedClaims } | undefined;
-  private names: { version: number; sorted: string[] } | undefined;
   private won: { hostRules: HostRule[]; map: Map<string, string[]> } | undefined;
   /** Services derived afresh by the last build (the rest were reused): for tests and logs. */
   derived: string[] = [];
 
   begin(options: Pick<ModelOptions, 'domain' | 'health' | 'healthVersion'>): void {
     // The automatic subdomain is part of every service's claims.
-    if (options.domain !== this.domain) this.services.clear();
+    if (options.domain !== this.domain) {
+      this.services.clear();
+      this.order = undefined;
+    }
     this.domain = options.domain;
     const version = options.health ? options.healthVersion : 'none';
     this.healthUnchanged = version !== undefined && version === this.healthVersion;
     this.healthVersion = version;
-    this.next = new Map();
+    this.kept = 0;
     this.derived = [];
   }
 
-  /** The service names in order: the last list again while no service was added or removed. */
-  sortedNames(keys: GroupedKeys): string[] {
+  /**
+   * The services' keys in name order: the last list again while no service was added or removed
+   * (the store's groups are the same objects then), so a build looks nothing up by name.
+   */
+  sortedServices(keys: GroupedKeys): ServiceKeys[] {
     const version = keys.namesVersion;
-    if (version !== undefined && this.names?.version === version) return this.names.sorted;
-    const sorted = [...keys.services.keys()].sort();
-    this.names = version === undefined ? undefined : { version, sorted };
+    if (version !== undefined && this.order?.version === version) return this.order.keys;
+    const sorted = [...keys.services.keys()].sort().map((name) => keys.services.get(name)!);
+    this.order = version === undefined ? undefined : { version, keys: sorted, derivations: [] };
     return sorted;
+  }
+
+  /**
+   * The derivation of the service at `at` in sortedServices' list: the previous one while still
+   * valid, else `derive(keys)`'s, kept for the next build.
+   */
+  service(
+    keys: ServiceKeys,
+    at: number,
+    options: Pick<ModelOptions, 'health'>,
+    pools: string,
+    derive: (keys: ServiceKeys) => ServiceDerivation,
+  ): ServiceDerivation {
+    const aligned = this.order?.keys[at] === keys ? this.order.derivations : undefined;
+    const last = aligned?.[at] ?? this.services.get(keys.name);
+    this.kept += 1;
+    if (last && this.stillValid(last, keys, options, pools)) {
+      if (aligned) aligned[at] = last;
+      return last;
+    }
+    const derivation = derive(keys);
+    this.derived.push(keys.name);
+    // An endpoint's address or weight changed, not its domains: keep the claims object, so claims need no new resolution.
+    if (last && sameClaims(last.claims, derivation.claims)) derivation.claims = last.claims;
+    this.services.set(keys.name, derivation);
+    if (aligned) aligned[at] = derivation;
+    return derivation;
+  }
+
+  private stillValid(last: ServiceDerivation, keys: ServiceKeys, options: Pick<ModelOptions, 'health'>, pools: string): boolean {
+    if (keys.generation === 0 || last.generation !== keys.generation) return false;
+    // A spec with `pools` read the hosts' pools, an input from outside its keys.
+    if (last.pools !== undefined && last.pools !== pools) return false;
+    if (this.healthUnchanged) return true;
+    // The active health verdict is an input too (it comes from the checker, not the keyspace).
+    const health = options.health;
+    for (let i = 0; i < last.entries.length; i++) {
+      if (health?.(last.entries[i]!.endpoint) !== last.verdicts[i]) return false;
+    }
+    return true;
+  }
+
+  /** Ends the services pass: services gone from the keyspace (`keys`) are forgotten. */
+  end(keys: GroupedKeys): void {
+    if (this.kept === this.services.size) return;
+    for (const name of this.services.keys()) if (!keys.services.has(name)) this.services.delete(name);
   }
 
   /**
@@ -55,36 +110,6 @@ export class ModelMemo {
     const map = derive(hostRules, routes);
     this.won = routes.length === 0 ? { hostRules, map } : undefined;
     return map;
-  }
-
-  /** The previous derivation of this service, if still valid. */
-  reuse(keys: ServiceKeys, options: Pick<ModelOptions, 'health'>, pools = ''): ServiceDerivation | undefined {
-    const last = this.services.get(keys.name);
-    if (!last || keys.generation === 0 || last.generation !== keys.generation) return undefined;
-    // A spec with `pools` read the hosts' pools, an input from outside its keys.
-    if (last.pools !== undefined && last.pools !== pools) return undefined;
-    if (this.healthUnchanged) return last;
-    // The active health verdict is an input too (it comes from the checker, not the keyspace).
-    const health = options.health;
-    for (let i = 0; i < last.entries.length; i++) {
-      if (health?.(last.entries[i]!.endpoint) !== last.verdicts[i]) return undefined;
-    }
-    return last;
-  }
-
-  keep(derivation: ServiceDerivation): void {
-    const last = this.services.get(derivation.base.name);
-    if (last !== derivation) {
-      this.derived.push(derivation.base.name);
-      // An endpoint's address or weight changed, not its domains: keep the claims object, so claims need no new resolution.
-      if (last && sameClaims(last.claims, derivation.claims)) derivation.claims = last.claims;
-    }
-    this.next.set(derivation.base.name, derivation);
-  }
-
-  /** Ends the services pass: services gone from the keyspace are forgotten. */
-  end(): void {
-    this.services = this.next;
   }
 
   /** The last resolution, if every service's claims are the same objects and the routes' claims the same values. */

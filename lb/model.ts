@@ -91,15 +91,15 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
   pools.signature = poolsSignature(pools.byHost);
 
   memo?.begin(options);
-  const derived: ServiceDerivation[] = [];
-  for (const name of memo?.sortedNames(keys) ?? sortedNames(keys)) {
-    const serviceKeys = keys.services.get(name)!;
-    const derivation = memo?.reuse(serviceKeys, options, pools.signature) ?? deriveService(serviceKeys, options, pools);
-    memo?.keep(derivation);
-    derived.push(derivation);
-    issues.push(...derivation.issues);
+  const serviceKeys = memo ? memo.sortedServices(keys) : sortedServices(keys);
+  const derived: ServiceDerivation[] = new Array(serviceKeys.length);
+  const derive = (of: ServiceKeys) => deriveService(of, options, pools);
+  for (let i = 0; i < serviceKeys.length; i++) {
+    const derivation = memo ? memo.service(serviceKeys[i]!, i, options, pools.signature, derive) : derive(serviceKeys[i]!);
+    derived[i] = derivation;
+    if (derivation.issues.length > 0) issues.push(...derivation.issues);
   }
-  memo?.end();
+  memo?.end(keys);
 
   const bases = derived.map((d) => d.base);
   // Both only look at services through routes: none, nothing to do (a pass over every service saved per change).
@@ -122,11 +122,15 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
   const vipPlan = planVips(vipWants(bases, issues), holds, options.vipPool);
   issues.push(...vipPlan.issues);
   const services = derived.map((d) => {
+    const address = vipPlan.assigned.size > 0 ? vipPlan.assigned.get(d.base.name) : undefined;
+    // Made with this same won map and without a VIP: the same domains, so the same model (no lookup per service).
+    if (d.final && d.finalWon === won && address === undefined && d.final.vip === undefined) return d.final;
     const domains = won.get(d.base.name) ?? [];
     const auto = options.domain && domains.length > 1 ? `${d.base.name}.${options.domain}` : undefined;
-    const address = vipPlan.assigned.get(d.base.name);
     const port = vipPort(d.base);
-    return finalService(d, sortDomains(domains, auto), address && port ? { address, port } : undefined);
+    const final = finalService(d, sortDomains(domains, auto), address && port ? { address, port } : undefined);
+    d.finalWon = won;
+    return final;
   });
   const routes = routeEntries.map((r) => r.spec).sort((a, b) => a.name.localeCompare(b.name));
   const tls = buildTls(tlsInput({ hostRules, services, routes, claimSets, certs, options: options.tls }, derived), issues);
@@ -195,8 +199,8 @@ function withStaticEndpoints(
   return { entries, statics };
 }
 
-function sortedNames(keys: GroupedKeys): string[] {
-  return [...keys.services.keys()].sort();
+function sortedServices(keys: GroupedKeys): ServiceKeys[] {
+  return [...keys.services.keys()].sort().map((name) => keys.services.get(name)!);
 }
 
 /**

@@ -182,6 +182,9 @@ describe('ModelMemo: incremental model builds', () => {
         const a = desiredHaproxy(incremental, slotsIncremental, desiredMemo);
         const b = desiredHaproxy(scratch, slotsScratch);
         expect(a.desired, `seed ${seed} step ${step}`).toEqual(b.desired);
+        // Now and then a plan is not applied (HAProxy refused it): the target keeps its slots, so the
+        // next plan starts from a table the memo's last plan did not return.
+        if (r.int(0, 5) === 0) continue;
         slotsIncremental = a.slots;
         slotsScratch = b.slots;
       }

@@ -172,7 +172,10 @@ describe('desiredHaproxy with spares', () => {
           const model = modelFor(services);
           let planned = desiredHaproxy(model, slots, memo, { previous: pool, settings, compact: false });
           const change = diffHaproxy(applied, planned.desired);
-          if (change.kind === 'reload' && !planned.pool!.compacted) planned = desiredHaproxy(model, slots, memo, { previous: pool, settings, compact: true });
+          const compact = change.kind === 'reload' && !planned.pool!.compacted;
+          if (compact) planned = desiredHaproxy(model, slots, memo, { previous: pool, settings, compact: true });
+          // The memo never changes a plan.
+          expect(planned.desired).toEqual(desiredHaproxy(model, slots, undefined, { previous: pool, settings, compact }).desired);
           if (change.kind === 'reload') sim = loadedFrom(planned.desired);
           else if (change.kind === 'runtime') applyOps(sim!, change.ops);
           if (change.kind !== 'reload')

@@ -15,6 +15,7 @@ import {
   type PoolSettings,
   planPool,
   serviceBackendName,
+  serviceEntryIndex,
 } from './spares.js';
 
 /** One server line of a backend: a slot, filled by an endpoint or empty. */
@@ -114,14 +115,28 @@ export function routeBackendName(route: string): string {
  */
 export class DesiredMemo {
   /** `service` undefined: a free pool backend. */
-  backends = new Map<string, { service: ServiceModel | undefined; slots: BackendSlots; backend: Backend }>();
+  backends = new Map<string, MemoBackend>();
+  /**
+   * The last plan's backends by position, with what each was planned for (its pool entry, or its
+   * service without a pool) and the slot table it returned: while a position holds the same object
+   * and the target passes that table back, the backend there is found without a lookup by name.
+   */
+  aligned: { slots: SlotTable; carriers: object[]; backends: MemoBackend[] } | undefined;
   maps:
     | { hostRules: Model['hostRules']; services: ServiceModel[]; pool?: BackendPool; hostMap: HaproxyDesired['hostMap']; pathMap: HaproxyDesired['pathMap'] }
     | undefined;
   /** Each service's HAProxy-run check, while the service model is the same object. */
   checks = new WeakMap<ServiceModel, BackendCheck | undefined>();
+  /** What the pool reads of each service (pooledServices), while the service model is the same object. */
+  pooled = new WeakMap<ServiceModel, PooledService>();
   /** Backends built afresh by the last plan (the rest were reused): for tests. */
   built: string[] = [];
+}
+
+interface MemoBackend {
+  service: ServiceModel | undefined;
+  slots: BackendSlots;
+  backend: Backend;
 }
 
 /**
@@ -142,7 +157,7 @@ export function desiredHaproxy(
     if (!memo.checks.has(service)) memo.checks.set(service, backendCheck(service, checks));
     return memo.checks.get(service);
   };
-  const pooled = spares ? planPool(spares.previous, pooledServices(model.services, checkOf), spares.settings, spares.compact) : undefined;
+  const pooled = spares ? planPool(spares.previous, pooledServices(model.services, checkOf, memo), spares.settings, spares.compact) : undefined;
   const names = pooled ? backendsByService(pooled.pool) : undefined;
   const nameOf = (service: string) => names?.get(service) ?? backendName(service);
   const slots: SlotTable = new Map();
@@ -160,14 +175,25 @@ export function desiredHaproxy(
     }
     return servers;
   };
-  const lastBackends = memo?.backends ?? new Map();
-  const nextBackends: DesiredMemo['backends'] = new Map();
+  // The memo's backends are updated in place: a fresh map of every backend per change cost more than the pass.
+  const memoBackends: DesiredMemo['backends'] = memo?.backends ?? new Map();
   if (memo) memo.built = [];
-  const serviceBackend = (name: string, service: ServiceModel | undefined, entry?: PoolEntry): Backend => {
-    const last = lastBackends.get(name);
-    if (last && last.service === service && previous.get(name) === last.slots && (!entry || sameEntry(last.backend, entry))) {
+  const aligned = memo?.aligned?.slots === previous ? memo.aligned : undefined;
+  const carriers: object[] = [];
+  const planned: MemoBackend[] = [];
+  /** `carrier`: the pool entry, or the service without a pool, planned at this position. */
+  const serviceBackend = (carrier: object, service: ServiceModel | undefined, entry?: PoolEntry): Backend => {
+    const at = carriers.length;
+    carriers.push(carrier);
+    const hint = aligned?.carriers[at] === carrier ? aligned.backends[at] : undefined;
+    // The same carrier at the same position: the same backend name, not made again.
+    const name = hint ? hint.backend.name : entry ? entry.name : backendName(service!.name);
+    const last = hint ?? memoBackends.get(name);
+    // A hint's slots are `previous`'s for its backend: that plan returned `previous`.
+    const sameSlots = last !== undefined && (last === hint || previous.get(name) === last.slots);
+    if (last && sameSlots && last.service === service && (!entry || sameEntry(last.backend, entry))) {
       slots.set(name, last.slots);
-      nextBackends.set(name, last);
+      planned.push(last);
       return last.backend;
     }
     const members = (service?.endpoints ?? []).map((e) => ({ key: `${e.host}/${e.container}`, endpoint: e, weight: e.weight }));
@@ -182,14 +208,21 @@ export function desiredHaproxy(
     const proto = service ? protoOf(service) : entry?.proto;
     if (proto) backend.proto = proto;
     if (entry && entry.owner === undefined) backend.spare = true;
-    nextBackends.set(name, { service, slots: slots.get(name)!, backend });
+    const kept = { service, slots: slots.get(name)!, backend };
+    memoBackends.set(name, kept);
+    planned.push(kept);
     memo?.built.push(name);
     return backend;
   };
-  const byName = new Map(model.services.map((s) => [s.name, s]));
   const backends: Backend[] = pooled
-    ? pooled.pool.entries.map((entry) => serviceBackend(entry.name, entry.service === undefined ? undefined : byName.get(entry.service), entry))
-    : model.services.map((service) => serviceBackend(backendName(service.name), service));
+    ? pooledBackends(pooled.pool, model.services, serviceBackend)
+    : model.services.map((service) => serviceBackend(service, service));
+  if (memo) memo.aligned = { slots, carriers, backends: planned };
+  // What the memo holds of backends no longer planned (a compacted pool, a removed service) goes.
+  if (memoBackends.size > backends.length) {
+    const planned = new Set(backends.map((b) => b.name));
+    for (const name of memoBackends.keys()) if (!planned.has(name)) memoBackends.delete(name);
+  }
   const routes = (model.weightedRoutes ?? []).filter((r) => r.active);
   backends.push(...routes.map((route) => routeBackend(route, fill)));
   const lastMaps = memo?.maps;
@@ -197,10 +230,7 @@ export function desiredHaproxy(
     lastMaps && lastMaps.hostRules === model.hostRules && lastMaps.pool === pooled?.pool && sameModes(lastMaps.services, model.services)
       ? lastMaps
       : { hostRules: model.hostRules, services: model.services, ...(pooled ? { pool: pooled.pool } : {}), ...hostMaps(model, nameOf) };
-  if (memo) {
-    memo.backends = nextBackends;
-    memo.maps = maps;
-  }
+  if (memo) memo.maps = maps;
   const acmeMap = model.acme?.challenges ?? [];
   const desired = { backends, hostMap: maps.hostMap, pathMap: maps.pathMap, frontends: vipFrontends(model, nameOf), acmeMap };
   return { desired, slots, ...(pooled ? { pool: pooled } : {}) };
@@ -251,21 +281,30 @@ function routeBackend(route: RouteModel, fill: Fill): Backend {
   };
 }
 
+/** The pool's backends in config order, each filled by the service the pool placed in it (or free). */
+function pooledBackends(
+  pool: BackendPool,
+  services: readonly ServiceModel[],
+  serviceBackend: (carrier: object, service: ServiceModel | undefined, entry: PoolEntry) => Backend,
+): Backend[] {
+  // By entry index: a lookup in the pool's (cached) index per service, not a fresh map of every service per change.
+  const index = serviceEntryIndex(pool);
+  const placed: Array<ServiceModel | undefined> = new Array(pool.entries.length);
+  for (const service of services) {
+    const at = index.get(service.name);
+    if (at !== undefined) placed[at] = service;
+  }
+  return pool.entries.map((entry, i) => serviceBackend(entry, entry.service === undefined ? undefined : placed[i], entry));
+}
+
 function vipFrontends(model: Model, nameOf: (service: string) => string): VipFrontend[] {
-  return model.services.flatMap((service) =>
-    service.vip
-      ? [
-          {
-            name: `vip_${service.name}`,
-            service: service.name,
-            address: service.vip.address,
-            port: service.vip.port,
-            mode: service.mode,
-            backend: nameOf(service.name),
-          },
-        ]
-      : [],
-  );
+  const frontends: VipFrontend[] = [];
+  for (const service of model.services) {
+    if (!service.vip) continue;
+    const { address, port } = service.vip;
+    frontends.push({ name: `vip_${service.name}`, service: service.name, address, port, mode: service.mode, backend: nameOf(service.name) });
+  }
+  return frontends;
 }
 
 /** The spares a plan draws on: the remembered pool, the target's settings, and whether this plan reloads anyway. */
@@ -292,21 +331,28 @@ function protoOf(service: ServiceModel): 'h2' | undefined {
 }
 
 /** What the pool reads of each service, with the check HAProxy runs for it (its spare must run the same). */
-function pooledServices(services: readonly ServiceModel[], checkOf: (s: ServiceModel) => BackendCheck | undefined): PooledService[] {
+function pooledServices(services: readonly ServiceModel[], checkOf: (s: ServiceModel) => BackendCheck | undefined, memo?: DesiredMemo): PooledService[] {
+  if (!memo) return services.map((s) => pooledService(s, checkOf));
   return services.map((s) => {
-    const check = checkOf(s);
-    const policy = servicePolicyLines(s);
-    const proto = protoOf(s);
-    if (!check && policy.length === 0 && !proto) return s;
-    return {
-      name: s.name,
-      mode: s.mode,
-      balance: s.balance,
-      ...(check ? { check } : {}),
-      ...(policy.length > 0 ? { policy } : {}),
-      ...(proto ? { proto } : {}),
-    };
+    let pooled = memo.pooled.get(s);
+    if (!pooled) memo.pooled.set(s, (pooled = pooledService(s, checkOf)));
+    return pooled;
   });
+}
+
+function pooledService(s: ServiceModel, checkOf: (s: ServiceModel) => BackendCheck | undefined): PooledService {
+  const check = checkOf(s);
+  const policy = servicePolicyLines(s);
+  const proto = protoOf(s);
+  if (!check && policy.length === 0 && !proto) return s;
+  return {
+    name: s.name,
+    mode: s.mode,
+    balance: s.balance,
+    ...(check ? { check } : {}),
+    ...(policy.length > 0 ? { policy } : {}),
+    ...(proto ? { proto } : {}),
+  };
 }
 
 function assignSlots(before: BackendSlots | undefined, keys: string[]): BackendSlots {

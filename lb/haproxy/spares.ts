@@ -133,6 +133,7 @@ type Assigned = { kind: 'fits'; pool: BackendPool } | { kind: 'ran-out'; need: B
 
 /** Same entries, same order: releases what no service needs any more, then fills free entries. */
 function assignInPlace(previous: BackendPool, services: readonly PooledService[]): Assigned {
+  if (placedAsBefore(previous, services)) return { kind: 'fits', pool: previous };
   const wanted = new Map(services.map((s) => [s.name, s]));
   const releasedNow = new Set<number>();
   const entries = previous.entries.map((entry, index) => {
@@ -202,10 +203,46 @@ function compactPool(
   return { entries, reserve };
 }
 
+/**
+ * Every service already in an entry of its kind and no entry holding another: the pool stays as it
+ * is (the common case, an endpoint change), found with one lookup per service.
+ */
+function placedAsBefore(previous: BackendPool, services: readonly PooledService[]): boolean {
+  const index = serviceEntryIndex(previous);
+  if (index.size !== services.length) return false;
+  for (const service of services) {
+    const at = index.get(service.name);
+    if (at === undefined || !sameKind(previous.entries[at]!, service)) return false;
+  }
+  return true;
+}
+
+// A pool is never changed once planned: its indexes are computed once, not per change.
+const entryIndexes = new WeakMap<BackendPool, Map<string, number>>();
+const backendNames = new WeakMap<BackendPool, Map<string, string>>();
+
+/** Service → the index of the entry serving it. */
+export function serviceEntryIndex(pool: BackendPool): ReadonlyMap<string, number> {
+  let index = entryIndexes.get(pool);
+  if (!index) {
+    index = new Map();
+    for (let i = 0; i < pool.entries.length; i++) {
+      const service = pool.entries[i]!.service;
+      if (service !== undefined) index.set(service, i);
+    }
+    entryIndexes.set(pool, index);
+  }
+  return index;
+}
+
 /** The backend each service is served from. */
-export function backendsByService(pool: BackendPool): Map<string, string> {
-  const byService = new Map<string, string>();
-  for (const entry of pool.entries) if (entry.service !== undefined) byService.set(entry.service, entry.name);
+export function backendsByService(pool: BackendPool): ReadonlyMap<string, string> {
+  let byService = backendNames.get(pool);
+  if (!byService) {
+    byService = new Map();
+    for (const entry of pool.entries) if (entry.service !== undefined) byService.set(entry.service, entry.name);
+    backendNames.set(pool, byService);
+  }
   return byService;
 }
 

@@ -49,7 +49,7 @@ export class HealthChecker extends EventEmitter implements HealthSource {
   private readonly effective = new Map<string, EffectiveHealth>();
   private tally = zeroCounts();
   /** Per service, what the last sync saw. */
-  private synced = new Map<string, SyncedService>();
+  private readonly synced = new Map<string, SyncedService>();
   private readonly scheduler: CheckScheduler;
   private readonly probe: Probe;
   private stopped = false;
@@ -77,7 +77,7 @@ export class HealthChecker extends EventEmitter implements HealthSource {
    */
   sync(model: Model): void {
     if (this.stopped) return;
-    const synced = syncServices(
+    const changed = syncServices(
       this.synced,
       model,
       (key, endpoint, service) => {
@@ -86,8 +86,7 @@ export class HealthChecker extends EventEmitter implements HealthSource {
       },
       (key) => this.forget(key),
     );
-    this.synced = synced.synced;
-    if (synced.changed) this.recount();
+    if (changed) this.recount();
   }
 
   /** The active check's word on an endpoint, for the model: undefined until it has one. */

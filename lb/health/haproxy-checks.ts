@@ -67,7 +67,7 @@ const VOLATILE = ['lastchg', 'check_duration'];
 export class HaproxyChecks extends EventEmitter implements HealthSource {
   readonly runner = 'haproxy' as const;
   private readonly tracked = new Map<string, Tracked>();
-  private synced = new Map<string, SyncedService>();
+  private readonly synced = new Map<string, SyncedService>();
   private verdictsVersion = 0;
   private slots = new Map<string, ReadonlyMap<string, string>>();
   private slotsOf: HaproxyDesired | undefined;
@@ -107,7 +107,7 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
     // One check per backend: computed once per changed service, not per endpoint.
     let service: ServiceModel | undefined;
     let check: ReturnType<typeof backendCheck>;
-    const synced = syncServices(
+    const changed = syncServices(
       this.synced,
       model,
       (key, endpoint, of) => {
@@ -116,8 +116,7 @@ export class HaproxyChecks extends EventEmitter implements HealthSource {
       },
       (key) => this.forget(key),
     );
-    this.synced = synced.synced;
-    if (synced.changed) this.options.metrics?.setEndpointCounts(this.counts());
+    if (changed) this.options.metrics?.setEndpointCounts(this.counts());
     this.timer ??= this.schedule();
   }
 

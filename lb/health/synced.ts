@@ -12,22 +12,19 @@ export interface SyncedService {
  * The walk both checkers make after each model build: every endpoint of a changed service goes
  * to `track`, every key that left the model to `forget`. A service whose endpoints and spec are
  * the same objects as at the last sync (the model memo reuses them) is skipped: nothing about its
- * checks can have changed. Returns the next synced map, and whether anything changed.
+ * checks can have changed. Updates `synced` in place (a fresh map of every service per change
+ * cost more than the walk) and returns whether anything changed.
  */
 export function syncServices(
   synced: Map<string, SyncedService>,
   model: Model,
   track: (key: string, endpoint: ModelEndpoint, service: ServiceModel) => void,
   forget: (key: string) => void,
-): { synced: Map<string, SyncedService>; changed: boolean } {
-  const next = new Map<string, SyncedService>();
+): boolean {
   let changed = false;
   for (const service of model.services) {
     const last = synced.get(service.name);
-    if (last && last.endpoints === service.endpoints && last.spec === service.spec) {
-      next.set(service.name, last);
-      continue;
-    }
+    if (last && last.endpoints === service.endpoints && last.spec === service.spec) continue;
     changed = true;
     const keys = new Set<string>();
     for (const endpoint of service.endpoints) {
@@ -36,12 +33,15 @@ export function syncServices(
       track(key, endpoint, service);
     }
     for (const key of last?.keys ?? []) if (!keys.has(key)) forget(key);
-    next.set(service.name, { endpoints: service.endpoints, spec: service.spec, keys });
+    synced.set(service.name, { endpoints: service.endpoints, spec: service.spec, keys });
   }
+  // Every service of the model is in `synced` now: more entries means some services left.
+  if (synced.size === model.services.length) return changed;
+  const names = new Set(model.services.map((s) => s.name));
   for (const [name, last] of synced) {
-    if (next.has(name)) continue;
-    changed = true;
+    if (names.has(name)) continue;
+    synced.delete(name);
     for (const key of last.keys) forget(key);
   }
-  return { synced: next, changed };
+  return true;
 }

@@ -20,6 +20,8 @@ export interface ServiceDerivation {
   pools?: string;
   /** The last complete model of it, reused while nothing in it changes (targets compare by identity). */
   final?: ServiceModel;
+  /** The won-hosts map `final` was made with: while the build's is the same object, so are its domains. */
+  finalWon?: ReadonlyMap<string, string[]>;
 }
 
 export interface ResolvedClaims {

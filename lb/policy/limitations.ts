@@ -15,9 +15,19 @@ const memo = new WeakMap<readonly object[], Map<string, string[]>>();
  */
 export function policyLimitations(kind: string, services: readonly ServiceModel[], routes: readonly RouteModel[] = []): string[] {
   return [
-    ...memoized(services, kind, () => services.flatMap((s) => unsupportedLines(kind, servicePolicyContext(s), s.spec ?? {}))),
+    ...memoized(services, kind, () => serviceLines(kind, services)),
     ...memoized(routes, kind, () => routes.filter((r) => r.active).flatMap((r) => unsupportedLines(kind, routePolicyContext(r), r.spec))),
   ];
+}
+
+function serviceLines(kind: string, services: readonly ServiceModel[]): string[] {
+  const lines: string[] = [];
+  for (const service of services) {
+    // No spec, no policies and no proto: most services at scale, skipped without a lookup.
+    if (service.spec === undefined) continue;
+    lines.push(...unsupportedLines(kind, servicePolicyContext(service), service.spec));
+  }
+  return lines;
 }
 
 function unsupportedLines(kind: string, context: PolicyContext, spec: ServedSpec): string[] {
