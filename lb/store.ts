@@ -56,6 +56,8 @@ export class KeyStore {
   private readonly others = new Map<string, Entry>();
   private generations = 0;
   private namesVersion = 0;
+  /** Groups a change of the batch under way left empty (removeEmptied). */
+  private readonly emptied: MutableServiceKeys[] = [];
   private currentRevision = 0;
 
   get revision(): number {
@@ -90,6 +92,7 @@ export class KeyStore {
 
   /** Applies watch events; returns whether anything actually changed. */
   apply(changes: KeyChange[], revision: number, decoded?: ReadonlyArray<Entry | undefined>): boolean {
+    this.emptied.length = 0;
     let changed = false;
     for (let i = 0; i < changes.length; i++) {
       const change = changes[i]!;
@@ -110,8 +113,22 @@ export class KeyStore {
       this.index(entry);
       changed = true;
     }
+    this.removeEmptied();
     this.currentRevision = Math.max(this.currentRevision, revision);
     return changed;
+  }
+
+  /**
+   * Groups left empty go once the whole batch is in: a service's only endpoint replaced (its delete
+   * and the new put in one transaction) keeps its group, so the names did not change.
+   */
+  private removeEmptied(): void {
+    for (const group of this.emptied) {
+      if (group.spec || group.endpoints.size > 0 || this.services.get(group.name) !== group) continue;
+      this.services.delete(group.name);
+      this.namesVersion = ++this.generations;
+    }
+    this.emptied.length = 0;
   }
 
   private index(entry: Entry): void {
@@ -126,10 +143,7 @@ export class KeyStore {
     else this.others.delete(entry.key);
     const name = entry.kind === 'endpoint' ? entry.endpoint.service : entry.kind === 'service' ? entry.spec.name : undefined;
     const group = name === undefined ? undefined : this.services.get(name);
-    if (group && !group.spec && group.endpoints.size === 0) {
-      this.services.delete(group.name);
-      this.namesVersion = ++this.generations;
-    }
+    if (group && !group.spec && group.endpoints.size === 0) this.emptied.push(group);
   }
 
   /** The service's group (created if new), with a fresh generation: something in it is changing. */

@@ -131,6 +131,24 @@ describe('KeyStore', () => {
     expect(store.get(goodKey)?.kind).toBe('endpoint');
   });
 
+  it("keeps the service names (their version) when a batch replaces a service's only endpoint", () => {
+    const store = new KeyStore();
+    const next = ep('web', 'c2');
+    const nextKey = `endpoints/web/h1/${next.container}`;
+    store.reset([put(goodKey, JSON.stringify(good))], 1);
+    const before = store.grouped();
+    const group = before.services.get('web');
+    store.apply([del(goodKey), put(nextKey, JSON.stringify(next))], 2);
+    const after = store.grouped();
+    expect(after.namesVersion).toBe(before.namesVersion);
+    // The same group, with a new generation: the service is derived again, the names are not sorted again.
+    expect(after.services.get('web')).toBe(group);
+    expect([...after.services.get('web')!.endpoints.keys()]).toEqual([nextKey]);
+    store.apply([del(nextKey)], 3);
+    expect(store.grouped().namesVersion).not.toBe(before.namesVersion);
+    expect(store.grouped().services.has('web')).toBe(false);
+  });
+
   it('forgets everything on reset (a re-list after compaction)', () => {
     const store = new KeyStore();
     store.reset([put(goodKey, JSON.stringify(good)), put('hosts/h1', '{}')], 3);

@@ -8,7 +8,7 @@ import { type Probe, runProbe } from './probe.js';
 import { CheckScheduler } from './scheduler.js';
 import type { CheckView, HealthSource } from './source.js';
 import { type CheckDefaults, type CheckSpec, endpointKey, probeTarget, resolveCheck } from './spec.js';
-import { type SyncedService, syncServices } from './synced.js';
+import { SyncedServices, syncServices } from './synced.js';
 
 export type { CheckView } from './source.js';
 
@@ -49,7 +49,7 @@ export class HealthChecker extends EventEmitter implements HealthSource {
   private readonly effective = new Map<string, EffectiveHealth>();
   private tally = zeroCounts();
   /** Per service, what the last sync saw. */
-  private readonly synced = new Map<string, SyncedService>();
+  private readonly synced = new SyncedServices();
   private readonly scheduler: CheckScheduler;
   private readonly probe: Probe;
   private stopped = false;

@@ -18,7 +18,7 @@ import { checkedSlots, statusFromRow } from './haproxy-verdicts.js';
 import type { CheckView, HealthSource } from './source.js';
 import { type CheckDefaults, type CheckSpec, endpointKey, probeTarget } from './spec.js';
 import { type CheckStatus, checkAllowsServing, INITIAL_STATUS } from './state.js';
-import { type SyncedService, syncServices } from './synced.js';
+import { SyncedServices, syncServices } from './synced.js';
 
 /** The HAProxy whose checks are read: its admin socket, and what it runs now (the slots of its backends). */
 export interface CheckedHaproxy {
@@ -67,7 +67,7 @@ const VOLATILE = ['lastchg', 'check_duration'];
 export class HaproxyChecks extends EventEmitter implements HealthSource {
   readonly runner = 'haproxy' as const;
   private readonly tracked = new Map<string, Tracked>();
-  private readonly synced = new Map<string, SyncedService>();
+  private readonly synced = new SyncedServices();
   private verdictsVersion = 0;
   private slots = new Map<string, ReadonlyMap<string, string>>();
   private slotsOf: HaproxyDesired | undefined;

@@ -8,22 +8,34 @@ export interface SyncedService {
   keys: Set<string>;
 }
 
+/** What the last sync saw: each service by name, and the model's services array in order. */
+export class SyncedServices {
+  readonly byName = new Map<string, SyncedService>();
+  last: readonly ServiceModel[] = [];
+}
+
 /**
  * The walk both checkers make after each model build: every endpoint of a changed service goes
  * to `track`, every key that left the model to `forget`. A service whose endpoints and spec are
  * the same objects as at the last sync (the model memo reuses them) is skipped: nothing about its
- * checks can have changed. Updates `synced` in place (a fresh map of every service per change
- * cost more than the walk) and returns whether anything changed.
+ * checks can have changed; the same service object at the same place is skipped without a lookup.
+ * Updates `synced` in place (a fresh map of every service per change cost more than the walk) and
+ * returns whether anything changed.
  */
 export function syncServices(
-  synced: Map<string, SyncedService>,
+  synced: SyncedServices,
   model: Model,
   track: (key: string, endpoint: ModelEndpoint, service: ServiceModel) => void,
   forget: (key: string) => void,
 ): boolean {
+  const { byName, last: lastServices } = synced;
+  const services = model.services;
+  synced.last = services;
   let changed = false;
-  for (const service of model.services) {
-    const last = synced.get(service.name);
+  for (let i = 0; i < services.length; i++) {
+    const service = services[i]!;
+    if (lastServices[i] === service) continue;
+    const last = byName.get(service.name);
     if (last && last.endpoints === service.endpoints && last.spec === service.spec) continue;
     changed = true;
     const keys = new Set<string>();
@@ -33,14 +45,14 @@ export function syncServices(
       track(key, endpoint, service);
     }
     for (const key of last?.keys ?? []) if (!keys.has(key)) forget(key);
-    synced.set(service.name, { endpoints: service.endpoints, spec: service.spec, keys });
+    byName.set(service.name, { endpoints: service.endpoints, spec: service.spec, keys });
   }
-  // Every service of the model is in `synced` now: more entries means some services left.
-  if (synced.size === model.services.length) return changed;
-  const names = new Set(model.services.map((s) => s.name));
-  for (const [name, last] of synced) {
+  // Every service of the model is in `byName` now: more entries means some services left.
+  if (byName.size === services.length) return changed;
+  const names = new Set(services.map((s) => s.name));
+  for (const [name, last] of byName) {
     if (names.has(name)) continue;
-    synced.delete(name);
+    byName.delete(name);
     for (const key of last.keys) forget(key);
   }
   return true;
