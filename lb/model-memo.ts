@@ -3,7 +3,7 @@ import type { ResolvedClaims, ServiceDerivation } from './model/derivation.js';
 import type { ModelOptions } from './model/options.js';
 import type { HostRule } from './model/types.js';
 import type { RouteModel } from './routes/model.js';
-import type { GroupedKeys, ServiceKeys } from './store.js';
+import { type GroupedKeys, type ServiceKeys, sortedServiceKeys } from './store.js';
 
 /**
  * What `deriveModel` may reuse from the previous build, owned by the router
@@ -50,7 +50,7 @@ export class ModelMemo {
   sortedServices(keys: GroupedKeys): ServiceKeys[] {
     const version = keys.namesVersion;
     if (version !== undefined && this.order?.version === version) return this.order.keys;
-    const sorted = [...keys.services.keys()].sort().map((name) => keys.services.get(name)!);
+    const sorted = sortedServiceKeys(keys);
     this.order = version === undefined ? undefined : { version, keys: sorted, derivations: [] };
     return sorted;
   }

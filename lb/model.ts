@@ -11,7 +11,7 @@ import type { ActiveHealth, HostRule, ModelEndpoint, ModelIssue, ServiceModel, S
 import type { ModelMemo } from './model-memo.js';
 import { rejectionIssues } from './rejections.js';
 import { buildRoutes, type RouteModel } from './routes/model.js';
-import type { EndpointEntry, Entry, GroupedKeys, ServiceEntry, ServiceKeys } from './store.js';
+import { type EndpointEntry, type Entry, type GroupedKeys, type ServiceEntry, type ServiceKeys, sortedServiceKeys } from './store.js';
 import { type AcmeModel, collectAcme } from './tls/acme/model-part.js';
 import { buildTls, type CertEntry, type TlsInput, type TlsModel } from './tls/model.js';
 import { planVips, type VipCreate, type VipHold, type VipRelease, type VipWant } from './vip/plan.js';
@@ -91,7 +91,7 @@ export function deriveModel(keys: GroupedKeys, revision: number, options: ModelO
   pools.signature = poolsSignature(pools.byHost);
 
   memo?.begin(options);
-  const serviceKeys = memo ? memo.sortedServices(keys) : sortedServices(keys);
+  const serviceKeys = memo ? memo.sortedServices(keys) : sortedServiceKeys(keys);
   const derived: ServiceDerivation[] = new Array(serviceKeys.length);
   const derive = (of: ServiceKeys) => deriveService(of, options, pools);
   for (let i = 0; i < serviceKeys.length; i++) {
@@ -197,10 +197,6 @@ function withStaticEndpoints(
   const statics = new Set<string>();
   for (const entry of declared) if (!keyed.has(entry.key)) statics.add(entry.key);
   return { entries, statics };
-}
-
-function sortedServices(keys: GroupedKeys): ServiceKeys[] {
-  return [...keys.services.keys()].sort().map((name) => keys.services.get(name)!);
 }
 
 /**

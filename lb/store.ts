@@ -30,6 +30,11 @@ export interface GroupedKeys {
   namesVersion?: number;
 }
 
+/** The services' keys in name order. */
+export function sortedServiceKeys(keys: GroupedKeys): ServiceKeys[] {
+  return [...keys.services.keys()].sort().map((name) => keys.services.get(name)!);
+}
+
 interface MutableServiceKeys {
   name: string;
   generation: number;

@@ -220,8 +220,8 @@ export function desiredHaproxy(
   if (memo) memo.aligned = { slots, carriers, backends: planned };
   // What the memo holds of backends no longer planned (a compacted pool, a removed service) goes.
   if (memoBackends.size > backends.length) {
-    const planned = new Set(backends.map((b) => b.name));
-    for (const name of memoBackends.keys()) if (!planned.has(name)) memoBackends.delete(name);
+    const names = new Set(backends.map((b) => b.name));
+    for (const name of memoBackends.keys()) if (!names.has(name)) memoBackends.delete(name);
   }
   const routes = (model.weightedRoutes ?? []).filter((r) => r.active);
   backends.push(...routes.map((route) => routeBackend(route, fill)));
